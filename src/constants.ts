@@ -1,0 +1,46 @@
+/**
+ * Every default of a warren node in one place. Anything a user can set (CLI flag, env var,
+ * config file) starts from these values; see src/config.ts.
+ */
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+// Protocol IDs (versioned; bump the version on any incompatible wire change).
+export const PROTOCOL_PREFIX = '/warren'
+export const REQUEST_PROTOCOL = `${PROTOCOL_PREFIX}/request/1.0.0`
+export const INSERT_PROTOCOL = `${PROTOCOL_PREFIX}/insert/1.0.0`
+export const ANNOUNCE_PROTOCOL = `${PROTOCOL_PREFIX}/announce/1.0.0`
+
+/** Hard cap on one length-prefixed frame: a 32 KiB block plus headers, with room to spare. */
+export const MAX_FRAME_BYTES = 64 * 1024
+
+/** Fixed CHK block size (bytes on the wire and on disk, after encryption and padding). */
+export const BLOCK_SIZE = 32 * 1024
+
+// Routing.
+export const DEFAULT_HTL = 10
+export const MAX_HTL = 20
+export const ROUTING_TABLE_SIZE = 250
+export const SOURCE_RESET_PROBABILITY = 0.1
+export const HOP_TIMEOUT_MS = 3_000
+
+// Streams and per-peer limits.
+export const MAX_INBOUND_STREAMS = 64
+export const MAX_OUTBOUND_STREAMS = 128
+/** Time allowed to read the first frame of an inbound stream. */
+export const FIRST_FRAME_TIMEOUT_MS = 10_000
+/** Operations one peer may have in progress at this node at once. */
+export const MAX_OPS_PER_PEER = 32
+
+// Node.
+export const DEFAULT_DATA_DIR = process.env.WARREN_HOME ?? join(homedir(), '.warren')
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7400']
+export const DEFAULT_API_HOST = '127.0.0.1'
+export const DEFAULT_API_PORT = 7480
+/** Store capacity in bytes (1 GiB). */
+export const DEFAULT_STORE_BYTES = 1024 * 1024 * 1024
+/** Re-dial bootstrap peers and keep at least this many connections. */
+export const MIN_CONNECTIONS = 4
+export const MAINTENANCE_INTERVAL_MS = 15_000
+/** Concurrent block transfers of one client put/get. */
+export const CLIENT_CONCURRENCY = 8

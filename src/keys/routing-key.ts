@@ -1,0 +1,90 @@
+/**
+ * 256-bit routing keys and the closeness metric.
+ *
+ * Every key in warren (CHK, SSK, KSK, the key of a peer in a routing table) is a 32-byte
+ * SHA-256 output. For routing, a key is placed on a circle: its *location* is the first
+ * 52 bits of the key read as a big-endian fraction in [0, 1). Closeness is the circular
+ * distance between locations, `min(|a - b|, 1 - |a - b|)`, so there is no edge at 0x00../0xff..
+ * (the 2001 paper used plain lexicographic distance; the circle removes its edge effect).
+ * 52 bits is exactly a double's mantissa: locations are exact, and two distinct SHA-256
+ * keys share a location with probability 2^-52 per pair (then either is an equally good
+ * route). Identity (store, failure table) always uses all 256 bits.
+ */
+import { createHash } from 'node:crypto'
+
+export const ROUTING_KEY_BYTES = 32
+
+const TWO_POW_20 = 1_048_576
+const TWO_POW_52 = 4_503_599_627_370_496
+
+/** Location in [0, 1) of a 32-byte key: its first 52 bits as a fraction. */
+export function locationOf (bytes: Uint8Array): number {
+  const hi = ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0
+  const lo = ((bytes[4] << 12) | (bytes[5] << 4) | (bytes[6] >>> 4)) >>> 0
+  return (hi * TWO_POW_20 + lo) / TWO_POW_52
+}
+
+/** Circular distance between two locations, in [0, 0.5]. */
+export function distance (a: number, b: number): number {
+  const d = a > b ? a - b : b - a
+  return d > 0.5 ? 1 - d : d
+}
+
+export function sha256 (...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return new Uint8Array(h.digest())
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+export function toHex (bytes: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]]
+  return s
+}
+
+export function fromHex (hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) throw new Error('invalid hex string')
+  const out = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16)
+  return out
+}
+
+/** An immutable 256-bit routing key with its cached location and hex identity. */
+export class RoutingKey {
+  readonly bytes: Uint8Array
+  readonly loc: number
+  private _hex?: string
+
+  constructor (bytes: Uint8Array) {
+    if (bytes.length !== ROUTING_KEY_BYTES) {
+      throw new Error(`a routing key is ${ROUTING_KEY_BYTES} bytes, got ${bytes.length}`)
+    }
+    this.bytes = bytes
+    this.loc = locationOf(bytes)
+  }
+
+  /** Lower-case hex of all 256 bits: the key's identity in maps and on disk. */
+  get hex (): string {
+    this._hex ??= toHex(this.bytes)
+    return this._hex
+  }
+
+  equals (other: RoutingKey): boolean {
+    return this === other || this.hex === other.hex
+  }
+
+  toString (): string {
+    return this.hex
+  }
+
+  /** The routing key of arbitrary bytes: SHA-256 of them. */
+  static hash (...parts: Uint8Array[]): RoutingKey {
+    return new RoutingKey(sha256(...parts))
+  }
+
+  static fromHex (hex: string): RoutingKey {
+    return new RoutingKey(fromHex(hex))
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * The routing core of one warren node: Freenet key-closeness routing for requests and
+ * inserts, as an explicit per-operation state machine.
+ *
+ * Pure TypeScript: no libp2p, no I/O, no timers, no global randomness. A driver feeds it
+ * events (`receive`, `response`, `insertData`, `dataStored`) and executes the actions it
+ * returns (forward a message, reply upstream, store a block, send insert data). The libp2p
+ * service (src/protocol) and the discrete-event simulator (src/sim) are two such drivers
+ * of this very code. `P` is the driver's peer reference (a peer ID string on the network,
+ * an integer index in the simulator).
+ *
+ * Hops-to-live (HTL) semantics: a message carrying `htl = h` may take `h` more hops beyond
+ * the node that receives it. Forwarding to a child costs one hop (the child gets h - 1,
+ * subject to the probabilistic rules below); a child that runs out of routes returns the
+ * HTL it did not spend (RouteNotFound), and the node spends that on its next-closest
+ * candidate (backtracking). A request whose HTL is exhausted fails with DataNotFound, which
+ * goes straight back to the originator without further tries.
+ *
+ * Path length (`hops` in replies) is the number of messages actually sent between nodes
+ * below a node, counting backtracking and loop rejections: exactly the paper's "number of
+ * hops actually taken".
+ */
+import { FailureTable } from './failure-table.js'
+import { RoutingTable } from './routing-table.js'
+import { SeenCache } from './seen-cache.js'
+import type { RoutingKey } from '../keys/routing-key.js'
+import type { Rng } from './random.js'
+
+export type OpKind = 'request' | 'insert'
+
+/** A request or insert arriving at this node (from a peer, or `null` for a local client). */
+export interface IncomingMessage<P> {
+  kind: OpKind
+  id: bigint
+  key: RoutingKey
+  htl: number
+  /** Inserts: the claimed data source (the inserter or a node that replaced it). */
+  source?: P
+}
+
+/** What a child (downstream peer) answered, or what happened while waiting for it. */
+export type Response<P> =
+  | { type: 'found', source: P, hops: number }
+  | { type: 'collision', source: P, hops: number }
+  | { type: 'not-found', hops: number }
+  | { type: 'route-not-found', remaining: number, hops: number }
+  | { type: 'loop' }
+  | { type: 'all-clear', depth: number, remaining: number, hops: number }
+  /**
+   * The child did not answer usefully. `unreachable`: no message reached it (costs no hop);
+   * `timeout`, `invalid` (bad data or a protocol violation) and `error` cost a hop.
+   */
+  | { type: 'failed', reason: 'timeout' | 'unreachable' | 'invalid' | 'error', hops?: number }
+
+/** What this node answers upstream (or to its local client when `to` is null). */
+export type Reply<P> =
+  | { type: 'found', source: P, hops: number, fromStore: boolean }
+  | { type: 'collision', source: P, hops: number, fromStore: boolean }
+  | { type: 'not-found', hops: number }
+  | { type: 'route-not-found', remaining: number, hops: number }
+  | { type: 'loop' }
+  | { type: 'all-clear', depth: number, remaining: number, hops: number }
+  | { type: 'stored', stored: number }
+
+export type Action<P> =
+  /** Send a request or insert for operation `id` to `to`; expect its answer within `timeoutMs`. */
+  | { type: 'forward', id: bigint, to: P, kind: OpKind, key: RoutingKey, htl: number, source?: P, timeoutMs: number }
+  /**
+   * Answer upstream. `found`/`collision` carry the block: from the local store when
+   * `fromStore`, else the block the driver received from the child. A `loop` reply always
+   * concerns the message just passed to `receive` (another operation may own that ID).
+   * Every reply except `all-clear` ends the operation.
+   */
+  | { type: 'reply', id: bigint, to: P | null, reply: Reply<P> }
+  /** Persist the block the driver holds for operation `id` (already verified against `key`). */
+  | { type: 'store', id: bigint, key: RoutingKey }
+  /** Insert data phase: send the block down to `to`; expect `dataStored` within `timeoutMs`. */
+  | { type: 'send-data', id: bigint, to: P, timeoutMs: number }
+
+/** Synchronous view of the local store the core needs: does it hold this key? */
+export interface StoreView {
+  has: (key: RoutingKey) => boolean
+}
+
+export interface NodeCoreOptions {
+  /** Incoming HTL is capped to this ("nodes may curtail excessive hops-to-live"). */
+  maxHtl: number
+  /** Freenet's per-peer probabilistic HTL decrement at the maximum and at 1. */
+  probabilisticHtl: boolean
+  /** Probability, decided once per upstream peer, of decrementing a max-HTL message. */
+  decrementAtMaxProb: number
+  /** Probability, decided once per upstream peer, of decrementing (ending) an HTL-1 message. */
+  decrementAtMinProb: number
+  /** Probability that a node replaces the data source with itself when passing a reply or insert on. */
+  sourceResetProb: number
+  /** Probability of caching a block that passes back through this node on a successful request. */
+  cacheProb: number
+  routingTableSize: number
+  seenCacheSize: number
+  seenCacheTtlMs: number
+  /** Failure table; size 0 disables it. */
+  failureTableSize: number
+  failureTableTtlMs: number
+  /** Base per-hop time budget; an operation with HTL h gets hopTimeoutMs * (h + 1). null: no deadlines (simulator). */
+  hopTimeoutMs: number | null
+  /** Whether a RejectedLoop answer costs the hop that reached the looping node. */
+  loopCostsHop: boolean
+  /** Drop every routing entry of a peer that cannot be reached. */
+  dropUnreachable: boolean
+  /** Refresh a peer's routing entries in LRU order whenever a message is forwarded to it. */
+  refreshOnForward: boolean
+}
+
+export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
+  maxHtl: 20,
+  probabilisticHtl: true,
+  decrementAtMaxProb: 0.5,
+  decrementAtMinProb: 0.25,
+  sourceResetProb: 0.1,
+  cacheProb: 1,
+  routingTableSize: 250,
+  seenCacheSize: 10_000,
+  seenCacheTtlMs: 10 * 60_000,
+  failureTableSize: 1000,
+  failureTableTtlMs: 5 * 60_000,
+  hopTimeoutMs: 3000,
+  loopCostsHop: true,
+  dropUnreachable: true,
+  refreshOnForward: false
+}
+
+export interface NodeCoreStats {
+  requestsReceived: number
+  insertsReceived: number
+  forwarded: number
+  loopsRejected: number
+  failureTableRejects: number
+  servedFromStore: number
+  local: {
+    requests: { success: number, failure: number, hops: number }
+    inserts: { success: number, collision: number, failure: number, hops: number }
+  }
+}
+
+type Phase = 'routing' | 'awaiting-data' | 'sending-data'
+
+interface Op<P> {
+  id: bigint
+  kind: OpKind
+  key: RoutingKey
+  from: P | null
+  htlIn: number
+  /** HTL this node may still spend. */
+  budget: number
+  /** Budget before the current child was tried, and what the child was given. */
+  budgetBefore: number
+  sentHtl: number
+  current?: P
+  tried: Set<P>
+  hops: number
+  deadline: number
+  /** Inserts: the source received (route entries point at it) and the one passed on. */
+  source?: P
+  sourceOut?: P
+  downstream?: P
+  phase: Phase
+}
+
+interface HtlDecisions {
+  atMax: boolean
+  atMin: boolean
+}
+
+export class NodeCore<P> {
+  readonly self: P
+  readonly options: NodeCoreOptions
+  readonly table: RoutingTable<P>
+  readonly seen: SeenCache<bigint>
+  readonly failures: FailureTable
+  readonly stats: NodeCoreStats
+  private readonly store: StoreView
+  private readonly rng: Rng
+  private readonly now: () => number
+  private readonly ops = new Map<bigint, Op<P>>()
+  private readonly htlDecisions = new Map<P | null, HtlDecisions>()
+
+  constructor (init: { self: P, store: StoreView, rng: Rng, now: () => number, options?: Partial<NodeCoreOptions> }) {
+    this.self = init.self
+    this.store = init.store
+    this.rng = init.rng
+    this.now = init.now
+    this.options = { ...DEFAULT_CORE_OPTIONS, ...init.options }
+    this.table = new RoutingTable<P>(this.options.routingTableSize)
+    this.seen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
+    this.failures = new FailureTable(this.options.failureTableSize, this.options.failureTableTtlMs)
+    this.stats = {
+      requestsReceived: 0,
+      insertsReceived: 0,
+      forwarded: 0,
+      loopsRejected: 0,
+      failureTableRejects: 0,
+      servedFromStore: 0,
+      local: {
+        requests: { success: 0, failure: 0, hops: 0 },
+        inserts: { success: 0, collision: 0, failure: 0, hops: 0 }
+      }
+    }
+  }
+
+  /** Operations in progress (for status and leak checks). */
+  get activeOps (): number {
+    return this.ops.size
+  }
+
+  /** Add (or refresh) a routing entry: `peer` is thought to hold keys near `loc`. */
+  addRoute (loc: number, peer: P): void {
+    if (peer !== this.self) this.table.add(loc, peer)
+  }
+
+  /** Forget a peer entirely (it left, or misbehaved). */
+  removePeer (peer: P): void {
+    this.table.removePeer(peer)
+    this.htlDecisions.delete(peer)
+  }
+
+  /** Time budget of an operation at `htl`, or Infinity without deadlines. */
+  timeoutFor (htl: number): number {
+    const t = this.options.hopTimeoutMs
+    return t === null ? Infinity : t * (htl + 1)
+  }
+
+  /** A request or insert arrives from `from` (null: this node's own client). */
+  receive (from: P | null, msg: IncomingMessage<P>): Array<Action<P>> {
+    const now = this.now()
+    const o = this.options
+    if (msg.kind === 'request') this.stats.requestsReceived++
+    else this.stats.insertsReceived++
+
+    if (!this.seen.add(msg.id, now)) {
+      this.stats.loopsRejected++
+      return [{ type: 'reply', id: msg.id, to: from, reply: { type: 'loop' } }]
+    }
+    const htl = Math.max(0, Math.min(msg.htl, o.maxHtl))
+
+    if (this.store.has(msg.key)) {
+      this.stats.servedFromStore++
+      const reply: Reply<P> = msg.kind === 'request'
+        ? { type: 'found', source: this.self, hops: 0, fromStore: true }
+        : { type: 'collision', source: this.self, hops: 0, fromStore: true }
+      if (from === null) this.countLocal(msg.kind, reply)
+      return [{ type: 'reply', id: msg.id, to: from, reply }]
+    }
+
+    if (msg.kind === 'request' && o.failureTableSize > 0 && this.failures.rejects(msg.key.hex, htl, now)) {
+      this.stats.failureTableRejects++
+      const reply: Reply<P> = { type: 'not-found', hops: 0 }
+      if (from === null) this.countLocal(msg.kind, reply)
+      return [{ type: 'reply', id: msg.id, to: from, reply }]
+    }
+
+    const op: Op<P> = {
+      id: msg.id,
+      kind: msg.kind,
+      key: msg.key,
+      from,
+      htlIn: htl,
+      budget: htl,
+      budgetBefore: htl,
+      sentHtl: 0,
+      tried: new Set(),
+      hops: 0,
+      deadline: now + this.timeoutFor(htl),
+      phase: 'routing'
+    }
+    if (msg.kind === 'insert') {
+      op.source = from === null ? this.self : (msg.source ?? from)
+      op.sourceOut = (from === null || this.rng() < o.sourceResetProb) ? this.self : op.source
+    }
+    this.ops.set(op.id, op)
+    return this.tryNext(op)
+  }
+
+  /** A child answered (or failed to answer) operation `id`. */
+  response (id: bigint, from: P, res: Response<P>): Array<Action<P>> {
+    const op = this.ops.get(id)
+    if (op === undefined) return []
+
+    if (op.phase === 'sending-data') {
+      // The child failed during the data phase: we stored the block ourselves.
+      if (from !== op.downstream || res.type !== 'failed') return []
+      return this.finish(op, { type: 'stored', stored: 1 })
+    }
+    if (op.phase !== 'routing' || from !== op.current) return []
+    op.current = undefined
+
+    switch (res.type) {
+      case 'found':
+      case 'collision': {
+        op.hops += 1 + res.hops
+        const actions: Array<Action<P>> = []
+        this.addRoute(op.key.loc, res.source)
+        this.failures.clear(op.key.hex)
+        if (op.from === null || this.rng() < this.options.cacheProb) {
+          actions.push({ type: 'store', id: op.id, key: op.key })
+        }
+        const source = (op.from !== null && this.rng() < this.options.sourceResetProb) ? this.self : res.source
+        const reply: Reply<P> = res.type === 'found'
+          ? { type: 'found', source, hops: op.hops, fromStore: false }
+          : { type: 'collision', source, hops: op.hops, fromStore: false }
+        actions.push(...this.finish(op, reply))
+        return actions
+      }
+      case 'not-found':
+        op.hops += 1 + res.hops
+        if (op.kind === 'insert') {
+          op.budget = op.sentHtl
+          return this.tryNext(op)
+        }
+        return this.exhausted(op)
+      case 'route-not-found':
+        op.hops += 1 + res.hops
+        op.budget = Math.min(res.remaining, op.sentHtl)
+        return this.tryNext(op)
+      case 'loop':
+        op.hops += 1
+        op.budget = this.options.loopCostsHop ? op.sentHtl : op.budgetBefore
+        return this.tryNext(op)
+      case 'all-clear':
+        if (op.kind !== 'insert') {
+          op.hops += 1
+          op.budget = op.sentHtl
+          return this.tryNext(op)
+        }
+        op.hops += 1 + res.hops
+        op.downstream = from
+        op.phase = 'awaiting-data'
+        return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: res.depth + 1, remaining: res.remaining, hops: op.hops } }]
+      case 'failed':
+        if (res.reason === 'unreachable') {
+          op.budget = op.budgetBefore
+          if (this.options.dropUnreachable) this.removePeer(from)
+        } else {
+          op.hops += 1 + (res.hops ?? 0)
+          op.budget = op.sentHtl
+        }
+        return this.tryNext(op)
+    }
+  }
+
+  /**
+   * Insert data phase: the driver holds the verified block for insert `id` (from upstream,
+   * or from the local client after its all-clear). Store it here, record the route to the
+   * data source, and pass the block down the established path.
+   */
+  insertData (id: bigint): Array<Action<P>> {
+    const op = this.ops.get(id)
+    if (op === undefined || op.kind !== 'insert' || op.phase !== 'awaiting-data') return []
+    const actions: Array<Action<P>> = [{ type: 'store', id, key: op.key }]
+    if (op.source !== undefined) this.addRoute(op.key.loc, op.source)
+    if (op.downstream === undefined) {
+      actions.push(...this.finish(op, { type: 'stored', stored: 1 }))
+      return actions
+    }
+    op.phase = 'sending-data'
+    actions.push({ type: 'send-data', id, to: op.downstream, timeoutMs: this.remainingTime(op) })
+    return actions
+  }
+
+  /** The child confirmed the data phase: `stored` nodes at and below it hold the block. */
+  dataStored (id: bigint, from: P, stored: number): Array<Action<P>> {
+    const op = this.ops.get(id)
+    if (op === undefined || op.phase !== 'sending-data' || from !== op.downstream) return []
+    return this.finish(op, { type: 'stored', stored: stored + 1 })
+  }
+
+  /** Drop an operation (its upstream went away, or its data never came). */
+  abort (id: bigint): void {
+    this.ops.delete(id)
+  }
+
+  /** The HTL this node gives a child when it holds `budget`, for a message that came from `from`. */
+  nextHtl (budget: number, from: P | null): number {
+    const o = this.options
+    if (o.probabilisticHtl && from !== null) {
+      const d = this.decisionsFor(from)
+      if (budget >= o.maxHtl && !d.atMax) return budget
+      if (budget === 1 && !d.atMin) return 1
+    }
+    return budget - 1
+  }
+
+  private decisionsFor (peer: P | null): HtlDecisions {
+    let d = this.htlDecisions.get(peer)
+    if (d === undefined) {
+      d = { atMax: this.rng() < this.options.decrementAtMaxProb, atMin: this.rng() < this.options.decrementAtMinProb }
+      this.htlDecisions.set(peer, d)
+    }
+    return d
+  }
+
+  private remainingTime (op: Op<P>): number {
+    return Math.max(0, op.deadline - this.now())
+  }
+
+  private tryNext (op: Op<P>): Array<Action<P>> {
+    if (op.budget <= 0) return this.exhausted(op)
+    const hop = this.options.hopTimeoutMs
+    const left = this.remainingTime(op)
+    // Keep half a hop in reserve so that our answer reaches upstream before its timer fires.
+    const childTime = hop === null ? Infinity : Math.min(this.timeoutFor(op.budget - 1), left - hop / 2)
+    if (hop !== null && childTime < hop / 2) return this.exhausted(op)
+
+    const from = op.from
+    const self = this.self
+    const tried = op.tried
+    const next = this.table.closest(op.key.loc, (p) => p === from || p === self || tried.has(p))
+    if (next === undefined) {
+      if (op.kind === 'insert') {
+        op.phase = 'awaiting-data'
+        return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
+      }
+      return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
+    }
+    op.tried.add(next)
+    op.current = next
+    op.budgetBefore = op.budget
+    op.sentHtl = this.nextHtl(op.budget, op.from)
+    this.stats.forwarded++
+    if (this.options.refreshOnForward) this.table.touchPeer(next)
+    return [{
+      type: 'forward',
+      id: op.id,
+      to: next,
+      kind: op.kind,
+      key: op.key,
+      htl: op.sentHtl,
+      source: op.sourceOut,
+      timeoutMs: childTime
+    }]
+  }
+
+  /** HTL (or time) ran out. */
+  private exhausted (op: Op<P>): Array<Action<P>> {
+    if (op.kind === 'insert') {
+      op.phase = 'awaiting-data'
+      return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: 0, hops: op.hops } }]
+    }
+    if (this.options.failureTableSize > 0) this.failures.record(op.key.hex, op.htlIn, this.now())
+    return this.finish(op, { type: 'not-found', hops: op.hops })
+  }
+
+  private finish (op: Op<P>, reply: Reply<P>): Array<Action<P>> {
+    this.ops.delete(op.id)
+    if (op.from === null) this.countLocal(op.kind, reply)
+    return [{ type: 'reply', id: op.id, to: op.from, reply }]
+  }
+
+  private countLocal (kind: OpKind, reply: Reply<P>): void {
+    const l = this.stats.local
+    if (kind === 'request') {
+      if (reply.type === 'found') {
+        l.requests.success++
+        l.requests.hops += reply.hops
+      } else {
+        l.requests.failure++
+      }
+    } else if (reply.type === 'stored') {
+      l.inserts.success++
+    } else if (reply.type === 'collision') {
+      l.inserts.collision++
+      l.inserts.hops += reply.hops
+    } else if (reply.type !== 'all-clear') {
+      l.inserts.failure++
+    }
+  }
+}

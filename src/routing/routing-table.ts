@@ -1,0 +1,132 @@
+/**
+ * The Freenet routing table: a bounded set of (key location -> peer) entries with
+ * least-recently-used replacement. Several entries may point at the same peer (one per key
+ * it has served); one key location has at most one entry (a newer source replaces it).
+ *
+ * Plain TypeScript over typed arrays: the simulator keeps hundreds of thousands of these.
+ * All operations are O(capacity) scans, which for the default 250 entries is cheaper than
+ * maintaining an index.
+ */
+import { distance } from '../keys/routing-key.js'
+
+export interface RoutingEntry<P> {
+  loc: number
+  peer: P
+  /** Logical time of the last use (insert, success or refresh). */
+  lastUsed: number
+}
+
+export class RoutingTable<P> {
+  readonly capacity: number
+  private readonly locs: Float64Array
+  private readonly stamps: Float64Array
+  private readonly peers: Array<P | undefined>
+  private count = 0
+  private tick = 0
+
+  constructor (capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error('routing table capacity must be a positive integer')
+    this.capacity = capacity
+    this.locs = new Float64Array(capacity)
+    this.stamps = new Float64Array(capacity)
+    this.peers = new Array(capacity)
+  }
+
+  get size (): number {
+    return this.count
+  }
+
+  /**
+   * Add or refresh the entry for `loc`. An existing entry for the same location is
+   * repointed at `peer`; a full table drops its least recently used entry.
+   */
+  add (loc: number, peer: P): void {
+    const t = ++this.tick
+    for (let i = 0; i < this.count; i++) {
+      if (this.locs[i] === loc) {
+        this.peers[i] = peer
+        this.stamps[i] = t
+        return
+      }
+    }
+    let slot = this.count
+    if (this.count < this.capacity) {
+      this.count++
+    } else {
+      slot = 0
+      for (let i = 1; i < this.count; i++) if (this.stamps[i] < this.stamps[slot]) slot = i
+    }
+    this.locs[slot] = loc
+    this.peers[slot] = peer
+    this.stamps[slot] = t
+  }
+
+  /**
+   * The peer of the entry closest to `target` among peers for which `exclude` is false,
+   * or undefined. Ties go to the earlier slot.
+   */
+  closest (target: number, exclude?: (peer: P) => boolean): P | undefined {
+    let best = -1
+    let bestD = Infinity
+    for (let i = 0; i < this.count; i++) {
+      const d = distance(this.locs[i], target)
+      if (d < bestD && (exclude === undefined || !exclude(this.peers[i] as P))) {
+        bestD = d
+        best = i
+      }
+    }
+    return best < 0 ? undefined : this.peers[best]
+  }
+
+  /** Mark every entry pointing at `peer` as just used (optional LRU refresh on forward). */
+  touchPeer (peer: P): void {
+    const t = ++this.tick
+    for (let i = 0; i < this.count; i++) if (this.peers[i] === peer) this.stamps[i] = t
+  }
+
+  has (peer: P): boolean {
+    for (let i = 0; i < this.count; i++) if (this.peers[i] === peer) return true
+    return false
+  }
+
+  /** Remove every entry pointing at `peer`; returns how many were removed. */
+  removePeer (peer: P): number {
+    let removed = 0
+    let w = 0
+    for (let r = 0; r < this.count; r++) {
+      if (this.peers[r] === peer) {
+        removed++
+        continue
+      }
+      if (w !== r) {
+        this.locs[w] = this.locs[r]
+        this.stamps[w] = this.stamps[r]
+        this.peers[w] = this.peers[r]
+      }
+      w++
+    }
+    for (let i = w; i < this.count; i++) this.peers[i] = undefined
+    this.count = w
+    return removed
+  }
+
+  /** Distinct peers referenced by the table. */
+  peerSet (): Set<P> {
+    const s = new Set<P>()
+    for (let i = 0; i < this.count; i++) s.add(this.peers[i] as P)
+    return s
+  }
+
+  * entries (): Generator<RoutingEntry<P>> {
+    for (let i = 0; i < this.count; i++) {
+      yield { loc: this.locs[i], peer: this.peers[i] as P, lastUsed: this.stamps[i] }
+    }
+  }
+
+  /** Histogram of entry locations in `buckets` equal slices of the circle: the node's key spread. */
+  spread (buckets = 16): number[] {
+    const h = new Array<number>(buckets).fill(0)
+    for (let i = 0; i < this.count; i++) h[Math.min(buckets - 1, Math.floor(this.locs[i] * buckets))]++
+    return h
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Bounded, expiring set of transaction IDs a node has seen. A request or insert whose ID is
+ * in the cache is answered with RejectedLoop. Oldest IDs fall out first when it is full.
+ */
+export class SeenCache<T = bigint> {
+  private readonly entries = new Map<T, number>()
+
+  constructor (readonly capacity: number, readonly ttlMs: number) {}
+
+  /** Record `id` at time `now`; returns false if it was already present and unexpired. */
+  add (id: T, now: number): boolean {
+    const exp = this.entries.get(id)
+    if (exp !== undefined && exp > now) return false
+    if (exp !== undefined) this.entries.delete(id)
+    this.entries.set(id, now + this.ttlMs)
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value as T
+      this.entries.delete(oldest)
+    }
+    return true
+  }
+
+  has (id: T, now: number): boolean {
+    const exp = this.entries.get(id)
+    return exp !== undefined && exp > now
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+}
