@@ -1,0 +1,99 @@
+/**
+ * The local client API: HTTP + JSON on a loopback address (fastify). `warren put/get/peers/
+ * status` talk to it; so can scripts (curl). See README "Client API".
+ *
+ *   GET  /api/v1/status            node status (peers, routing table, store, counters)
+ *   GET  /api/v1/peers             connected peers
+ *   POST /api/v1/put[?htl=N]       body: the file (streamed)  -> { uri, size, blocks, ... }
+ *   GET  /api/v1/get?uri=URI       the file (streamed), or a JSON error
+ *
+ * Errors are JSON `{ error, statusCode }` with a message that says what to do.
+ */
+import Fastify from 'fastify'
+import { Readable } from 'node:stream'
+import { isLoopback } from '../config.js'
+import { NotFoundError } from '../protocol/warren-service.js'
+import type { WarrenNode } from '../node.js'
+import type { FastifyInstance } from 'fastify'
+
+export interface ApiServerOptions {
+  host: string
+  port: number
+  allowRemote?: boolean
+}
+
+export class HttpError extends Error {
+  constructor (readonly statusCode: number, message: string) {
+    super(message)
+  }
+}
+
+function toJson (value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v))
+}
+
+function parseHtl (q: unknown): number | undefined {
+  if (q === undefined || q === '') return undefined
+  const n = Number(q)
+  if (!Number.isInteger(n) || n < 0 || n > 255) throw new HttpError(400, `htl must be an integer from 0 to 255, got "${String(q)}"`)
+  return n
+}
+
+export async function createApiServer (node: WarrenNode): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: Number.MAX_SAFE_INTEGER })
+  // Uploads are streamed straight into the splitter: never buffered whole.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_req, payload, done) => { done(null, payload) })
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    let status = err.statusCode ?? 500
+    if (err instanceof NotFoundError) status = 404
+    void reply.status(status).type('application/json').send({ error: err.message, statusCode: status })
+  })
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: `no such endpoint: ${req.method} ${req.url}`, statusCode: 404 })
+  })
+
+  app.get('/api/v1/status', async () => toJson(node.status()))
+
+  app.get('/api/v1/peers', async () => {
+    return node.libp2p.getConnections().map((c) => ({
+      peerId: c.remotePeer.toString(),
+      address: c.remoteAddr.toString(),
+      direction: c.direction,
+      since: c.timeline.open
+    }))
+  })
+
+  app.post('/api/v1/put', async (req) => {
+    const q = req.query as Record<string, string | undefined>
+    const htl = parseHtl(q.htl)
+    const body = req.body as Readable | undefined
+    const source = body instanceof Readable ? body : Readable.from([])
+    return toJson(await node.client.put(source, { htl }))
+  })
+
+  app.get('/api/v1/get', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>
+    if (q.uri === undefined || q.uri === '') throw new HttpError(400, 'missing ?uri=warren:CHK@...')
+    const htl = parseHtl(q.htl)
+    const file = await node.client.open(q.uri, { htl })
+    void reply.header('content-length', String(file.size)).type('application/octet-stream')
+    return reply.send(Readable.from(file.stream()))
+  })
+
+  return app
+}
+
+/** Start the API server, refusing a non-loopback bind unless explicitly allowed. */
+export async function startApiServer (node: WarrenNode, opts: ApiServerOptions): Promise<{ app: FastifyInstance, url: string }> {
+  if (!isLoopback(opts.host) && opts.allowRemote !== true) {
+    throw new Error(`refusing to bind the client API to ${opts.host}: it has no authentication (use --api-allow-remote to override)`)
+  }
+  const app = await createApiServer(node)
+  await app.listen({ host: opts.host, port: opts.port })
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host
+  return { app, url: `http://${host}:${port}` }
+}

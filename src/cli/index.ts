@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+/**
+ * The `warren` command line. `warren start` runs a node; the other commands talk to a
+ * running node's client API (HTTP+JSON on 127.0.0.1). See README for every command.
+ */
+import { Command } from 'commander'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { startApiServer } from '../api/server.js'
+import { parseApiAddress, parseSize, readConfigFile, resolveConfig, writeConfigFile, envConfig } from '../config.js'
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR } from '../constants.js'
+import { loadOrCreateIdentity } from '../identity.js'
+import { createWarrenNode } from '../node.js'
+import { createLogger } from '../util/logger.js'
+import { verifyStore } from '../store/verify.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { WarrenConfig } from '../config.js'
+
+interface NodeFlags {
+  dataDir?: string
+  listen?: string[]
+  bootstrap?: string[]
+  storeSize?: string
+  api?: string
+  apiAllowRemote?: boolean
+  htl?: string
+  logLevel?: string
+}
+
+function collect (value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')]
+}
+
+function nodeOptions (cmd: Command): Command {
+  return cmd
+    .option('-d, --data-dir <dir>', `data directory (identity, config, store) [env WARREN_HOME, default ${DEFAULT_DATA_DIR}]`)
+    .option('-l, --listen <multiaddr>', 'libp2p listen multiaddr, repeatable [env WARREN_LISTEN, default /ip4/0.0.0.0/tcp/7400]', collect)
+    .option('-b, --bootstrap <multiaddr>', 'bootstrap peer multiaddr with /p2p/<id>, repeatable [env WARREN_BOOTSTRAP]', collect)
+    .option('-s, --store-size <size>', 'store capacity, e.g. 512MiB, 2GiB [env WARREN_STORE_SIZE, default 1GiB]')
+    .option('-a, --api <host:port>', `client API address [env WARREN_API, default ${DEFAULT_API_HOST}:${DEFAULT_API_PORT}]`)
+    .option('--api-allow-remote', 'allow the unauthenticated client API on a non-loopback address')
+    .option('--htl <n>', 'default hops-to-live of this node\'s inserts and requests [env WARREN_HTL, default 10]')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
+}
+
+function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
+  const c: Partial<WarrenConfig> = {
+    dataDir: f.dataDir,
+    listen: f.listen,
+    bootstrap: f.bootstrap,
+    storeBytes: f.storeSize === undefined ? undefined : parseSize(f.storeSize),
+    apiAllowRemote: f.apiAllowRemote,
+    htl: f.htl === undefined ? undefined : Number(f.htl),
+    logLevel: f.logLevel
+  }
+  if (f.api !== undefined) Object.assign(c, parseApiAddress(f.api))
+  return c
+}
+
+/** Base URL of the running node's API: --api, else WARREN_API, else the data dir's config, else the default. */
+async function apiBase (opts: { api?: string, dataDir?: string }): Promise<string> {
+  let addr: { apiHost?: string, apiPort?: number } = {}
+  if (opts.api !== undefined) addr = parseApiAddress(opts.api)
+  else {
+    const env = envConfig()
+    const file = await readConfigFile(opts.dataDir ?? env.dataDir ?? DEFAULT_DATA_DIR).catch(() => ({}) as Partial<WarrenConfig>)
+    addr = { apiHost: env.apiHost ?? file.apiHost, apiPort: env.apiPort ?? file.apiPort }
+  }
+  const host = addr.apiHost ?? DEFAULT_API_HOST
+  return `http://${host.includes(':') ? `[${host}]` : host}:${addr.apiPort ?? DEFAULT_API_PORT}`
+}
+
+async function call (base: string, path: string, init?: RequestInit): Promise<Response> {
+  let res: Response
+  try {
+    res = await fetch(base + path, init)
+  } catch (err: any) {
+    throw new Error(`cannot reach the warren node API at ${base} (${err.cause?.code ?? err.message}). Is \`warren start\` running? Use --api HOST:PORT to point elsewhere.`)
+  }
+  if (!res.ok) {
+    const text = await res.text()
+    let msg = text
+    try { msg = JSON.parse(text).error ?? text } catch {}
+    throw new Error(msg)
+  }
+  return res
+}
+
+function clientOptions (cmd: Command): Command {
+  return cmd
+    .option('-a, --api <host:port>', 'address of the running node\'s client API [env WARREN_API]')
+    .option('-d, --data-dir <dir>', 'read the API address from this data dir\'s config')
+}
+
+function humanBytes (n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++ }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`
+}
+
+export function buildProgram (): Command {
+  const program = new Command()
+  program.name('warren').description('An anonymous, censorship-resistant storage and retrieval network node (Freenet-style, on libp2p)').version('0.1.0')
+
+  nodeOptions(program.command('init').description('create the data directory with a new Ed25519 identity and a config file'))
+    .action(async (f: NodeFlags) => {
+      const config = await resolveConfig(flagsToConfig(f))
+      const { key, created } = await loadOrCreateIdentity(config.dataDir)
+      const file = await writeConfigFile(config)
+      const id = peerIdFromPrivateKey(key).toString()
+      console.log(`${created ? 'created' : 'kept existing'} identity ${id}`)
+      console.log(`identity: ${join(config.dataDir, 'identity.key')}`)
+      console.log(`config:   ${file}`)
+    })
+
+  nodeOptions(program.command('start').description('start a node (creates the data directory on first run)'))
+    .action(async (f: NodeFlags) => {
+      const config = await resolveConfig(flagsToConfig(f))
+      const log = createLogger(config.logLevel, process.stdout.isTTY)
+      const { created } = await loadOrCreateIdentity(config.dataDir)
+      if (created) await writeConfigFile(config)
+      const node = await createWarrenNode(config, { logger: log })
+      await node.start()
+      let api
+      try {
+        api = await startApiServer(node, { host: config.apiHost, port: config.apiPort, allowRemote: config.apiAllowRemote })
+      } catch (err) {
+        await node.stop()
+        throw err
+      }
+      console.log(`warren node ${node.peerId}`)
+      for (const a of node.addresses()) console.log(`listening ${a}`)
+      console.log(`client API ${api.url}`)
+      console.log(`data dir ${config.dataDir} (store ${humanBytes(config.storeBytes)})`)
+      log.info({ peerId: node.peerId, bootstrap: config.bootstrap.length }, 'node started')
+      let stopping = false
+      const shutdown = async (signal: string): Promise<void> => {
+        if (stopping) return
+        stopping = true
+        log.info({ signal }, 'shutting down')
+        const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, 15_000)
+        force.unref()
+        await api.app.close()
+        await node.stop()
+        console.log('stopped')
+        process.exit(0)
+      }
+      process.on('SIGINT', () => { void shutdown('SIGINT') })
+      process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+    })
+
+  clientOptions(program.command('put').description('insert a file; prints its warren URI').argument('<file>', 'file to insert ("-" for stdin)'))
+    .option('--htl <n>', 'hops-to-live for the insert')
+    .option('--json', 'print the full JSON result')
+    .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, json?: boolean }) => {
+      const base = await apiBase(o)
+      const body = file === '-' ? process.stdin : createReadStream(file)
+      const size = file === '-' ? undefined : (await stat(file)).size
+      const q = o.htl === undefined ? '' : `?htl=${encodeURIComponent(o.htl)}`
+      const res = await call(base, `/api/v1/put${q}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', ...(size === undefined ? {} : { 'content-length': String(size) }) },
+        body: Readable.toWeb(body) as any,
+        duplex: 'half'
+      } as RequestInit)
+      const out = await res.json() as { uri: string }
+      console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
+    })
+
+  clientOptions(program.command('get').description('fetch a URI to a file or stdout').argument('<uri>', 'warren URI, e.g. warren:CHK@...'))
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--htl <n>', 'hops-to-live for the requests')
+    .action(async (uri: string, o: { api?: string, dataDir?: string, output?: string, htl?: string }) => {
+      const base = await apiBase(o)
+      const q = `?uri=${encodeURIComponent(uri)}${o.htl === undefined ? '' : `&htl=${encodeURIComponent(o.htl)}`}`
+      const res = await call(base, `/api/v1/get${q}`)
+      const src = Readable.fromWeb(res.body as any)
+      await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output))
+    })
+
+  clientOptions(program.command('peers').description('list connected peers'))
+    .option('--json', 'print JSON')
+    .action(async (o: { api?: string, dataDir?: string, json?: boolean }) => {
+      const peers = await (await call(await apiBase(o), '/api/v1/peers')).json() as Array<{ peerId: string, address: string, direction: string }>
+      if (o.json === true) { console.log(JSON.stringify(peers, null, 2)); return }
+      if (peers.length === 0) console.log('no peers connected')
+      for (const p of peers) console.log(`${p.peerId}  ${p.direction.padEnd(8)} ${p.address}`)
+    })
+
+  clientOptions(program.command('status').description('show node status: peers, routing table, store, counters'))
+    .option('--json', 'print JSON')
+    .action(async (o: { api?: string, dataDir?: string, json?: boolean }) => {
+      const s = await (await call(await apiBase(o), '/api/v1/status')).json() as any
+      if (o.json === true) { console.log(JSON.stringify(s, null, 2)); return }
+      const rt = s.routingTable
+      const max = Math.max(1, ...rt.spread)
+      const bars = rt.spread.map((n: number) => ' ▁▂▃▄▅▆▇█'[Math.round((n / max) * 8)]).join('')
+      const c = s.counters
+      const lr = c.local.requests
+      const li = c.local.inserts
+      console.log(`peer ID        ${s.peerId}`)
+      for (const a of s.addresses) console.log(`address        ${a}`)
+      console.log(`peers          ${s.peers}`)
+      console.log(`routing table  ${rt.size}/${rt.capacity} entries, ${rt.peers} distinct peers`)
+      console.log(`key spread     |${bars}| (16 slices of the key circle, 0x0.. to 0xf..)`)
+      console.log(`store          ${s.store.count} blocks, ${humanBytes(s.store.usedBytes)} of ${humanBytes(s.store.capacityBytes)} (${(100 * s.store.usedBytes / s.store.capacityBytes).toFixed(1)}%)`)
+      console.log(`requests       local: ${lr.success} ok, ${lr.failure} failed, mean ${(lr.success > 0 ? lr.hops / lr.success : 0).toFixed(1)} hops; relayed: ${c.requestsReceived}`)
+      console.log(`inserts        local: ${li.success} ok, ${li.collision} collisions, ${li.failure} failed; relayed: ${c.insertsReceived}`)
+      console.log(`routing        ${c.forwarded} forwarded, ${c.loopsRejected} loops rejected, ${c.failureTableRejects} failure-table rejects, ${c.servedFromStore} served from store`)
+      console.log(`operations     ${s.operations.active} in progress`)
+    })
+
+  nodeOptions(program.command('verify').description('check every stored block against its key (node must be stopped); deletes bad ones'))
+    .action(async (f: NodeFlags) => {
+      const config = await resolveConfig(flagsToConfig(f))
+      const r = await verifyStore(config.dataDir, config.storeBytes)
+      console.log(`checked ${r.checked} blocks, deleted ${r.deleted} that failed verification`)
+      if (r.deleted > 0) process.exitCode = 1
+    })
+
+  return program
+}
+
+buildProgram().parseAsync(process.argv).catch((err: Error) => {
+  console.error(`warren: ${err.message}`)
+  process.exit(1)
+})

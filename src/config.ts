@@ -1,0 +1,138 @@
+/**
+ * Node configuration: embedded defaults (src/constants.ts), overridden by the data dir's
+ * config.json, then by WARREN_* environment variables, then by command-line flags.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, DEFAULT_HTL, DEFAULT_LISTEN, DEFAULT_STORE_BYTES
+} from './constants.js'
+
+export const CONFIG_FILE = 'config.json'
+
+export interface WarrenConfig {
+  /** Where identity.key, config.json and the block store live. */
+  dataDir: string
+  /** libp2p listen multiaddrs. */
+  listen: string[]
+  /** Multiaddrs (with /p2p/<id>) of nodes to join through. */
+  bootstrap: string[]
+  /** Store capacity in bytes. */
+  storeBytes: number
+  /** Client API (HTTP+JSON) address. */
+  apiHost: string
+  apiPort: number
+  /** Allow the API to bind a non-loopback address (it has no authentication). */
+  apiAllowRemote: boolean
+  /** Default hops-to-live of this node's own inserts and requests. */
+  htl: number
+  logLevel: string
+}
+
+export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
+  return {
+    dataDir,
+    listen: [...DEFAULT_LISTEN],
+    bootstrap: [],
+    storeBytes: DEFAULT_STORE_BYTES,
+    apiHost: DEFAULT_API_HOST,
+    apiPort: DEFAULT_API_PORT,
+    apiAllowRemote: false,
+    htl: DEFAULT_HTL,
+    logLevel: 'info'
+  }
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 }
+
+/** Parse "512MiB", "2g", "1048576" into bytes. */
+export function parseSize (s: string | number): number {
+  if (typeof s === 'number') return s
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s)
+  const unit = m?.[2].toLowerCase() ?? ''
+  if (m === null || !(unit in UNITS)) throw new Error(`invalid size "${s}" (examples: 1073741824, 512MiB, 2GiB)`)
+  return Math.floor(parseFloat(m[1]) * UNITS[unit])
+}
+
+function list (s: string | undefined): string[] | undefined {
+  return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter((x) => x !== '')
+}
+
+/** Config from the environment (only the variables that are set). */
+export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<WarrenConfig> {
+  const c: Partial<WarrenConfig> = {}
+  if (env.WARREN_HOME !== undefined) c.dataDir = env.WARREN_HOME
+  if (env.WARREN_LISTEN !== undefined) c.listen = list(env.WARREN_LISTEN)
+  if (env.WARREN_BOOTSTRAP !== undefined) c.bootstrap = list(env.WARREN_BOOTSTRAP)
+  if (env.WARREN_STORE_SIZE !== undefined) c.storeBytes = parseSize(env.WARREN_STORE_SIZE)
+  if (env.WARREN_API !== undefined) Object.assign(c, parseApiAddress(env.WARREN_API))
+  if (env.WARREN_API_ALLOW_REMOTE !== undefined) c.apiAllowRemote = env.WARREN_API_ALLOW_REMOTE === '1' || env.WARREN_API_ALLOW_REMOTE === 'true'
+  if (env.WARREN_HTL !== undefined) c.htl = Number(env.WARREN_HTL)
+  if (env.WARREN_LOG_LEVEL !== undefined) c.logLevel = env.WARREN_LOG_LEVEL
+  return c
+}
+
+/** "127.0.0.1:7480", ":7480" or "7480" -> host and port. */
+export function parseApiAddress (s: string): { apiHost?: string, apiPort: number } {
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(s.trim())
+  if (m === null) throw new Error(`invalid API address "${s}" (expected HOST:PORT, e.g. 127.0.0.1:7480)`)
+  const port = Number(m[2])
+  if (port > 65535) throw new Error(`invalid API port ${port}`)
+  return m[1] === undefined || m[1] === '' ? { apiPort: port } : { apiHost: m[1], apiPort: port }
+}
+
+export async function readConfigFile (dataDir: string): Promise<Partial<WarrenConfig>> {
+  const file = join(dataDir, CONFIG_FILE)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err: any) {
+    if (err.code === 'ENOENT') return {}
+    throw err
+  }
+  try {
+    const c = JSON.parse(text) as Partial<WarrenConfig> & { storeBytes?: number | string }
+    if (c.storeBytes !== undefined) c.storeBytes = parseSize(c.storeBytes)
+    return c as Partial<WarrenConfig>
+  } catch (err: any) {
+    throw new Error(`${file}: ${err.message}; fix or delete it`)
+  }
+}
+
+export async function writeConfigFile (config: WarrenConfig): Promise<string> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const file = join(config.dataDir, CONFIG_FILE)
+  const { dataDir: _, ...rest } = config
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, JSON.stringify(rest, null, 2) + '\n', { mode: 0o600 })
+  await rename(tmp, file)
+  return file
+}
+
+/** Resolve the effective config: defaults < config file < environment < flags. */
+export async function resolveConfig (flags: Partial<WarrenConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<WarrenConfig> {
+  const fromEnv = envConfig(env)
+  const dataDir = flags.dataDir ?? fromEnv.dataDir ?? DEFAULT_DATA_DIR
+  const fromFile = await readConfigFile(dataDir)
+  const c: WarrenConfig = { ...defaultConfig(dataDir), ...fromFile, ...fromEnv, ...stripUndefined(flags), dataDir }
+  validateConfig(c)
+  return c
+}
+
+function stripUndefined<T extends object> (o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
+
+export function isLoopback (host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.')
+}
+
+export function validateConfig (c: WarrenConfig): void {
+  if (!Number.isInteger(c.storeBytes) || c.storeBytes < 1024 * 1024) throw new Error(`store size ${c.storeBytes} is too small (minimum 1 MiB)`)
+  if (!Number.isInteger(c.htl) || c.htl < 1 || c.htl > 255) throw new Error(`htl ${c.htl} must be an integer between 1 and 255`)
+  if (!isLoopback(c.apiHost) && !c.apiAllowRemote) {
+    throw new Error(`refusing to bind the client API to ${c.apiHost}: it has no authentication. Use a loopback address, or pass --api-allow-remote if you really mean it`)
+  }
+}

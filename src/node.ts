@@ -1,0 +1,158 @@
+/**
+ * The composition root: builds a complete warren node from a config — identity, block
+ * store, libp2p (TCP, Noise, yamux, bootstrap, identify, ping) with the warren service,
+ * neighbour maintenance and the file client. The CLI, the tests and the benchmarks all
+ * create nodes through `createWarrenNode`.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { join } from 'node:path'
+import { MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
+import { WarrenClient } from './client/client.js'
+import { loadOrCreateIdentity } from './identity.js'
+import { WarrenService, warren } from './protocol/warren-service.js'
+import { BlockStore } from './store/block-store.js'
+import { silentLogger } from './util/logger.js'
+import type { WarrenConfig } from './config.js'
+import type { NodeCoreOptions } from './routing/node-core.js'
+import type { Logger } from './util/logger.js'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Identify } from '@libp2p/identify'
+import type { Ping } from '@libp2p/ping'
+
+export interface WarrenNodeOptions {
+  logger?: Logger
+  /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
+  core?: Partial<NodeCoreOptions>
+  /** Use this identity instead of the data dir's identity.key. */
+  privateKey?: PrivateKey
+  /**
+   * Local test networks only: exempt 127.0.0.0/8 from libp2p's inbound rate limits and
+   * turn off the connection monitor. Never set in production.
+   */
+  localTestnet?: boolean
+}
+
+export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService }>
+
+export interface NodeStatus {
+  peerId: string
+  addresses: string[]
+  peers: number
+  routingTable: { size: number, capacity: number, peers: number, spread: number[] }
+  store: { count: number, usedBytes: number, capacityBytes: number }
+  operations: { active: number }
+  counters: WarrenService['core']['stats']
+}
+
+export class WarrenNode {
+  readonly config: WarrenConfig
+  readonly libp2p: WarrenLibp2p
+  readonly store: BlockStore
+  readonly client: WarrenClient
+  readonly log: Logger
+  private maintenance?: NodeJS.Timeout
+
+  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger) {
+    this.config = config
+    this.libp2p = libp2p
+    this.store = store
+    this.log = log
+    this.client = new WarrenClient(this.service, { htl: config.htl })
+  }
+
+  get service (): WarrenService {
+    return this.libp2p.services.warren
+  }
+
+  get peerId (): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  addresses (): string[] {
+    return this.libp2p.getMultiaddrs().map((a) => a.toString())
+  }
+
+  async start (): Promise<void> {
+    await this.libp2p.start()
+    this.maintenance = setInterval(() => { void this.maintain() }, MAINTENANCE_INTERVAL_MS)
+    this.maintenance.unref()
+    await this.maintain()
+  }
+
+  /**
+   * libp2p 3.x has no auto-dialer: keep at least MIN_CONNECTIONS neighbours by re-dialling
+   * bootstrap nodes and peers from the routing table.
+   */
+  private async maintain (): Promise<void> {
+    if (this.libp2p.status !== 'started') return
+    const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()))
+    if (connected.size >= MIN_CONNECTIONS) return
+    const targets = [
+      ...this.config.bootstrap.map((a) => multiaddr(a)).filter((a) => !connected.has(a.getComponents().find((c) => c.name === 'p2p')?.value ?? '')),
+      ...[...this.service.core.table.peerSet()].filter((p) => !connected.has(p)).slice(0, MIN_CONNECTIONS)
+    ]
+    await Promise.all(targets.map(async (t) => {
+      try {
+        await this.libp2p.dial(typeof t === 'string' ? peerIdFromString(t) : t, { signal: AbortSignal.timeout(10_000) })
+      } catch (err: any) {
+        this.log.debug({ target: t.toString(), err: err.message }, 'neighbour dial failed')
+      }
+    }))
+  }
+
+  status (): NodeStatus {
+    const core = this.service.core
+    return {
+      peerId: this.peerId,
+      addresses: this.addresses(),
+      peers: this.libp2p.getPeers().length,
+      routingTable: { size: core.table.size, capacity: core.table.capacity, peers: core.table.peerSet().size, spread: core.table.spread(16) },
+      store: this.store.stats(),
+      operations: { active: this.service.activeOperations },
+      counters: core.stats
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.maintenance !== undefined) clearInterval(this.maintenance)
+    await this.libp2p.stop()
+    await this.store.close()
+  }
+}
+
+/** Build (but do not start) a node from `config`. */
+export async function createWarrenNode (config: WarrenConfig, options: WarrenNodeOptions = {}): Promise<WarrenNode> {
+  const log = options.logger ?? silentLogger()
+  const privateKey = options.privateKey ?? (await loadOrCreateIdentity(config.dataDir)).key
+  const store = await BlockStore.open(join(config.dataDir, 'store'), { capacityBytes: config.storeBytes })
+  try {
+    const libp2p = await createLibp2p({
+      privateKey,
+      addresses: { listen: config.listen },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      peerDiscovery: config.bootstrap.length > 0 ? [bootstrap({ list: config.bootstrap })] : [],
+      connectionManager: options.localTestnet === true ? { allow: ['/ip4/127.0.0.1/ipcidr/8'] } : {},
+      connectionMonitor: { enabled: options.localTestnet !== true },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        warren: warren({ store, core: options.core })
+      },
+      start: false
+    }) as WarrenLibp2p
+    return new WarrenNode(config, libp2p, store, log)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Frame construction and validation for the warren wire protocol (proto/warren.proto).
+ * Everything read from the network passes through `expectFrame`, which checks that the
+ * frame type is one the protocol state allows and that exactly the matching field is set
+ * with sane values; anything else is a `ProtocolViolation` carrying the error code to reply with.
+ */
+import { Error as WireError, Frame, FrameType } from '../../proto/warren.js'
+import type { Block, PeerRef } from '../../proto/warren.js'
+import { ROUTING_KEY_BYTES } from '../keys/routing-key.js'
+
+/** At most this many multiaddrs are accepted in a peer reference. */
+export const MAX_PEER_ADDRS = 8
+const MAX_ADDR_BYTES = 256
+const MAX_PEER_ID_BYTES = 64
+const MAX_HTL_ON_WIRE = 255
+
+export class ProtocolViolation extends Error {
+  constructor (readonly code: WireError.Code, message: string) {
+    super(message)
+    this.name = 'ProtocolViolation'
+  }
+}
+
+/** The field of `Frame` that must be set for each frame type. */
+const FIELD: Partial<Record<FrameType, keyof Frame>> = {
+  [FrameType.REQUEST]: 'request',
+  [FrameType.INSERT]: 'insert',
+  [FrameType.DATA_FOUND]: 'dataFound',
+  [FrameType.DATA_NOT_FOUND]: 'dataNotFound',
+  [FrameType.ROUTE_NOT_FOUND]: 'routeNotFound',
+  [FrameType.ERROR]: 'error',
+  [FrameType.ALL_CLEAR]: 'allClear',
+  [FrameType.COLLISION]: 'collision',
+  [FrameType.INSERT_DATA]: 'insertData',
+  [FrameType.INSERT_STORED]: 'insertStored',
+  [FrameType.ANNOUNCE]: 'announce',
+  [FrameType.ANNOUNCE_COMMIT]: 'announceCommit',
+  [FrameType.ANNOUNCE_REVEAL]: 'announceReveal',
+  [FrameType.ANNOUNCE_RESULT]: 'announceResult'
+}
+
+const ALL_FIELDS = Object.values(FIELD)
+
+/**
+ * Check that `frame` is one of `allowed` and well formed. Returns the frame narrowed to
+ * its type; throws ProtocolViolation (UNEXPECTED or MALFORMED) otherwise.
+ */
+export function expectFrame (frame: Frame, allowed: FrameType[]): Frame {
+  if (!allowed.includes(frame.type)) {
+    throw new ProtocolViolation(WireError.Code.UNEXPECTED, `unexpected ${frame.type} frame here (expected ${allowed.join(' or ')})`)
+  }
+  const field = FIELD[frame.type]
+  if (field !== undefined && frame[field] === undefined) {
+    throw new ProtocolViolation(WireError.Code.MALFORMED, `${frame.type} frame without its ${String(field)} field`)
+  }
+  for (const f of ALL_FIELDS) {
+    if (f !== field && frame[f] !== undefined) {
+      throw new ProtocolViolation(WireError.Code.MALFORMED, `${frame.type} frame carries a stray ${String(f)} field`)
+    }
+  }
+  const m = frame.request ?? frame.insert
+  if (m !== undefined) {
+    if (m.key.length !== ROUTING_KEY_BYTES) throw new ProtocolViolation(WireError.Code.INVALID_KEY, `routing key must be ${ROUTING_KEY_BYTES} bytes, got ${m.key.length}`)
+    if (m.htl > MAX_HTL_ON_WIRE) throw new ProtocolViolation(WireError.Code.MALFORMED, `htl ${m.htl} is above ${MAX_HTL_ON_WIRE}`)
+  }
+  const ref = frame.insert?.source ?? frame.dataFound?.source ?? frame.collision?.source
+  if (ref !== undefined) checkPeerRef(ref)
+  const block = frame.dataFound?.block ?? frame.collision?.block ?? frame.insertData?.block
+  if ((frame.dataFound !== undefined || frame.collision !== undefined || frame.insertData !== undefined) && block === undefined) {
+    throw new ProtocolViolation(WireError.Code.MALFORMED, `${frame.type} frame without a block`)
+  }
+  return frame
+}
+
+export function checkPeerRef (ref: PeerRef): void {
+  if (ref.peerId.length === 0 || ref.peerId.length > MAX_PEER_ID_BYTES) {
+    throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an invalid peer ID')
+  }
+  if (ref.multiaddrs.length > MAX_PEER_ADDRS || ref.multiaddrs.some((a) => a.length > MAX_ADDR_BYTES)) {
+    throw new ProtocolViolation(WireError.Code.MALFORMED, `peer reference with too many or too long multiaddrs (max ${MAX_PEER_ADDRS})`)
+  }
+}
+
+export function errorFrame (code: WireError.Code, message: string): Frame {
+  return { type: FrameType.ERROR, error: { code, message } }
+}
+
+export function requestFrame (id: bigint, key: Uint8Array, htl: number): Frame {
+  return { type: FrameType.REQUEST, request: { id, key: key as Uint8Array<ArrayBuffer>, htl } }
+}
+
+export function insertFrame (id: bigint, key: Uint8Array, htl: number, source: PeerRef): Frame {
+  return { type: FrameType.INSERT, insert: { id, key: key as Uint8Array<ArrayBuffer>, htl, source } }
+}
+
+export function dataFrame (type: FrameType.DATA_FOUND | FrameType.COLLISION, block: Block, source: PeerRef, hops: number): Frame {
+  const body = { block, source, hops }
+  return type === FrameType.DATA_FOUND ? { type, dataFound: body } : { type, collision: body }
+}
+
+export { Frame, FrameType, WireError }

@@ -1,0 +1,551 @@
+/**
+ * The warren libp2p service: drives the pure routing core (src/routing/node-core.ts) over
+ * real libp2p streams. One stream per hop per operation:
+ *
+ *   request: REQUEST ->, <- DATA_FOUND | DATA_NOT_FOUND | ROUTE_NOT_FOUND | REJECTED_LOOP | ERROR
+ *   insert:  INSERT ->, <- ALL_CLEAR | COLLISION | ROUTE_NOT_FOUND | REJECTED_LOOP | ERROR,
+ *            then on ALL_CLEAR: INSERT_DATA ->, <- INSERT_STORED
+ *
+ * Everything received is hostile until checked: frames are length-capped, validated by
+ * `expectFrame`, blocks are verified against their routing key before they are stored or
+ * passed on, peers get a bounded number of concurrent operations, and every wait has a
+ * deadline. A violation gets an ERROR frame and the stream is closed; the node carries on.
+ */
+import { serviceCapabilities } from '@libp2p/interface'
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import { pbStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import * as Digest from 'multiformats/hashes/digest'
+import { Block } from '../../proto/warren.js'
+import {
+  HOP_TIMEOUT_MS, INSERT_PROTOCOL, MAX_FRAME_BYTES, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER,
+  MAX_OUTBOUND_STREAMS, FIRST_FRAME_TIMEOUT_MS, REQUEST_PROTOCOL, SOURCE_RESET_PROBABILITY, ROUTING_TABLE_SIZE
+} from '../constants.js'
+import { verifyBlock } from '../keys/block-verify.js'
+import { RoutingKey } from '../keys/routing-key.js'
+import { NodeCore } from '../routing/node-core.js'
+import { cryptoRng, randomId } from '../routing/random.js'
+import {
+  checkPeerRef, dataFrame, errorFrame, expectFrame, Frame, FrameType, insertFrame, MAX_PEER_ADDRS,
+  ProtocolViolation, requestFrame, WireError
+} from './messages.js'
+import type { PeerRef } from '../../proto/warren.js'
+import type { Action, NodeCoreOptions, Reply, Response } from '../routing/node-core.js'
+import type { Rng } from '../routing/random.js'
+import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { ProtobufMessageStream } from '@libp2p/utils'
+
+export interface WarrenStore {
+  has: (key: RoutingKey) => boolean
+  get: (key: RoutingKey) => Promise<Uint8Array | undefined>
+  put: (key: RoutingKey, bytes: Uint8Array) => Promise<unknown>
+}
+
+export interface WarrenServiceInit {
+  store: WarrenStore
+  /** Overrides of the routing core's options (HTL limits, source reset, table size, timeouts...). */
+  core?: Partial<NodeCoreOptions>
+  rng?: Rng
+  maxOpsPerPeer?: number
+}
+
+export interface WarrenServiceComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  peerStore: PeerStore
+  logger: ComponentLogger
+}
+
+export interface RequestResult {
+  block: Block
+  hops: number
+  /** The claimed data source (a peer ID string; may be a node that reset it to itself). */
+  source: string
+}
+
+export interface InsertResult {
+  /** The key already existed: `block` is the data found under it. */
+  collision: boolean
+  block?: Block
+  /** Nodes that verified and stored the block (this one included). */
+  stored: number
+  /** Nodes on the insert path and the HTL left unused when the path ended early. */
+  depth: number
+  remainingHtl: number
+  hops: number
+}
+
+export class NotFoundError extends Error {
+  constructor (message: string, readonly hops: number) {
+    super(message)
+    this.name = 'NotFoundError'
+  }
+}
+
+type PB = ProtobufMessageStream<Frame, Stream>
+
+interface Link {
+  peer: string
+  stream: Stream
+  pb: PB
+}
+
+interface OpContext {
+  key: RoutingKey
+  upstream?: Link
+  child?: Link
+  /** The block this node holds for the operation (verified), once it has one. */
+  block?: Block
+  local?: {
+    resolve: (v: any) => void
+    reject: (e: Error) => void
+    allClear?: { depth: number, remaining: number, hops: number }
+  }
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+function pb (stream: Stream): PB {
+  return pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+}
+
+/** Seed location of a peer in routing tables: SHA-256 of its peer ID's multihash bytes. */
+export function peerKey (peerId: PeerId): RoutingKey {
+  return RoutingKey.hash(peerId.toMultihash().bytes)
+}
+
+export class WarrenService implements Startable {
+  readonly core: NodeCore<string>
+  readonly [Symbol.toStringTag] = '@warren/service'
+  readonly [serviceCapabilities]: string[] = ['@warren/routing']
+
+  private readonly components: WarrenServiceComponents
+  private readonly store: WarrenStore
+  private readonly log: Logger
+  private readonly rng: Rng
+  private readonly maxOpsPerPeer: number
+  private readonly ctx = new Map<bigint, OpContext>()
+  private readonly opsByPeer = new Map<string, number>()
+  private readonly self: string
+  private topologyId?: string
+  private started = false
+
+  constructor (components: WarrenServiceComponents, init: WarrenServiceInit) {
+    this.components = components
+    this.store = init.store
+    this.log = components.logger.forComponent('warren:service')
+    this.rng = init.rng ?? cryptoRng()
+    this.maxOpsPerPeer = init.maxOpsPerPeer ?? MAX_OPS_PER_PEER
+    this.self = components.peerId.toString()
+    this.core = new NodeCore<string>({
+      self: this.self,
+      store: this.store,
+      rng: this.rng,
+      now: Date.now,
+      options: {
+        maxHtl: MAX_HTL,
+        sourceResetProb: SOURCE_RESET_PROBABILITY,
+        routingTableSize: ROUTING_TABLE_SIZE,
+        hopTimeoutMs: HOP_TIMEOUT_MS,
+        ...init.core
+      }
+    })
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    const opts = { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS }
+    await this.components.registrar.handle(REQUEST_PROTOCOL, (s, c) => this.onInbound('request', s, c), opts)
+    await this.components.registrar.handle(INSERT_PROTOCOL, (s, c) => this.onInbound('insert', s, c), opts)
+    this.topologyId = await this.components.registrar.register(REQUEST_PROTOCOL, {
+      onConnect: (peerId) => { this.core.addRoute(peerKey(peerId).loc, peerId.toString()) }
+    })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    await this.components.registrar.unhandle(REQUEST_PROTOCOL)
+    await this.components.registrar.unhandle(INSERT_PROTOCOL)
+    if (this.topologyId !== undefined) this.components.registrar.unregister(this.topologyId)
+    for (const [id, c] of this.ctx) {
+      c.local?.reject(new Error('the node is shutting down'))
+      c.upstream?.stream.abort(new Error('node stopping'))
+      c.child?.stream.abort(new Error('node stopping'))
+      this.core.abort(id)
+    }
+    this.ctx.clear()
+    this.opsByPeer.clear()
+  }
+
+  /** Operations in progress at this node (local and relayed). */
+  get activeOperations (): number {
+    return this.ctx.size
+  }
+
+  /** Request `key` from the network (or the local store). Rejects with NotFoundError. */
+  async request (key: RoutingKey, options: { htl: number }): Promise<RequestResult> {
+    return await this.startLocal<RequestResult>(key, 'request', options.htl)
+  }
+
+  /** Insert a block under `key`. The block must already verify against the key. */
+  async insert (key: RoutingKey, block: Block, options: { htl: number }): Promise<InsertResult> {
+    if (!verifyBlock(key, block)) throw new Error('refusing to insert a block that does not match its key')
+    return await this.startLocal<InsertResult>(key, 'insert', options.htl, block)
+  }
+
+  private async startLocal<T> (key: RoutingKey, kind: 'request' | 'insert', htl: number, block?: Block): Promise<T> {
+    if (!this.started) throw new Error('the warren service is not started')
+    const id = randomId(this.rng)
+    const promise = new Promise<T>((resolve, reject) => {
+      this.ctx.set(id, { key, block, local: { resolve, reject } })
+    })
+    // Backstop: the core's deadlines end every operation, this only guards against a bug.
+    const ms = Math.min(MAX_TIMER_MS, this.core.timeoutFor(Math.min(htl, this.core.options.maxHtl)) * 2 + FIRST_FRAME_TIMEOUT_MS)
+    const timer = setTimeout(() => { this.failLocal(id, new Error(`${kind} timed out after ${ms} ms`)) }, ms)
+    try {
+      this.run(this.core.receive(null, { kind, id, key, htl }))
+      return await promise
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private failLocal (id: bigint, err: Error): void {
+    const c = this.ctx.get(id)
+    if (c?.local === undefined) return
+    this.core.abort(id)
+    this.release(id)
+    c.local.reject(err)
+  }
+
+  private async onInbound (kind: 'request' | 'insert', stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const link: Link = { peer, stream, pb: pb(stream) }
+    let frame: Frame
+    try {
+      frame = expectFrame(await link.pb.read({ signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) }),
+        [kind === 'request' ? FrameType.REQUEST : FrameType.INSERT])
+    } catch (err) {
+      await this.sendError(link, err)
+      return
+    }
+    const active = this.opsByPeer.get(peer) ?? 0
+    if (active >= this.maxOpsPerPeer) {
+      await this.sendError(link, new ProtocolViolation(WireError.Code.OVERLOADED, `too many operations in progress from you (max ${this.maxOpsPerPeer})`))
+      return
+    }
+    const m = (frame.request ?? frame.insert)!
+    const key = new RoutingKey(m.key)
+    let source: string | undefined
+    if (frame.insert?.source !== undefined) {
+      try {
+        source = await this.learnPeer(frame.insert.source)
+      } catch (err) {
+        await this.sendError(link, err)
+        return
+      }
+    }
+    const actions = this.core.receive(peer, { kind, id: m.id, key, htl: m.htl, source })
+    const first = actions[0]
+    if (actions.length === 1 && first.type === 'reply' && first.reply.type === 'loop') {
+      await this.send(link, { type: FrameType.REJECTED_LOOP }, true)
+      return
+    }
+    this.ctx.set(m.id, { key, upstream: link })
+    this.opsByPeer.set(peer, active + 1)
+    this.run(actions)
+  }
+
+  private run (actions: Array<Action<string>>): void {
+    for (const a of actions) {
+      let p: Promise<void>
+      switch (a.type) {
+        case 'forward': p = this.forward(a); break
+        case 'reply': p = this.reply(a.id, a.to, a.reply); break
+        case 'store': p = this.storeBlock(a.id, a.key); break
+        case 'send-data': p = this.sendData(a.id, a.to, a.timeoutMs); break
+      }
+      p.catch((err) => { this.log.error('action %s for op %s failed - %e', a.type, a.id, err) })
+    }
+  }
+
+  private deliver (id: bigint, peer: string, res: Response<string>): void {
+    this.run(this.core.response(id, peer, res))
+  }
+
+  private async forward (a: Extract<Action<string>, { type: 'forward' }>): Promise<void> {
+    const c = this.ctx.get(a.id)
+    if (c === undefined) return
+    const signal = AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, a.timeoutMs)))
+    let stream: Stream
+    try {
+      stream = await this.components.connectionManager.openStream(peerIdFromString(a.to),
+        a.kind === 'request' ? REQUEST_PROTOCOL : INSERT_PROTOCOL, { signal })
+    } catch (err: any) {
+      this.log('could not reach %s for op %s - %s', a.to, a.id, err.message)
+      this.deliver(a.id, a.to, { type: 'failed', reason: 'unreachable' })
+      return
+    }
+    const link: Link = { peer: a.to, stream, pb: pb(stream) }
+    c.child = link
+    let res: Response<string>
+    let keepOpen = false
+    try {
+      const frame = a.kind === 'request'
+        ? requestFrame(a.id, a.key.bytes, a.htl)
+        : insertFrame(a.id, a.key.bytes, a.htl, await this.peerRef(a.source ?? this.self))
+      await link.pb.write(frame, { signal })
+      const allowed = a.kind === 'request'
+        ? [FrameType.DATA_FOUND, FrameType.DATA_NOT_FOUND, FrameType.ROUTE_NOT_FOUND, FrameType.REJECTED_LOOP, FrameType.ERROR]
+        : [FrameType.ALL_CLEAR, FrameType.COLLISION, FrameType.ROUTE_NOT_FOUND, FrameType.REJECTED_LOOP, FrameType.ERROR]
+      res = await this.toResponse(c, link, expectFrame(await link.pb.read({ signal }), allowed))
+      keepOpen = res.type === 'all-clear'
+    } catch (err: any) {
+      const timeout = signal.aborted
+      this.log('op %s: %s from %s - %s', a.id, timeout ? 'timeout' : 'bad answer', a.to, err.message)
+      if (!timeout && err instanceof ProtocolViolation) await this.sendError(link, err)
+      else stream.abort(err)
+      res = { type: 'failed', reason: timeout ? 'timeout' : (err instanceof ProtocolViolation ? 'invalid' : 'error') }
+    }
+    if (!keepOpen) {
+      if (c.child === link) c.child = undefined
+      await stream.close().catch(() => stream.abort(new Error('close failed')))
+    }
+    this.deliver(a.id, a.to, res)
+  }
+
+  private async toResponse (c: OpContext, link: Link, f: Frame): Promise<Response<string>> {
+    switch (f.type) {
+      case FrameType.DATA_FOUND:
+      case FrameType.COLLISION: {
+        const body = (f.dataFound ?? f.collision)!
+        if (!verifyBlock(c.key, body.block!)) {
+          throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the requested key')
+        }
+        c.block = body.block
+        const source = body.source === undefined ? link.peer : await this.learnPeer(body.source)
+        return { type: f.type === FrameType.DATA_FOUND ? 'found' : 'collision', source, hops: body.hops }
+      }
+      case FrameType.DATA_NOT_FOUND: return { type: 'not-found', hops: f.dataNotFound!.hops }
+      case FrameType.ROUTE_NOT_FOUND: return { type: 'route-not-found', remaining: f.routeNotFound!.remainingHtl, hops: f.routeNotFound!.hops }
+      case FrameType.REJECTED_LOOP: return { type: 'loop' }
+      case FrameType.ALL_CLEAR: return { type: 'all-clear', depth: f.allClear!.depth, remaining: f.allClear!.remainingHtl, hops: f.allClear!.hops }
+      default:
+        this.log('op error from %s: %s', link.peer, f.error?.message)
+        return { type: 'failed', reason: 'error' }
+    }
+  }
+
+  private async reply (id: bigint, to: string | null, r: Reply<string>): Promise<void> {
+    const c = this.ctx.get(id)
+    if (c === undefined) return
+    if (to === null) {
+      await this.replyLocal(id, c, r)
+      return
+    }
+    const up = c.upstream
+    if (up === undefined) return
+    switch (r.type) {
+      case 'found':
+      case 'collision': {
+        const block = r.fromStore ? await this.readBlock(c.key) : c.block
+        const ref = await this.peerRef(r.source)
+        const frame = block === undefined
+          ? { type: FrameType.DATA_NOT_FOUND, dataNotFound: { hops: r.hops } }
+          : dataFrame(r.type === 'found' ? FrameType.DATA_FOUND : FrameType.COLLISION, block, ref, r.hops)
+        await this.send(up, frame, true)
+        break
+      }
+      case 'not-found': await this.send(up, { type: FrameType.DATA_NOT_FOUND, dataNotFound: { hops: r.hops } }, true); break
+      case 'route-not-found': await this.send(up, { type: FrameType.ROUTE_NOT_FOUND, routeNotFound: { remainingHtl: r.remaining, hops: r.hops } }, true); break
+      case 'loop': await this.send(up, { type: FrameType.REJECTED_LOOP }, true); break
+      case 'stored': await this.send(up, { type: FrameType.INSERT_STORED, insertStored: { stored: r.stored } }, true); break
+      case 'all-clear':
+        await this.send(up, { type: FrameType.ALL_CLEAR, allClear: { depth: r.depth, remainingHtl: r.remaining, hops: r.hops } }, false)
+        await this.awaitInsertData(id, c, up)
+        return
+    }
+    this.release(id)
+  }
+
+  /** After ALL_CLEAR upstream: wait for the block, verify it, and start the data phase. */
+  private async awaitInsertData (id: bigint, c: OpContext, up: Link): Promise<void> {
+    try {
+      const f = expectFrame(await up.pb.read({ signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS + HOP_TIMEOUT_MS) }), [FrameType.INSERT_DATA])
+      const block = f.insertData!.block!
+      if (!verifyBlock(c.key, block)) throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the insert key')
+      c.block = block
+    } catch (err) {
+      await this.sendError(up, err)
+      this.core.abort(id)
+      this.release(id)
+      return
+    }
+    this.run(this.core.insertData(id))
+  }
+
+  private async replyLocal (id: bigint, c: OpContext, r: Reply<string>): Promise<void> {
+    const local = c.local!
+    switch (r.type) {
+      case 'found':
+      case 'collision': {
+        const block = r.fromStore ? await this.readBlock(c.key) : c.block
+        this.release(id)
+        if (block === undefined) {
+          local.reject(new NotFoundError('the block vanished from the local store', r.hops))
+        } else if (r.type === 'found') {
+          local.resolve({ block, hops: r.hops, source: r.source } satisfies RequestResult)
+        } else {
+          local.resolve({ collision: true, block, stored: 0, depth: 0, remainingHtl: 0, hops: r.hops } satisfies InsertResult)
+        }
+        return
+      }
+      case 'not-found':
+        this.release(id)
+        local.reject(new NotFoundError(`not found: hops-to-live ran out after ${r.hops} hops`, r.hops))
+        return
+      case 'route-not-found':
+        this.release(id)
+        local.reject(new NotFoundError(`not found: no more routes after ${r.hops} hops (${r.remaining} hops-to-live unused)`, r.hops))
+        return
+      case 'loop':
+        this.release(id)
+        local.reject(new Error('transaction ID collision; retry'))
+        return
+      case 'all-clear':
+        local.allClear = { depth: r.depth, remaining: r.remaining, hops: r.hops }
+        this.run(this.core.insertData(id))
+        return
+      case 'stored': {
+        const ac = local.allClear ?? { depth: 1, remaining: 0, hops: 0 }
+        this.release(id)
+        local.resolve({ collision: false, stored: r.stored, depth: ac.depth, remainingHtl: ac.remaining, hops: ac.hops } satisfies InsertResult)
+      }
+    }
+  }
+
+  private async sendData (id: bigint, to: string, timeoutMs: number): Promise<void> {
+    const c = this.ctx.get(id)
+    const link = c?.child
+    if (c === undefined || link === undefined || link.peer !== to || c.block === undefined) {
+      this.deliver(id, to, { type: 'failed', reason: 'error' })
+      return
+    }
+    const signal = AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, timeoutMs)))
+    try {
+      await link.pb.write({ type: FrameType.INSERT_DATA, insertData: { block: c.block } }, { signal })
+      const f = expectFrame(await link.pb.read({ signal }), [FrameType.INSERT_STORED, FrameType.ERROR])
+      await link.stream.close().catch(() => {})
+      c.child = undefined
+      if (f.type === FrameType.INSERT_STORED) {
+        this.run(this.core.dataStored(id, to, f.insertStored!.stored))
+        return
+      }
+      this.log('insert data refused by %s: %s', to, f.error?.message)
+    } catch (err: any) {
+      link.stream.abort(err)
+    }
+    this.deliver(id, to, { type: 'failed', reason: signal.aborted ? 'timeout' : 'error' })
+  }
+
+  private async storeBlock (id: bigint, key: RoutingKey): Promise<void> {
+    const block = this.ctx.get(id)?.block
+    if (block === undefined) return
+    await this.store.put(key, Block.encode(block))
+  }
+
+  private async readBlock (key: RoutingKey): Promise<Block | undefined> {
+    const bytes = await this.store.get(key)
+    return bytes === undefined ? undefined : Block.decode(bytes)
+  }
+
+  /** Forget an operation's driver state once its last reply is out. */
+  private release (id: bigint): void {
+    const c = this.ctx.get(id)
+    if (c === undefined) return
+    this.ctx.delete(id)
+    if (c.child !== undefined) c.child.stream.abort(new Error('operation finished'))
+    if (c.upstream !== undefined) {
+      const n = (this.opsByPeer.get(c.upstream.peer) ?? 1) - 1
+      if (n <= 0) this.opsByPeer.delete(c.upstream.peer)
+      else this.opsByPeer.set(c.upstream.peer, n)
+    }
+  }
+
+  private async send (link: Link, frame: Frame, close: boolean): Promise<void> {
+    try {
+      await link.pb.write(frame, { signal: AbortSignal.timeout(HOP_TIMEOUT_MS * 2) })
+      if (close) await link.stream.close({ signal: AbortSignal.timeout(HOP_TIMEOUT_MS) })
+    } catch (err: any) {
+      this.log('could not answer %s - %s', link.peer, err.message)
+      link.stream.abort(err)
+    }
+  }
+
+  /** Answer a protocol violation with an ERROR frame, then close the stream. */
+  private async sendError (link: Link, err: unknown): Promise<void> {
+    const e = err as Error & { name?: string }
+    let code = WireError.Code.MALFORMED
+    let message = e?.message ?? String(err)
+    if (err instanceof ProtocolViolation) code = err.code
+    else if (e?.name === 'InvalidDataLengthError' || e?.name === 'MaxLengthError' || /too long|length/i.test(message)) {
+      code = WireError.Code.TOO_LARGE
+      message = `frame too large (max ${MAX_FRAME_BYTES} bytes)`
+    } else if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+      code = WireError.Code.TIMEOUT
+      message = 'timed out waiting for a frame'
+    } else if (e?.name === 'UnexpectedEOFError') {
+      link.stream.abort(e)
+      return
+    }
+    this.log('protocol violation by %s: %s', link.peer, message)
+    await this.send(link, errorFrame(code, message), true)
+  }
+
+  /** A dialable reference to `peer` (ourselves or a peer we know addresses for). */
+  private async peerRef (peer: string): Promise<PeerRef> {
+    if (peer === this.self) {
+      const addrs = this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421))
+      return { peerId: this.components.peerId.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) }
+    }
+    const id = peerIdFromString(peer)
+    let addrs: Uint8Array<ArrayBuffer>[] = []
+    try {
+      const p = await this.components.peerStore.get(id)
+      addrs = p.addresses.slice(0, MAX_PEER_ADDRS).map((a) => a.multiaddr.bytes)
+    } catch {}
+    return { peerId: id.toMultihash().bytes, multiaddrs: addrs }
+  }
+
+  /** Parse a peer reference from the wire and remember its addresses. Returns its ID string. */
+  private async learnPeer (ref: PeerRef): Promise<string> {
+    checkPeerRef(ref)
+    let id: PeerId
+    try {
+      id = peerIdFromMultihash(Digest.decode(ref.peerId))
+    } catch {
+      throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable peer ID')
+    }
+    const s = id.toString()
+    if (s !== this.self && ref.multiaddrs.length > 0) {
+      try {
+        const multiaddrs = ref.multiaddrs.map((b) => multiaddr(b))
+        await this.components.peerStore.merge(id, { multiaddrs })
+      } catch {
+        throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable multiaddr')
+      }
+    }
+    return s
+  }
+}
+
+export function warren (init: WarrenServiceInit): (components: WarrenServiceComponents) => WarrenService {
+  return (components) => new WarrenService(components, init)
+}
