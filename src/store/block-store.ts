@@ -1,0 +1,389 @@
+/**
+ * The node's persistent block store: blocks in LevelDB (datastore-level) under one directory,
+ * bounded by a byte capacity and evicted by the shared `StorePolicy`.
+ *
+ * Layout: `/b/<hex>` holds a block's bytes and `/m/<hex>` its metadata record (see
+ * `encodeMeta`). Every put writes block and metadata, and deletes the blocks it evicts, in a
+ * single LevelDB batch, which LevelDB applies atomically through its write-ahead log: a
+ * process killed at any moment leaves each block with its metadata or neither. (Writes are
+ * not fsync'ed, so an OS crash may lose the most recent puts, never consistency.)
+ *
+ * `has` is synchronous, answered from an in-memory index rebuilt at open, because the routing
+ * core asks it on every message. All writes go through one queue, so concurrent puts plan
+ * their evictions one after another and can never overshoot the capacity.
+ *
+ * Access statistics from `get` are write-behind: kept in memory and flushed as one batch every
+ * `flushIntervalMs` and on `close`. A crash loses at most that interval's access counts; they
+ * only steer eviction, so losing a few is harmless, and a read then costs no disk write.
+ */
+import { mkdir } from 'node:fs/promises'
+import { logger as libp2pLogger } from '@libp2p/logger'
+import { LevelDatastore } from 'datastore-level'
+import { Key } from 'interface-datastore'
+import { StorePolicy } from './store-policy.js'
+import type { PutResult, StoreEntry, StoreStats } from './store-policy.js'
+import type { RoutingKey } from '../keys/routing-key.js'
+import type { StoreView } from '../routing/node-core.js'
+
+/** How often buffered access statistics are written to disk. */
+export const DEFAULT_META_FLUSH_INTERVAL_MS = 30_000
+
+const BLOCK_PREFIX = '/b/'
+const META_PREFIX = '/m/'
+const HEX_KEY = /^[0-9a-f]{64}$/
+
+/** What the store reports: pino loggers fit as they are. */
+export interface StoreLogger {
+  info: (msg: string) => void
+  warn: (msg: string) => void
+}
+
+export interface BlockStoreOptions {
+  capacityBytes: number
+  now?: () => number
+  logger?: StoreLogger
+  /** See `StorePolicyOptions.accessWeightMs`. */
+  accessWeightMs?: number
+  flushIntervalMs?: number
+}
+
+/** What `open` found and fixed. Consistent stores report all zeros. */
+export interface OpenReport {
+  /** Entries loaded into the index (after repairs and trimming). */
+  loaded: number
+  /** Metadata records whose block was missing (deleted). */
+  orphanMeta: number
+  /** Blocks without a metadata record (deleted). */
+  orphanBlocks: number
+  /** Metadata records that did not decode, deleted with their block. */
+  badMeta: number
+  /** Keys under /b/ or /m/ that are not 64 lower-case hex digits (deleted). */
+  badKeys: number
+  /** Entries evicted because the capacity is now smaller than what was stored. */
+  trimmed: number
+}
+
+export interface VerifyResult {
+  checked: number
+  deleted: number
+}
+
+// Metadata record, 28 bytes, big-endian: version u8, 3 reserved bytes, size u32,
+// accessCount u32, lastAccess f64 (ms), insertedAt f64 (ms).
+const META_VERSION = 1
+const META_BYTES = 28
+const U32_MAX = 0xffffffff
+
+export function encodeMeta (e: StoreEntry): Uint8Array {
+  const out = new Uint8Array(META_BYTES)
+  const v = new DataView(out.buffer)
+  v.setUint8(0, META_VERSION)
+  v.setUint32(4, e.size)
+  v.setUint32(8, Math.min(e.accessCount, U32_MAX))
+  v.setFloat64(12, e.lastAccess)
+  v.setFloat64(20, e.insertedAt)
+  return out
+}
+
+/** The record, or undefined when it is not one this version wrote. */
+export function decodeMeta (bytes: Uint8Array): StoreEntry | undefined {
+  if (bytes.length !== META_BYTES) return undefined
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (v.getUint8(0) !== META_VERSION) return undefined
+  const e: StoreEntry = {
+    size: v.getUint32(4),
+    accessCount: v.getUint32(8),
+    lastAccess: v.getFloat64(12),
+    insertedAt: v.getFloat64(20)
+  }
+  return Number.isFinite(e.lastAccess) && Number.isFinite(e.insertedAt) ? e : undefined
+}
+
+const blockKey = (hex: string): Key => new Key(BLOCK_PREFIX + hex)
+const metaKey = (hex: string): Key => new Key(META_PREFIX + hex)
+
+function defaultLogger (): StoreLogger {
+  const log = libp2pLogger('warren:store')
+  return { info: (msg) => { log(msg) }, warn: (msg) => { log.error(msg) } }
+}
+
+function isNotFound (err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === 'NotFoundError'
+}
+
+export class BlockStore implements StoreView {
+  readonly dir: string
+  readonly openReport: OpenReport
+  private readonly ds: LevelDatastore
+  private readonly policy: StorePolicy
+  private readonly log: StoreLogger
+  private readonly dirty = new Set<string>()
+  private readonly timer: ReturnType<typeof setInterval>
+  private tail: Promise<unknown> = Promise.resolve()
+  private closing?: Promise<void>
+
+  private constructor (dir: string, ds: LevelDatastore, policy: StorePolicy, log: StoreLogger, report: OpenReport, flushIntervalMs: number) {
+    this.dir = dir
+    this.ds = ds
+    this.policy = policy
+    this.log = log
+    this.openReport = report
+    this.timer = setInterval(() => {
+      if (this.dirty.size === 0 || this.closing !== undefined) return
+      this.flush().catch((err: unknown) => { this.log.warn(`store: flushing access metadata failed: ${String(err)}`) })
+    }, flushIntervalMs)
+    this.timer.unref()
+  }
+
+  /** Open (or create) the store in `dir`, rebuild the index and repair what a crash or tampering left. */
+  static async open (dir: string, options: BlockStoreOptions): Promise<BlockStore> {
+    const log = options.logger ?? defaultLogger()
+    const policy = new StorePolicy({
+      capacityBytes: options.capacityBytes,
+      accessWeightMs: options.accessWeightMs,
+      now: options.now ?? Date.now
+    })
+    await mkdir(dir, { recursive: true })
+    const ds = new LevelDatastore(dir)
+    await ds.open()
+    try {
+      const report = await BlockStore.load(ds, policy, log)
+      return new BlockStore(dir, ds, policy, log, report, options.flushIntervalMs ?? DEFAULT_META_FLUSH_INTERVAL_MS)
+    } catch (err) {
+      await ds.close()
+      throw err
+    }
+  }
+
+  /** Rebuild `policy` from /m/, delete orphans both ways, then evict down to capacity. */
+  private static async load (ds: LevelDatastore, policy: StorePolicy, log: StoreLogger): Promise<OpenReport> {
+    const report: OpenReport = { loaded: 0, orphanMeta: 0, orphanBlocks: 0, badMeta: 0, badKeys: 0, trimmed: 0 }
+    const batch = ds.batch()
+    const metas = new Map<string, StoreEntry>()
+    const badMeta = new Set<string>()
+    for await (const { key, value } of ds.query({ prefix: META_PREFIX })) {
+      const hex = key.toString().slice(META_PREFIX.length)
+      const entry = decodeMeta(value)
+      if (!HEX_KEY.test(hex)) {
+        report.badKeys++
+        batch.delete(key)
+      } else if (entry === undefined) {
+        report.badMeta++
+        badMeta.add(hex)
+        batch.delete(key)
+      } else {
+        metas.set(hex, entry)
+      }
+    }
+    const blocks = new Set<string>()
+    for await (const key of ds.queryKeys({ prefix: BLOCK_PREFIX })) {
+      const hex = key.toString().slice(BLOCK_PREFIX.length)
+      if (!HEX_KEY.test(hex)) {
+        report.badKeys++
+        batch.delete(key)
+      } else if (!metas.has(hex)) {
+        if (!badMeta.has(hex)) report.orphanBlocks++
+        batch.delete(key)
+      } else {
+        blocks.add(hex)
+      }
+    }
+    for (const [hex, entry] of metas) {
+      if (blocks.has(hex)) {
+        policy.restore(hex, entry)
+      } else {
+        report.orphanMeta++
+        batch.delete(metaKey(hex))
+      }
+    }
+    const victims = policy.planTrim()
+    for (const hex of victims) {
+      batch.delete(blockKey(hex))
+      batch.delete(metaKey(hex))
+    }
+    report.trimmed = victims.length
+    await batch.commit()
+    for (const hex of victims) policy.remove(hex)
+    report.loaded = policy.count
+
+    const repaired = report.orphanMeta + report.orphanBlocks + report.badMeta + report.badKeys
+    if (repaired > 0) {
+      log.warn(`store: repaired ${repaired} inconsistencies (metadata without block: ${report.orphanMeta}, ` +
+        `block without metadata: ${report.orphanBlocks}, undecodable metadata: ${report.badMeta}, bad keys: ${report.badKeys})`)
+    }
+    if (report.trimmed > 0) log.info(`store: evicted ${report.trimmed} blocks to fit the capacity of ${policy.capacityBytes} bytes`)
+    log.info(`store: ${report.loaded} blocks, ${policy.usedBytes} of ${policy.capacityBytes} bytes`)
+    return report
+  }
+
+  /** Whether the block is stored: synchronous, from the in-memory index. */
+  has (key: RoutingKey): boolean {
+    return this.policy.has(key.hex)
+  }
+
+  /** The stored bytes, or undefined. Counts as an access (persisted write-behind). */
+  async get (key: RoutingKey): Promise<Uint8Array | undefined> {
+    this.assertOpen()
+    const hex = key.hex
+    if (!this.policy.has(hex)) return undefined
+    const bytes = await this.readBlock(hex)
+    if (bytes !== undefined && this.policy.touch(hex)) this.dirty.add(hex)
+    return bytes
+  }
+
+  /**
+   * Store a block, evicting the lowest-scored blocks to make room, all in one atomic batch.
+   * A no-op when the key is present or the block exceeds the whole capacity.
+   */
+  async put (key: RoutingKey, bytes: Uint8Array): Promise<PutResult> {
+    this.assertOpen()
+    const hex = key.hex
+    return this.serial(async () => {
+      if (this.policy.has(hex) || !this.policy.fits(bytes.length)) return { stored: false, evicted: 0 }
+      const victims = this.policy.planInsert(hex, bytes.length)
+      const entry = this.policy.freshEntry(bytes.length)
+      const batch = this.ds.batch()
+      for (const v of victims) {
+        batch.delete(blockKey(v))
+        batch.delete(metaKey(v))
+      }
+      batch.put(blockKey(hex), bytes)
+      batch.put(metaKey(hex), encodeMeta(entry))
+      await batch.commit()
+      for (const v of victims) this.forget(v)
+      this.policy.restore(hex, entry)
+      return { stored: true, evicted: victims.length }
+    })
+  }
+
+  /** Remove a block; false if it was not stored. */
+  async delete (key: RoutingKey): Promise<boolean> {
+    this.assertOpen()
+    const hex = key.hex
+    return this.serial(async () => {
+      if (!this.policy.has(hex)) return false
+      await this.deleteBatch([hex])
+      return true
+    })
+  }
+
+  stats (): StoreStats {
+    return { count: this.policy.count, usedBytes: this.policy.usedBytes, capacityBytes: this.policy.capacityBytes }
+  }
+
+  /**
+   * Check every stored block with `check` (the node passes its key-type verifier) and delete
+   * those that fail, throw, or whose length differs from their metadata. Reads a snapshot,
+   * so puts go on meanwhile; a failing block is re-read before deletion in case a good copy
+   * replaced it.
+   */
+  async verify (check: (hex: string, bytes: Uint8Array) => boolean): Promise<VerifyResult> {
+    this.assertOpen()
+    const bad: string[] = []
+    let checked = 0
+    for await (const { key, value } of this.ds.query({ prefix: BLOCK_PREFIX })) {
+      checked++
+      const hex = key.toString().slice(BLOCK_PREFIX.length)
+      if (!this.passes(check, hex, value)) bad.push(hex)
+    }
+    const deleted = bad.length === 0
+      ? 0
+      : await this.serial(async () => {
+        const gone: string[] = []
+        for (const hex of bad) {
+          if (!this.policy.has(hex)) continue
+          const bytes = await this.readBlock(hex)
+          if (bytes === undefined || !this.passes(check, hex, bytes)) gone.push(hex)
+        }
+        await this.deleteBatch(gone)
+        return gone.length
+      })
+    if (deleted > 0) this.log.warn(`store: verify deleted ${deleted} of ${checked} blocks that failed their check`)
+    return { checked, deleted }
+  }
+
+  /** Write buffered access statistics now. */
+  async flush (): Promise<void> {
+    this.assertOpen()
+    await this.serial(async () => { await this.writeDirty() })
+  }
+
+  /** Flush access statistics, wait for queued writes, and close the database. Idempotent. */
+  async close (): Promise<void> {
+    if (this.closing === undefined) {
+      clearInterval(this.timer)
+      this.closing = (async () => {
+        await this.serial(async () => { await this.writeDirty() })
+        await this.ds.close()
+      })()
+    }
+    await this.closing
+  }
+
+  private passes (check: (hex: string, bytes: Uint8Array) => boolean, hex: string, bytes: Uint8Array): boolean {
+    const entry = this.policy.get(hex)
+    if (entry !== undefined && entry.size !== bytes.length) return false
+    try {
+      return check(hex, bytes)
+    } catch {
+      return false
+    }
+  }
+
+  /** The block's bytes as a plain Uint8Array (LevelDB hands out Buffers), or undefined. */
+  private async readBlock (hex: string): Promise<Uint8Array | undefined> {
+    try {
+      const b = await this.ds.get(blockKey(hex))
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw err
+    }
+  }
+
+  /** Delete blocks with their metadata in one batch, then from the index. Call inside `serial`. */
+  private async deleteBatch (hexes: string[]): Promise<void> {
+    if (hexes.length === 0) return
+    const batch = this.ds.batch()
+    for (const hex of hexes) {
+      batch.delete(blockKey(hex))
+      batch.delete(metaKey(hex))
+    }
+    await batch.commit()
+    for (const hex of hexes) this.forget(hex)
+  }
+
+  private forget (hex: string): void {
+    this.policy.remove(hex)
+    this.dirty.delete(hex)
+  }
+
+  /** Persist the metadata of entries read since the last flush. Call inside `serial`. */
+  private async writeDirty (): Promise<void> {
+    if (this.dirty.size === 0) return
+    const hexes = [...this.dirty]
+    this.dirty.clear()
+    const batch = this.ds.batch()
+    for (const hex of hexes) {
+      const entry = this.policy.get(hex)
+      if (entry !== undefined) batch.put(metaKey(hex), encodeMeta(entry))
+    }
+    try {
+      await batch.commit()
+    } catch (err) {
+      for (const hex of hexes) if (this.policy.has(hex)) this.dirty.add(hex)
+      throw err
+    }
+  }
+
+  /** Run `fn` after every write queued before it. */
+  private async serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn)
+    this.tail = run.catch(() => {})
+    return run
+  }
+
+  private assertOpen (): void {
+    if (this.closing !== undefined) throw new Error('the block store is closed')
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * Capacity and eviction policy of a node's block store, with no I/O.
+ *
+ * The persistent `BlockStore` (LevelDB) and the simulator's `MemoryBlockStore` share this
+ * code, so a simulated node drops exactly the blocks a real node would.
+ *
+ * Eviction follows the Freenet datastore's "watermark by date and number of accesses": each
+ * entry scores `lastAccess + accessWeightMs * log2(1 + accessCount)` and the lowest score is
+ * evicted first. With no accesses this is plain LRU; every doubling of an entry's access count
+ * buys it `accessWeightMs` of extra life over an entry last touched at the same moment. The
+ * logarithm keeps past popularity from pinning a block forever: a block requested a thousand
+ * times earns only ten weights of grace, after which fresher blocks outrank it.
+ */
+import type { RoutingKey } from '../keys/routing-key.js'
+import type { StoreView } from '../routing/node-core.js'
+
+/**
+ * Default access weight: one hour per doubling of the access count. A block fetched ~1000
+ * times outlives an untouched block of the same recency by ~10 hours (a quiet night), so
+ * popular content survives lulls in demand, while a node that is filling with new inserts
+ * still turns its store over within a day. Simulators with their own time scale set it.
+ */
+export const DEFAULT_ACCESS_WEIGHT_MS = 60 * 60 * 1000
+
+export interface StoreEntry {
+  /** Stored size in bytes. */
+  size: number
+  /** Time of the last read (or of the insert, until the first read). */
+  lastAccess: number
+  /** Reads since the insert. */
+  accessCount: number
+  insertedAt: number
+}
+
+export interface StorePolicyOptions {
+  capacityBytes: number
+  /** Milliseconds of extra life per doubling of the access count (see DEFAULT_ACCESS_WEIGHT_MS). */
+  accessWeightMs?: number
+  /** The clock; injected so tests and the simulator control time. */
+  now: () => number
+}
+
+export class StorePolicy {
+  readonly accessWeightMs: number
+  private readonly now: () => number
+  private readonly entries = new Map<string, StoreEntry>()
+  private _capacityBytes: number
+  private _usedBytes = 0
+
+  constructor (options: StorePolicyOptions) {
+    if (!Number.isFinite(options.capacityBytes) || options.capacityBytes < 0) {
+      throw new RangeError(`invalid store capacity ${options.capacityBytes}`)
+    }
+    this._capacityBytes = options.capacityBytes
+    this.accessWeightMs = options.accessWeightMs ?? DEFAULT_ACCESS_WEIGHT_MS
+    this.now = options.now
+  }
+
+  get capacityBytes (): number {
+    return this._capacityBytes
+  }
+
+  get usedBytes (): number {
+    return this._usedBytes
+  }
+
+  get count (): number {
+    return this.entries.size
+  }
+
+  has (hex: string): boolean {
+    return this.entries.has(hex)
+  }
+
+  /** A read-only view of one entry. */
+  get (hex: string): Readonly<StoreEntry> | undefined {
+    return this.entries.get(hex)
+  }
+
+  /** Record a read of `hex`; false if it is not stored. */
+  touch (hex: string): boolean {
+    const e = this.entries.get(hex)
+    if (e === undefined) return false
+    e.lastAccess = this.now()
+    e.accessCount++
+    return true
+  }
+
+  /** Eviction score: lower goes first. */
+  score (e: Readonly<StoreEntry>): number {
+    return e.lastAccess + this.accessWeightMs * Math.log2(1 + e.accessCount)
+  }
+
+  /** Whether an entry of `size` bytes can be stored at all. */
+  fits (size: number): boolean {
+    return size <= this._capacityBytes
+  }
+
+  /**
+   * The keys to evict so that `hex` (of `size` bytes) fits, lowest score first. Nothing is
+   * changed: the caller evicts them and calls `commitInsert` once its write succeeded.
+   * Empty when `hex` is already stored. Throws when `size` exceeds the whole capacity.
+   */
+  planInsert (hex: string, size: number): string[] {
+    if (!this.fits(size)) throw new RangeError(`an entry of ${size} bytes exceeds the store capacity of ${this._capacityBytes}`)
+    if (this.entries.has(hex)) return []
+    return this.planFree(this._usedBytes + size - this._capacityBytes)
+  }
+
+  /** The keys to evict so that the store is back within its capacity (after `capacityBytes` shrank or a restore). */
+  planTrim (): string[] {
+    return this.planFree(this._usedBytes - this._capacityBytes)
+  }
+
+  /** The record of an entry of `size` bytes inserted now (to persist it before committing). */
+  freshEntry (size: number): StoreEntry {
+    const t = this.now()
+    return { size, lastAccess: t, accessCount: 0, insertedAt: t }
+  }
+
+  /** Record a new entry inserted now. Does not evict: plan first. */
+  commitInsert (hex: string, size: number): void {
+    this.restore(hex, this.freshEntry(size))
+  }
+
+  /** Record an entry with known history (loaded from disk). May exceed capacity: see `planTrim`. */
+  restore (hex: string, entry: StoreEntry): void {
+    this.remove(hex)
+    this.entries.set(hex, { ...entry })
+    this._usedBytes += entry.size
+  }
+
+  remove (hex: string): boolean {
+    const e = this.entries.get(hex)
+    if (e === undefined) return false
+    this.entries.delete(hex)
+    this._usedBytes -= e.size
+    return true
+  }
+
+  /** Change the capacity; evict what `planTrim` returns afterwards. */
+  setCapacity (capacityBytes: number): void {
+    if (!Number.isFinite(capacityBytes) || capacityBytes < 0) throw new RangeError(`invalid store capacity ${capacityBytes}`)
+    this._capacityBytes = capacityBytes
+  }
+
+  /** Every entry, in no particular order (for stats and persistence). */
+  [Symbol.iterator] (): IterableIterator<[string, Readonly<StoreEntry>]> {
+    return this.entries.entries()
+  }
+
+  /**
+   * Lowest-score keys whose sizes add up to at least `bytes`. The common case (one fixed-size
+   * block in, one out) is a single linear scan; freeing more sorts once.
+   */
+  private planFree (bytes: number): string[] {
+    if (bytes <= 0) return []
+    const lowest = this.lowest()
+    if (lowest !== undefined && this.entries.get(lowest)!.size >= bytes) return [lowest]
+    const ranked = [...this.entries].sort((a, b) => this.compare(a, b))
+    const out: string[] = []
+    let freed = 0
+    for (const [hex, e] of ranked) {
+      if (freed >= bytes) break
+      out.push(hex)
+      freed += e.size
+    }
+    return out
+  }
+
+  /** One allocation-free pass (this runs on every insert into a full store of ~10^4-10^5 entries). */
+  private lowest (): string | undefined {
+    let bestHex: string | undefined
+    let best: StoreEntry | undefined
+    let bestScore = Infinity
+    this.entries.forEach((e, hex) => {
+      const s = this.score(e)
+      if (best === undefined || s < bestScore || (s === bestScore && this.compare([hex, e], [bestHex!, best]) < 0)) {
+        bestHex = hex
+        best = e
+        bestScore = s
+      }
+    })
+    return bestHex
+  }
+
+  /** Score order; ties go to the older insert, then to key order, so plans are deterministic. */
+  private compare (a: [string, StoreEntry], b: [string, StoreEntry]): number {
+    const d = this.score(a[1]) - this.score(b[1])
+    if (d !== 0) return d
+    if (a[1].insertedAt !== b[1].insertedAt) return a[1].insertedAt - b[1].insertedAt
+    return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
+  }
+}
+
+export interface StoreStats {
+  count: number
+  usedBytes: number
+  capacityBytes: number
+}
+
+export interface PutResult {
+  /** False when the key was already present or the block is larger than the whole store. */
+  stored: boolean
+  /** Entries evicted to make room. */
+  evicted: number
+}
+
+/**
+ * A Map-backed block store with the same policy as `BlockStore`, fully synchronous: for the
+ * simulator and for tests of code that needs a store but not a disk.
+ */
+export class MemoryBlockStore implements StoreView {
+  readonly policy: StorePolicy
+  private readonly blocks = new Map<string, Uint8Array>()
+
+  constructor (options: StorePolicyOptions) {
+    this.policy = new StorePolicy(options)
+  }
+
+  has (key: RoutingKey): boolean {
+    return this.policy.has(key.hex)
+  }
+
+  /** The stored bytes; counts as an access. */
+  get (key: RoutingKey): Uint8Array | undefined {
+    const bytes = this.blocks.get(key.hex)
+    if (bytes !== undefined) this.policy.touch(key.hex)
+    return bytes
+  }
+
+  put (key: RoutingKey, bytes: Uint8Array): PutResult {
+    const hex = key.hex
+    if (this.policy.has(hex) || !this.policy.fits(bytes.length)) return { stored: false, evicted: 0 }
+    const victims = this.policy.planInsert(hex, bytes.length)
+    for (const v of victims) {
+      this.blocks.delete(v)
+      this.policy.remove(v)
+    }
+    this.blocks.set(hex, bytes)
+    this.policy.commitInsert(hex, bytes.length)
+    return { stored: true, evicted: victims.length }
+  }
+
+  delete (key: RoutingKey): boolean {
+    this.blocks.delete(key.hex)
+    return this.policy.remove(key.hex)
+  }
+
+  stats (): StoreStats {
+    return { count: this.policy.count, usedBytes: this.policy.usedBytes, capacityBytes: this.policy.capacityBytes }
+  }
+}

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { Key } from 'interface-datastore'
+import { RoutingKey } from '../../src/keys/routing-key.js'
+import { BlockStore, decodeMeta, encodeMeta } from '../../src/store/block-store.js'
+import { hashMatches, makeBlock, makeBlocks, manualClock, rawNames, recordingLogger, removeDir, tempDir, withRawDatastore } from './helpers.js'
+import type { BlockStoreOptions } from '../../src/store/block-store.js'
+
+const SIZE = 1024
+const dirs: string[] = []
+
+async function newDir (): Promise<string> {
+  const dir = await tempDir()
+  dirs.push(dir)
+  return dir
+}
+
+after(async () => {
+  await Promise.all(dirs.map(removeDir))
+})
+
+function options (capacityBlocks: number, extra: Partial<BlockStoreOptions> = {}): BlockStoreOptions {
+  return { capacityBytes: capacityBlocks * SIZE, logger: recordingLogger(), ...extra }
+}
+
+describe('BlockStore', () => {
+  it('puts, gets, deletes and counts blocks', async () => {
+    const dir = await newDir()
+    const store = await BlockStore.open(dir, options(10))
+    const [a, b] = makeBlocks(2, SIZE)
+    assert.equal(store.has(a.key), false)
+    assert.equal(await store.get(a.key), undefined)
+    assert.deepEqual(await store.put(a.key, a.bytes), { stored: true, evicted: 0 })
+    assert.equal(store.has(a.key), true)
+    assert.deepEqual(await store.get(a.key), a.bytes)
+    assert.deepEqual(await store.put(a.key, b.bytes), { stored: false, evicted: 0 }, 'a present key is a no-op')
+    assert.deepEqual(await store.get(a.key), a.bytes)
+    assert.deepEqual(await store.put(b.key, b.bytes), { stored: true, evicted: 0 })
+    assert.deepEqual(store.stats(), { count: 2, usedBytes: 2 * SIZE, capacityBytes: 10 * SIZE })
+    assert.equal(await store.delete(a.key), true)
+    assert.equal(await store.delete(a.key), false)
+    assert.equal(store.has(a.key), false)
+    assert.equal(await store.get(a.key), undefined)
+    const huge = makeBlock(99, 11 * SIZE)
+    assert.deepEqual(await store.put(huge.key, huge.bytes), { stored: false, evicted: 0 }, 'larger than the store')
+    assert.deepEqual(store.stats(), { count: 1, usedBytes: SIZE, capacityBytes: 10 * SIZE })
+    assert.deepEqual(store.openReport, { loaded: 0, orphanMeta: 0, orphanBlocks: 0, badMeta: 0, badKeys: 0, trimmed: 0 })
+    await store.close()
+    await store.close()
+    await assert.rejects(store.get(b.key), /closed/)
+    await assert.rejects(store.put(a.key, a.bytes), /closed/)
+    assert.deepEqual(await rawNames(dir), { blocks: [b.key.hex], metas: [b.key.hex] })
+  })
+
+  it('evicts by recency and access count, deleting evicted blocks on disk', async () => {
+    const dir = await newDir()
+    const clock = manualClock()
+    const store = await BlockStore.open(dir, options(3, { now: clock.now, accessWeightMs: 1000 }))
+    const blocks = makeBlocks(5, SIZE)
+    for (const b of blocks.slice(0, 3)) {
+      await store.put(b.key, b.bytes)
+      clock.advance(10)
+    }
+    // block 0 is read 3 times: 2000 ms of grace, more than its 20 ms of age
+    for (let i = 0; i < 3; i++) assert.ok(await store.get(blocks[0].key))
+    clock.advance(100)
+    assert.deepEqual(await store.put(blocks[3].key, blocks[3].bytes), { stored: true, evicted: 1 })
+    assert.equal(store.has(blocks[1].key), false)
+    assert.equal(store.has(blocks[0].key), true)
+    clock.advance(100)
+    assert.deepEqual(await store.put(blocks[4].key, blocks[4].bytes), { stored: true, evicted: 1 })
+    assert.equal(store.has(blocks[2].key), false)
+    assert.equal(store.has(blocks[0].key), true)
+    await store.close()
+    const expected = [blocks[0], blocks[3], blocks[4]].map((b) => b.key.hex).sort()
+    assert.deepEqual(await rawNames(dir), { blocks: expected, metas: expected })
+  })
+
+  it('persists blocks, metadata and access counts across close and reopen', async () => {
+    const dir = await newDir()
+    const clock = manualClock()
+    const blocks = makeBlocks(4, SIZE)
+    const first = await BlockStore.open(dir, options(4, { now: clock.now, accessWeightMs: 1000, flushIntervalMs: 3_600_000 }))
+    for (const b of blocks) {
+      await first.put(b.key, b.bytes)
+      clock.advance(10)
+    }
+    await first.get(blocks[0].key)
+    await first.get(blocks[0].key)
+    clock.advance(5)
+    await first.get(blocks[1].key)
+    const readAt = clock.now()
+    await first.close() // flushes the write-behind access statistics
+
+    const meta = await withRawDatastore(dir, async (ds) => decodeMeta(await ds.get(new Key(`/m/${blocks[0].key.hex}`))))
+    assert.equal(meta?.accessCount, 2)
+    assert.equal(meta?.size, SIZE)
+    assert.equal(meta?.insertedAt, readAt - 45)
+    assert.equal(meta?.lastAccess, readAt - 5)
+
+    clock.advance(10)
+    const second = await BlockStore.open(dir, options(4, { now: clock.now, accessWeightMs: 1000 }))
+    assert.equal(second.openReport.loaded, 4)
+    assert.deepEqual(second.stats(), { count: 4, usedBytes: 4 * SIZE, capacityBytes: 4 * SIZE })
+    for (const b of blocks) {
+      assert.equal(second.has(b.key), true)
+      assert.deepEqual(await second.get(b.key), b.bytes)
+    }
+    // Counts survived: 0 and 1 now have 3 and 2 reads, 2 and 3 have one each, all read just now.
+    // The next insert evicts one of the singly-read blocks, never a more popular one.
+    const extra = makeBlock(10, SIZE)
+    clock.advance(1)
+    assert.deepEqual(await second.put(extra.key, extra.bytes), { stored: true, evicted: 1 })
+    assert.equal(second.has(blocks[0].key), true)
+    assert.equal(second.has(blocks[1].key), true)
+    assert.equal([blocks[2], blocks[3]].filter((b) => second.has(b.key)).length, 1)
+    await second.close()
+  })
+
+  it('repairs orphans and undecodable records left behind on disk', async () => {
+    const dir = await newDir()
+    const blocks = makeBlocks(5, SIZE)
+    const store = await BlockStore.open(dir, options(10))
+    for (const b of blocks.slice(0, 3)) await store.put(b.key, b.bytes)
+    await store.close()
+
+    const [ok0, ok1, badMetaBlock] = blocks
+    const orphanBlock = blocks[3]
+    const orphanMeta = blocks[4]
+    await withRawDatastore(dir, async (ds) => {
+      await ds.put(new Key(`/b/${orphanBlock.key.hex}`), orphanBlock.bytes)
+      await ds.put(new Key(`/m/${orphanMeta.key.hex}`), encodeMeta({ size: SIZE, lastAccess: 1, accessCount: 0, insertedAt: 1 }))
+      await ds.put(new Key(`/m/${badMetaBlock.key.hex}`), Uint8Array.of(1, 2, 3))
+      await ds.put(new Key('/b/not-a-key'), Uint8Array.of(9))
+    })
+
+    const logger = recordingLogger()
+    const reopened = await BlockStore.open(dir, options(10, { logger }))
+    assert.deepEqual(reopened.openReport, { loaded: 2, orphanMeta: 1, orphanBlocks: 1, badMeta: 1, badKeys: 1, trimmed: 0 })
+    assert.ok(logger.lines.some((l) => l.startsWith('warn ') && l.includes('repaired 4')), logger.lines.join('\n'))
+    assert.equal(reopened.has(ok0.key), true)
+    assert.equal(reopened.has(ok1.key), true)
+    for (const gone of [badMetaBlock, orphanBlock, orphanMeta]) assert.equal(reopened.has(gone.key), false)
+    assert.deepEqual(reopened.stats(), { count: 2, usedBytes: 2 * SIZE, capacityBytes: 10 * SIZE })
+    await reopened.close()
+
+    const expected = [ok0, ok1].map((b) => b.key.hex).sort()
+    assert.deepEqual(await rawNames(dir), { blocks: expected, metas: expected })
+    const again = await BlockStore.open(dir, options(10))
+    assert.deepEqual(again.openReport, { loaded: 2, orphanMeta: 0, orphanBlocks: 0, badMeta: 0, badKeys: 0, trimmed: 0 })
+    await again.close()
+  })
+
+  it('verify deletes corrupted blocks and blocks whose length disagrees with their metadata', async () => {
+    const dir = await newDir()
+    const blocks = makeBlocks(4, SIZE)
+    const store = await BlockStore.open(dir, options(10))
+    for (const b of blocks) await store.put(b.key, b.bytes)
+    await store.close()
+
+    const corrupt = blocks[1]
+    const short = makeBlock(50, SIZE / 2)
+    await withRawDatastore(dir, async (ds) => {
+      const flipped = corrupt.bytes.slice()
+      flipped[100] ^= 0xff
+      await ds.put(new Key(`/b/${corrupt.key.hex}`), flipped)
+      // a block whose hash checks out but whose metadata claims another size
+      await ds.put(new Key(`/b/${short.key.hex}`), short.bytes)
+      await ds.put(new Key(`/m/${short.key.hex}`), encodeMeta({ size: SIZE, lastAccess: 1, accessCount: 0, insertedAt: 1 }))
+    })
+
+    const logger = recordingLogger()
+    const reopened = await BlockStore.open(dir, options(10, { logger }))
+    assert.equal(reopened.stats().count, 5)
+    assert.equal(reopened.has(corrupt.key), true, 'open does not read blocks')
+    assert.deepEqual(await reopened.verify(hashMatches), { checked: 5, deleted: 2 })
+    assert.ok(logger.lines.some((l) => l.includes('verify deleted 2 of 5')), logger.lines.join('\n'))
+    assert.equal(reopened.has(corrupt.key), false)
+    assert.equal(reopened.has(short.key), false)
+    assert.equal(await reopened.get(corrupt.key), undefined)
+    assert.deepEqual(reopened.stats(), { count: 3, usedBytes: 3 * SIZE, capacityBytes: 10 * SIZE })
+    assert.deepEqual(await reopened.verify(hashMatches), { checked: 3, deleted: 0 })
+    // a verifier that throws fails the block rather than the walk
+    assert.deepEqual(await reopened.verify((hex) => {
+      if (hex === blocks[0].key.hex) throw new Error('cannot parse')
+      return true
+    }), { checked: 3, deleted: 1 })
+    await reopened.close()
+    const expected = [blocks[2], blocks[3]].map((b) => b.key.hex).sort()
+    assert.deepEqual(await rawNames(dir), { blocks: expected, metas: expected })
+  })
+
+  it('evicts down to a smaller capacity on reopen, keeping the best-scored blocks', async () => {
+    const dir = await newDir()
+    const clock = manualClock()
+    const blocks = makeBlocks(10, SIZE)
+    const store = await BlockStore.open(dir, options(10, { now: clock.now, accessWeightMs: 1000 }))
+    for (const b of blocks) {
+      await store.put(b.key, b.bytes)
+      clock.advance(10)
+    }
+    await store.get(blocks[0].key) // score now + 1000: the best
+    await store.close()
+
+    const logger = recordingLogger()
+    const small = await BlockStore.open(dir, options(4, { now: clock.now, accessWeightMs: 1000, logger }))
+    assert.equal(small.openReport.trimmed, 6)
+    assert.equal(small.openReport.loaded, 4)
+    assert.deepEqual(small.stats(), { count: 4, usedBytes: 4 * SIZE, capacityBytes: 4 * SIZE })
+    const kept = [blocks[0], blocks[7], blocks[8], blocks[9]]
+    for (const b of kept) assert.equal(small.has(b.key), true)
+    assert.ok(logger.lines.some((l) => l.includes('evicted 6 blocks')), logger.lines.join('\n'))
+    await small.close()
+    const expected = kept.map((b) => b.key.hex).sort()
+    assert.deepEqual(await rawNames(dir), { blocks: expected, metas: expected })
+  })
+
+  it('serialises concurrent puts so the capacity is never exceeded', async () => {
+    const dir = await newDir()
+    const capacityBlocks = 5
+    const store = await BlockStore.open(dir, options(capacityBlocks))
+    const blocks = makeBlocks(40, SIZE)
+    const overshoots: number[] = []
+    const put = async (b: typeof blocks[number]): Promise<{ stored: boolean, evicted: number }> => {
+      const r = await store.put(b.key, b.bytes)
+      if (store.stats().usedBytes > capacityBlocks * SIZE) overshoots.push(store.stats().usedBytes)
+      return r
+    }
+    // the same key twice at once is stored once
+    const results = await Promise.all([put(blocks[0]), ...blocks.map(put)])
+    assert.deepEqual(overshoots, [])
+    assert.equal(results.filter((r) => r.stored).length, 40)
+    assert.equal(results.reduce((n, r) => n + r.evicted, 0), 40 - capacityBlocks)
+    assert.deepEqual(store.stats(), { count: capacityBlocks, usedBytes: capacityBlocks * SIZE, capacityBytes: capacityBlocks * SIZE })
+    const held = blocks.filter((b) => store.has(b.key))
+    assert.equal(held.length, capacityBlocks)
+    for (const b of held) assert.deepEqual(await store.get(b.key), b.bytes)
+    await store.close()
+    const expected = held.map((b) => b.key.hex).sort()
+    assert.deepEqual(await rawNames(dir), { blocks: expected, metas: expected })
+  })
+
+  it('encodes metadata compactly and rejects foreign records', () => {
+    const e = { size: 32768, lastAccess: 1_700_000_000_123, accessCount: 7, insertedAt: 1_699_999_999_999 }
+    const bytes = encodeMeta(e)
+    assert.equal(bytes.length, 28)
+    assert.deepEqual(decodeMeta(bytes), e)
+    const wrongVersion = bytes.slice()
+    wrongVersion[0] = 2
+    assert.equal(decodeMeta(wrongVersion), undefined)
+    assert.equal(decodeMeta(bytes.subarray(0, 27)), undefined)
+    assert.equal(decodeMeta(encodeMeta({ ...e, lastAccess: NaN })), undefined)
+    assert.equal(decodeMeta(encodeMeta({ ...e, accessCount: 2 ** 40 }))?.accessCount, 0xffffffff)
+  })
+
+  it('answers has() for routing keys it never saw', async () => {
+    const dir = await newDir()
+    const store = await BlockStore.open(dir, options(1))
+    assert.equal(store.has(RoutingKey.hash(Uint8Array.of(1))), false)
+    await store.close()
+  })
+})

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { DEFAULT_ACCESS_WEIGHT_MS, MemoryBlockStore, StorePolicy } from '../../src/store/store-policy.js'
+import { makeBlocks, manualClock } from './helpers.js'
+
+const SIZE = 100
+
+/** Insert `hexes` one clock tick apart. */
+function fill (policy: StorePolicy, clock: { advance: (ms: number) => void }, hexes: string[]): void {
+  for (const hex of hexes) {
+    assert.deepEqual(policy.planInsert(hex, SIZE), [])
+    policy.commitInsert(hex, SIZE)
+    clock.advance(1)
+  }
+}
+
+describe('StorePolicy', () => {
+  it('evicts the least recently used entry when nothing was read', () => {
+    const clock = manualClock()
+    const policy = new StorePolicy({ capacityBytes: 3 * SIZE, now: clock.now })
+    fill(policy, clock, ['a', 'b', 'c'])
+    assert.deepEqual(policy.planInsert('d', SIZE), ['a'])
+    // planning changes nothing
+    assert.equal(policy.count, 3)
+    assert.equal(policy.usedBytes, 3 * SIZE)
+  })
+
+  it('a read makes an entry recent again', () => {
+    const clock = manualClock()
+    const policy = new StorePolicy({ capacityBytes: 3 * SIZE, now: clock.now })
+    fill(policy, clock, ['a', 'b', 'c'])
+    assert.equal(policy.touch('a'), true)
+    assert.equal(policy.touch('missing'), false)
+    assert.deepEqual(policy.planInsert('d', SIZE), ['b'])
+    const a = policy.get('a')
+    assert.equal(a?.accessCount, 1)
+    assert.equal(a?.lastAccess, clock.now())
+  })
+
+  it('access count weighting changes the order, logarithmically', () => {
+    const clock = manualClock(0)
+    const weight = 1000
+    const weighted = new StorePolicy({ capacityBytes: 3 * SIZE, accessWeightMs: weight, now: clock.now })
+    const lru = new StorePolicy({ capacityBytes: 3 * SIZE, accessWeightMs: 0, now: clock.now })
+    for (const p of [weighted, lru]) p.commitInsert('a', SIZE)
+    // a: read 3 times at t = 1..3 -> score 3 + 1000 * log2(4) = 2003
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1)
+      for (const p of [weighted, lru]) p.touch('a')
+    }
+    clock.advance(7)
+    for (const p of [weighted, lru]) p.commitInsert('b', SIZE) // t = 10
+    clock.advance(10)
+    for (const p of [weighted, lru]) p.commitInsert('c', SIZE) // t = 20
+    assert.equal(weighted.score(weighted.get('a')!), 3 + 2 * weight)
+
+    // Plain LRU drops the popular but older entry; the weighted policy keeps it.
+    assert.deepEqual(lru.planInsert('d', SIZE), ['a'])
+    assert.deepEqual(weighted.planInsert('d', SIZE), ['b'])
+
+    // Popularity buys only weight * log2(1 + count) of grace: a later entry outranks it.
+    weighted.remove('b')
+    clock.advance(2980) // t = 3000
+    weighted.commitInsert('d', SIZE)
+    assert.deepEqual(weighted.planInsert('e', SIZE), ['c'])
+    weighted.remove('c')
+    weighted.commitInsert('e', SIZE)
+    assert.deepEqual(weighted.planInsert('f', SIZE), ['a'])
+  })
+
+  it('documents a positive default weight', () => {
+    const policy = new StorePolicy({ capacityBytes: SIZE, now: () => 0 })
+    assert.equal(policy.accessWeightMs, DEFAULT_ACCESS_WEIGHT_MS)
+    assert.ok(DEFAULT_ACCESS_WEIGHT_MS > 0)
+  })
+
+  it('frees enough bytes for a larger entry, lowest scores first', () => {
+    const clock = manualClock()
+    const policy = new StorePolicy({ capacityBytes: 4 * SIZE, now: clock.now })
+    fill(policy, clock, ['a', 'b', 'c', 'd'])
+    policy.touch('a')
+    assert.deepEqual(policy.planInsert('big', 2 * SIZE + 1), ['b', 'c', 'd'])
+    assert.deepEqual(policy.planInsert('mid', 2 * SIZE), ['b', 'c'])
+  })
+
+  it('never exceeds its capacity with mixed sizes', () => {
+    const clock = manualClock()
+    const capacity = 10_000
+    const policy = new StorePolicy({ capacityBytes: capacity, accessWeightMs: 50, now: clock.now })
+    let seed = 42
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    let evicted = 0
+    for (let i = 0; i < 2000; i++) {
+      clock.advance(1)
+      if (i > 0 && rand(3) === 0) policy.touch(`k${rand(i)}`)
+      const size = 1 + rand(3000)
+      const victims = policy.planInsert(`k${i}`, size)
+      assert.equal(new Set(victims).size, victims.length)
+      for (const v of victims) assert.ok(policy.remove(v), `victim ${v} is stored`)
+      policy.commitInsert(`k${i}`, size)
+      evicted += victims.length
+      assert.ok(policy.usedBytes <= capacity, `used ${policy.usedBytes} at step ${i}`)
+      let sum = 0
+      for (const [, e] of policy) sum += e.size
+      assert.equal(sum, policy.usedBytes)
+    }
+    assert.ok(evicted > 1000, `evicted ${evicted}`)
+  })
+
+  it('rejects entries larger than the whole capacity and ignores present keys', () => {
+    const policy = new StorePolicy({ capacityBytes: SIZE, now: () => 0 })
+    assert.equal(policy.fits(SIZE), true)
+    assert.equal(policy.fits(SIZE + 1), false)
+    assert.throws(() => policy.planInsert('x', SIZE + 1), RangeError)
+    policy.commitInsert('x', SIZE)
+    assert.deepEqual(policy.planInsert('x', SIZE), [])
+    assert.throws(() => new StorePolicy({ capacityBytes: -1, now: () => 0 }), RangeError)
+  })
+
+  it('trims down to a smaller capacity and restores entries with their history', () => {
+    const clock = manualClock()
+    const policy = new StorePolicy({ capacityBytes: 5 * SIZE, now: clock.now })
+    fill(policy, clock, ['a', 'b', 'c', 'd', 'e'])
+    assert.deepEqual(policy.planTrim(), [])
+    policy.touch('a')
+    policy.setCapacity(2 * SIZE)
+    assert.deepEqual(policy.planTrim(), ['b', 'c', 'd'])
+
+    const copy = new StorePolicy({ capacityBytes: SIZE, now: clock.now })
+    for (const [hex, e] of policy) copy.restore(hex, e)
+    assert.equal(copy.usedBytes, 5 * SIZE)
+    assert.deepEqual(copy.get('a'), policy.get('a'))
+    assert.deepEqual(copy.planTrim(), ['b', 'c', 'd', 'e'])
+    assert.equal(copy.remove('a'), true)
+    assert.equal(copy.remove('a'), false)
+    assert.equal(copy.count, 4)
+    assert.equal(copy.usedBytes, 4 * SIZE)
+  })
+})
+
+describe('MemoryBlockStore', () => {
+  it('stores, serves, evicts by the same policy and answers StoreView.has', () => {
+    const clock = manualClock()
+    const blocks = makeBlocks(4, SIZE)
+    const store = new MemoryBlockStore({ capacityBytes: 3 * SIZE, now: clock.now })
+    for (const b of blocks.slice(0, 3)) {
+      assert.deepEqual(store.put(b.key, b.bytes), { stored: true, evicted: 0 })
+      clock.advance(1)
+    }
+    assert.deepEqual(store.put(blocks[0].key, blocks[0].bytes), { stored: false, evicted: 0 })
+    assert.deepEqual(store.get(blocks[0].key), blocks[0].bytes)
+    assert.equal(store.get(blocks[3].key), undefined)
+    assert.deepEqual(store.put(blocks[3].key, blocks[3].bytes), { stored: true, evicted: 1 })
+    assert.equal(store.has(blocks[1].key), false, 'the unread oldest block went')
+    assert.equal(store.has(blocks[0].key), true, 'the read block stayed')
+    assert.deepEqual(store.stats(), { count: 3, usedBytes: 3 * SIZE, capacityBytes: 3 * SIZE })
+    assert.equal(store.delete(blocks[0].key), true)
+    assert.equal(store.delete(blocks[0].key), false)
+    assert.equal(store.has(blocks[0].key), false)
+    assert.deepEqual(store.put(makeBlocks(1, 4 * SIZE)[0].key, new Uint8Array(4 * SIZE)), { stored: false, evicted: 0 })
+    assert.equal(store.stats().count, 2)
+  })
+})
