@@ -18,6 +18,7 @@ import { MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
 import { WarrenClient } from './client/client.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { WarrenService, warren } from './protocol/warren-service.js'
+import type { WarrenServiceInit } from './protocol/warren-service.js'
 import { BlockStore } from './store/block-store.js'
 import { silentLogger } from './util/logger.js'
 import type { WarrenConfig } from './config.js'
@@ -31,6 +32,8 @@ export interface WarrenNodeOptions {
   logger?: Logger
   /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
   core?: Partial<NodeCoreOptions>
+  /** Service overrides (per-peer limits, first-frame timeout). */
+  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs'>
   /** Use this identity instead of the data dir's identity.key. */
   privateKey?: PrivateKey
   /**
@@ -146,7 +149,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       services: {
         identify: identify(),
         ping: ping(),
-        warren: warren({ store, core: options.core })
+        warren: warren({ ...options.service, store, core: options.core })
       },
       start: false
     }) as WarrenLibp2p

@@ -47,7 +47,10 @@ export interface WarrenServiceInit {
   /** Overrides of the routing core's options (HTL limits, source reset, table size, timeouts...). */
   core?: Partial<NodeCoreOptions>
   rng?: Rng
+  /** Operations one peer may have in progress here at once (default MAX_OPS_PER_PEER). */
   maxOpsPerPeer?: number
+  /** How long an inbound stream may stay silent before its first frame (default FIRST_FRAME_TIMEOUT_MS). */
+  firstFrameTimeoutMs?: number
 }
 
 export interface WarrenServiceComponents {
@@ -127,6 +130,7 @@ export class WarrenService implements Startable {
   private readonly log: Logger
   private readonly rng: Rng
   private readonly maxOpsPerPeer: number
+  private readonly firstFrameTimeoutMs: number
   private readonly ctx = new Map<bigint, OpContext>()
   private readonly opsByPeer = new Map<string, number>()
   private readonly self: string
@@ -139,6 +143,7 @@ export class WarrenService implements Startable {
     this.log = components.logger.forComponent('warren:service')
     this.rng = init.rng ?? cryptoRng()
     this.maxOpsPerPeer = init.maxOpsPerPeer ?? MAX_OPS_PER_PEER
+    this.firstFrameTimeoutMs = init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS
     this.self = components.peerId.toString()
     this.core = new NodeCore<string>({
       self: this.self,
@@ -207,7 +212,7 @@ export class WarrenService implements Startable {
       this.ctx.set(id, { key, block, local: { resolve, reject } })
     })
     // Backstop: the core's deadlines end every operation, this only guards against a bug.
-    const ms = Math.min(MAX_TIMER_MS, this.core.timeoutFor(Math.min(htl, this.core.options.maxHtl)) * 2 + FIRST_FRAME_TIMEOUT_MS)
+    const ms = Math.min(MAX_TIMER_MS, this.core.timeoutFor(Math.min(htl, this.core.options.maxHtl)) * 2 + this.firstFrameTimeoutMs)
     const timer = setTimeout(() => { this.failLocal(id, new Error(`${kind} timed out after ${ms} ms`)) }, ms)
     try {
       this.run(this.core.receive(null, { kind, id, key, htl }))
@@ -230,7 +235,7 @@ export class WarrenService implements Startable {
     const link: Link = { peer, stream, pb: pb(stream) }
     let frame: Frame
     try {
-      frame = expectFrame(await link.pb.read({ signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) }),
+      frame = expectFrame(await link.pb.read({ signal: AbortSignal.timeout(this.firstFrameTimeoutMs) }),
         [kind === 'request' ? FrameType.REQUEST : FrameType.INSERT])
     } catch (err) {
       await this.sendError(link, err)
@@ -263,16 +268,26 @@ export class WarrenService implements Startable {
     this.run(actions)
   }
 
+  /**
+   * Execute the core's actions in order: a block is persisted before the reply that follows
+   * it goes out, so INSERT_STORED and a local success both mean "on disk here".
+   */
   private run (actions: Array<Action<string>>): void {
+    void this.runInOrder(actions)
+  }
+
+  private async runInOrder (actions: Array<Action<string>>): Promise<void> {
     for (const a of actions) {
-      let p: Promise<void>
-      switch (a.type) {
-        case 'forward': p = this.forward(a); break
-        case 'reply': p = this.reply(a.id, a.to, a.reply); break
-        case 'store': p = this.storeBlock(a.id, a.key); break
-        case 'send-data': p = this.sendData(a.id, a.to, a.timeoutMs); break
+      try {
+        switch (a.type) {
+          case 'forward': await this.forward(a); break
+          case 'reply': await this.reply(a.id, a.to, a.reply); break
+          case 'store': await this.storeBlock(a.id, a.key); break
+          case 'send-data': await this.sendData(a.id, a.to, a.timeoutMs); break
+        }
+      } catch (err) {
+        this.log.error('action %s for op %s failed - %e', a.type, a.id, err)
       }
-      p.catch((err) => { this.log.error('action %s for op %s failed - %e', a.type, a.id, err) })
     }
   }
 
@@ -378,7 +393,7 @@ export class WarrenService implements Startable {
   /** After ALL_CLEAR upstream: wait for the block, verify it, and start the data phase. */
   private async awaitInsertData (id: bigint, c: OpContext, up: Link): Promise<void> {
     try {
-      const f = expectFrame(await up.pb.read({ signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS + HOP_TIMEOUT_MS) }), [FrameType.INSERT_DATA])
+      const f = expectFrame(await up.pb.read({ signal: AbortSignal.timeout(this.firstFrameTimeoutMs + HOP_TIMEOUT_MS) }), [FrameType.INSERT_DATA])
       const block = f.insertData!.block!
       if (!verifyBlock(c.key, block)) throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the insert key')
       c.block = block
