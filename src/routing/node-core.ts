@@ -340,6 +340,8 @@ export class NodeCore<P> {
           op.budget = op.budgetBefore
           if (this.options.dropUnreachable) this.removePeer(from)
         } else {
+          // Data that fails verification is proof of a lying (or broken) peer: stop routing to it.
+          if (res.reason === 'invalid') this.removePeer(from)
           op.hops += 1 + (res.hops ?? 0)
           op.budget = op.sentHtl
         }
