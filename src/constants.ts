@@ -44,3 +44,15 @@ export const MIN_CONNECTIONS = 4
 export const MAINTENANCE_INTERVAL_MS = 15_000
 /** Concurrent block transfers of one client put/get. */
 export const CLIENT_CONCURRENCY = 8
+
+// Split files with FEC (src/client/splitfile.ts, docs/fec.md).
+/** Data blocks per FEC segment (k): any k of a segment's k + m blocks rebuild it. */
+export const SEGMENT_DATA_BLOCKS = 128
+/** Check blocks per full segment (m); shorter segments get m * k_s / k, rounded up. */
+export const SEGMENT_CHECK_BLOCKS = 128
+/** Tries per block fetch (the first plus retries) before a check block is fetched instead. */
+export const BLOCK_FETCH_TRIES = 2
+
+// HTTP gateway (src/gateway/): served by the client API server.
+/** Largest HTML page the gateway filters in memory; bigger ones are served as text/plain. */
+export const GATEWAY_MAX_HTML_BYTES = 4 * 1024 * 1024

@@ -20,7 +20,11 @@ export enum ChkType {
   /** Raw file data (a whole small file, or one slice of a split file). */
   DATA = 0,
   /** A split-file manifest (src/client/manifest.ts). */
-  MANIFEST = 1
+  MANIFEST = 1,
+  /** Split-file metadata with FEC segments, or a small file inline (src/client/splitfile.ts). */
+  SPLITFILE = 2,
+  /** A site manifest: path -> URI, MIME type, default index (src/client/site.ts). */
+  SITE = 3
 }
 
 export const CHK_TAG_BYTES = 16
