@@ -12,6 +12,7 @@
 import Fastify from 'fastify'
 import { Readable } from 'node:stream'
 import { isLoopback } from '../config.js'
+import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/warren-service.js'
 import type { WarrenNode } from '../node.js'
 import type { FastifyInstance } from 'fastify'
@@ -77,6 +78,11 @@ export async function createApiServer (node: WarrenNode): Promise<FastifyInstanc
     const q = req.query as Record<string, string | undefined>
     if (q.uri === undefined || q.uri === '') throw new HttpError(400, 'missing ?uri=warren:CHK@...')
     const htl = parseHtl(q.htl)
+    try {
+      parseUri(q.uri)
+    } catch (err: any) {
+      throw new HttpError(400, err.message)
+    }
     const file = await node.client.open(q.uri, { htl })
     void reply.header('content-length', String(file.size)).type('application/octet-stream')
     return reply.send(Readable.from(file.stream()))
