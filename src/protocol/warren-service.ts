@@ -169,7 +169,8 @@ export class WarrenService implements Startable {
     await this.components.registrar.handle(REQUEST_PROTOCOL, (s, c) => this.onInbound('request', s, c), opts)
     await this.components.registrar.handle(INSERT_PROTOCOL, (s, c) => this.onInbound('insert', s, c), opts)
     this.topologyId = await this.components.registrar.register(REQUEST_PROTOCOL, {
-      onConnect: (peerId) => { this.core.addRoute(peerKey(peerId).loc, peerId.toString()) }
+      onConnect: (peerId) => { this.core.addRoute(peerKey(peerId).loc, peerId.toString(), true) },
+      onDisconnect: (peerId) => { this.core.unpinPeer(peerId.toString()) }
     })
     this.started = true
   }

@@ -212,9 +212,17 @@ export class NodeCore<P> {
     return this.ops.size
   }
 
-  /** Add (or refresh) a routing entry: `peer` is thought to hold keys near `loc`. */
-  addRoute (loc: number, peer: P): void {
-    if (peer !== this.self) this.table.add(loc, peer)
+  /**
+   * Add (or refresh) a routing entry: `peer` is thought to hold keys near `loc`. A pinned
+   * entry (a driver's connected neighbour) survives LRU replacement until `unpinPeer`.
+   */
+  addRoute (loc: number, peer: P, pinned = false): void {
+    if (peer !== this.self) this.table.add(loc, peer, pinned)
+  }
+
+  /** A neighbour disconnected: its entries become ordinary LRU entries. */
+  unpinPeer (peer: P): void {
+    this.table.unpinPeer(peer)
   }
 
   /** Forget a peer entirely (it left, or misbehaved). */
@@ -338,7 +346,8 @@ export class NodeCore<P> {
       case 'failed':
         if (res.reason === 'unreachable') {
           op.budget = op.budgetBefore
-          if (this.options.dropUnreachable) this.removePeer(from)
+          // Pinned entries belong to connected neighbours: a failed dial of one is transient.
+          if (this.options.dropUnreachable) this.table.removePeer(from, true)
         } else {
           // Data that fails verification is proof of a lying (or broken) peer: stop routing to it.
           if (res.reason === 'invalid') this.removePeer(from)

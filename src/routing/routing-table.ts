@@ -21,6 +21,8 @@ export class RoutingTable<P> {
   private readonly locs: Float64Array
   private readonly stamps: Float64Array
   private readonly peers: Array<P | undefined>
+  /** 1 = pinned: never evicted by LRU replacement (a driver pins its connected neighbours). */
+  private readonly pins: Uint8Array
   private count = 0
   private tick = 0
 
@@ -30,6 +32,7 @@ export class RoutingTable<P> {
     this.locs = new Float64Array(capacity)
     this.stamps = new Float64Array(capacity)
     this.peers = new Array(capacity)
+    this.pins = new Uint8Array(capacity)
   }
 
   get size (): number {
@@ -38,14 +41,18 @@ export class RoutingTable<P> {
 
   /**
    * Add or refresh the entry for `loc`. An existing entry for the same location is
-   * repointed at `peer`; a full table drops its least recently used entry.
+   * repointed at `peer`; a full table drops its least recently used unpinned entry (if
+   * every entry is pinned, the new one is not added). `pinned` protects the entry from
+   * LRU replacement until `unpinPeer`: without it, a burst of inserts from one source
+   * would evict the seed entries of every other neighbour.
    */
-  add (loc: number, peer: P): void {
+  add (loc: number, peer: P, pinned = false): void {
     const t = ++this.tick
     for (let i = 0; i < this.count; i++) {
       if (this.locs[i] === loc) {
         this.peers[i] = peer
         this.stamps[i] = t
+        if (pinned) this.pins[i] = 1
         return
       }
     }
@@ -53,12 +60,21 @@ export class RoutingTable<P> {
     if (this.count < this.capacity) {
       this.count++
     } else {
-      slot = 0
-      for (let i = 1; i < this.count; i++) if (this.stamps[i] < this.stamps[slot]) slot = i
+      slot = -1
+      for (let i = 0; i < this.count; i++) {
+        if (this.pins[i] === 0 && (slot < 0 || this.stamps[i] < this.stamps[slot])) slot = i
+      }
+      if (slot < 0) return
     }
     this.locs[slot] = loc
     this.peers[slot] = peer
     this.stamps[slot] = t
+    this.pins[slot] = pinned ? 1 : 0
+  }
+
+  /** Make `peer`'s entries ordinary LRU entries again (it disconnected). */
+  unpinPeer (peer: P): void {
+    for (let i = 0; i < this.count; i++) if (this.peers[i] === peer) this.pins[i] = 0
   }
 
   /**
@@ -89,12 +105,12 @@ export class RoutingTable<P> {
     return false
   }
 
-  /** Remove every entry pointing at `peer`; returns how many were removed. */
-  removePeer (peer: P): number {
+  /** Remove every entry pointing at `peer` (pinned ones too unless `keepPinned`); returns how many. */
+  removePeer (peer: P, keepPinned = false): number {
     let removed = 0
     let w = 0
     for (let r = 0; r < this.count; r++) {
-      if (this.peers[r] === peer) {
+      if (this.peers[r] === peer && !(keepPinned && this.pins[r] === 1)) {
         removed++
         continue
       }
@@ -102,6 +118,7 @@ export class RoutingTable<P> {
         this.locs[w] = this.locs[r]
         this.stamps[w] = this.stamps[r]
         this.peers[w] = this.peers[r]
+        this.pins[w] = this.pins[r]
       }
       w++
     }
