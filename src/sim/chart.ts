@@ -1,7 +1,7 @@
 /**
  * Charts for the experiments: Vega-Lite specs rendered to SVG with Vega's headless
  * renderer (no browser, no canvas). Our curves are solid; the paper's published numbers
- * are drawn on the same axes as dashed lines with points.
+ * are drawn on the same axes, dashed, with points.
  */
 import { View, parse } from 'vega'
 import { compile, type TopLevelSpec } from 'vega-lite'
@@ -9,9 +9,9 @@ import { compile, type TopLevelSpec } from 'vega-lite'
 export interface ChartRow {
   x: number
   y: number
-  /** Legend entry, e.g. "median (ours)". */
+  /** Colour: what is measured, e.g. "median". */
   series: string
-  /** 'ours' is drawn solid, anything else dashed with points. */
+  /** Line style: "warren" is solid; the paper (and fits) are dashed, the paper with points. */
   source: string
 }
 
@@ -21,33 +21,37 @@ export interface LineChartOptions {
   yTitle: string
   xScale?: 'linear' | 'log'
   yScale?: 'linear' | 'log'
+  /** Lower clamp of a log axis (values below are drawn at it). */
+  yMin?: number
   width?: number
   height?: number
 }
 
-/** A Vega-Lite spec of lines, one per series. */
+/** A Vega-Lite spec of lines: colour by series, dash by source, points on the paper's values. */
 export function lineChartSpec (rows: ChartRow[], o: LineChartOptions): TopLevelSpec {
+  const yMin = o.yMin ?? 1
+  const values = o.yScale === 'log' ? rows.map((r) => ({ ...r, y: Math.max(yMin, r.y) })) : rows
+  const sources = [...new Set(rows.map((r) => r.source))]
   const x = { field: 'x', type: 'quantitative', title: o.xTitle, scale: { type: o.xScale ?? 'linear' } }
-  const y = { field: 'y', type: 'quantitative', title: o.yTitle, scale: { type: o.yScale ?? 'linear' } }
-  const color = { field: 'series', type: 'nominal', title: null }
+  const y = { field: 'y', type: 'quantitative', title: o.yTitle, scale: o.yScale === 'log' ? { type: 'log', domainMin: yMin } : { type: 'linear' } }
+  const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 320 } }
+  const strokeDash = {
+    field: 'source',
+    type: 'nominal',
+    title: null,
+    scale: { domain: sources, range: sources.map((s) => s === 'warren' ? [1, 0] : s === 'paper' ? [6, 4] : [2, 3]) },
+    legend: { labelLimit: 320 }
+  }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
     width: o.width ?? 560,
     height: o.height ?? 320,
     background: 'white',
-    data: { values: rows },
+    data: { values },
     layer: [
-      {
-        transform: [{ filter: "datum.source === 'ours'" }],
-        mark: { type: 'line', strokeWidth: 2 },
-        encoding: { x, y, color }
-      },
-      {
-        transform: [{ filter: "datum.source !== 'ours'" }],
-        mark: { type: 'line', strokeDash: [6, 4], point: true, strokeWidth: 1.5 },
-        encoding: { x, y, color }
-      }
+      { mark: { type: 'line', strokeWidth: 2, clip: true }, encoding: { x, y, color, strokeDash, detail: { field: 'source' } } },
+      { transform: [{ filter: "datum.source === 'paper'" }], mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y, color } }
     ]
   } as TopLevelSpec
 }

@@ -1,0 +1,150 @@
+/**
+ * `warren sim <convergence|scalability|fault-tolerance>`: run an experiment of the
+ * Freenet paper on the simulator, write `<experiment>.json` and `<experiment>*.svg` to
+ * `--out`, and report progress on stderr.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Command, InvalidArgumentError } from 'commander'
+import {
+  DEFAULT_CONVERGENCE, DEFAULT_FAULTS, DEFAULT_SCALABILITY,
+  runConvergence, runFaultTolerance, runScalability,
+  type CommonParams, type ConvergenceResult, type FaultResult, type ScalabilityResult
+} from './experiments.js'
+import { convergenceChart, faultCharts, scalabilityChart } from './charts.js'
+import { renderSvg } from './chart.js'
+import type { TopLevelSpec } from 'vega-lite'
+
+function int (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer')
+  return n
+}
+
+function json (v: string): Record<string, unknown> {
+  try {
+    const o = JSON.parse(v)
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error('not an object')
+    return o
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object')
+  }
+}
+
+interface CommonOpts {
+  seed: number
+  trials?: number
+  out: string
+  core: Record<string, unknown>
+  probesLearn?: boolean
+  probeKeys?: 'inserted' | 'live'
+  storeWeight?: number
+  quiet?: boolean
+}
+
+function common (o: CommonOpts, base: CommonParams): CommonParams {
+  return {
+    seed: o.seed,
+    trials: o.trials ?? base.trials,
+    core: o.core,
+    sim: o.storeWeight === undefined ? {} : { storeAccessWeight: o.storeWeight },
+    workload: {
+      ...(o.probesLearn === true ? { probesLearn: true } : {}),
+      ...(o.probeKeys !== undefined ? { probeKeys: o.probeKeys } : {})
+    }
+  }
+}
+
+/** Progress on stderr: one rewritten line on a terminal, a line every few seconds otherwise. */
+function progressReporter (quiet: boolean | undefined): (message: string, fraction: number) => void {
+  let last = 0
+  const started = performance.now()
+  return (message, fraction) => {
+    if (quiet === true) return
+    const now = performance.now()
+    if (now - last < (process.stderr.isTTY ? 200 : 5000)) return
+    last = now
+    const line = `[${(100 * fraction).toFixed(1).padStart(5)} %] ${((now - started) / 1000).toFixed(0)} s  ${message}`
+    process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(100)}` : `${line}\n`)
+  }
+}
+
+async function writeOutputs (out: string, name: string, result: object, charts: Record<string, TopLevelSpec>): Promise<void> {
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, `${name}.json`), JSON.stringify(result, null, 2) + '\n')
+  for (const [file, spec] of Object.entries(charts)) await writeFile(join(out, file), await renderSvg(spec))
+  if (process.stderr.isTTY) process.stderr.write('\n')
+  process.stderr.write(`wrote ${join(out, `${name}.json`)} and ${Object.keys(charts).map((f) => join(out, f)).join(', ')}\n`)
+}
+
+function addCommon (cmd: Command, defaults: { trials: number, nodes: number }): Command {
+  return cmd
+    .option('--nodes <n>', 'network size', int, defaults.nodes)
+    .option('--seed <n>', 'PRNG seed (trial i uses seed + i)', int, 1)
+    .option('--trials <n>', 'independent trials', int, defaults.trials)
+    .option('--out <dir>', 'output directory', 'sim-results')
+    .option('--core <json>', 'routing core options, e.g. \'{"sourceResetProb":0}\'', json, {})
+    .option('--probes-learn', 'let probe requests change the network (default: measure a snapshot)')
+    .option('--probe-keys <which>', 'probe keys: inserted (any key ever inserted) or live (still stored somewhere)')
+    .option('--store-weight <n>', 'store policy access weight per doubling of accesses (0: plain LRU)', int)
+    .option('--quiet', 'no progress on stderr')
+}
+
+/** Register `sim` and its experiment subcommands on the main CLI. */
+export function registerSimCommand (program: Command): void {
+  const sim = program.command('sim').description('simulate a warren network with the real routing core (Freenet paper experiments)')
+
+  addCommon(sim.command('convergence').description('1000-node ring lattice trained by random inserts and requests; path length quartiles over time'), { trials: DEFAULT_CONVERGENCE.trials, nodes: DEFAULT_CONVERGENCE.nodes })
+    .option('--timesteps <n>', 'operations (one insert or request each)', int, DEFAULT_CONVERGENCE.timesteps)
+    .option('--probe-every <n>', 'timesteps between probes', int, DEFAULT_CONVERGENCE.probeEvery)
+    .option('--probe-size <n>', 'requests per probe (HTL 500)', int, DEFAULT_CONVERGENCE.probeSize)
+    .action(async (o: CommonOpts & { nodes: number, timesteps: number, probeEvery: number, probeSize: number }) => {
+      const r: ConvergenceResult = runConvergence({
+        ...DEFAULT_CONVERGENCE,
+        ...common(o, DEFAULT_CONVERGENCE),
+        nodes: o.nodes,
+        timesteps: o.timesteps,
+        probeEvery: o.probeEvery,
+        probeSize: o.probeSize
+      }, progressReporter(o.quiet))
+      await writeOutputs(o.out, 'convergence', r, { 'convergence.svg': convergenceChart(r) })
+      const last = r.series[r.series.length - 1]
+      console.log(`final quartiles ${last.q1.toFixed(1)} / ${last.median.toFixed(1)} / ${last.q3.toFixed(1)} (paper 3.2 / 6.5 / 46.5), success ${(100 * last.success).toFixed(1)} %, ${(r.elapsedMs / 1000).toFixed(1)} s`)
+    })
+
+  addCommon(sim.command('scalability').description('grow from 20 nodes, one announced newcomer every 5 operations; path length against size'), { trials: DEFAULT_SCALABILITY.trials, nodes: DEFAULT_SCALABILITY.nodes })
+    .option('--probe-every <n>', 'operations between probes', int, DEFAULT_SCALABILITY.probeEvery)
+    .option('--probe-size <n>', 'requests per probe (HTL 500)', int, DEFAULT_SCALABILITY.probeSize)
+    .option('--join-every <n>', 'operations between newcomers', int, DEFAULT_SCALABILITY.joinEvery)
+    .option('--announce-htl <n>', 'announcement hops-to-live', int, DEFAULT_SCALABILITY.announceHtl)
+    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl: number }) => {
+      const r: ScalabilityResult = runScalability({
+        ...DEFAULT_SCALABILITY,
+        ...common(o, DEFAULT_SCALABILITY),
+        nodes: o.nodes,
+        probeEvery: o.probeEvery,
+        probeSize: o.probeSize,
+        joinEvery: o.joinEvery,
+        announceHtl: o.announceHtl
+      }, progressReporter(o.quiet))
+      await writeOutputs(o.out, 'scalability', r, { 'scalability.svg': scalabilityChart(r) })
+      const f = r.fits
+      console.log(`median ~ ${f.power.a.toFixed(2)} N^${f.power.b.toFixed(3)} (paper N^0.28), projected at 1M: ${f.projectedAt1M.power.toFixed(1)} (power) / ${f.projectedAt1M.log.toFixed(1)} (log), ${(r.elapsedMs / 1000).toFixed(1)} s`)
+    })
+
+  addCommon(sim.command('fault-tolerance').description('remove random or best-connected nodes from a grown network; path length, success, largest component'), { trials: DEFAULT_FAULTS.trials, nodes: DEFAULT_FAULTS.nodes })
+    .option('--probe-size <n>', 'requests per measurement (HTL 500)', int, DEFAULT_FAULTS.probeSize)
+    .option('--train <n>', 'extra training operations after growth', int, DEFAULT_FAULTS.trainOps)
+    .action(async (o: CommonOpts & { nodes: number, probeSize: number, train: number }) => {
+      const r: FaultResult = runFaultTolerance({
+        ...DEFAULT_FAULTS,
+        ...common(o, DEFAULT_FAULTS),
+        nodes: o.nodes,
+        probeSize: o.probeSize,
+        trainOps: o.train
+      }, progressReporter(o.quiet))
+      await writeOutputs(o.out, 'fault-tolerance', r, faultCharts(r))
+      const at30 = r.random.find((p) => Math.abs(p.fraction - 0.3) < 1e-9)
+      if (at30 !== undefined) console.log(`30 % random failures: median ${at30.median.toFixed(1)} (paper < 20), success ${(100 * at30.success).toFixed(1)} % (live keys ${(100 * at30.successLive).toFixed(1)} %)`)
+    })
+}
