@@ -110,6 +110,9 @@ interface OpContext {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1
+/** How long our own address list and a learnt peer's addresses are taken as current. */
+const PEER_REF_TTL_MS = 60_000
+const LEARNT_PEERS_CACHE = 1024
 
 function pb (stream: Stream): PB {
   return pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
@@ -136,6 +139,9 @@ export class WarrenService implements Startable {
   private readonly self: string
   private topologyId?: string
   private started = false
+  /** Peers whose addresses were merged into the peer store recently (peer -> time): skip re-merging. */
+  private readonly learnt = new Map<string, number>()
+  private selfRef?: { ref: PeerRef, at: number }
 
   constructor (components: WarrenServiceComponents, init: WarrenServiceInit) {
     this.components = components
@@ -528,8 +534,12 @@ export class WarrenService implements Startable {
   /** A dialable reference to `peer` (ourselves or a peer we know addresses for). */
   private async peerRef (peer: string): Promise<PeerRef> {
     if (peer === this.self) {
-      const addrs = this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421))
-      return { peerId: this.components.peerId.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) }
+      const now = Date.now()
+      if (this.selfRef === undefined || now - this.selfRef.at > PEER_REF_TTL_MS) {
+        const addrs = this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421))
+        this.selfRef = { at: now, ref: { peerId: this.components.peerId.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) } }
+      }
+      return this.selfRef.ref
     }
     const id = peerIdFromString(peer)
     let addrs: Uint8Array<ArrayBuffer>[] = []
@@ -550,7 +560,12 @@ export class WarrenService implements Startable {
       throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable peer ID')
     }
     const s = id.toString()
-    if (s !== this.self && ref.multiaddrs.length > 0) {
+    const now = Date.now()
+    const last = this.learnt.get(s)
+    if (s !== this.self && ref.multiaddrs.length > 0 && (last === undefined || now - last > PEER_REF_TTL_MS)) {
+      this.learnt.delete(s)
+      this.learnt.set(s, now)
+      if (this.learnt.size > LEARNT_PEERS_CACHE) this.learnt.delete(this.learnt.keys().next().value as string)
       try {
         const multiaddrs = ref.multiaddrs.map((b) => multiaddr(b))
         await this.components.peerStore.merge(id, { multiaddrs })
