@@ -231,6 +231,20 @@ export class NodeCore<P> {
     this.htlDecisions.delete(peer)
   }
 
+  /**
+   * A peer could not be reached: forget its entries, except pinned ones (a failed dial of a
+   * connected neighbour is transient). A method, like every routing-table change the core
+   * makes, so that a driver can observe or gate it (the simulator's side-effect-free probes).
+   */
+  forgetUnreachable (peer: P): void {
+    this.table.removePeer(peer, true)
+  }
+
+  /** Move `peer`'s entries to the front of the LRU order (refreshOnForward). */
+  refreshPeer (peer: P): void {
+    this.table.touchPeer(peer)
+  }
+
   /** Time budget of an operation at `htl`, or Infinity without deadlines. */
   timeoutFor (htl: number): number {
     const t = this.options.hopTimeoutMs
@@ -347,7 +361,7 @@ export class NodeCore<P> {
         if (res.reason === 'unreachable') {
           op.budget = op.budgetBefore
           // Pinned entries belong to connected neighbours: a failed dial of one is transient.
-          if (this.options.dropUnreachable) this.table.removePeer(from, true)
+          if (this.options.dropUnreachable) this.forgetUnreachable(from)
         } else {
           // Data that fails verification is proof of a lying (or broken) peer: stop routing to it.
           if (res.reason === 'invalid') this.removePeer(from)
@@ -437,7 +451,7 @@ export class NodeCore<P> {
     op.budgetBefore = op.budget
     op.sentHtl = this.nextHtl(op.budget, op.from)
     this.stats.forwarded++
-    if (this.options.refreshOnForward) this.table.touchPeer(next)
+    if (this.options.refreshOnForward) this.refreshPeer(next)
     return [{
       type: 'forward',
       id: op.id,

@@ -86,7 +86,7 @@ interface SimContext {
   learning: boolean
 }
 
-/** The real core; route learning and peer dropping are gated by the simulator's measuring mode. */
+/** The real core; every routing-table change it makes is gated by the simulator's measuring mode. */
 class SimCore extends NodeCore<number> {
   private readonly ctx: SimContext
 
@@ -95,12 +95,20 @@ class SimCore extends NodeCore<number> {
     this.ctx = ctx
   }
 
-  override addRoute (loc: number, peer: number): void {
-    if (this.ctx.learning) super.addRoute(loc, peer)
+  override addRoute (loc: number, peer: number, pinned = false): void {
+    if (this.ctx.learning) super.addRoute(loc, peer, pinned)
   }
 
   override removePeer (peer: number): void {
     if (this.ctx.learning) super.removePeer(peer)
+  }
+
+  override forgetUnreachable (peer: number): void {
+    if (this.ctx.learning) super.forgetUnreachable(peer)
+  }
+
+  override refreshPeer (peer: number): void {
+    if (this.ctx.learning) super.refreshPeer(peer)
   }
 }
 
