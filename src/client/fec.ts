@@ -1,0 +1,94 @@
+/**
+ * Reed-Solomon erasure coding of equal-sized blocks, over GF(2^8), so a segment of k data
+ * blocks plus m check blocks (k + m <= 256) can be rebuilt from any k of them.
+ *
+ * Backed by @digitaldefiance/reed-solomon-erasure.wasm (the Rust reed-solomon-erasure crate
+ * compiled to WebAssembly: no native build, same bytes on every platform; see docs/fec.md
+ * for the evaluation). The module is compiled once; `encode` reuses one instance, while
+ * every `reconstruct` gets a fresh instance, because the crate's cached inversion tree
+ * returns wrong answers (or panics) when one instance rebuilds several different erasure
+ * patterns in a row. Callers still verify every rebuilt block against its key.
+ */
+import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+
+/** GF(2^8): at most 256 blocks per segment. */
+export const MAX_SEGMENT_BLOCKS = 256
+
+const RESULT_NAMES: Record<number, string> = {
+  1: 'too few shards', 2: 'too many shards', 3: 'too few data shards', 4: 'too many data shards',
+  5: 'too few parity shards', 6: 'too many parity shards', 9: 'incorrect shard size',
+  10: 'too few shards present', 11: 'empty shard', 12: 'invalid shard flags', 13: 'invalid index'
+}
+
+let wasmModule: WebAssembly.Module | undefined
+let encoder: ReedSolomonErasure | undefined
+
+function module (): WebAssembly.Module {
+  if (wasmModule === undefined) {
+    const require = createRequire(import.meta.url)
+    wasmModule = new WebAssembly.Module(readFileSync(require.resolve('@digitaldefiance/reed-solomon-erasure.wasm/wasm')))
+  }
+  return wasmModule
+}
+
+/** A new instance of the compiled module (what `fromBytes` does, without recompiling). */
+function instance (): ReedSolomonErasure {
+  const Ctor = ReedSolomonErasure as unknown as new (exports: WebAssembly.Exports) => ReedSolomonErasure
+  return new Ctor(new WebAssembly.Instance(module()).exports)
+}
+
+function check (k: number, m: number, size: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`FEC: need at least one data block, got ${k}`)
+  if (!Number.isInteger(m) || m < 1) throw new Error(`FEC: need at least one check block, got ${m}`)
+  if (k + m > MAX_SEGMENT_BLOCKS) throw new Error(`FEC: a segment has at most ${MAX_SEGMENT_BLOCKS} blocks, got ${k} + ${m}`)
+  if (size < 1) throw new Error('FEC: blocks must not be empty')
+}
+
+function fail (what: string, code: number): never {
+  throw new Error(`FEC ${what} failed: ${RESULT_NAMES[code] ?? `error ${code}`}`)
+}
+
+/** The m check blocks of k equal-sized data blocks. */
+export function fecEncode (data: Uint8Array[], m: number): Uint8Array[] {
+  const k = data.length
+  const size = data[0]?.length ?? 0
+  check(k, m, size)
+  const shards = new Uint8Array(size * (k + m))
+  data.forEach((d, i) => {
+    if (d.length !== size) throw new Error(`FEC: data block ${i} is ${d.length} bytes, expected ${size}`)
+    shards.set(d, i * size)
+  })
+  encoder ??= instance()
+  const r = encoder.encode(shards, k, m)
+  if (r !== ReedSolomonErasure.RESULT_OK) {
+    encoder = undefined
+    fail('encode', r)
+  }
+  return Array.from({ length: m }, (_, j) => shards.subarray((k + j) * size, (k + j + 1) * size))
+}
+
+/**
+ * Rebuild the k data blocks of a segment from any k of its k + m blocks. `blocks` has
+ * k + m entries (data blocks first, then check blocks), `undefined` where missing.
+ */
+export function fecReconstruct (blocks: Array<Uint8Array | undefined>, k: number, m: number): Uint8Array[] {
+  if (blocks.length !== k + m) throw new Error(`FEC: expected ${k + m} block slots, got ${blocks.length}`)
+  // Array.from, not map: a sparse array's holes must read as missing, not be skipped.
+  const present = Array.from(blocks, (b) => b !== undefined)
+  const size = blocks.find((b) => b !== undefined)?.length ?? 0
+  check(k, m, size)
+  const have = present.filter(Boolean).length
+  if (have < k) throw new Error(`FEC: ${have} of ${k + m} blocks present, ${k} needed`)
+  if (present.slice(0, k).every(Boolean)) return blocks.slice(0, k) as Uint8Array[]
+  const shards = new Uint8Array(size * (k + m))
+  blocks.forEach((b, i) => {
+    if (b === undefined) return
+    if (b.length !== size) throw new Error(`FEC: block ${i} is ${b.length} bytes, expected ${size}`)
+    shards.set(b, i * size)
+  })
+  const r = instance().reconstruct(shards, k, m, present)
+  if (r !== ReedSolomonErasure.RESULT_OK) fail('reconstruct', r)
+  return Array.from({ length: k }, (_, i) => shards.subarray(i * size, (i + 1) * size))
+}

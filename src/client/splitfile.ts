@@ -1,0 +1,415 @@
+/**
+ * Split files with forward error correction (format: proto/splitfile.proto, design:
+ * docs/fec.md).
+ *
+ * Insert: the plaintext is cut into CHK DATA blocks of CHK_MAX_PAYLOAD bytes, grouped into
+ * segments of k data blocks; each segment gets m Reed-Solomon check blocks computed over the
+ * *encrypted* data blocks, so check blocks need no key of their own and a node storing one
+ * learns nothing. The last two segments are balanced (a 129-block file is 65 + 64, not
+ * 128 + 1) so no segment is much weaker than the others. A top-level SPLITFILE block (size,
+ * MIME type, SHA-256, layout) is what the URI names; a file small enough is carried inline
+ * in that block, and a large layout is itself inserted as a split file.
+ *
+ * Memory is bounded whatever the file size: at most 2k encrypted blocks wait for their
+ * segment, plus one segment's check blocks; the layout (96 bytes per data block) is kept
+ * until the end.
+ *
+ * Fetch: per segment, the data blocks in the wanted range are fetched first, in parallel
+ * with bounded concurrency, each tried BLOCK_FETCH_TRIES times; as soon as one fails the
+ * segment's other blocks are fetched until any k are in hand, and the segment is decoded.
+ * Every block is checked against its routing key, every rebuilt block too, and the whole
+ * file against its SHA-256.
+ */
+import { createHash } from 'node:crypto'
+import { Splitfile } from '../../proto/splitfile.js'
+import { BLOCK_FETCH_TRIES, CLIENT_CONCURRENCY, SEGMENT_CHECK_BLOCKS, SEGMENT_DATA_BLOCKS } from '../constants.js'
+import { ChkType, CHK_DECRYPT_KEY_BYTES, CHK_MAX_PAYLOAD, decodeChk, encodeChk, verifyChkBlock } from '../keys/chk.js'
+import { RoutingKey, ROUTING_KEY_BYTES } from '../keys/routing-key.js'
+import { fecEncode, fecReconstruct, MAX_SEGMENT_BLOCKS } from './fec.js'
+import type { ChkRef, EncodedChk } from '../keys/chk.js'
+import type { SplitBlock, SplitSource } from './split.js'
+
+/** One data ref in a layout: routing key || decryption key. */
+const DATA_REF_BYTES = ROUTING_KEY_BYTES + CHK_DECRYPT_KEY_BYTES
+const SEGMENT_HEADER_BYTES = 4
+/** Room left in a SPLITFILE block for everything but the inline data or layout. */
+const METADATA_OVERHEAD = 512
+/** Largest file carried inline in its metadata block. */
+export const INLINE_MAX = CHK_MAX_PAYLOAD - METADATA_OVERHEAD
+/** Longest MIME type kept (longer ones are dropped: they would not fit the budget). */
+export const MAX_MIME_LENGTH = 255
+/** Layouts nest at most this deep (a layout of a layout of a layout...). */
+const MAX_LAYOUT_DEPTH = 3
+const LAYOUT_MIME = 'application/x-warren-layout'
+
+export interface SplitfileOptions {
+  mime?: string
+  /** Data blocks per segment (k), default SEGMENT_DATA_BLOCKS. */
+  segmentData?: number
+  /** Check blocks per full segment (m), default SEGMENT_CHECK_BLOCKS. */
+  segmentCheck?: number
+}
+
+/** What the inserter produced, with the ref the URI names. */
+export interface SplitfileRoot extends ChkRef {
+  size: number
+  dataBlocks: number
+  checkBlocks: number
+  segments: number
+}
+
+export interface Segment {
+  index: number
+  /** Index of the segment's first data block in the file. */
+  firstBlock: number
+  data: ChkRef[]
+  check: RoutingKey[]
+}
+
+export interface SplitfileMeta {
+  size: number
+  mime: string
+  sha256: Uint8Array
+  inline?: Uint8Array
+  segments: Segment[]
+  dataBlocks: number
+}
+
+function segmentCheckCount (k: number, fullK: number, fullM: number): number {
+  return Math.max(1, Math.ceil(k * fullM / fullK))
+}
+
+function validateParams (k: number, m: number): void {
+  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(m) || m < 1 || k + m > MAX_SEGMENT_BLOCKS) {
+    throw new Error(`segment parameters must be positive integers with k + m <= ${MAX_SEGMENT_BLOCKS}, got k=${k}, m=${m}`)
+  }
+}
+
+/**
+ * Read `source` and yield every block of the split file (data blocks as they are cut,
+ * check blocks per segment, then the layout's blocks and the metadata block last).
+ * Returns the root ref.
+ */
+export async function * splitfileBlocks (source: SplitSource, options: SplitfileOptions = {}, depth = 0): AsyncGenerator<SplitBlock, SplitfileRoot, undefined> {
+  const k = options.segmentData ?? SEGMENT_DATA_BLOCKS
+  const m = options.segmentCheck ?? SEGMENT_CHECK_BLOCKS
+  validateParams(k, m)
+  const mime = (options.mime ?? '').length <= MAX_MIME_LENGTH ? (options.mime ?? '') : ''
+  const hash = createHash('sha256')
+  const buffer = new Uint8Array(CHK_MAX_PAYLOAD)
+  let fill = 0
+  let size = 0
+  let dataBlocks = 0
+  let checkBlocks = 0
+  const pending: EncodedChk[] = []
+  const layout: Uint8Array[] = []
+
+  const segment = function * (blocks: EncodedChk[]): Generator<SplitBlock> {
+    const checks = fecEncode(blocks.map((b) => b.block), segmentCheckCount(blocks.length, k, m))
+    const part = new Uint8Array(SEGMENT_HEADER_BYTES + blocks.length * DATA_REF_BYTES + checks.length * ROUTING_KEY_BYTES)
+    const view = new DataView(part.buffer)
+    view.setUint16(0, blocks.length)
+    view.setUint16(2, checks.length)
+    let off = SEGMENT_HEADER_BYTES
+    for (const b of blocks) {
+      part.set(b.routingKey.bytes, off)
+      part.set(b.decryptKey, off + ROUTING_KEY_BYTES)
+      off += DATA_REF_BYTES
+    }
+    for (const c of checks) {
+      const routingKey = RoutingKey.hash(c)
+      part.set(routingKey.bytes, off)
+      off += ROUTING_KEY_BYTES
+      checkBlocks++
+      yield { routingKey, block: c as Uint8Array<ArrayBuffer> }
+    }
+    layout.push(part)
+  }
+  const cut = function * (payload: Uint8Array): Generator<SplitBlock> {
+    const chk = encodeChk(ChkType.DATA, payload)
+    dataBlocks++
+    yield { routingKey: chk.routingKey, block: chk.block }
+    pending.push(chk)
+    // Keep up to 2k blocks back so the last two segments can be balanced at the end.
+    if (pending.length === 2 * k) yield * segment(pending.splice(0, k))
+  }
+
+  for await (const chunk of source) {
+    hash.update(chunk)
+    let offset = 0
+    while (offset < chunk.length) {
+      if (fill === buffer.length) {
+        yield * cut(buffer)
+        fill = 0
+      }
+      const n = Math.min(buffer.length - fill, chunk.length - offset)
+      buffer.set(chunk.subarray(offset, offset + n), fill)
+      fill += n
+      offset += n
+      size += n
+    }
+  }
+  const sha256 = new Uint8Array(hash.digest())
+
+  let meta: Splitfile
+  if (dataBlocks === 0 && fill <= INLINE_MAX) {
+    meta = { size, mime, sha256, inline: buffer.slice(0, fill), segmentData: k, segmentCheck: m, segments: 0, dataBlocks: 0 }
+  } else {
+    yield * cut(buffer.subarray(0, fill))
+    if (pending.length > k) {
+      const first = Math.ceil(pending.length / 2)
+      yield * segment(pending.splice(0, first))
+    }
+    if (pending.length > 0) yield * segment(pending.splice(0))
+    const bytes = concat(layout)
+    meta = { size, mime, sha256, segmentData: k, segmentCheck: m, segments: layout.length, dataBlocks }
+    if (bytes.length <= INLINE_MAX) {
+      meta.layout = bytes
+    } else {
+      if (depth >= MAX_LAYOUT_DEPTH) throw new Error('file too large: layout nesting exceeds its limit')
+      const nested = yield * splitfileBlocks([bytes], { mime: LAYOUT_MIME, segmentData: k, segmentCheck: m }, depth + 1)
+      dataBlocks += nested.dataBlocks
+      checkBlocks += nested.checkBlocks
+      meta.layoutRef = concat([nested.routingKey.bytes, nested.decryptKey])
+    }
+  }
+  const root = encodeChk(ChkType.SPLITFILE, Splitfile.encode(meta))
+  yield { routingKey: root.routingKey, block: root.block }
+  return { routingKey: root.routingKey, decryptKey: root.decryptKey, size, dataBlocks, checkBlocks, segments: layout.length }
+}
+
+function concat (parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
+}
+
+/** Parse a layout into segments, checking it against the metadata. */
+export function decodeLayout (bytes: Uint8Array, dataBlocks: number, segments: number): Segment[] {
+  const out: Segment[] = []
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let off = 0
+  let firstBlock = 0
+  while (off < bytes.length) {
+    if (off + SEGMENT_HEADER_BYTES > bytes.length) throw new Error('malformed split file layout: truncated segment header')
+    const k = view.getUint16(off)
+    const m = view.getUint16(off + 2)
+    if (k < 1 || m < 1 || k + m > MAX_SEGMENT_BLOCKS) throw new Error(`malformed split file layout: segment ${out.length} has k=${k}, m=${m}`)
+    off += SEGMENT_HEADER_BYTES
+    const end = off + k * DATA_REF_BYTES + m * ROUTING_KEY_BYTES
+    if (end > bytes.length) throw new Error(`malformed split file layout: segment ${out.length} is truncated`)
+    const data: ChkRef[] = []
+    for (let i = 0; i < k; i++, off += DATA_REF_BYTES) {
+      data.push({ routingKey: new RoutingKey(bytes.slice(off, off + ROUTING_KEY_BYTES)), decryptKey: bytes.slice(off + ROUTING_KEY_BYTES, off + DATA_REF_BYTES) })
+    }
+    const check: RoutingKey[] = []
+    for (let i = 0; i < m; i++, off += ROUTING_KEY_BYTES) check.push(new RoutingKey(bytes.slice(off, off + ROUTING_KEY_BYTES)))
+    out.push({ index: out.length, firstBlock, data, check })
+    firstBlock += k
+  }
+  if (out.length !== segments || firstBlock !== dataBlocks) {
+    throw new Error(`malformed split file layout: ${out.length} segments of ${firstBlock} data blocks, metadata says ${segments} of ${dataBlocks}`)
+  }
+  return out
+}
+
+/** Fetch one block's bytes by routing key. */
+export type FetchBlock = (key: RoutingKey, options: { signal: AbortSignal }) => Promise<Uint8Array>
+
+export interface SplitfileReadOptions {
+  /** Block fetches in flight at once. */
+  concurrency?: number
+  /** Tries per block before it counts as missing. */
+  tries?: number
+  signal?: AbortSignal
+  /** Called after every fetched (or failed) block. */
+  onBlock?: (event: { ok: boolean, segment: number }) => void
+  /** Called with the plaintext bytes of each decoded segment slice as it is yielded. */
+  onProgress?: (bytes: number) => void
+}
+
+/**
+ * Parse a SPLITFILE payload; fetches and decodes a nested layout when the metadata names
+ * one (`readNested` reads a whole split file, used for that).
+ */
+export async function decodeSplitfile (payload: Uint8Array, readNested: (ref: ChkRef) => Promise<Uint8Array>, depth = 0): Promise<SplitfileMeta> {
+  let s: Splitfile
+  try {
+    s = Splitfile.decode(payload)
+  } catch (err) {
+    throw new Error(`malformed split file metadata: ${(err as Error).message}`)
+  }
+  if (!Number.isSafeInteger(s.size) || s.size < 0) throw new Error(`malformed split file metadata: size ${s.size}`)
+  if (s.sha256.length !== 32) throw new Error('malformed split file metadata: no SHA-256')
+  const base = { size: s.size, mime: s.mime, sha256: s.sha256, dataBlocks: s.dataBlocks }
+  if (s.inline !== undefined) {
+    if (s.inline.length !== s.size) throw new Error(`malformed split file metadata: ${s.inline.length} inline bytes, size ${s.size}`)
+    return { ...base, inline: s.inline, segments: [] }
+  }
+  if (s.dataBlocks !== Math.max(1, Math.ceil(s.size / CHK_MAX_PAYLOAD))) {
+    throw new Error(`malformed split file metadata: ${s.dataBlocks} data blocks cannot hold exactly ${s.size} bytes`)
+  }
+  let layout: Uint8Array | undefined = s.layout
+  if (layout === undefined) {
+    if (s.layoutRef?.length !== DATA_REF_BYTES) throw new Error('malformed split file metadata: neither a layout nor a layout ref')
+    if (depth >= MAX_LAYOUT_DEPTH) throw new Error('malformed split file metadata: layouts nested too deep')
+    layout = await readNested({ routingKey: new RoutingKey(s.layoutRef.slice(0, ROUTING_KEY_BYTES)), decryptKey: s.layoutRef.slice(ROUTING_KEY_BYTES) })
+  }
+  return { ...base, segments: decodeLayout(layout, s.dataBlocks, s.segments) }
+}
+
+/** Block index and the byte range [start, end) of the file to read. */
+interface Range { start: number, end: number }
+
+/**
+ * Stream the plaintext bytes [start, end) of a split file. Throws (mid-stream) an error
+ * naming the segment when one cannot be rebuilt; checks the SHA-256 when reading it all.
+ */
+export async function * readSplitfile (meta: SplitfileMeta, fetchBlock: FetchBlock, options: SplitfileReadOptions & Partial<Range> = {}): AsyncGenerator<Uint8Array, void, undefined> {
+  const start = options.start ?? 0
+  const end = options.end ?? meta.size
+  if (!(start >= 0 && end <= meta.size && start <= end)) throw new Error(`invalid range ${start}-${end} of a ${meta.size}-byte file`)
+  const whole = start === 0 && end === meta.size
+  const hash = whole ? createHash('sha256') : undefined
+  if (meta.inline !== undefined) {
+    const out = meta.inline.subarray(start, end)
+    hash?.update(out)
+    checkHash(hash, meta)
+    if (out.length > 0) yield out
+    return
+  }
+  if (start === end) return
+  const P = CHK_MAX_PAYLOAD
+  const firstBlock = Math.floor(start / P)
+  const lastBlock = Math.floor((end - 1) / P)
+  const segments = meta.segments.filter((s) => s.firstBlock <= lastBlock && s.firstBlock + s.data.length > firstBlock)
+  const controller = new AbortController()
+  const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal])
+  const fetchOne = async (s: Segment): Promise<Uint8Array[]> => {
+    const lo = Math.max(firstBlock, s.firstBlock) - s.firstBlock
+    const hi = Math.min(lastBlock, s.firstBlock + s.data.length - 1) - s.firstBlock
+    return await fetchSegment(meta, s, lo, hi, fetchBlock, options, signal)
+  }
+  try {
+    let next: Promise<Uint8Array[]> | undefined = segments.length > 0 ? fetchOne(segments[0]) : undefined
+    for (let i = 0; i < segments.length; i++) {
+      const payloads = await next!
+      // Start the next segment before handing this one out: fetching overlaps consuming.
+      next = i + 1 < segments.length ? fetchOne(segments[i + 1]) : undefined
+      next?.catch(() => {})
+      const s = segments[i]
+      const lo = Math.max(firstBlock, s.firstBlock)
+      for (let b = lo; b < lo + payloads.length; b++) {
+        const payload = payloads[b - lo]
+        const from = Math.max(start - b * P, 0)
+        const to = Math.min(end - b * P, payload.length)
+        const out = payload.subarray(from, to)
+        hash?.update(out)
+        options.onProgress?.(out.length)
+        yield out
+      }
+    }
+    checkHash(hash, meta)
+  } finally {
+    controller.abort()
+  }
+}
+
+function checkHash (hash: ReturnType<typeof createHash> | undefined, meta: SplitfileMeta): void {
+  if (hash === undefined) return
+  const got = hash.digest()
+  if (!got.equals(meta.sha256)) throw new Error('the file does not match the SHA-256 in its metadata')
+}
+
+/**
+ * Fetch the data blocks lo..hi (segment-relative) of a segment, falling back to the rest of
+ * the segment and FEC when any is missing; returns their plaintext payloads.
+ */
+async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: number, fetchBlock: FetchBlock, options: SplitfileReadOptions, outer: AbortSignal): Promise<Uint8Array[]> {
+  const k = s.data.length
+  const m = s.check.length
+  const keys = [...s.data.map((d) => d.routingKey), ...s.check]
+  const limit = options.concurrency ?? CLIENT_CONCURRENCY
+  const tries = options.tries ?? BLOCK_FETCH_TRIES
+  const controller = new AbortController()
+  const signal = AbortSignal.any([controller.signal, outer])
+  const slots: Array<Uint8Array | undefined> = Array.from({ length: k + m }, () => undefined)
+  const failed = new Set<number>()
+  const reasons = new Map<number, string>()
+  const wanted = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i)
+  const queue = [...wanted]
+  let escalated = false
+  let have = 0
+  const inFlight = new Set<Promise<void>>()
+
+  const fetchSlot = async (slot: number): Promise<void> => {
+    let last: Error | undefined
+    for (let t = 0; t < tries; t++) {
+      signal.throwIfAborted()
+      try {
+        const block = await fetchBlock(keys[slot], { signal })
+        if (!verifyChkBlock(keys[slot], block)) throw new Error('block failed verification')
+        slots[slot] = block
+        have++
+        options.onBlock?.({ ok: true, segment: s.index })
+        return
+      } catch (err) {
+        if (signal.aborted) throw err
+        last = err as Error
+      }
+    }
+    failed.add(slot)
+    reasons.set(slot, last?.message ?? 'unknown error')
+    options.onBlock?.({ ok: false, segment: s.index })
+    if (!escalated) {
+      escalated = true
+      // Any k blocks will do now: the rest of the data blocks first (no decode needed for
+      // them), then the check blocks.
+      for (let i = 0; i < k + m; i++) if (!wanted.includes(i)) queue.push(i)
+    }
+  }
+
+  try {
+    for (;;) {
+      const wantedDone = wanted.every((i) => slots[i] !== undefined)
+      if (wantedDone || (escalated && have >= k)) break
+      while (inFlight.size < limit && queue.length > 0 && (!escalated || have + inFlight.size < k)) {
+        const slot = queue.shift()!
+        const p: Promise<void> = fetchSlot(slot).finally(() => { inFlight.delete(p) })
+        inFlight.add(p)
+      }
+      if (inFlight.size === 0) {
+        const missing = [...failed].sort((a, b) => a - b).map((i) => i < k ? `data ${s.firstBlock + i}` : `check ${i - k}`)
+        const why = [...new Set(reasons.values())].slice(0, 2).join('; ')
+        throw new Error(`segment ${s.index + 1} of ${meta.segments.length} (data blocks ${s.firstBlock}-${s.firstBlock + k - 1}) cannot be rebuilt: ` +
+          `${have} of its ${k + m} blocks could be fetched, ${k} are needed; missing: ${missing.join(', ')} (${why})`)
+      }
+      await Promise.race(inFlight)
+    }
+  } finally {
+    controller.abort()
+    await Promise.allSettled(inFlight)
+  }
+
+  let data: Array<Uint8Array | undefined> = slots
+  if (!wanted.every((i) => slots[i] !== undefined)) {
+    data = fecReconstruct(slots, k, m)
+    for (const i of wanted) {
+      if (!verifyChkBlock(s.data[i].routingKey, data[i]!)) {
+        throw new Error(`segment ${s.index + 1}: rebuilt data block ${s.firstBlock + i} does not match its key`)
+      }
+    }
+  }
+  return wanted.map((i) => {
+    const chk = decodeChk(data[i]!, s.data[i].decryptKey)
+    if (chk.type !== ChkType.DATA) throw new Error(`data block ${s.firstBlock + i} is a ${ChkType[chk.type]} block`)
+    const b = s.firstBlock + i
+    const expected = b === meta.dataBlocks - 1 ? meta.size - b * CHK_MAX_PAYLOAD : CHK_MAX_PAYLOAD
+    if (chk.payload.length !== expected) throw new Error(`data block ${b} holds ${chk.payload.length} bytes, expected ${expected}`)
+    return chk.payload
+  })
+}

@@ -1,0 +1,148 @@
+/**
+ * FEC split files over an in-memory block network: round trips, losing up to m blocks of a
+ * segment (and one more: a clean error naming the segment), balanced segments, byte
+ * ranges, corrupt blocks, nested layouts and bounded memory of the inserter.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
+import { formatUri } from '../../src/keys/uri.js'
+import { decodeSplitfile, splitfileBlocks } from '../../src/client/splitfile.js'
+import { openContent } from '../../src/client/splitfile-open.js'
+import { collect, MemoryNetwork, testBytes } from './helpers.js'
+import type { SplitfileOptions } from '../../src/client/splitfile.js'
+import type { ChkUri } from '../../src/keys/uri.js'
+
+const P = CHK_MAX_PAYLOAD
+
+setFlagsFromString('--expose-gc')
+/** A real full GC, so the memory samples measure live buffers, not garbage. */
+const gc = runInNewContext('gc') as () => void
+
+async function put (net: MemoryNetwork, data: Uint8Array, options: SplitfileOptions = {}): Promise<{ uri: string, root: Awaited<ReturnType<typeof splitfileBlocks> extends AsyncGenerator<any, infer R> ? R : never> }> {
+  const root = await net.insertAll(splitfileBlocks([data], options))
+  return { uri: formatUri({ type: 'CHK', routingKey: root.routingKey, decryptKey: root.decryptKey }), root }
+}
+
+async function layout (net: MemoryNetwork, uri: string): Promise<Awaited<ReturnType<typeof decodeSplitfile>>> {
+  const { parseUri } = await import('../../src/keys/uri.js')
+  const { decodeChk } = await import('../../src/keys/chk.js')
+  const u = parseUri(uri) as ChkUri
+  const payload = decodeChk(await net.fetch(u.routingKey), u.decryptKey).payload
+  return await decodeSplitfile(payload, async () => { throw new Error('nested') })
+}
+
+describe('FEC split files', () => {
+  it('carries a small file inline in one block, with its MIME type', async () => {
+    const net = new MemoryNetwork()
+    const data = testBytes(1000)
+    const { uri, root } = await put(net, data, { mime: 'text/plain' })
+    assert.equal(net.blocks.size, 1)
+    assert.equal(root.size, 1000)
+    const f = await openContent(uri, net.fetch)
+    assert.equal(f.mime, 'text/plain')
+    assert.ok((await collect(f.stream())).equals(data))
+    assert.ok((await collect(f.stream({ start: 10, end: 20 }))).equals(data.subarray(10, 20)))
+  })
+
+  it('round-trips an empty file', async () => {
+    const net = new MemoryNetwork()
+    const { uri } = await put(net, new Uint8Array(0))
+    const f = await openContent(uri, net.fetch)
+    assert.equal(f.size, 0)
+    assert.equal((await collect(f.stream())).length, 0)
+  })
+
+  it('balances the last two segments (129 blocks with k=128: 65 + 64)', async () => {
+    const net = new MemoryNetwork()
+    const data = testBytes(128 * P + 100)
+    const { uri, root } = await put(net, data)
+    assert.equal(root.segments, 2)
+    assert.equal(root.dataBlocks, 129)
+    assert.equal(root.checkBlocks, 129)
+    const meta = await layout(net, uri)
+    assert.deepEqual(meta.segments.map((s) => [s.data.length, s.check.length]), [[65, 65], [64, 64]])
+    assert.ok((await collect((await openContent(uri, net.fetch)).stream())).equals(data))
+  })
+
+  it('survives losing m blocks of a segment, and fails cleanly naming the segment at m + 1', async () => {
+    const net = new MemoryNetwork()
+    const data = testBytes(11 * P - 5, 7)
+    const { uri } = await put(net, data, { segmentData: 4, segmentCheck: 3 })
+    const meta = await layout(net, uri)
+    assert.deepEqual(meta.segments.map((s) => [s.data.length, s.check.length]), [[4, 3], [4, 3], [3, 3]])
+    const seg = meta.segments[1]
+    // Lose three data blocks of segment 2 (= m): any k = 4 of its 7 blocks remain.
+    for (const ref of seg.data.slice(0, 3)) net.blocks.delete(ref.routingKey.hex)
+    assert.ok((await collect((await openContent(uri, net.fetch)).stream())).equals(data))
+    // One more (a check block): only 3 of 7 left.
+    net.blocks.delete(seg.check[0].hex)
+    const f = await openContent(uri, net.fetch)
+    await assert.rejects(collect(f.stream()), (err: Error) => {
+      assert.match(err.message, /segment 2 of 3 \(data blocks 4-7\) cannot be rebuilt: 3 of its 7 blocks could be fetched, 4 are needed/)
+      assert.match(err.message, /missing: data 4, data 5, data 6, check 0/)
+      return true
+    })
+  })
+
+  it('serves byte ranges across segments, rebuilding only the segments it touches', async () => {
+    const net = new MemoryNetwork()
+    const data = testBytes(9 * P + 321, 3)
+    const { uri } = await put(net, data, { segmentData: 3, segmentCheck: 2 })
+    const meta = await layout(net, uri)
+    net.blocks.delete(meta.segments[1].data[1].routingKey.hex)
+    const f = await openContent(uri, net.fetch)
+    for (const [start, end] of [[0, 1], [P - 3, P + 3], [2 * P + 5, 7 * P + 1], [9 * P, 9 * P + 321], [5, 5], [0, data.length]]) {
+      assert.ok((await collect(f.stream({ start, end }))).equals(data.subarray(start, end)), `range ${start}-${end}`)
+    }
+    // A range inside the last segment never fetches the first segment's blocks.
+    net.fetches = 0
+    await collect(f.stream({ start: 9 * P, end: 9 * P + 10 }))
+    assert.equal(net.fetches, 1)
+  })
+
+  it('treats a corrupt block as missing and rebuilds it', async () => {
+    const net = new MemoryNetwork()
+    const data = testBytes(6 * P, 9)
+    const { uri } = await put(net, data, { segmentData: 3, segmentCheck: 3 })
+    const meta = await layout(net, uri)
+    const key = meta.segments[0].data[0].routingKey.hex
+    const bad = Uint8Array.from(net.blocks.get(key)!)
+    bad[100] ^= 1
+    net.blocks.set(key, bad)
+    assert.ok((await collect((await openContent(uri, net.fetch)).stream())).equals(data))
+  })
+
+  it('stores a large layout as a nested split file', async () => {
+    const net = new MemoryNetwork()
+    const data = testBytes(400 * P + 1, 11)
+    const { uri, root } = await put(net, data, { segmentData: 1, segmentCheck: 1 })
+    assert.equal(root.segments, 401)
+    const f = await openContent(uri, net.fetch)
+    assert.equal(f.size, data.length)
+    assert.ok((await collect(f.stream())).equals(data))
+  })
+
+  it('inserts with memory bounded by a few segments, not the file size', async () => {
+    const k = 16
+    const size = 48 * 1024 * 1024
+    let peak = 0
+    let blocks = 0
+    const chunk = testBytes(1024 * 1024, 5)
+    const source = (async function * () { for (let i = 0; i < size / chunk.length; i++) yield chunk })()
+    gc()
+    const base = process.memoryUsage().arrayBuffers
+    for await (const _ of splitfileBlocks(source, { segmentData: k, segmentCheck: k })) {
+      blocks++
+      if (blocks % 128 === 0) {
+        gc()
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)
+      }
+    }
+    assert.ok(blocks > 2 * size / P)
+    // 2k pending blocks + one segment's check blocks + the layout: about 2 MiB here.
+    assert.ok(peak < 8 * 1024 * 1024, `peak live buffer memory ${(peak / 2 ** 20).toFixed(1)} MiB for a ${size / 2 ** 20} MiB file`)
+  })
+})
