@@ -450,6 +450,12 @@ export class NodeCore<P> {
     op.current = next
     op.budgetBefore = op.budget
     op.sentHtl = this.nextHtl(op.budget, op.from)
+    if (hop !== null && childTime < this.timeoutFor(op.budget - 1)) {
+      // Time, not HTL, is short (an earlier child was slow). The child derives its own
+      // deadline from the HTL alone, so give it no more HTL than our timer can wait for, or
+      // its subtree keeps working after we gave up on it. HTL 0 (a store lookup) always fits.
+      op.sentHtl = Math.min(op.sentHtl, Math.max(0, Math.floor(childTime / hop) - 1))
+    }
     this.stats.forwarded++
     if (this.options.refreshOnForward) this.refreshPeer(next)
     return [{
