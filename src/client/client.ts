@@ -1,14 +1,18 @@
 /**
- * File-level client over the warren service: `put` splits a stream into CHK blocks plus
- * manifests and inserts them with bounded concurrency (memory stays at a few blocks);
- * `open` resolves a URI and streams the plaintext back in order.
+ * File-level client over the warren service: `put` splits a stream into a FEC split file
+ * (src/client/splitfile.ts) and inserts it with bounded concurrency (memory stays at a few
+ * segments); `open` resolves a URI (file, site path) and streams any byte range back.
  */
-import { KeyType } from '../../proto/warren.js'
 import { CLIENT_CONCURRENCY } from '../constants.js'
 import { formatUri } from '../keys/uri.js'
-import { assembleFile } from './assemble.js'
-import { FileSplitter } from './split.js'
+import { siteBlocks } from './site.js'
+import { splitfileBlocks } from './splitfile.js'
+import { insertBlocks } from './splitfile-insert.js'
+import { openContent } from './splitfile-open.js'
+import type { SiteEntry } from './site.js'
 import type { SplitSource } from './split.js'
+import type { InsertProgress } from './splitfile-insert.js'
+import type { OpenedContent, OpenOptions } from './splitfile-open.js'
 import type { WarrenService } from '../protocol/warren-service.js'
 
 export interface PutResult {
@@ -19,70 +23,55 @@ export interface PutResult {
   collisions: number
   /** Fewest nodes that stored any one block (the weakest block's replication). */
   minStored: number
+  /** FEC layout: data and check blocks, segments (src/client/splitfile.ts). */
+  dataBlocks?: number
+  checkBlocks?: number
+  segments?: number
 }
 
 export interface PutOptions {
   htl?: number
   concurrency?: number
   onBlock?: (done: number) => void
+  onProgress?: (p: InsertProgress) => void
+  /** MIME type recorded in the metadata. */
+  mime?: string
+  /** FEC segment size (k data + m check blocks); defaults in src/constants.ts. */
+  segmentData?: number
+  segmentCheck?: number
 }
 
-export interface OpenFile {
-  size: number
-  stream: () => AsyncGenerator<Uint8Array>
-}
+export type OpenFile = OpenedContent
 
 export class WarrenClient {
   constructor (private readonly service: WarrenService, private readonly defaults: { htl: number, concurrency?: number }) {}
 
   async put (source: SplitSource, options: PutOptions = {}): Promise<PutResult> {
     const htl = options.htl ?? this.defaults.htl
-    const limit = options.concurrency ?? this.defaults.concurrency ?? CLIENT_CONCURRENCY
-    const splitter = new FileSplitter(source)
-    const inFlight = new Set<Promise<void>>()
-    let failure: Error | undefined
-    let blocks = 0
-    let collisions = 0
-    let minStored = Infinity
-    for await (const { routingKey, block } of splitter.blocks()) {
-      if (failure !== undefined) break
-      const p = this.service.insert(routingKey, { type: KeyType.CHK, data: block, pubkey: new Uint8Array(), signature: new Uint8Array(), headers: new Uint8Array() }, { htl })
-        .then((r) => {
-          blocks++
-          if (r.collision) collisions++
-          else minStored = Math.min(minStored, r.stored)
-          options.onBlock?.(blocks)
-        }, (err: Error) => { failure ??= new Error(`insert of block ${routingKey.hex.slice(0, 16)}… failed: ${err.message}`) })
-        .finally(() => { inFlight.delete(p) })
-      inFlight.add(p)
-      if (inFlight.size >= limit) await Promise.race(inFlight)
-    }
-    await Promise.all(inFlight)
-    if (failure !== undefined) throw failure
-    return { uri: formatUri(splitter.uri), size: splitter.size, blocks, collisions, minStored: minStored === Infinity ? 0 : minStored }
+    const concurrency = options.concurrency ?? this.defaults.concurrency ?? CLIENT_CONCURRENCY
+    const gen = splitfileBlocks(source, { mime: options.mime, segmentData: options.segmentData, segmentCheck: options.segmentCheck })
+    const { result, stats } = await insertBlocks(gen, async (key, block) => await this.service.insert(key, block, { htl }), {
+      concurrency,
+      onProgress: (p) => { options.onBlock?.(p.blocks); options.onProgress?.(p) }
+    })
+    return { uri: formatUri({ type: 'CHK', routingKey: result.routingKey, decryptKey: result.decryptKey }), size: result.size, ...stats, dataBlocks: result.dataBlocks, checkBlocks: result.checkBlocks, segments: result.segments }
   }
 
-  /** Resolve `uri` (reads its root block) and return its size and a stream of its bytes. */
-  async open (uri: string, options: { htl?: number, concurrency?: number, signal?: AbortSignal } = {}): Promise<OpenFile> {
+  /** Insert a site manifest over files already inserted (src/client/site.ts). */
+  async putSite (entries: SiteEntry[], options: { htl?: number, index?: string } = {}): Promise<{ uri: string, blocks: number }> {
     const htl = options.htl ?? this.defaults.htl
-    let gotSize!: (n: number) => void
-    const sizeKnown = new Promise<number>((resolve) => { gotSize = resolve })
-    const gen = assembleFile(uri, async (key) => (await this.service.request(key, { htl })).block.data, {
+    const { result, stats } = await insertBlocks(siteBlocks(entries, options.index), async (key, block) => await this.service.insert(key, block, { htl }))
+    return { uri: formatUri({ type: 'CHK', ...result }), blocks: stats.blocks }
+  }
+
+  /** Resolve `uri` (reads its root block, and a site's manifest) and return its size, type and a stream of any range. */
+  async open (uri: string, options: { htl?: number, concurrency?: number, signal?: AbortSignal, onBlock?: OpenOptions['onBlock'] } = {}): Promise<OpenFile> {
+    const htl = options.htl ?? this.defaults.htl
+    return await openContent(uri, async (key) => (await this.service.request(key, { htl })).block.data, {
       concurrency: options.concurrency ?? this.defaults.concurrency ?? CLIENT_CONCURRENCY,
       signal: options.signal,
-      onSize: (n) => { gotSize(n) }
+      onBlock: options.onBlock
     })
-    const first = gen.next()
-    const size = await Promise.race([sizeKnown, first.then(async () => await sizeKnown)])
-    return {
-      size,
-      stream: async function * () {
-        const r = await first
-        if (r.done === true) return
-        yield r.value
-        yield * gen
-      }
-    }
   }
 
   /** Fetch a whole file into memory (small files, tests). */
