@@ -30,6 +30,7 @@ export interface AssembleOptions {
 /** Yield the plaintext of the file at `uri`, in order. */
 export async function * assembleFile (uri: WarrenUri | string, fetchBlock: FetchBlock, options: AssembleOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
   const target = typeof uri === 'string' ? parseUri(uri) : uri
+  if (target.type !== 'CHK') throw new Error(`a ${target.type} URI must be resolved to a CHK first (src/client/resolve.ts)`)
   if (target.path != null && target.path !== '') {
     throw new Error(`a path ("/${target.path}") is not supported on a CHK file URI`)
   }

@@ -5,6 +5,7 @@
  */
 import { KeyType } from '../../proto/warren.js'
 import { verifyChkBlock } from './chk.js'
+import { checkSskBlock } from './ssk.js'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from './routing-key.js'
 
@@ -20,6 +21,8 @@ export function checkBlock (key: RoutingKey, block: Block): BlockCheck {
       return verifyChkBlock(key, block.data)
         ? { ok: true }
         : { ok: false, reason: `CHK block does not match key ${key.hex} (wrong size or hash)` }
+    case KeyType.SSK:
+      return checkSskBlock(key, block)
     default:
       return { ok: false, reason: `unsupported key type ${String(block.type)}` }
   }

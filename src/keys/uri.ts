@@ -10,6 +10,10 @@
 import { base58btc } from 'multiformats/bases/base58'
 import { CHK_DECRYPT_KEY_BYTES } from './chk.js'
 import { RoutingKey, ROUTING_KEY_BYTES } from './routing-key.js'
+import { formatSignedKeys, parseSignedKeys } from './ssk-uri.js'
+import type { SignedUri } from './ssk-uri.js'
+
+export type { KskUri, SignedUri, SskInsertUri, SskUri } from './ssk-uri.js'
 
 export const URI_SCHEME = 'warren'
 
@@ -21,7 +25,8 @@ export interface ChkUri {
   path?: string
 }
 
-export type WarrenUri = ChkUri
+/** Any warren URI; signed forms (SSK, SSK-INSERT, KSK) are in src/keys/ssk-uri.ts. */
+export type WarrenUri = ChkUri | SignedUri
 
 const CHK_FORM = `${URI_SCHEME}:CHK@<routing key>,<decryption key> (two base58btc-encoded 32-byte keys)`
 const MAX_QUOTED = 120
@@ -65,6 +70,10 @@ export function parseUri (input: string): WarrenUri {
       const decryptKey = decodeKey(input, parts[1], 'decryption key', CHK_DECRYPT_KEY_BYTES)
       return path === '' ? { type: 'CHK', routingKey, decryptKey } : { type: 'CHK', routingKey, decryptKey, path }
     }
+    case 'SSK':
+    case 'SSK-INSERT':
+    case 'KSK':
+      return parseSignedKeys(type, keys, path, (problem, form) => fail(input, problem, form))
     default:
       return fail(input, type === '' ? 'missing key type before "@"' : `unsupported key type "${type}"`)
   }
@@ -72,6 +81,7 @@ export function parseUri (input: string): WarrenUri {
 
 /** The canonical text form of a URI (what `parseUri` reads back). */
 export function formatUri (uri: WarrenUri): string {
+  if (uri.type !== 'CHK') return `${URI_SCHEME}:${formatSignedKeys(uri)}`
   const keys = `${base58btc.baseEncode(uri.routingKey.bytes)},${base58btc.baseEncode(uri.decryptKey)}`
   const path = uri.path != null && uri.path !== '' ? `/${uri.path}` : ''
   return `${URI_SCHEME}:${uri.type}@${keys}${path}`

@@ -37,9 +37,9 @@ describe('verifyBlock', () => {
     assert.deepEqual(result, { ok: false, reason: 'a CHK block carries no pubkey, signature or headers' })
   })
 
-  it('rejects SSK blocks as an unsupported key type', () => {
+  it('rejects a CHK block dressed up as an SSK block (no public key or signature)', () => {
     const block = Block.decode(Block.encode({ type: KeyType.SSK, data: chk.block }))
-    assert.deepEqual(checkBlock(chk.routingKey, block), { ok: false, reason: 'unsupported key type SSK' })
+    assert.deepEqual(checkBlock(chk.routingKey, block), { ok: false, reason: 'SSK public key is 0 bytes, not 32' })
     assert.equal(verifyBlock(chk.routingKey, block), false)
   })
 })

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { base58btc } from 'multiformats/bases/base58'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { formatUri, parseUri } from '../../src/keys/uri.js'
-import type { ChkUri } from '../../src/keys/uri.js'
+import type { ChkUri, WarrenUri } from '../../src/keys/uri.js'
 
 const chk = encodeChk(ChkType.DATA, new TextEncoder().encode('uri test'))
 const uri: ChkUri = { type: 'CHK', routingKey: chk.routingKey, decryptKey: chk.decryptKey }
@@ -11,8 +11,9 @@ const routing58 = base58btc.baseEncode(chk.routingKey.bytes)
 const decrypt58 = base58btc.baseEncode(chk.decryptKey)
 const EXPECTED_FORM = /expected warren:CHK@<routing key>,<decryption key>/
 
-function assertSameUri (actual: ChkUri, expected: ChkUri): void {
+function assertSameUri (actual: WarrenUri, expected: ChkUri): void {
   assert.equal(actual.type, expected.type)
+  assert.ok(actual.type === 'CHK')
   assert.ok(actual.routingKey.equals(expected.routingKey))
   assert.deepEqual(actual.decryptKey, expected.decryptKey)
   assert.equal(actual.path, expected.path)
@@ -53,7 +54,7 @@ describe('warren URIs', () => {
     ['warren:', /missing "@"/],
     [`warren:${routing58},${decrypt58}`, /missing "@" after the key type/],
     [`warren:@${routing58},${decrypt58}`, /missing key type/],
-    [`warren:SSK@${routing58},${decrypt58}`, /unsupported key type "SSK"/],
+    [`warren:XSK@${routing58},${decrypt58}`, /unsupported key type "XSK"/],
     [`http:CHK@${routing58},${decrypt58}`, /unsupported key type "HTTP:CHK"/],
     ['warren:CHK@', /2 comma-separated keys, found 1/],
     [`warren:CHK@${routing58}`, /2 comma-separated keys, found 1/],
