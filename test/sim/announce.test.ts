@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { AnnounceCore, announceKey, commitmentOf, verifySeeds, type AnnounceAction } from '../../src/routing/announce.js'
+import { seededRng } from '../../src/routing/random.js'
+import { RoutingTable } from '../../src/routing/routing-table.js'
+import { fillRandom } from '../../src/sim/network.js'
+
+/** A synchronous FIFO driver of AnnounceCores over a fixed topology, with a hook to tamper with messages. */
+class Harness {
+  readonly cores: Array<AnnounceCore<number>> = []
+  readonly tables: Array<RoutingTable<number>> = []
+  readonly visited = new Set<number>()
+  readonly sent: Array<{ from: number, action: AnnounceAction<number> }> = []
+  outcome?: AnnounceAction<number>
+  private readonly rng = seededRng(42)
+
+  constructor (n: number, degree: number, readonly tamper?: (from: number, a: AnnounceAction<number>) => AnnounceAction<number>) {
+    for (let i = 0; i < n; i++) {
+      const table = new RoutingTable<number>(50)
+      this.tables.push(table)
+      this.cores.push(new AnnounceCore<number>({
+        self: i,
+        table,
+        addRoute: (loc, peer) => table.add(loc, peer),
+        rng: this.rng,
+        now: () => 0,
+        randomSeed: () => fillRandom(new Uint8Array(32), this.rng)
+      }))
+    }
+    // Node 0 is the newcomer: nobody knows it; the others form a ring with chords.
+    for (let i = 1; i < n; i++) {
+      for (let d = 1; d <= degree; d++) table(this, i).add(this.rng(), 1 + ((i - 1 + d) % (n - 1)))
+    }
+  }
+
+  run (initial: Array<AnnounceAction<number>>): void {
+    const queue = initial.map((action) => ({ from: 0, action }))
+    while (queue.length > 0) {
+      const { from, action: raw } = queue.shift() as { from: number, action: AnnounceAction<number> }
+      const a = this.tamper?.(from, raw) ?? raw
+      this.sent.push({ from, action: a })
+      if (a.to === null) {
+        this.outcome = a
+        continue
+      }
+      const c = this.cores[a.to]
+      let out: Array<AnnounceAction<number>> = []
+      switch (a.type) {
+        case 'announce':
+          this.visited.add(a.to)
+          out = c.receive(from, { id: a.id, htl: a.htl, node: a.node, commitments: a.commitments })
+          break
+        case 'commit': out = c.commit(a.id, from, a.commitments); break
+        case 'reveal': out = c.reveal(a.id, from, a.seeds); break
+        case 'result': out = c.result(a.id, from, a.key, a.seeds); break
+        case 'failed': out = c.failed(a.id, from, a.reason); break
+      }
+      for (const action of out) queue.push({ from: a.to, action })
+    }
+  }
+}
+
+function table (h: Harness, i: number): RoutingTable<number> {
+  return h.tables[i]
+}
+
+describe('node announcement (commit and reveal)', () => {
+  it('agrees on SHA-256 of the XOR of every seed, and every node on the walk adds the newcomer under it', () => {
+    const h = new Harness(40, 4)
+    h.run(h.cores[0].start(7n, 5, 8))
+    const r = h.outcome
+    assert.ok(r !== undefined && r.type === 'result', `announcement failed: ${r?.type === 'failed' ? r.reason : 'no outcome'}`)
+    // The walk: the bootstrap plus up to 7 more hops.
+    assert.equal(r.seeds.length, h.visited.size + 1)
+    assert.equal(h.visited.size, 8)
+    assert.ok(r.key.equals(announceKey(r.seeds)))
+    const commitments = h.sent.find((s) => s.action.type === 'commit' && s.action.to === 0)
+    assert.ok(commitments !== undefined && commitments.action.type === 'commit')
+    assert.equal(verifySeeds(commitments.action.commitments, r.seeds), -1)
+    for (const n of h.visited) {
+      const e = [...h.tables[n].entries()].find((x) => x.peer === 0)
+      assert.ok(e !== undefined, `node ${n} did not add the newcomer`)
+      assert.equal(e.loc, r.key.loc)
+    }
+    // Nobody off the walk learnt about the newcomer, and no state is left behind.
+    for (let i = 1; i < 40; i++) if (!h.visited.has(i)) assert.equal(h.tables[i].has(0), false)
+    for (const c of h.cores) assert.equal(c.activeOps, 0)
+  })
+
+  it('detects a participant that reveals a seed other than the one it committed to', () => {
+    let liar = -1
+    const h = new Harness(40, 4, (from, a) => {
+      // The third node on the walk swaps its seed when revealing.
+      if (a.type === 'reveal' && liar < 0 && a.seeds.length === 3) {
+        liar = from
+        const seeds = [...a.seeds]
+        seeds[2] = new Uint8Array(32).fill(0xab)
+        return { ...a, seeds }
+      }
+      return a
+    })
+    h.run(h.cores[0].start(9n, 5, 8))
+    assert.ok(liar > 0)
+    assert.equal(h.outcome?.type, 'failed')
+    assert.equal(h.outcome?.type === 'failed' ? h.outcome.reason : '', 'invalid')
+    for (let i = 1; i < 40; i++) assert.equal(h.tables[i].has(0), false, `node ${i} added the newcomer despite the lie`)
+    for (const c of h.cores) assert.equal(c.activeOps, 0)
+  })
+
+  it('detects a forged key in the result', () => {
+    const h = new Harness(40, 4, (_from, a) => {
+      if (a.type === 'result' && a.to !== null && a.to !== 0) return { ...a, key: announceKey([new Uint8Array(32)]) }
+      return a
+    })
+    h.run(h.cores[0].start(11n, 5, 6))
+    assert.equal(h.outcome?.type, 'failed')
+  })
+
+  it('verifySeeds points at the first dishonest seed', () => {
+    const seeds = [1, 2, 3].map((v) => new Uint8Array(32).fill(v))
+    const commitments = seeds.map(commitmentOf)
+    assert.equal(verifySeeds(commitments, seeds), -1)
+    assert.equal(verifySeeds(commitments, [seeds[0], seeds[2], seeds[2]]), 1)
+    assert.equal(verifySeeds(commitments, seeds.slice(0, 2)), 2)
+  })
+
+  it('rejects a looping announcement and walks on elsewhere', () => {
+    const h = new Harness(6, 4)
+    h.run(h.cores[0].start(13n, 1, 20))
+    // Five other nodes: the walk cannot take 20 hops, it ends early but still succeeds.
+    assert.equal(h.outcome?.type, 'result')
+    assert.ok(h.sent.some((s) => s.action.type === 'failed' && s.action.reason === 'loop'))
+    assert.equal(h.visited.size, 5)
+  })
+})
