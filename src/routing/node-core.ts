@@ -87,9 +87,9 @@ export interface NodeCoreOptions {
   maxHtl: number
   /** Freenet's per-peer probabilistic HTL decrement at the maximum and at 1. */
   probabilisticHtl: boolean
-  /** Probability, decided once per upstream peer, of decrementing a max-HTL message. */
+  /** Probability, decided once per upstream peer (and once for own requests), of decrementing a max-HTL message. */
   decrementAtMaxProb: number
-  /** Probability, decided once per upstream peer, of decrementing (ending) an HTL-1 message. */
+  /** Probability, decided once per upstream peer (and once for own requests), of decrementing (ending) an HTL-1 message. */
   decrementAtMinProb: number
   /** Probability that a node replaces the data source with itself when passing a reply or insert on. */
   sourceResetProb: number
@@ -403,10 +403,15 @@ export class NodeCore<P> {
     this.ops.delete(id)
   }
 
-  /** The HTL this node gives a child when it holds `budget`, for a message that came from `from`. */
+  /**
+   * The HTL this node gives a child when it holds `budget`, for a message that came from
+   * `from`. The node's own requests (`from` null) follow one decision of their own, as in
+   * Freenet: if they always decremented, no message would ever travel at the maximum, and
+   * a peer receiving maxHtl - 1 would know its upstream was the originator.
+   */
   nextHtl (budget: number, from: P | null): number {
     const o = this.options
-    if (o.probabilisticHtl && from !== null) {
+    if (o.probabilisticHtl) {
       const d = this.decisionsFor(from)
       if (budget >= o.maxHtl && !d.atMax) return budget
       if (budget === 1 && !d.atMin) return 1
