@@ -20,6 +20,7 @@ import { loadOrCreateIdentity } from './identity.js'
 import { WarrenService, warren } from './protocol/warren-service.js'
 import type { WarrenServiceInit } from './protocol/warren-service.js'
 import { BlockStore } from './store/block-store.js'
+import { pinoComponentLogger } from './util/libp2p-logger.js'
 import { silentLogger } from './util/logger.js'
 import type { WarrenConfig } from './config.js'
 import type { NodeCoreOptions } from './routing/node-core.js'
@@ -139,6 +140,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   try {
     const libp2p = await createLibp2p({
       privateKey,
+      logger: pinoComponentLogger(log),
       addresses: { listen: config.listen },
       transports: [tcp()],
       connectionEncrypters: [noise()],
