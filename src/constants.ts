@@ -56,3 +56,13 @@ export const BLOCK_FETCH_TRIES = 2
 // HTTP gateway (src/gateway/): served by the client API server.
 /** Largest HTML page the gateway filters in memory; bigger ones are served as text/plain. */
 export const GATEWAY_MAX_HTML_BYTES = 4 * 1024 * 1024
+
+// Signed and updatable keys (src/client/resolve.ts, src/ark/, docs/keys.md).
+/** Redirects (and updatable-descriptor hops) `get` follows before giving up. */
+export const MAX_REDIRECTS = 8
+/** Requests one latest-edition search may spend. */
+export const EDITION_MAX_PROBES = 32
+/** Default period of a new date-based redirect: one day. */
+export const DEFAULT_DBR_PERIOD_S = 86_400
+/** How often a node republishes its ARK if its addresses changed (and retries a failed publish). */
+export const ARK_REPUBLISH_MS = 60_000

@@ -16,6 +16,7 @@ import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
 import { MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
 import { WarrenClient } from './client/client.js'
+import { KeyClient } from './client/resolve.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { WarrenService, warren } from './protocol/warren-service.js'
 import type { WarrenServiceInit } from './protocol/warren-service.js'
@@ -61,6 +62,8 @@ export class WarrenNode {
   readonly libp2p: WarrenLibp2p
   readonly store: BlockStore
   readonly client: WarrenClient
+  /** Signed keys, redirects and updatable content (SSK, KSK, editions, date-based redirects). */
+  readonly keys: KeyClient
   readonly log: Logger
   private maintenance?: NodeJS.Timeout
 
@@ -70,6 +73,8 @@ export class WarrenNode {
     this.store = store
     this.log = log
     this.client = new WarrenClient(this.service, { htl: config.htl })
+    this.keys = new KeyClient(this.service, this.client, { htl: config.htl })
+    this.client.resolve = this.keys.resolveToChk
   }
 
   get service (): WarrenService {

@@ -14,6 +14,7 @@ import type { SplitSource } from './split.js'
 import type { InsertProgress } from './splitfile-insert.js'
 import type { OpenedContent, OpenOptions } from './splitfile-open.js'
 import type { WarrenService } from '../protocol/warren-service.js'
+import type { RoutingKey } from '../keys/routing-key.js'
 
 export interface PutResult {
   uri: string
@@ -44,6 +45,12 @@ export interface PutOptions {
 export type OpenFile = OpenedContent
 
 export class WarrenClient {
+  /** Resolves SSK/KSK URIs to the CHK they lead to (set by the node: src/client/resolve.ts). */
+  resolve?: OpenOptions['resolve']
+
+  /** Observer of every block request `open` makes (the gateway's recent-request stats). */
+  onRequest?: (ok: boolean, hops: number) => void
+
   constructor (private readonly service: WarrenService, private readonly defaults: { htl: number, concurrency?: number }) {}
 
   async put (source: SplitSource, options: PutOptions = {}): Promise<PutResult> {
@@ -67,10 +74,21 @@ export class WarrenClient {
   /** Resolve `uri` (reads its root block, and a site's manifest) and return its size, type and a stream of any range. */
   async open (uri: string, options: { htl?: number, concurrency?: number, signal?: AbortSignal, onBlock?: OpenOptions['onBlock'] } = {}): Promise<OpenFile> {
     const htl = options.htl ?? this.defaults.htl
-    return await openContent(uri, async (key) => (await this.service.request(key, { htl })).block.data, {
+    const fetchBlock = async (key: RoutingKey): Promise<Uint8Array> => {
+      try {
+        const r = await this.service.request(key, { htl })
+        this.onRequest?.(true, r.hops)
+        return r.block.data
+      } catch (err) {
+        this.onRequest?.(false, (err as { hops?: number }).hops ?? 0)
+        throw err
+      }
+    }
+    return await openContent(uri, fetchBlock, {
       concurrency: options.concurrency ?? this.defaults.concurrency ?? CLIENT_CONCURRENCY,
       signal: options.signal,
-      onBlock: options.onBlock
+      onBlock: options.onBlock,
+      resolve: this.resolve
     })
   }
 
