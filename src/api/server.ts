@@ -4,8 +4,9 @@
  *
  *   GET  /api/v1/status            node status (peers, routing table, store, counters)
  *   GET  /api/v1/peers             connected peers
- *   POST /api/v1/put[?htl=N]       body: the file (streamed)  -> { uri, size, blocks, ... }
- *   GET  /api/v1/get?uri=URI       the file (streamed), or a JSON error
+ *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, size, blocks, ... }
+ *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
+ *   POST /api/v1/site, GET /api/v1/stats/recent and the HTTP gateway: src/gateway/gateway.ts
  *
  * Errors are JSON `{ error, statusCode }` with a message that says what to do.
  */
@@ -14,6 +15,8 @@ import { Readable } from 'node:stream'
 import { isLoopback } from '../config.js'
 import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/warren-service.js'
+import { mimeFor } from '../client/site-mime.js'
+import { registerGateway, serveContent } from '../gateway/gateway.js'
 import type { WarrenNode } from '../node.js'
 import type { FastifyInstance } from 'fastify'
 
@@ -71,23 +74,24 @@ export async function createApiServer (node: WarrenNode): Promise<FastifyInstanc
     const htl = parseHtl(q.htl)
     const body = req.body as Readable | undefined
     const source = body instanceof Readable ? body : Readable.from([])
-    return toJson(await node.client.put(source, { htl }))
+    const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)
+    return toJson(await node.client.put(source, { htl, mime }))
   })
 
   app.get('/api/v1/get', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>
     if (q.uri === undefined || q.uri === '') throw new HttpError(400, 'missing ?uri=warren:CHK@...')
-    const htl = parseHtl(q.htl)
+    parseHtl(q.htl)
     try {
       parseUri(q.uri)
     } catch (err: any) {
       throw new HttpError(400, err.message)
     }
-    const file = await node.client.open(q.uri, { htl })
-    void reply.header('content-length', String(file.size)).type('application/octet-stream')
-    return reply.send(Readable.from(file.stream()))
+    // Range requests, MIME type and the content security headers: src/gateway/gateway.ts.
+    return await serveContent(node, req, reply, q.uri)
   })
 
+  registerGateway(app, node, { allowRemote: node.config.apiAllowRemote })
   return app
 }
 

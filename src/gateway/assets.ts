@@ -1,0 +1,185 @@
+/**
+ * Static assets of the gateway's own pages, served from /_/ under PAGE_CSP. Kept as
+ * strings so `tsc` ships them with the code (no copy step) and they are served from memory.
+ * Plain browser JavaScript: no build, no external libraries, no inline handlers.
+ */
+
+export const STYLE_CSS = `
+:root { color-scheme: light dark; --accent: #3a7d44; --muted: #777; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, sans-serif; }
+header { display: flex; gap: 2em; align-items: baseline; padding: .6em 1.5em; border-bottom: 1px solid #8884; }
+header .brand { font-weight: bold; font-size: 1.2em; color: var(--accent); text-decoration: none; }
+nav a { margin-right: 1.2em; }
+main { max-width: 60em; padding: 1em 1.5em 3em; }
+section { margin: 1.5em 0; }
+input:not([type=file]) { font: inherit; padding: .3em .5em; }
+#key { width: min(40em, 100%); font-family: ui-monospace, monospace; }
+button { font: inherit; padding: .3em 1em; }
+progress { width: min(40em, 100%); height: 1.2em; }
+code { font-family: ui-monospace, monospace; word-break: break-all; }
+.error { color: #c33; }
+.hint { color: var(--muted); font-size: .9em; }
+table { border-collapse: collapse; }
+th, td { text-align: left; padding: .2em .8em .2em 0; border-bottom: 1px solid #8882; }
+td code { font-size: .85em; }
+dl.grid { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1.5em; }
+dt { color: var(--muted); }
+dd { margin: 0; }
+svg text { font: 11px system-ui, sans-serif; fill: currentColor; }
+`
+
+/** Home page: upload with live progress (XHR upload events), fetch by key. */
+export const HOME_JS = `
+'use strict'
+const $ = (id) => document.getElementById(id)
+const fmt = (n) => { const u = ['B', 'KiB', 'MiB', 'GiB']; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++ } return n.toFixed(i ? 1 : 0) + ' ' + u[i] }
+const gatewayPath = (uri) => '/' + uri.replace(/^warren:/i, '')
+
+function showError (msg) { $('error').textContent = msg; $('error').hidden = false }
+function progress (done, total, started, label) {
+  const secs = (performance.now() - started) / 1000
+  const rate = secs > 0 ? done / secs : 0
+  const eta = rate > 0 && total > done ? Math.ceil((total - done) / rate) + ' s left' : ''
+  $('progress').hidden = false
+  $('bar').max = Math.max(total, 1)
+  $('bar').value = done
+  $('progress-text').textContent = label + ': ' + fmt(done) + ' of ' + fmt(total) + ' (' + fmt(rate) + '/s) ' + eta
+}
+
+/** POST one file to the API; resolves with the JSON result. */
+function upload (file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    const q = '?name=' + encodeURIComponent(file.name) + (file.type ? '&mime=' + encodeURIComponent(file.type) : '')
+    xhr.open('POST', '/api/v1/put' + q)
+    xhr.setRequestHeader('content-type', 'application/octet-stream')
+    xhr.upload.onprogress = (e) => onProgress(e.loaded)
+    xhr.onload = () => {
+      let body
+      try { body = JSON.parse(xhr.responseText) } catch { body = { error: xhr.responseText } }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body)
+      else reject(new Error(body.error || ('HTTP ' + xhr.status)))
+    }
+    xhr.onerror = () => reject(new Error('the upload failed (is the node still running?)'))
+    xhr.send(file)
+  })
+}
+
+function done (uri, href) {
+  $('result').hidden = false
+  $('result-uri').textContent = uri
+  $('result-link').href = href
+  $('result-link').textContent = 'open ' + href.slice(0, 40) + '…'
+}
+
+$('file-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  $('error').hidden = true
+  const file = $('file').files[0]
+  if (!file) return
+  const started = performance.now()
+  try {
+    const r = await upload(file, (n) => progress(n, file.size, started, 'uploading ' + file.name))
+    progress(file.size, file.size, started, 'inserted ' + r.blocks + ' blocks')
+    done(r.uri, gatewayPath(r.uri))
+  } catch (err) { showError(err.message) }
+})
+
+$('site-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  $('error').hidden = true
+  const files = [...$('folder').files]
+  if (files.length === 0) return
+  const total = files.reduce((n, f) => n + f.size, 0)
+  const started = performance.now()
+  let sent = 0
+  const entries = []
+  try {
+    for (const f of files) {
+      const rel = (f.webkitRelativePath || f.name).split('/')
+      const path = rel.length > 1 ? rel.slice(1).join('/') : rel[0]
+      const r = await upload(f, (n) => progress(sent + n, total, started, 'uploading ' + path))
+      sent += f.size
+      entries.push({ path, uri: r.uri, mime: f.type || '', size: f.size })
+    }
+    const res = await fetch('/api/v1/site', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries, index: $('index').value }) })
+    const body = await res.json()
+    if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status))
+    progress(total, total, started, 'site of ' + entries.length + ' files inserted')
+    done(body.uri, gatewayPath(body.uri) + '/')
+  } catch (err) { showError(err.message) }
+})
+`
+
+/** Node page: polls the JSON API and draws the key spread and request stats. */
+export const NODE_JS = `
+'use strict'
+const $ = (id) => document.getElementById(id)
+const SVG = 'http://www.w3.org/2000/svg'
+const fmt = (n) => { const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']; let i = 0; while (n >= 1024 && i < 4) { n /= 1024; i++ } return n.toFixed(i ? 1 : 0) + ' ' + u[i] }
+
+function el (name, attrs, text) {
+  const e = document.createElementNS(SVG, name)
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v))
+  if (text !== undefined) e.textContent = text
+  return e
+}
+
+function bars (svg, values, labels, height) {
+  svg.replaceChildren()
+  const w = 640 / values.length
+  const max = Math.max(1, ...values)
+  values.forEach((v, i) => {
+    const h = Math.round((v / max) * (height - 30))
+    const bar = el('rect', { x: i * w + 2, y: height - 18 - h, width: w - 4, height: h, fill: '#3a7d44' })
+    bar.appendChild(el('title', {}, labels[i] + ': ' + v))
+    svg.appendChild(bar)
+    svg.appendChild(el('text', { x: i * w + w / 2, y: height - 4, 'text-anchor': 'middle' }, labels[i]))
+    if (v > 0) svg.appendChild(el('text', { x: i * w + w / 2, y: height - 22 - h, 'text-anchor': 'middle' }, String(v)))
+  })
+}
+
+function row (tbody, cells) {
+  const tr = document.createElement('tr')
+  for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.appendChild(td) }
+  tbody.appendChild(tr)
+}
+
+function rate (s, f) { return s + f > 0 ? (100 * s / (s + f)).toFixed(0) + ' %' : '-' }
+
+async function refresh () {
+  try {
+    const [status, recent, peers] = await Promise.all(['/api/v1/status', '/api/v1/stats/recent', '/api/v1/peers'].map((u) => fetch(u).then((r) => r.json())))
+    const dl = $('summary')
+    dl.replaceChildren()
+    for (const [k, v] of [['peer ID', status.peerId], ['peers', status.peers], ['routing table', status.routingTable.size + ' / ' + status.routingTable.capacity + ' entries, ' + status.routingTable.peers + ' peers'], ['operations in progress', status.operations.active]]) {
+      const dt = document.createElement('dt'); dt.textContent = k
+      const dd = document.createElement('dd'); dd.textContent = String(v)
+      dl.append(dt, dd)
+    }
+    const spread = status.routingTable.spread
+    bars($('spread'), spread, spread.map((_, i) => '0x' + i.toString(16) + '…'), 160)
+    $('store-fill').max = status.store.capacityBytes
+    $('store-fill').value = status.store.usedBytes
+    $('store-text').textContent = status.store.count + ' blocks, ' + fmt(status.store.usedBytes) + ' of ' + fmt(status.store.capacityBytes) + ' (' + (100 * status.store.usedBytes / status.store.capacityBytes).toFixed(1) + ' %)'
+    const tb = $('recent').tBodies[0]
+    tb.replaceChildren()
+    const r = recent.requests
+    const i = recent.inserts
+    row(tb, ['requests (last ' + Math.round(recent.windowSeconds) + ' s)', r.success, r.failure, rate(r.success, r.failure), r.meanHops === null ? '-' : r.meanHops.toFixed(1)])
+    row(tb, ['inserts (since start)', i.success + i.collision, i.failure, rate(i.success + i.collision, i.failure), '-'])
+    const c = status.counters.local
+    row(tb, ['requests (since start)', c.requests.success, c.requests.failure, rate(c.requests.success, c.requests.failure), c.requests.success > 0 ? (c.requests.hops / c.requests.success).toFixed(1) : '-'])
+    $('recent-window').textContent = 'Hops per successful request, client fetches of the last ' + Math.round(recent.windowSeconds) + ' s:'
+    bars($('hops'), recent.hopHistogram, recent.hopHistogram.map((_, i) => i === recent.hopHistogram.length - 1 ? i + '+' : String(i)), 120)
+    const pb = $('peers').tBodies[0]
+    pb.replaceChildren()
+    for (const p of peers) row(pb, [p.peerId, p.direction, p.address])
+  } catch (err) {
+    $('summary').textContent = 'cannot reach the node API: ' + err.message
+  }
+}
+refresh()
+setInterval(refresh, 2000)
+`

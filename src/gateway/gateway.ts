@@ -1,0 +1,226 @@
+/**
+ * The HTTP gateway (the seeds' fproxy) on the client API's fastify server:
+ *
+ *   GET  /                          home page: fetch a key, upload a file or a folder
+ *   GET  /?key=URI                  redirect to the key's gateway path
+ *   GET  /CHK@.../path              content, streamed, with Content-Type and Range support
+ *        (also /warren:CHK@... and any key type the client resolves)
+ *   GET  /node                      node page: peers, key spread, store, recent requests
+ *   GET  /_/...                     the pages' script and style; /_/external: link warning
+ *   GET  /api/v1/stats/recent       recent request success rate and hops (JSON)
+ *   POST /api/v1/site               {entries:[{path,uri,mime?,size?}], index?} -> {uri}
+ *
+ * Content is served under the rules of src/gateway/security.ts (docs/gateway.md). Every
+ * request must name a loopback Host (DNS rebinding), and state-changing requests must come
+ * from the gateway's own origin (cross-site request forgery).
+ */
+import { Readable } from 'node:stream'
+import { GATEWAY_MAX_HTML_BYTES } from '../constants.js'
+import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
+import { ContentError, normalizeSitePath } from '../client/site.js'
+import { NotFoundError } from '../protocol/warren-service.js'
+import { HOME_JS, NODE_JS, STYLE_CSS } from './assets.js'
+import { errorPage, externalLinkPage, homePage, listingPage, nodePage } from './pages.js'
+import { contentHeaders, filterHtml, pageHeaders } from './security.js'
+import { RecentRequests } from './stats.js'
+import type { WarrenNode } from '../node.js'
+import type { SiteEntry } from '../client/site.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+/** Key types a gateway path may start with (`/CHK@...`, `/warren:SSK@...`). */
+const KEY_PATH = /^\/(?:warren:)?([A-Za-z]{3})@([^/?#]*)(\/[^?#]*)?/
+const MAX_SITE_JSON_BYTES = 16 * 1024 * 1024
+
+export interface GatewayOptions {
+  /** Accept any Host header (the API was deliberately bound to a non-loopback address). */
+  allowRemote?: boolean
+}
+
+export function statusOf (err: unknown): number {
+  if (err instanceof NotFoundError) return 404
+  const s = (err as { statusCode?: unknown }).statusCode
+  return typeof s === 'number' && s >= 400 && s < 600 ? s : 500
+}
+
+/** A single `bytes=` range of a `size`-byte body: [start, end), 'unsatisfiable', or undefined (serve it all). */
+export function parseRange (header: string | undefined, size: number): { start: number, end: number } | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header)
+  if (m === null || (m[1] === '' && m[2] === '')) return undefined
+  if (m[1] === '') {
+    const n = Number(m[2])
+    if (n === 0) return 'unsatisfiable'
+    return { start: Math.max(0, size - n), end: size }
+  }
+  const start = Number(m[1])
+  const end = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1)
+  if (start >= size || end <= start) return 'unsatisfiable'
+  return { start, end }
+}
+
+function isLoopbackHost (host: string | undefined): boolean {
+  if (host === undefined) return false
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name)
+}
+
+function wantsHtml (req: FastifyRequest): boolean {
+  return (req.headers.accept ?? '').includes('text/html')
+}
+
+async function readBody (body: unknown, limit: number): Promise<string> {
+  if (!(body instanceof Readable)) return typeof body === 'string' ? body : ''
+  const parts: Buffer[] = []
+  let n = 0
+  for await (const chunk of body) {
+    n += (chunk as Buffer).length
+    if (n > limit) throw new ContentError(`request body over ${limit} bytes`, 413)
+    parts.push(chunk as Buffer)
+  }
+  return Buffer.concat(parts).toString('utf8')
+}
+
+/**
+ * Serve `uri` (a file, or a path in a site) with content headers and Range support.
+ * `gatewayPath` is the key part of the request path when serving a gateway URL (so site
+ * roots and directories can be redirected to a trailing slash, for relative links).
+ */
+export async function serveContent (node: WarrenNode, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }): Promise<FastifyReply> {
+  const q = req.query as Record<string, string | undefined>
+  const htl = q.htl === undefined ? undefined : Number(q.htl)
+  if (htl !== undefined && (!Number.isInteger(htl) || htl < 0 || htl > 255)) throw new ContentError(`htl must be an integer from 0 to 255, got "${q.htl}"`, 400)
+  const file = await node.client.open(uri, { htl })
+  if (gatewayPath !== undefined && file.site !== undefined) {
+    // Relative links resolve against the directory: a site root or a directory served by
+    // its index must end with "/".
+    const isIndex = file.listing !== undefined || normalizeSitePath(gatewayPath.rest) !== file.site.path
+    if (isIndex && !gatewayPath.rest.endsWith('/')) {
+      return await reply.redirect(`/${gatewayPath.key}${gatewayPath.rest}/`, 301)
+    }
+    if (file.listing !== undefined) {
+      return await contentHeaders(reply).type('text/html; charset=utf-8').send(listingPage(file.site.uri, file.site.path, file.listing))
+    }
+  }
+  const name = file.site?.path ?? ''
+  let mime = file.mime !== '' ? file.mime : (name !== '' ? mimeFor(name) : DEFAULT_MIME)
+  contentHeaders(reply)
+  const isMarkup = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml)\b/i.test(mime)
+  if (isMarkup) {
+    if (file.size > GATEWAY_MAX_HTML_BYTES) {
+      mime = 'text/plain; charset=utf-8'
+    } else {
+      const parts: Uint8Array[] = []
+      for await (const c of file.stream()) parts.push(c)
+      const { html } = filterHtml(Buffer.concat(parts).toString('utf8'))
+      const body = Buffer.from(html, 'utf8')
+      return await reply.type(mime).header('content-length', String(body.length)).send(body)
+    }
+  }
+  void reply.header('accept-ranges', 'bytes').type(mime)
+  const range = parseRange(req.headers.range, file.size)
+  if (range === 'unsatisfiable') {
+    return await reply.code(416).header('content-range', `bytes */${file.size}`).type('application/json')
+      .send({ error: `range "${req.headers.range ?? ''}" is outside the ${file.size}-byte file`, statusCode: 416 })
+  }
+  if (range !== undefined) {
+    void reply.code(206).header('content-range', `bytes ${range.start}-${range.end - 1}/${file.size}`)
+  }
+  const { start, end } = range ?? { start: 0, end: file.size }
+  void reply.header('content-length', String(end - start))
+  if (req.method === 'HEAD') return await reply.send()
+  return await reply.send(Readable.from(file.stream({ start, end })))
+}
+
+/** Register the gateway's routes and request checks on the API server. */
+export function registerGateway (app: FastifyInstance, node: WarrenNode, options: GatewayOptions = {}): void {
+  const recent = new RecentRequests()
+  node.client.onRequest = (ok, hops) => { recent.record(ok, hops) }
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (options.allowRemote !== true && !isLoopbackHost(req.headers.host)) {
+      return await reply.code(403).type('application/json').send({ error: `refusing request for host "${req.headers.host ?? ''}": the gateway answers loopback names only (DNS rebinding protection)`, statusCode: 403 })
+    }
+    const site = req.headers['sec-fetch-site']
+    const origin = req.headers.origin
+    const unsafe = req.method !== 'GET' && req.method !== 'HEAD'
+    const foreignOrigin = origin !== undefined && (origin === 'null' || origin.replace(/^https?:\/\//, '') !== req.headers.host)
+    const crossSite = site === 'cross-site' || site === 'same-site'
+    if ((unsafe && (foreignOrigin || crossSite)) || (crossSite && req.headers['sec-fetch-mode'] !== 'navigate')) {
+      return await reply.code(403).type('application/json').send({ error: 'cross-origin requests to the node are refused', statusCode: 403 })
+    }
+  })
+
+  const asset = (path: string, type: string, body: string): void => {
+    app.get(path, async (_req, reply) => await pageHeaders(reply).header('cache-control', 'no-cache').type(type).send(body))
+  }
+  asset('/_/style.css', 'text/css; charset=utf-8', STYLE_CSS)
+  asset('/_/home.js', 'text/javascript; charset=utf-8', HOME_JS)
+  asset('/_/node.js', 'text/javascript; charset=utf-8', NODE_JS)
+
+  app.get('/', async (req, reply) => {
+    const key = (req.query as Record<string, string | undefined>).key?.trim()
+    if (key !== undefined && key !== '') {
+      return await reply.redirect('/' + key.replace(/^warren:/i, '').split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/'), 303)
+    }
+    return await pageHeaders(reply).type('text/html; charset=utf-8').send(homePage())
+  })
+  app.get('/node', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(nodePage()))
+  app.get('/_/external', async (req, reply) => {
+    const url = (req.query as Record<string, string | undefined>).url ?? ''
+    return await pageHeaders(reply).type('text/html; charset=utf-8').send(externalLinkPage(url))
+  })
+  app.get('/favicon.ico', async (_req, reply) => await reply.code(204).send())
+
+  app.get('/api/v1/stats/recent', async () => ({ ...recent.summary(), inserts: insertCounters(node) }))
+
+  app.post('/api/v1/site', async (req) => {
+    let body: { entries?: unknown, index?: unknown }
+    try {
+      body = JSON.parse(await readBody(req.body, MAX_SITE_JSON_BYTES))
+    } catch (err) {
+      if (err instanceof ContentError) throw err
+      throw new ContentError(`the body must be JSON {"entries":[{"path","uri","mime","size"}],"index"}: ${(err as Error).message}`, 400)
+    }
+    if (!Array.isArray(body.entries)) throw new ContentError('"entries" must be an array of {path, uri, mime, size}', 400)
+    const entries: SiteEntry[] = body.entries.map((e: Record<string, unknown>, i: number) => {
+      if (typeof e?.path !== 'string' || typeof e?.uri !== 'string') throw new ContentError(`entry ${i} needs string "path" and "uri"`, 400)
+      const mime = typeof e.mime === 'string' && e.mime !== '' ? e.mime : mimeFor(e.path)
+      return { path: e.path, uri: e.uri, mime, size: typeof e.size === 'number' && Number.isSafeInteger(e.size) && e.size >= 0 ? e.size : 0 }
+    })
+    const index = typeof body.index === 'string' && body.index !== '' ? body.index : undefined
+    const q = req.query as Record<string, string | undefined>
+    return await node.client.putSite(entries, { index, htl: q.htl === undefined ? undefined : Number(q.htl) })
+  })
+
+  // Everything else: a key path, or a JSON 404 for the API, or an HTML 404.
+  app.get('/*', async (req, reply) => {
+    const path = req.url.split('?')[0]
+    if (path.startsWith('/api/')) {
+      return await reply.code(404).type('application/json').send({ error: `no such endpoint: ${req.method} ${path}`, statusCode: 404 })
+    }
+    const m = KEY_PATH.exec(path)
+    try {
+      if (m === null) throw new ContentError(`"${path}" is not a key: paths look like /CHK@<routing key>,<decryption key>[/file]`, 404)
+      let rest: string
+      try {
+        rest = decodeURIComponent(m[3] ?? '')
+      } catch {
+        throw new ContentError('malformed percent-encoding in the path', 400)
+      }
+      const key = `${m[1].toUpperCase()}@${m[2]}`
+      const uri = `warren:${key}${rest === '' || rest === '/' ? '' : rest}`
+      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' })
+    } catch (err) {
+      if (reply.sent) throw err
+      const status = statusOf(err)
+      const message = (err as Error).message
+      if (!wantsHtml(req)) throw Object.assign(err as Error, { statusCode: status })
+      return await pageHeaders(reply).code(status).type('text/html; charset=utf-8').send(errorPage(status, message))
+    }
+  })
+}
+
+function insertCounters (node: WarrenNode): { success: number, collision: number, failure: number } {
+  const i = node.service.core.stats.local.inserts
+  return { success: i.success, collision: i.collision, failure: i.failure }
+}

@@ -1,0 +1,113 @@
+/**
+ * The gateway's own HTML pages: home (fetch a key, upload a file or folder), node status,
+ * site directory listings, the external-link warning and error pages. All markup is built
+ * here with every interpolated value escaped; scripts and styles are separate files
+ * (src/gateway/assets.ts) so the pages run under a CSP without 'unsafe-inline'.
+ */
+import { escapeHtml } from './security.js'
+import type { SiteEntry } from '../client/site.js'
+
+function page (title: string, body: string, script?: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} - warren</title><link rel="stylesheet" href="/_/style.css"></head>
+<body><header><a class="brand" href="/">warren</a><nav><a href="/">fetch &amp; upload</a><a href="/node">node</a></nav></header>
+<main>${body}</main>${script === undefined ? '' : `<script src="/_/${script}"></script>`}</body></html>
+`
+}
+
+export function homePage (): string {
+  return page('home', `
+<h1>Anonymous storage</h1>
+<section>
+  <h2>Fetch a key</h2>
+  <form id="fetch-form" method="get" action="/">
+    <input id="key" name="key" placeholder="warren:CHK@..." required autocomplete="off" spellcheck="false">
+    <button type="submit">Fetch</button>
+  </form>
+</section>
+<section>
+  <h2>Upload a file</h2>
+  <form id="file-form">
+    <input id="file" type="file" required>
+    <button type="submit">Upload</button>
+  </form>
+</section>
+<section>
+  <h2>Upload a folder as a site</h2>
+  <form id="site-form">
+    <input id="folder" type="file" webkitdirectory multiple required>
+    <label>index file <input id="index" value="index.html"></label>
+    <button type="submit">Upload site</button>
+  </form>
+</section>
+<section id="progress" hidden>
+  <progress id="bar" max="1" value="0"></progress>
+  <p id="progress-text"></p>
+</section>
+<section id="result" hidden>
+  <h2>Inserted</h2>
+  <p><code id="result-uri"></code></p>
+  <p><a id="result-link" href="/">open it</a></p>
+</section>
+<p id="error" class="error" hidden></p>
+`, 'home.js')
+}
+
+export function nodePage (): string {
+  return page('node', `
+<h1>This node</h1>
+<dl id="summary" class="grid"></dl>
+<section>
+  <h2>Routing table: key spread</h2>
+  <p class="hint">Where on the key circle (0x0… to 0xf…) this node's routing-table entries point: the peaks are the key regions this node specialises in.</p>
+  <svg id="spread" viewBox="0 0 640 160" width="640" height="160" role="img" aria-label="key spread chart"></svg>
+</section>
+<section>
+  <h2>Store</h2>
+  <progress id="store-fill" max="1" value="0"></progress>
+  <p id="store-text"></p>
+</section>
+<section>
+  <h2>Recent requests</h2>
+  <table id="recent"><thead><tr><th></th><th>succeeded</th><th>failed</th><th>success rate</th><th>mean hops</th></tr></thead><tbody></tbody></table>
+  <p class="hint" id="recent-window"></p>
+  <svg id="hops" viewBox="0 0 640 120" width="640" height="120" role="img" aria-label="hops per request chart"></svg>
+</section>
+<section>
+  <h2>Peers</h2>
+  <table id="peers"><thead><tr><th>peer</th><th>direction</th><th>address</th></tr></thead><tbody></tbody></table>
+</section>
+`, 'node.js')
+}
+
+export function listingPage (siteUri: string, path: string, items: Array<{ name: string, dir: boolean, entry?: SiteEntry }>): string {
+  const rows = items.map((i) => {
+    const href = encodeURIComponent(i.name) + (i.dir ? '/' : '')
+    const size = i.entry === undefined ? '' : String(i.entry.size)
+    return `<tr><td><a href="${escapeHtml(href)}">${escapeHtml(i.name)}${i.dir ? '/' : ''}</a></td><td>${escapeHtml(i.entry?.mime ?? '')}</td><td>${size}</td></tr>`
+  }).join('\n')
+  return page(`/${path}`, `
+<h1>Index of /${escapeHtml(path)}</h1>
+<p class="hint"><code>${escapeHtml(siteUri)}</code></p>
+<table><thead><tr><th>name</th><th>type</th><th>bytes</th></tr></thead><tbody>
+${path === '' ? '' : '<tr><td><a href="../">../</a></td><td></td><td></td></tr>'}
+${rows}
+</tbody></table>`)
+}
+
+export function externalLinkPage (url: string): string {
+  return page('external link', `
+<h1>This link leaves warren</h1>
+<p>The page you came from links to an address outside warren:</p>
+<p><code class="external">${escapeHtml(url)}</code></p>
+<p>Opening it would connect your browser to that server directly, revealing your IP address to it and to anyone watching. The gateway does not follow it; copy it yourself only if you accept that.</p>
+<p><a href="/">Back to the gateway</a></p>`)
+}
+
+export function errorPage (status: number, message: string): string {
+  return page(`error ${status}`, `
+<h1>${status === 404 ? 'Not found' : `Error ${status}`}</h1>
+<p class="error">${escapeHtml(message)}</p>
+<p><a href="/">Try another key</a></p>`)
+}
