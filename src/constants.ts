@@ -18,8 +18,13 @@ export const MAX_FRAME_BYTES = 64 * 1024
 export const BLOCK_SIZE = 32 * 1024
 
 // Routing.
-export const DEFAULT_HTL = 10
 export const MAX_HTL = 20
+/**
+ * Own requests and inserts start at the maximum, as in Freenet: with the per-peer
+ * probabilistic decrement at the maximum, a neighbour receiving MAX_HTL cannot tell whether
+ * we originated the message or relayed it (a lower default would give the originator away).
+ */
+export const DEFAULT_HTL = MAX_HTL
 export const ROUTING_TABLE_SIZE = 250
 export const SOURCE_RESET_PROBABILITY = 0.1
 export const HOP_TIMEOUT_MS = 3_000

@@ -42,7 +42,7 @@ function nodeOptions (cmd: Command): Command {
     .option('-s, --store-size <size>', 'store capacity, e.g. 512MiB, 2GiB [env WARREN_STORE_SIZE, default 1GiB]')
     .option('-a, --api <host:port>', `client API address [env WARREN_API, default ${DEFAULT_API_HOST}:${DEFAULT_API_PORT}]`)
     .option('--api-allow-remote', 'allow the unauthenticated client API on a non-loopback address')
-    .option('--htl <n>', 'default hops-to-live of this node\'s inserts and requests [env WARREN_HTL, default 10]')
+    .option('--htl <n>', 'default hops-to-live of this node\'s inserts and requests [env WARREN_HTL, default 20, the maximum]')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
 }
 

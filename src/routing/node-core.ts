@@ -438,7 +438,7 @@ export class NodeCore<P> {
     const left = this.remainingTime(op)
     // Keep half a hop in reserve so that our answer reaches upstream before its timer fires.
     const childTime = hop === null ? Infinity : Math.min(this.timeoutFor(op.budget - 1), left - hop / 2)
-    if (hop !== null && childTime < hop / 2) return this.exhausted(op)
+    if (hop !== null && childTime < hop / 2) return this.outOfTime(op)
 
     const from = op.from
     const self = this.self
@@ -476,6 +476,20 @@ export class NodeCore<P> {
   }
 
   /** HTL (or time) ran out. */
+  /**
+   * Time (not HTL) ran out: an earlier child was slow. Not a DataNotFound — nothing is
+   * recorded in the failure table (one slow peer must not make a key fail everywhere for
+   * minutes); a request answers RouteNotFound with the HTL it could not spend, an insert
+   * ends its path here.
+   */
+  private outOfTime (op: Op<P>): Array<Action<P>> {
+    if (op.kind === 'insert') {
+      op.phase = 'awaiting-data'
+      return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
+    }
+    return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
+  }
+
   private exhausted (op: Op<P>): Array<Action<P>> {
     if (op.kind === 'insert') {
       op.phase = 'awaiting-data'

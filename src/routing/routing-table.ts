@@ -50,9 +50,11 @@ export class RoutingTable<P> {
     const t = ++this.tick
     for (let i = 0; i < this.count; i++) {
       if (this.locs[i] === loc) {
+        // A pin belongs to the peer it was made for: repointing the entry drops it.
+        if (pinned) this.pins[i] = 1
+        else if (this.peers[i] !== peer) this.pins[i] = 0
         this.peers[i] = peer
         this.stamps[i] = t
-        if (pinned) this.pins[i] = 1
         return
       }
     }

@@ -113,7 +113,10 @@ describe('deadlines', () => {
     assert.deepEqual(timers, [[2, 0, (htl - 1) * HOP], [3, (htl - 1) * HOP, HOP / 2]])
     const gaveUp = h.log.find((d) => d.type === 'reply' && d.from === 1)
     assert.equal(gaveUp?.t, (htl - 1) * HOP + slow)
-    assert.deepEqual(h.client[0].reply, { type: 'not-found', hops: 3 })
+    // Running out of time is not running out of HTL: RouteNotFound with the unspent HTL,
+    // and nothing in any failure table (one slow peer must not make the key fail for minutes).
+    assert.deepEqual(h.client[0].reply, { type: 'route-not-found', remaining: 2, hops: 3 })
+    for (const core of h.cores) assert.equal(core.failures.size, 0)
   })
 
   it('without hopTimeoutMs there are no deadlines', () => {

@@ -134,6 +134,16 @@ describe('routing table', () => {
     assert.equal(t.removePeer('n2'), 1)
   })
 
+  it('a pin belongs to its peer: repointing the location unpins it', () => {
+    const t = new RoutingTable<string>(2)
+    t.add(0.1, 'neighbour', true)
+    t.add(0.1, 'stranger') // same location, another peer: the pin must not follow
+    t.add(0.2, 'a')
+    t.add(0.3, 'b') // evicts the oldest unpinned entry: the repointed one
+    assert.equal(t.has('stranger'), false)
+    assert.deepEqual(locs(t).sort(), [0.2, 0.3])
+  })
+
   it('rejects a capacity that is not a positive integer', () => {
     assert.throws(() => new RoutingTable(0))
     assert.throws(() => new RoutingTable(2.5))
