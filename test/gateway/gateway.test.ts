@@ -1,0 +1,132 @@
+/**
+ * The HTTP gateway and API over a real 3-node network: content by key with its MIME type
+ * and security headers, Range requests, sites with nested folders and relative links,
+ * JSON errors, and the Host / Origin checks.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
+import { testBytes } from '../fec/helpers.js'
+import { putFile, putSite, startGateway } from './helpers.js'
+import type { GatewayFixture } from './helpers.js'
+
+describe('HTTP gateway', () => {
+  let gw: GatewayFixture
+  const big = testBytes(3 * CHK_MAX_PAYLOAD + 777, 5)
+  let bigPath: string
+  let site: string
+
+  before(async () => {
+    gw = await startGateway()
+    bigPath = '/' + (await putFile(gw.base, big, 'data.bin')).uri.replace(/^warren:/, '')
+    site = await putSite(gw.base, {
+      'index.html': '<html><body><a href="docs/">docs</a> <a href="img/logo.svg">logo</a> <a href="http://evil.test/">out</a></body></html>',
+      'docs/index.html': '<html><body><a href="../index.html">home</a> <a href="guide/intro.html">intro</a></body></html>',
+      'docs/guide/intro.html': '<html><body><a href="../index.html">docs</a><img src="../../img/logo.svg"></body></html>',
+      'img/logo.svg': '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+      'notes.txt': 'plain text'
+    })
+  })
+
+  after(async () => { await gw?.stop() })
+
+  it('serves a file by key with its type, length and content headers, no cookies', async () => {
+    const res = await fetch(gw.base + bigPath)
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('content-type'), 'application/octet-stream')
+    assert.equal(res.headers.get('content-length'), String(big.length))
+    assert.equal(res.headers.get('accept-ranges'), 'bytes')
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'.*sandbox/)
+    assert.equal(res.headers.get('set-cookie'), null)
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(big))
+    const api = await fetch(`${gw.base}/api/v1/get?uri=${encodeURIComponent('warren:' + bigPath.slice(1))}`)
+    assert.ok(Buffer.from(await api.arrayBuffer()).equals(big))
+  })
+
+  it('answers Range requests: spans, open ends, suffixes and unsatisfiable ranges', async () => {
+    const cases: Array<[string, number, number]> = [
+      ['bytes=0-99', 0, 100], [`bytes=${CHK_MAX_PAYLOAD - 10}-${2 * CHK_MAX_PAYLOAD + 9}`, CHK_MAX_PAYLOAD - 10, 2 * CHK_MAX_PAYLOAD + 10],
+      [`bytes=${big.length - 5}-`, big.length - 5, big.length], ['bytes=-300', big.length - 300, big.length], [`bytes=100-${big.length + 50}`, 100, big.length]
+    ]
+    for (const [range, start, end] of cases) {
+      const res = await fetch(gw.base + bigPath, { headers: { range } })
+      assert.equal(res.status, 206, range)
+      assert.equal(res.headers.get('content-range'), `bytes ${start}-${end - 1}/${big.length}`)
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(big.subarray(start, end)), range)
+    }
+    const bad = await fetch(gw.base + bigPath, { headers: { range: `bytes=${big.length}-` } })
+    assert.equal(bad.status, 416)
+    assert.equal(bad.headers.get('content-range'), `bytes */${big.length}`)
+    const viaApi = await fetch(`${gw.base}/api/v1/get?uri=${encodeURIComponent(bigPath.slice(1))}`, { headers: { range: 'bytes=10-19' } })
+    assert.equal(viaApi.status, 206)
+    assert.ok(Buffer.from(await viaApi.arrayBuffer()).equals(big.subarray(10, 20)))
+  })
+
+  it('serves a site: root and folders redirect to a trailing slash, nested paths resolve, HTML is filtered', async () => {
+    const root = site.slice(0, -1)
+    const r = await fetch(gw.base + root, { redirect: 'manual' })
+    assert.equal(r.status, 301)
+    assert.equal(r.headers.get('location'), site)
+    const index = await fetch(gw.base + site)
+    assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8')
+    const html = await index.text()
+    assert.match(html, /<a href="docs\/">docs<\/a>/)
+    assert.match(html, /href="\/_\/external\?url=http%3A%2F%2Fevil.test%2F"/)
+    const docs = await fetch(gw.base + site + 'docs', { redirect: 'manual' })
+    assert.equal(docs.status, 301)
+    assert.equal(docs.headers.get('location'), site + 'docs/')
+    assert.match(await (await fetch(gw.base + site + 'docs/')).text(), /guide\/intro.html/)
+    // Relative links resolve against the page URL exactly as a browser resolves them.
+    const intro = new URL('guide/intro.html', gw.base + site + 'docs/')
+    const introHtml = await (await fetch(intro)).text()
+    assert.match(introHtml, /<img src="..\/..\/img\/logo.svg">/)
+    const logo = await fetch(new URL('../../img/logo.svg', intro))
+    assert.equal(logo.status, 200)
+    assert.equal(logo.headers.get('content-type'), 'image/svg+xml')
+    assert.equal((await fetch(gw.base + site + 'notes.txt')).headers.get('content-type'), 'text/plain; charset=utf-8')
+    const listing = await fetch(gw.base + site + 'img/')
+    assert.match(await listing.text(), /<a href="logo.svg">logo.svg<\/a>/)
+  })
+
+  it('reports errors as JSON with a status code (HTML for browsers)', async () => {
+    const missing = await fetch(gw.base + site + 'nope.html')
+    assert.equal(missing.status, 404)
+    assert.deepEqual(await missing.json(), { error: 'no file "nope.html" in this site', statusCode: 404 })
+    const html = await fetch(gw.base + site + 'nope.html', { headers: { accept: 'text/html' } })
+    assert.equal(html.status, 404)
+    assert.match(await html.text(), /no file &quot;nope.html&quot; in this site/)
+    const bad = await fetch(`${gw.base}/api/v1/get?uri=warren:CHK@nonsense`)
+    assert.equal(bad.status, 400)
+    assert.match((await bad.json() as { error: string }).error, /invalid warren URI/)
+    const notKey = await fetch(gw.base + '/nothing-here')
+    assert.equal(notKey.status, 404)
+    const site400 = await fetch(`${gw.base}/api/v1/site`, { method: 'POST', body: '{"entries":[{"path":"../x","uri":"warren:CHK@a,b"}]}' })
+    assert.equal(site400.status, 400)
+  })
+
+  it('refuses foreign Host headers and cross-origin writes', async () => {
+    const { request } = await import('node:http')
+    const status = async (headers: Record<string, string>, method = 'GET', path = '/'): Promise<number> => await new Promise((resolve, reject) => {
+      const req = request(gw.base + path, { method, headers }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
+      req.on('error', reject)
+      req.end()
+    })
+    assert.equal(await status({ host: 'evil.test' }), 403)
+    assert.equal(await status({ host: `localhost:${new URL(gw.base).port}` }), 200)
+    assert.equal(await status({ origin: 'http://evil.test' }, 'POST', '/api/v1/put'), 403)
+    assert.equal(await status({ origin: 'null' }, 'POST', '/api/v1/site'), 403)
+    assert.equal(await status({ 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, 'GET', bigPath), 403)
+  })
+
+  it('serves the home and node pages under their own policy, and recent stats', async () => {
+    const home = await fetch(gw.base + '/')
+    assert.match(home.headers.get('content-security-policy') ?? '', /script-src 'self'/)
+    assert.match(await home.text(), /id="file-form"/)
+    const go = await fetch(`${gw.base}/?key=${encodeURIComponent('warren:' + bigPath.slice(1))}`, { redirect: 'manual' })
+    assert.equal(go.status, 303)
+    assert.equal(go.headers.get('location'), bigPath)
+    const recent = await (await fetch(gw.base + '/api/v1/stats/recent')).json() as { requests: { success: number }, hopHistogram: number[] }
+    assert.ok(recent.requests.success > 0)
+    assert.equal(recent.hopHistogram.reduce((a, b) => a + b, 0), recent.requests.success)
+  })
+})
