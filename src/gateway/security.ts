@@ -6,8 +6,8 @@
  * gateway's origin could drive the node's API (insert, read the node page). So every piece
  * of content is served with:
  *  - a Content-Security-Policy that allows loads from the gateway only (no script at all,
- *    no connect, no forms, no plugins) plus `sandbox`, which gives the document an opaque
- *    origin: even a browser bug that ran script would not be same-origin with the API;
+ *    no connect, no forms, no plugins) plus `sandbox` without allow-scripts, so no script
+ *    runs even if a policy directive were bypassed, and no forms, popups or plugins;
  *  - no cookies ever, Referrer-Policy no-referrer, DNS prefetching off, nosniff, and
  *    cross-origin isolation headers;
  * and HTML is filtered, for what CSP cannot stop: `<meta http-equiv=refresh>` and links
@@ -29,7 +29,9 @@ export const CONTENT_CSP = [
   "form-action 'none'",
   "base-uri 'none'",
   "frame-ancestors 'self'",
-  'sandbox'
+  // No allow-scripts: nothing runs. allow-same-origin only keeps the gateway origin so the
+  // page's own images and styles are same-origin loads (never combined with scripts).
+  'sandbox allow-same-origin allow-downloads'
 ].join('; ')
 
 /** Policy for the gateway's own pages (home, node page): its own script and API only. */

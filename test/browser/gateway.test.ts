@@ -1,0 +1,170 @@
+/**
+ * The gateway in a real headless Chromium (Debian's /usr/bin/chromium driven by
+ * playwright-core): upload a file through the home page form and fetch it by its key,
+ * upload a folder as a site, open a site and follow relative links, and prove that a
+ * site's attempts to load external resources are blocked (a beacon server on another
+ * 127.0.0.1 port counts every request it gets; a control page off the gateway shows the
+ * same markup does hit it).
+ */
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { chromium } from 'playwright-core'
+import { putSite, startGateway } from '../gateway/helpers.js'
+import type { GatewayFixture } from '../gateway/helpers.js'
+import type { BrowserContext, Page } from 'playwright-core'
+import type { Server } from 'node:http'
+
+const CHROMIUM = '/usr/bin/chromium'
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+describe('gateway in headless Chromium', () => {
+  let gw: GatewayFixture
+  let context: BrowserContext
+  let profile: string
+  let beacon: Server
+  let beaconBase: string
+  const hits: string[] = []
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium package`)
+    beacon = createServer((req, res) => {
+      hits.push(req.url ?? '')
+      if (req.url === '/control.html') {
+        res.writeHead(200, { 'content-type': 'text/html' })
+        res.end(`<html><head><link rel="stylesheet" href="${beaconBase}/evil.css"></head><body><img src="${beaconBase}/img.png"></body></html>`)
+        return
+      }
+      res.writeHead(404)
+      res.end()
+    })
+    await new Promise<void>((resolve) => beacon.listen(0, '127.0.0.1', resolve))
+    const addr = beacon.address()
+    beaconBase = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
+    gw = await startGateway()
+    profile = await mkdtemp(join(tmpdir(), 'warren-chromium-'))
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS })
+    context.setDefaultTimeout(15_000)
+  })
+
+  after(async () => {
+    await context?.close()
+    await gw?.stop()
+    beacon?.close()
+    if (profile !== undefined) await rm(profile, { recursive: true, force: true })
+  })
+
+  const newPage = async (): Promise<Page> => await context.newPage()
+
+  it('uploads a file through the form and fetches it by its key', async () => {
+    const page = await newPage()
+    await page.goto(gw.base + '/')
+    const text = `hello from the browser test ${Date.now()}\n`.repeat(2000)
+    await page.setInputFiles('#file', { name: 'hello.txt', mimeType: 'text/plain', buffer: Buffer.from(text) })
+    await page.click('#file-form button')
+    await page.waitForSelector('#result:not([hidden])', { timeout: 30_000 })
+    const uri = (await page.textContent('#result-uri'))!.trim()
+    assert.match(uri, /^warren:CHK@/)
+    assert.match((await page.textContent('#progress-text'))!, /inserted \d+ blocks/)
+
+    // Fetch it by key through the fetch form.
+    await page.goto(gw.base + '/')
+    await page.fill('#key', uri)
+    await Promise.all([page.waitForURL(`**/${uri.replace(/^warren:/, '')}`), page.click('#fetch-form button')])
+    assert.equal(await page.evaluate(() => document.body.textContent), text)
+    await page.close()
+  })
+
+  it('uploads a folder as a site through the form', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'warren-site-'))
+    try {
+      await mkdir(join(dir, 'mysite', 'sub'), { recursive: true })
+      await writeFile(join(dir, 'mysite', 'index.html'), '<html><body><h1 id="t">folder site</h1><a id="go" href="sub/page.html">sub</a></body></html>')
+      await writeFile(join(dir, 'mysite', 'sub', 'page.html'), '<html><body><p id="p">sub page</p></body></html>')
+      const page = await newPage()
+      await page.goto(gw.base + '/')
+      await page.setInputFiles('#folder', join(dir, 'mysite'))
+      await page.click('#site-form button')
+      await page.waitForSelector('#result:not([hidden])', { timeout: 30_000 })
+      await Promise.all([page.waitForURL(/\/CHK@[^/]+\/$/), page.click('#result-link')])
+      assert.equal(await page.textContent('#t'), 'folder site')
+      await Promise.all([page.waitForURL(/\/sub\/page\.html$/), page.click('#go')])
+      assert.equal(await page.textContent('#p'), 'sub page')
+      await page.close()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('opens a site and follows relative links through nested folders', async () => {
+    const site = await putSite(gw.base, {
+      'index.html': '<html><body><h1>home</h1><a id="docs" href="docs/">docs</a></body></html>',
+      'docs/index.html': '<html><body><h1>docs</h1><a id="intro" href="guide/intro.html">intro</a></body></html>',
+      'docs/guide/intro.html': '<html><body><h1>intro</h1><img id="logo" src="../../img/logo.png"><a id="up" href="../index.html">up</a></body></html>',
+      'img/logo.png': Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64')
+    })
+    const page = await newPage()
+    await page.goto(gw.base + site)
+    assert.equal(await page.textContent('h1'), 'home')
+    await Promise.all([page.waitForURL(gw.base + site + 'docs/'), page.click('#docs')])
+    assert.equal(await page.textContent('h1'), 'docs')
+    await Promise.all([page.waitForURL(gw.base + site + 'docs/guide/intro.html'), page.click('#intro')])
+    assert.equal(await page.textContent('h1'), 'intro')
+    // The relative image loaded from the gateway (CSP allows 'self').
+    assert.equal(await page.$eval('#logo', (img) => (img as HTMLImageElement).naturalWidth), 1)
+    await Promise.all([page.waitForURL(gw.base + site + 'docs/index.html'), page.click('#up')])
+    assert.equal(await page.textContent('h1'), 'docs')
+    await page.close()
+  })
+
+  it('blocks every attempt of a site to load from outside the gateway', async () => {
+    // Control: the same kind of markup served off the gateway does reach the beacon.
+    const control = await newPage()
+    await control.goto(beaconBase + '/control.html', { waitUntil: 'networkidle' })
+    await control.close()
+    assert.ok(hits.includes('/img.png') && hits.includes('/evil.css'), `control page hit the beacon: ${hits.join(', ')}`)
+    hits.length = 0
+
+    const b = beaconBase
+    const site = await putSite(gw.base, {
+      'index.html': `<html><head>
+<link rel="stylesheet" href="${b}/link.css"><link rel="stylesheet" href="style.css">
+<style>@import url("${b}/import.css"); body { background-image: url("${b}/inline-bg.png") }</style>
+<meta http-equiv="refresh" content="0;url=${b}/refresh">
+<script>fetch("${b}/fetch"); new Image().src = "${b}/script-img.png"</script>
+<script src="${b}/script.js"></script>
+</head><body><h1 id="t">hostile</h1>
+<img src="${b}/img.png"><img srcset="${b}/srcset.png 2x"><iframe src="${b}/frame.html"></iframe>
+<video poster="${b}/poster.png"></video><object data="${b}/object"></object>
+<svg><image href="${b}/svg-image.png" width="1" height="1"/></svg>
+<form action="${b}/form" method="post"><button id="submit">send</button></form>
+<a id="out" href="${b}/clicked">out</a>
+</body></html>`,
+      'style.css': `@import url("${b}/css-import.css"); h1 { background: url("${b}/css-bg.png") } @font-face { font-family: x; src: url("${b}/font.woff") } body { font-family: x }`
+    })
+    const page = await newPage()
+    const violations: string[] = []
+    const requested: string[] = []
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()) })
+    // Requests the browser actually completed (a CSP-blocked one is reported as failed).
+    page.on('requestfinished', (r) => { requested.push(r.url()) })
+    await page.goto(gw.base + site, { waitUntil: 'networkidle' })
+    assert.equal(await page.textContent('#t'), 'hostile')
+    // The external link leads to the gateway's warning page, not outside.
+    await Promise.all([page.waitForURL(/\/_\/external\?url=/), page.click('#out')])
+    assert.match(await page.textContent('code.external') ?? '', /\/clicked$/)
+    await page.close()
+
+    assert.deepEqual(hits, [], `the beacon was reached: ${hits.join(', ')}`)
+    assert.deepEqual(requested.filter((u) => u.startsWith(b)), [])
+    // What the filter left (CSS in <style> and style.css) the Content-Security-Policy blocked.
+    for (const what of ['inline-bg.png', 'import.css', 'css-bg.png', 'css-import.css']) {
+      assert.ok(violations.some((v) => v.includes(what)), `no CSP violation reported for ${what}:\n${violations.join('\n')}`)
+    }
+  })
+})
