@@ -6,10 +6,11 @@
 import { Command } from 'commander'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { startApiServer } from '../api/server.js'
+import { counted, meter, uploadFile, uploadSite } from './transfer.js'
 import { parseApiAddress, parseSize, readConfigFile, resolveConfig, writeConfigFile, envConfig } from '../config.js'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR } from '../constants.js'
 import { loadOrCreateIdentity } from '../identity.js'
@@ -153,33 +154,51 @@ export function buildProgram (): Command {
       process.on('SIGTERM', () => { void shutdown('SIGTERM') })
     })
 
-  clientOptions(program.command('put').description('insert a file; prints its warren URI').argument('<file>', 'file to insert ("-" for stdin)'))
+  clientOptions(program.command('put').description('insert a file (FEC split file); prints its warren URI').argument('<file>', 'file to insert ("-" for stdin)'))
     .option('--htl <n>', 'hops-to-live for the insert')
+    .option('--mime <type>', 'MIME type to record (default: from the file name)')
     .option('--json', 'print the full JSON result')
-    .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, json?: boolean }) => {
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, mime?: string, json?: boolean, quiet?: boolean }) => {
       const base = await apiBase(o)
       const body = file === '-' ? process.stdin : createReadStream(file)
       const size = file === '-' ? undefined : (await stat(file)).size
-      const q = o.htl === undefined ? '' : `?htl=${encodeURIComponent(o.htl)}`
-      const res = await call(base, `/api/v1/put${q}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream', ...(size === undefined ? {} : { 'content-length': String(size) }) },
-        body: Readable.toWeb(body) as any,
-        duplex: 'half'
-      } as RequestInit)
-      const out = await res.json() as { uri: string }
+      const bar = meter('put', size ?? 0, o.quiet === true || o.json === true)
+      let out
+      try {
+        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl: o.htl, onBytes: bar.add })
+      } finally {
+        bar.stop()
+      }
       console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
     })
 
-  clientOptions(program.command('get').description('fetch a URI to a file or stdout').argument('<uri>', 'warren URI, e.g. warren:CHK@...'))
+  clientOptions(program.command('put-site').description('insert a directory as a site (files + manifest); prints its URI').argument('<dir>', 'directory to insert'))
+    .option('--index <file>', 'file served for the site root and folders', 'index.html')
+    .option('--htl <n>', 'hops-to-live for the inserts')
+    .option('--json', 'print the full JSON result')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (dir: string, o: { api?: string, dataDir?: string, index?: string, htl?: string, json?: boolean, quiet?: boolean }) => {
+      const base = await apiBase(o)
+      const out = await uploadSite(call, base, dir, { index: o.index, htl: o.htl, quiet: o.quiet === true || o.json === true })
+      console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
+    })
+
+  clientOptions(program.command('get').description('fetch a URI to a file or stdout').argument('<uri>', 'warren URI, e.g. warren:CHK@...[/path in a site]'))
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--htl <n>', 'hops-to-live for the requests')
-    .action(async (uri: string, o: { api?: string, dataDir?: string, output?: string, htl?: string }) => {
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (uri: string, o: { api?: string, dataDir?: string, output?: string, htl?: string, quiet?: boolean }) => {
       const base = await apiBase(o)
       const q = `?uri=${encodeURIComponent(uri)}${o.htl === undefined ? '' : `&htl=${encodeURIComponent(o.htl)}`}`
       const res = await call(base, `/api/v1/get${q}`)
-      const src = Readable.fromWeb(res.body as any)
-      await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output))
+      const bar = meter('get', Number(res.headers.get('content-length') ?? 0), o.quiet === true)
+      try {
+        const src = counted(Readable.fromWeb(res.body as any), bar.add)
+        await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output))
+      } finally {
+        bar.stop()
+      }
     })
 
   clientOptions(program.command('peers').description('list connected peers'))

@@ -1,0 +1,123 @@
+/**
+ * Long transfers from the command line: progress bars on stderr (bytes, blocks, rate, ETA;
+ * only on a terminal and never with --quiet, so scripts get clean stdout), byte counting on
+ * streamed bodies, and `put-site`: upload every file of a directory, then its manifest.
+ */
+import { SingleBar } from 'cli-progress'
+import { createReadStream } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { CHK_MAX_PAYLOAD } from '../keys/chk.js'
+import { mimeFor } from '../client/site-mime.js'
+
+export type ApiCall = (base: string, path: string, init?: RequestInit) => Promise<Response>
+
+export interface Meter {
+  add: (bytes: number) => void
+  stop: () => void
+}
+
+function human (n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++ }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`
+}
+
+/** A progress bar for `total` bytes (unknown: 0), or a no-op when quiet or not a terminal. */
+export function meter (label: string, total: number, quiet = false, stream: NodeJS.WriteStream = process.stderr): Meter {
+  if (quiet || stream.isTTY !== true) return { add: () => {}, stop: () => {} }
+  const started = Date.now()
+  let done = 0
+  const bar = new SingleBar({
+    stream,
+    format: `${label} [{bar}] {percentage}% | {done} of {size} | {blocks} blocks | {rate}/s | ETA {eta_formatted}`,
+    barCompleteChar: '#',
+    barIncompleteChar: '-',
+    hideCursor: true,
+    etaBuffer: 50,
+    fps: 5
+  })
+  const fields = (): Record<string, string> => {
+    const secs = Math.max(0.001, (Date.now() - started) / 1000)
+    return { done: human(done), size: total > 0 ? human(total) : '?', blocks: String(Math.ceil(done / CHK_MAX_PAYLOAD)), rate: human(done / secs) }
+  }
+  bar.start(Math.max(total, 1), 0, fields())
+  return {
+    add: (n) => {
+      done += n
+      bar.update(Math.min(done, Math.max(total, 1)), fields())
+    },
+    stop: () => { bar.stop() }
+  }
+}
+
+/** Pass a stream through, counting bytes. */
+export function counted (source: NodeJS.ReadableStream, onBytes: (n: number) => void): Readable {
+  const t = new Transform({
+    transform (chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length)
+      cb(null, chunk)
+    }
+  })
+  return (source as Readable).pipe(t)
+}
+
+export interface UploadResult { uri: string, size: number, blocks: number, [k: string]: unknown }
+
+/** POST one file (or stdin) to the API's put endpoint, streaming. */
+export async function uploadFile (call: ApiCall, base: string, body: NodeJS.ReadableStream, o: { size?: number, name?: string, mime?: string, htl?: string, onBytes?: (n: number) => void }): Promise<UploadResult> {
+  const q = new URLSearchParams()
+  if (o.htl !== undefined) q.set('htl', o.htl)
+  if (o.name !== undefined) q.set('name', o.name)
+  if (o.mime !== undefined) q.set('mime', o.mime)
+  const qs = q.size > 0 ? `?${q.toString()}` : ''
+  const res = await call(base, `/api/v1/put${qs}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', ...(o.size === undefined ? {} : { 'content-length': String(o.size) }) },
+    body: Readable.toWeb(o.onBytes === undefined ? body as Readable : counted(body, o.onBytes)) as unknown as BodyInit,
+    duplex: 'half'
+  } as RequestInit)
+  return await res.json() as UploadResult
+}
+
+/** Every regular file below `dir`, as "/"-separated relative paths, sorted. */
+export async function walk (dir: string): Promise<string[]> {
+  const out: string[] = []
+  const visit = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) await visit(p)
+      else if (e.isFile()) out.push(relative(dir, p).split(sep).join('/'))
+    }
+  }
+  await visit(dir)
+  return out.sort()
+}
+
+export interface SiteResult { uri: string, files: number, bytes: number, blocks: number }
+
+/** Insert a directory as a site: each file, then the manifest naming them. */
+export async function uploadSite (call: ApiCall, base: string, dir: string, o: { index?: string, htl?: string, quiet?: boolean }): Promise<SiteResult> {
+  const paths = await walk(dir)
+  if (paths.length === 0) throw new Error(`${dir} has no files to insert`)
+  const sizes = await Promise.all(paths.map(async (p) => (await stat(join(dir, p))).size))
+  const total = sizes.reduce((a, b) => a + b, 0)
+  const bar = meter('put-site', total, o.quiet)
+  const entries = []
+  let blocks = 0
+  try {
+    for (let i = 0; i < paths.length; i++) {
+      const r = await uploadFile(call, base, createReadStream(join(dir, paths[i])), { size: sizes[i], name: paths[i], htl: o.htl, onBytes: bar.add })
+      blocks += r.blocks
+      entries.push({ path: paths[i], uri: r.uri, mime: mimeFor(paths[i]), size: sizes[i] })
+    }
+  } finally {
+    bar.stop()
+  }
+  const q = o.htl === undefined ? '' : `?htl=${encodeURIComponent(o.htl)}`
+  const res = await call(base, `/api/v1/site${q}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries, index: o.index }) })
+  const site = await res.json() as { uri: string, blocks: number }
+  return { uri: site.uri, files: paths.length, bytes: total, blocks: blocks + site.blocks }
+}
