@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
 import { WarrenClient } from './client/client.js'
 import { KeyClient } from './client/resolve.js'
+import { ArkKeeper } from './ark/ark-keeper.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { WarrenService, warren } from './protocol/warren-service.js'
 import type { WarrenServiceInit } from './protocol/warren-service.js'
@@ -64,10 +65,12 @@ export class WarrenNode {
   readonly client: WarrenClient
   /** Signed keys, redirects and updatable content (SSK, KSK, editions, date-based redirects). */
   readonly keys: KeyClient
+  /** Publishes this node's addresses under its ARK and finds moved peers through theirs. */
+  readonly ark: ArkKeeper
   readonly log: Logger
   private maintenance?: NodeJS.Timeout
 
-  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger) {
+  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey) {
     this.config = config
     this.libp2p = libp2p
     this.store = store
@@ -75,6 +78,7 @@ export class WarrenNode {
     this.client = new WarrenClient(this.service, { htl: config.htl })
     this.keys = new KeyClient(this.service, this.client, { htl: config.htl })
     this.client.resolve = this.keys.resolveToChk
+    this.ark = new ArkKeeper(libp2p, this.keys, privateKey, log, () => this.service.core.table.size > 0)
   }
 
   get service (): WarrenService {
@@ -91,16 +95,18 @@ export class WarrenNode {
 
   async start (): Promise<void> {
     await this.libp2p.start()
-    this.maintenance = setInterval(() => { void this.maintain() }, MAINTENANCE_INTERVAL_MS)
+    this.ark.start()
+    this.maintenance = setInterval(() => { void this.maintain().finally(() => { void this.ark.publish() }) }, MAINTENANCE_INTERVAL_MS)
     this.maintenance.unref()
     await this.maintain()
+    void this.ark.publish()
   }
 
   /**
    * libp2p 3.x has no auto-dialer: keep at least MIN_CONNECTIONS neighbours by re-dialling
    * bootstrap nodes and peers from the routing table.
    */
-  private async maintain (): Promise<void> {
+  async maintain (): Promise<void> {
     if (this.libp2p.status !== 'started') return
     const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()))
     if (connected.size >= MIN_CONNECTIONS) return
@@ -115,6 +121,8 @@ export class WarrenNode {
         this.log.debug({ target: t.toString(), err: err.message }, 'neighbour dial failed')
       }
     }))
+    // Peers we knew that are still unreachable may have moved: look them up by their ARKs.
+    await this.ark.reconnect(new Set(this.libp2p.getPeers().map((p) => p.toString())), MIN_CONNECTIONS)
   }
 
   status (): NodeStatus {
@@ -132,6 +140,7 @@ export class WarrenNode {
 
   async stop (): Promise<void> {
     if (this.maintenance !== undefined) clearInterval(this.maintenance)
+    this.ark.stop()
     await this.libp2p.stop()
     await this.store.close()
   }
@@ -160,7 +169,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       },
       start: false
     }) as WarrenLibp2p
-    return new WarrenNode(config, libp2p, store, log)
+    return new WarrenNode(config, libp2p, store, log, privateKey)
   } catch (err) {
     await store.close()
     throw err

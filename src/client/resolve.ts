@@ -199,7 +199,7 @@ export class KeyClient {
       const n = latest + 1
       try {
         const stored = await this.putRedirect({ ...ref, name: editionName(ref.name, n) }, target, `edition ${n}`, htl)
-        this.remember(base, n)
+        this.noteEdition(base, n)
         return { uri: formatUri(uri), target, stored: stored + descStored, version: formatUri(sskUriOf({ ...base, name: editionName(ref.name, n) })), edition: n, descriptor: d }
       } catch (err) {
         if (!(err instanceof KeyError) || tries >= 3) throw err
@@ -212,11 +212,12 @@ export class KeyClient {
   async latestEdition (base: SskRef, htl = this.htl): Promise<{ latest: number, probes: number }> {
     const from = this.newest.get(sskRoutingKey(base).hex) ?? -1
     const r = await findLatestEdition(async (n) => (await this.fetchSigned({ ...base, name: editionName(base.name, n) }, htl)) !== undefined, from, this.maxProbes)
-    this.remember(base, r.latest)
+    this.noteEdition(base, r.latest)
     return r
   }
 
-  private remember (base: SskRef, n: number): void {
+  /** Record that edition `n` of `base` exists (searches start after it). */
+  noteEdition (base: SskRef, n: number): void {
     const hex = sskRoutingKey(base).hex
     if (n > (this.newest.get(hex) ?? -1)) this.newest.set(hex, n)
   }

@@ -1,0 +1,112 @@
+/**
+ * A node's ARK duties: publish its own addresses (on start, when they change, and again after a
+ * publish that reached no other node), remember the peers it has been connected to, and when one
+ * of them cannot be dialled at its known addresses, resolve its ARK and dial the addresses found
+ * there. The node calls `start`, `stop` and `reconnect` (from its neighbour maintenance).
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { publishArk, resolveArk } from './ark.js'
+import type { KeyClient } from '../client/resolve.js'
+import type { Logger } from '../util/logger.js'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+
+/** Peers remembered for reconnection (most recently connected first out of the bound). */
+const MAX_KNOWN = 64
+const DIAL_TIMEOUT_MS = 10_000
+
+export interface ArkStats {
+  published: number
+  lastEdition: number
+  resolved: number
+  reconnected: number
+}
+
+export class ArkKeeper {
+  readonly stats: ArkStats = { published: 0, lastEdition: -1, resolved: 0, reconnected: 0 }
+  private readonly known = new Set<string>()
+  private dirty = true
+  /** The newest edition was stored by this node only: the next publish writes a new one. */
+  private unspread = false
+  private publishing?: Promise<void>
+  private readonly onConnect = (evt: CustomEvent<{ toString: () => string }>): void => { this.remember(evt.detail.toString()) }
+  private readonly onSelfUpdate = (): void => { this.dirty = true }
+
+  /** `canRoute`: whether an insert can leave this node (it has routing-table peers). */
+  constructor (private readonly libp2p: Libp2p, private readonly keys: KeyClient, private readonly key: PrivateKey, private readonly log: Logger,
+    private readonly canRoute: () => boolean) {}
+
+  start (): void {
+    this.libp2p.addEventListener('peer:connect', this.onConnect)
+    this.libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
+    for (const p of this.libp2p.getPeers()) this.remember(p.toString())
+  }
+
+  stop (): void {
+    this.libp2p.removeEventListener('peer:connect', this.onConnect)
+    this.libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
+  }
+
+  private remember (peer: string): void {
+    this.known.delete(peer)
+    this.known.add(peer)
+    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.values().next().value as string)
+  }
+
+  /** Publish the current addresses if they changed since the last successful publish. */
+  async publish (force = false): Promise<void> {
+    if (this.publishing !== undefined) await this.publishing
+    if (!force && !this.dirty) return
+    // Nobody to tell yet: stay dirty until the next maintenance finds neighbours.
+    if (!this.canRoute()) return
+    this.publishing ??= (async () => {
+      this.dirty = false
+      try {
+        const r = await publishArk(this.keys, this.key, this.libp2p.getMultiaddrs().map((a) => a.toString()), { force: this.unspread })
+        this.stats.lastEdition = r.edition
+        if (!r.unchanged) this.stats.published++
+        // Stored only here: nobody else can find it. Publish a new edition at the next maintenance.
+        if (!r.unchanged) this.unspread = r.stored <= 1
+        if (this.unspread) this.dirty = true
+        this.log.info({ edition: r.edition, stored: r.stored, unchanged: r.unchanged }, 'ARK published')
+      } catch (err: any) {
+        this.dirty = true
+        this.log.warn({ err: err.message }, 'ARK publish failed')
+      } finally {
+        this.publishing = undefined
+      }
+    })()
+    await this.publishing
+  }
+
+  /**
+   * Dial remembered peers that are not connected; for each that fails at its known addresses,
+   * look up its ARK and dial the addresses published there. Returns the peers reached via an ARK.
+   */
+  async reconnect (connected: Set<string>, limit: number): Promise<string[]> {
+    const lost = [...this.known].reverse().filter((p) => !connected.has(p)).slice(0, limit)
+    const reached: string[] = []
+    await Promise.all(lost.map(async (p) => {
+      const id = peerIdFromString(p)
+      try {
+        await this.libp2p.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        return
+      } catch {}
+      try {
+        const ark = await resolveArk(this.keys, id)
+        if (ark === undefined || ark.record.addrs.length === 0) throw new Error('no ARK found')
+        this.stats.resolved++
+        await this.libp2p.peerStore.patch(id, { multiaddrs: ark.record.addrs.map((a) => multiaddr(a)) })
+        await this.libp2p.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        this.stats.reconnected++
+        reached.push(p)
+        this.log.info({ peer: p, edition: ark.edition, addrs: ark.record.addrs }, 'reached a peer through its ARK')
+      } catch (err: any) {
+        // Gone, or moved without a findable ARK: stop trying until it connects again.
+        this.known.delete(p)
+        this.log.debug({ peer: p, err: err.message }, 'ARK reconnection failed')
+      }
+    }))
+    return reached
+  }
+}
