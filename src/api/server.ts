@@ -7,6 +7,7 @@
  *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, size, blocks, ... }
  *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
  *   POST /api/v1/site, GET /api/v1/stats/recent and the HTTP gateway: src/gateway/gateway.ts
+ *   POST /api/v1/put?ssk=|ksk=|update=, GET /api/v1/keygen, GET /api/v1/resolve: src/api/keys-routes.ts
  *
  * Errors are JSON `{ error, statusCode }` with a message that says what to do.
  */
@@ -17,6 +18,7 @@ import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/warren-service.js'
 import { mimeFor } from '../client/site-mime.js'
 import { registerGateway, serveContent } from '../gateway/gateway.js'
+import { putSigned, registerKeyRoutes } from './keys-routes.js'
 import type { WarrenNode } from '../node.js'
 import type { FastifyInstance } from 'fastify'
 
@@ -75,8 +77,12 @@ export async function createApiServer (node: WarrenNode): Promise<FastifyInstanc
     const body = req.body as Readable | undefined
     const source = body instanceof Readable ? body : Readable.from([])
     const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)
+    // ?ssk=, ?ksk=, ?update=: under a signed key (src/api/keys-routes.ts).
+    const signed = await putSigned(node, source, q, { htl, mime })
+    if (signed !== undefined) return toJson(signed)
     return toJson(await node.client.put(source, { htl, mime }))
   })
+  registerKeyRoutes(app, node)
 
   app.get('/api/v1/get', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>

@@ -17,6 +17,8 @@ import { loadOrCreateIdentity } from '../identity.js'
 import { createWarrenNode } from '../node.js'
 import { createLogger } from '../util/logger.js'
 import { verifyStore } from '../store/verify.js'
+import { describeSigned, keygenCommand, signedPutOptions, signedQuery } from './keys.js'
+import type { SignedPutFlags } from './keys.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { WarrenConfig } from '../config.js'
 
@@ -154,22 +156,24 @@ export function buildProgram (): Command {
       process.on('SIGTERM', () => { void shutdown('SIGTERM') })
     })
 
-  clientOptions(program.command('put').description('insert a file (FEC split file); prints its warren URI').argument('<file>', 'file to insert ("-" for stdin)'))
+  signedPutOptions(clientOptions(program.command('put').description('insert a file (FEC split file); prints its warren URI').argument('<file>', 'file to insert ("-" for stdin)')))
     .option('--htl <n>', 'hops-to-live for the insert')
     .option('--mime <type>', 'MIME type to record (default: from the file name)')
     .option('--json', 'print the full JSON result')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, mime?: string, json?: boolean, quiet?: boolean }) => {
+    .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, mime?: string, json?: boolean, quiet?: boolean } & SignedPutFlags) => {
       const base = await apiBase(o)
       const body = file === '-' ? process.stdin : createReadStream(file)
       const size = file === '-' ? undefined : (await stat(file)).size
       const bar = meter('put', size ?? 0, o.quiet === true || o.json === true)
       let out
       try {
-        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl: o.htl, onBytes: bar.add })
+        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl: o.htl, onBytes: bar.add, query: signedQuery(o) })
       } finally {
         bar.stop()
       }
+      const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
+      if (signed !== undefined && o.json !== true) console.error(signed)
       console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
     })
 
@@ -232,6 +236,8 @@ export function buildProgram (): Command {
       console.log(`routing        ${c.forwarded} forwarded, ${c.loopsRejected} loops rejected, ${c.failureTableRejects} failure-table rejects, ${c.servedFromStore} served from store`)
       console.log(`operations     ${s.operations.active} in progress`)
     })
+
+  keygenCommand(program)
 
   nodeOptions(program.command('verify').description('check every stored block against its key (node must be stopped); deletes bad ones'))
     .action(async (f: NodeFlags) => {

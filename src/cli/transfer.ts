@@ -67,8 +67,8 @@ export function counted (source: NodeJS.ReadableStream, onBytes: (n: number) => 
 export interface UploadResult { uri: string, size: number, blocks: number, [k: string]: unknown }
 
 /** POST one file (or stdin) to the API's put endpoint, streaming. */
-export async function uploadFile (call: ApiCall, base: string, body: NodeJS.ReadableStream, o: { size?: number, name?: string, mime?: string, htl?: string, onBytes?: (n: number) => void }): Promise<UploadResult> {
-  const q = new URLSearchParams()
+export async function uploadFile (call: ApiCall, base: string, body: NodeJS.ReadableStream, o: { size?: number, name?: string, mime?: string, htl?: string, onBytes?: (n: number) => void, query?: Record<string, string> }): Promise<UploadResult> {
+  const q = new URLSearchParams(o.query)
   if (o.htl !== undefined) q.set('htl', o.htl)
   if (o.name !== undefined) q.set('name', o.name)
   if (o.mime !== undefined) q.set('mime', o.mime)

@@ -32,7 +32,7 @@ export interface BlockNetwork {
 
 /** Where file content goes (WarrenClient satisfies it). */
 export interface ContentClient {
-  put: (source: SplitSource, options: { htl?: number }) => Promise<{ uri: string }>
+  put: (source: SplitSource, options: { htl?: number, mime?: string }) => Promise<{ uri: string }>
 }
 
 export interface KeyClientOptions {
@@ -71,6 +71,8 @@ export interface Resolution {
 
 export interface UpdateOptions {
   htl?: number
+  /** MIME type recorded with the content. */
+  mime?: string
   /** Create a date-based redirect (if the name is new) with this period and start (seconds). */
   dbr?: { period?: number, start?: number }
   /** Insert the slot of this instant instead of now (ms; date-based only). */
@@ -92,12 +94,19 @@ export function keygen (): { insertUri: string, requestUri: string } {
 
 /** The insert-side reference of a destination: an SSK insert URI, a KSK URI or a bare keyword. */
 export function insertTarget (dest: string, kind: 'ssk' | 'ksk'): { ref: SskInsertRef, uri: SignedUri } {
+  const parse = (text: string): WarrenUri => {
+    try {
+      return parseUri(text)
+    } catch (err: any) {
+      throw new KeyError(err.message)
+    }
+  }
   if (kind === 'ksk') {
-    const u = /^\s*(warren:)?ksk@/i.test(dest) ? parseUri(dest) : parseUri(`warren:KSK@${dest}`)
+    const u = /^\s*(warren:)?ksk@/i.test(dest) ? parse(dest) : parse(`warren:KSK@${dest}`)
     if (u.type !== 'KSK') throw new KeyError(`expected a keyword or a KSK URI, got a ${u.type} URI`)
     return { ref: deriveKsk(u.keyword).insert, uri: { type: 'KSK', keyword: u.keyword } }
   }
-  const u = parseUri(dest)
+  const u = parse(dest)
   if (u.type !== 'SSK-INSERT') {
     throw new KeyError(`inserting under an SSK needs its insert URI (warren:SSK-INSERT@...; see \`warren keygen\`), got a ${u.type} URI`)
   }
@@ -157,10 +166,10 @@ export class KeyClient {
   }
 
   /** Insert a file as a CHK and point an SSK document or a KSK at it. */
-  async put (source: SplitSource | Uint8Array, dest: string, kind: 'ssk' | 'ksk', options: { htl?: number } = {}): Promise<KeyPutResult> {
+  async put (source: SplitSource | Uint8Array, dest: string, kind: 'ssk' | 'ksk', options: { htl?: number, mime?: string } = {}): Promise<KeyPutResult> {
     const htl = options.htl ?? this.htl
     const { ref, uri } = insertTarget(dest, kind)
-    const target = (await this.content.put(source instanceof Uint8Array ? [source] : source, { htl })).uri
+    const target = (await this.content.put(source instanceof Uint8Array ? [source] : source, { htl, mime: options.mime })).uri
     const shown = formatUri(uri)
     const stored = await this.putRedirect(ref, target, shown, htl)
     return { uri: shown, target, stored }
@@ -185,7 +194,7 @@ export class KeyClient {
     const htl = options.htl ?? this.htl
     const { ref, uri } = insertTarget(insertUri, 'ssk')
     const { d, stored: descStored } = await this.descriptor(ref, options.dbr, htl)
-    const target = (await this.content.put(source instanceof Uint8Array ? [source] : source, { htl })).uri
+    const target = (await this.content.put(source instanceof Uint8Array ? [source] : source, { htl, mime: options.mime })).uri
     const base = sskRefOf(ref)
     if (d.kind === 'dbr') {
       const slot = dbrSlot(ref.name, d, options.at ?? this.now())
