@@ -177,14 +177,16 @@ export function buildProgram (): Command {
       console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
     })
 
-  clientOptions(program.command('put-site').description('insert a directory as a site (files + manifest); prints its URI').argument('<dir>', 'directory to insert'))
+  signedPutOptions(clientOptions(program.command('put-site').description('insert a directory as a site (files + manifest); prints its URI').argument('<dir>', 'directory to insert')))
     .option('--index <file>', 'file served for the site root and folders', 'index.html')
     .option('--htl <n>', 'hops-to-live for the inserts')
     .option('--json', 'print the full JSON result')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (dir: string, o: { api?: string, dataDir?: string, index?: string, htl?: string, json?: boolean, quiet?: boolean }) => {
+    .action(async (dir: string, o: { api?: string, dataDir?: string, index?: string, htl?: string, json?: boolean, quiet?: boolean } & SignedPutFlags) => {
       const base = await apiBase(o)
-      const out = await uploadSite(call, base, dir, { index: o.index, htl: o.htl, quiet: o.quiet === true || o.json === true })
+      const out = await uploadSite(call, base, dir, { index: o.index, htl: o.htl, quiet: o.quiet === true || o.json === true, query: signedQuery(o) })
+      const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
+      if (signed !== undefined && o.json !== true) console.error(signed)
       console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
     })
 

@@ -96,10 +96,10 @@ export async function walk (dir: string): Promise<string[]> {
   return out.sort()
 }
 
-export interface SiteResult { uri: string, files: number, bytes: number, blocks: number }
+export interface SiteResult { uri: string, files: number, bytes: number, blocks: number, [k: string]: unknown }
 
 /** Insert a directory as a site: each file, then the manifest naming them. */
-export async function uploadSite (call: ApiCall, base: string, dir: string, o: { index?: string, htl?: string, quiet?: boolean }): Promise<SiteResult> {
+export async function uploadSite (call: ApiCall, base: string, dir: string, o: { index?: string, htl?: string, quiet?: boolean, query?: Record<string, string> }): Promise<SiteResult> {
   const paths = await walk(dir)
   if (paths.length === 0) throw new Error(`${dir} has no files to insert`)
   const sizes = await Promise.all(paths.map(async (p) => (await stat(join(dir, p))).size))
@@ -116,8 +116,9 @@ export async function uploadSite (call: ApiCall, base: string, dir: string, o: {
   } finally {
     bar.stop()
   }
-  const q = o.htl === undefined ? '' : `?htl=${encodeURIComponent(o.htl)}`
-  const res = await call(base, `/api/v1/site${q}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries, index: o.index }) })
-  const site = await res.json() as { uri: string, blocks: number }
-  return { uri: site.uri, files: paths.length, bytes: total, blocks: blocks + site.blocks }
+  const q = new URLSearchParams(o.query)
+  if (o.htl !== undefined) q.set('htl', o.htl)
+  const res = await call(base, `/api/v1/site${q.size > 0 ? `?${q.toString()}` : ''}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries, index: o.index }) })
+  const site = await res.json() as { uri: string, blocks: number, [k: string]: unknown }
+  return { ...site, uri: site.uri, files: paths.length, bytes: total, blocks: blocks + site.blocks }
 }

@@ -8,7 +8,7 @@
  *   GET  /node                      node page: peers, key spread, store, recent requests
  *   GET  /_/...                     the pages' script and style; /_/external: link warning
  *   GET  /api/v1/stats/recent       recent request success rate and hops (JSON)
- *   POST /api/v1/site               {entries:[{path,uri,mime?,size?}], index?} -> {uri}
+ *   POST /api/v1/site[?ssk=|ksk=|update=]  {entries:[{path,uri,mime?,size?}], index?} -> {uri}
  *
  * Content is served under the rules of src/gateway/security.ts (docs/gateway.md). Every
  * request must name a loopback Host (DNS rebinding), and state-changing requests must come
@@ -19,6 +19,8 @@ import { GATEWAY_MAX_HTML_BYTES } from '../constants.js'
 import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
 import { ContentError, normalizeSitePath } from '../client/site.js'
 import { NotFoundError } from '../protocol/warren-service.js'
+import { putSigned } from '../api/keys-routes.js'
+import { KeyClient } from '../client/resolve.js'
 import { HOME_JS, NODE_JS, STYLE_CSS } from './assets.js'
 import { errorPage, externalLinkPage, homePage, listingPage, nodePage } from './pages.js'
 import { contentHeaders, filterHtml, pageHeaders } from './security.js'
@@ -92,10 +94,18 @@ export async function serveContent (node: WarrenNode, req: FastifyRequest, reply
   const file = await node.client.open(uri, { htl })
   if (gatewayPath !== undefined && file.site !== undefined) {
     // Relative links resolve against the directory: a site root or a directory served by
-    // its index must end with "/".
-    const isIndex = file.listing !== undefined || normalizeSitePath(gatewayPath.rest) !== file.site.path
-    if (isIndex && !gatewayPath.rest.endsWith('/')) {
+    // its index must end with "/". Under a signed key the site path follows "//" (the
+    // document name comes first: src/keys/ssk-uri.ts).
+    const signed = !gatewayPath.key.toUpperCase().startsWith('CHK@')
+    const sep = gatewayPath.rest.indexOf('//')
+    if (signed && sep < 0) return await reply.redirect(`/${gatewayPath.key}${gatewayPath.rest}//`, 301)
+    const sitePath = signed ? gatewayPath.rest.slice(sep + 2) : gatewayPath.rest
+    const isIndex = file.listing !== undefined || normalizeSitePath(sitePath) !== file.site.path
+    if (isIndex && sitePath !== '' && !sitePath.endsWith('/')) {
       return await reply.redirect(`/${gatewayPath.key}${gatewayPath.rest}/`, 301)
+    }
+    if (isIndex && !signed && sitePath === '') {
+      return await reply.redirect(`/${gatewayPath.key}/`, 301)
     }
     if (file.listing !== undefined) {
       return await contentHeaders(reply).type('text/html; charset=utf-8').send(listingPage(file.site.uri, file.site.path, file.listing))
@@ -189,7 +199,13 @@ export function registerGateway (app: FastifyInstance, node: WarrenNode, options
     })
     const index = typeof body.index === 'string' && body.index !== '' ? body.index : undefined
     const q = req.query as Record<string, string | undefined>
-    return await node.client.putSite(entries, { index, htl: q.htl === undefined ? undefined : Number(q.htl) })
+    const htl = q.htl === undefined ? undefined : Number(q.htl)
+    const site = await node.client.putSite(entries, { index, htl })
+    // ?ssk=, ?ksk=, ?update=: publish the site under a signed key, through the key client
+    // (src/client/resolve.ts) with the site as the content it points at.
+    const keys = new KeyClient(node.service, { put: async () => ({ uri: site.uri }) }, { htl: htl ?? node.config.htl })
+    const signed = await putSigned({ keys } as unknown as WarrenNode, [], q, { htl }) as { uri: string } | undefined
+    return signed === undefined ? site : { ...signed, site: site.uri, blocks: site.blocks }
   })
 
   // Everything else: a key path, or a JSON 404 for the API, or an HTML 404.

@@ -88,6 +88,26 @@ describe('HTTP gateway', () => {
     assert.match(await listing.text(), /<a href="logo.svg">logo.svg<\/a>/)
   })
 
+  it('publishes a site under an SSK and serves paths below the signed key', async () => {
+    const k = await (await fetch(gw.base + '/api/v1/keygen')).json() as { insertUri: string, requestUri: string }
+    const a = await putFile(gw.base, '<html><body><a href="docs/b.html">b</a></body></html>', 'index.html')
+    const b = await putFile(gw.base, '<html><body>signed site page</body></html>', 'docs/b.html')
+    const entries = [{ path: 'index.html', uri: a.uri }, { path: 'docs/b.html', uri: b.uri }]
+    const res = await fetch(`${gw.base}/api/v1/site?ssk=${encodeURIComponent(k.insertUri + 'mysite')}`, { method: 'POST', body: JSON.stringify({ entries }) })
+    assert.equal(res.status, 200)
+    const out = await res.json() as { uri: string, site: string, target: string }
+    assert.match(out.uri, /^warren:SSK@/)
+    assert.equal(out.target, out.site)
+    const root = '/' + out.uri.replace(/^warren:/, '')
+    // The site path follows "//" after the document name (src/keys/ssk-uri.ts).
+    const redirect = await fetch(gw.base + root, { redirect: 'manual' })
+    assert.equal(redirect.status, 301)
+    assert.equal(redirect.headers.get('location'), root + '//')
+    assert.match(await (await fetch(gw.base + root + '//')).text(), /docs\/b.html/)
+    const page = new URL('docs/b.html', gw.base + root + '//')
+    assert.match(await (await fetch(page)).text(), /signed site page/)
+  })
+
   it('reports errors as JSON with a status code (HTML for browsers)', async () => {
     const missing = await fetch(gw.base + site + 'nope.html')
     assert.equal(missing.status, 404)
