@@ -44,6 +44,11 @@ export interface WarrenNodeOptions {
    * turn off the connection monitor. Never set in production.
    */
   localTestnet?: boolean
+  /**
+   * Publish this node's ARK by itself (on start, when addresses change, at maintenance).
+   * Default true; test networks turn it off and call `node.ark.publish()` when they mean to.
+   */
+  arkPublish?: boolean
 }
 
 export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService }>
@@ -56,6 +61,7 @@ export interface NodeStatus {
   store: { count: number, usedBytes: number, capacityBytes: number }
   operations: { active: number }
   counters: WarrenService['core']['stats']
+  ark: ArkKeeper['stats']
 }
 
 export class WarrenNode {
@@ -70,7 +76,7 @@ export class WarrenNode {
   readonly log: Logger
   private maintenance?: NodeJS.Timeout
 
-  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey) {
+  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey, autoPublishArk = true) {
     this.config = config
     this.libp2p = libp2p
     this.store = store
@@ -78,7 +84,7 @@ export class WarrenNode {
     this.client = new WarrenClient(this.service, { htl: config.htl })
     this.keys = new KeyClient(this.service, this.client, { htl: config.htl })
     this.client.resolve = this.keys.resolveToChk
-    this.ark = new ArkKeeper(libp2p, this.keys, privateKey, log, () => this.service.core.table.size > 0)
+    this.ark = new ArkKeeper(libp2p, this.keys, privateKey, log, () => this.service.core.table.size > 0, autoPublishArk)
   }
 
   get service (): WarrenService {
@@ -96,10 +102,10 @@ export class WarrenNode {
   async start (): Promise<void> {
     await this.libp2p.start()
     this.ark.start()
-    this.maintenance = setInterval(() => { void this.maintain().finally(() => { void this.ark.publish() }) }, MAINTENANCE_INTERVAL_MS)
+    this.maintenance = setInterval(() => { void this.maintain().finally(() => { void this.ark.autoPublish() }) }, MAINTENANCE_INTERVAL_MS)
     this.maintenance.unref()
     await this.maintain()
-    void this.ark.publish()
+    void this.ark.autoPublish()
   }
 
   /**
@@ -134,7 +140,8 @@ export class WarrenNode {
       routingTable: { size: core.table.size, capacity: core.table.capacity, peers: core.table.peerSet().size, spread: core.table.spread(16) },
       store: this.store.stats(),
       operations: { active: this.service.activeOperations },
-      counters: core.stats
+      counters: core.stats,
+      ark: this.ark.stats
     }
   }
 
@@ -169,7 +176,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       },
       start: false
     }) as WarrenLibp2p
-    return new WarrenNode(config, libp2p, store, log, privateKey)
+    return new WarrenNode(config, libp2p, store, log, privateKey, options.arkPublish ?? true)
   } catch (err) {
     await store.close()
     throw err

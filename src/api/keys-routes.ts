@@ -7,11 +7,14 @@
  *                                                      body: file -> { uri, version, edition | slot, ... }
  *   GET  /api/v1/keygen                                -> { insertUri, requestUri } (a new subspace)
  *   GET  /api/v1/resolve?uri=URI                       -> { chk, trace, edition? } (where a key leads now)
+ *   GET  /api/v1/ark[?peer=<peer ID>]                  -> { peer, edition, addrs, time } (default: this node)
  *
  * `period` is seconds; `start` and `at` are Unix seconds or an ISO 8601 date. `GET /api/v1/get`
  * accepts every key type (WarrenClient resolves SSK/KSK URIs through the node's KeyClient).
  */
+import { resolveArk } from '../ark/ark.js'
 import { KeyError, keygen } from '../client/resolve.js'
+import { NotFoundError } from '../protocol/warren-service.js'
 import { formatUri } from '../keys/uri.js'
 import type { SplitSource } from '../client/split.js'
 import type { WarrenNode } from '../node.js'
@@ -53,6 +56,18 @@ export async function putSigned (node: WarrenNode, source: SplitSource, q: Query
 
 export function registerKeyRoutes (app: FastifyInstance, node: WarrenNode): void {
   app.get('/api/v1/keygen', async () => keygen())
+
+  app.get('/api/v1/ark', async (req) => {
+    const peer = present(req.query as Query, 'peer') ?? node.peerId
+    let found
+    try {
+      found = await resolveArk(node.keys, peer)
+    } catch (err: any) {
+      throw new KeyError(err.message)
+    }
+    if (found === undefined) throw new NotFoundError(`no ARK found for ${peer}`, 0)
+    return { peer, edition: found.edition, ...found.record }
+  })
 
   app.get('/api/v1/resolve', async (req) => {
     const q = req.query as Query

@@ -31,26 +31,37 @@ export class ArkKeeper {
   private publishing?: Promise<void>
   private readonly onConnect = (evt: CustomEvent<{ toString: () => string }>): void => { this.remember(evt.detail.toString()) }
   private readonly onSelfUpdate = (): void => { this.dirty = true }
+  /** A neighbour finished identify (and joins the routing table): a pending publish can go now. */
+  private readonly onIdentify = (): void => {
+    if (this.dirty) setTimeout(() => { void this.autoPublish() }, 0)
+  }
 
   /** `canRoute`: whether an insert can leave this node (it has routing-table peers). */
   constructor (private readonly libp2p: Libp2p, private readonly keys: KeyClient, private readonly key: PrivateKey, private readonly log: Logger,
-    private readonly canRoute: () => boolean) {}
+    private readonly canRoute: () => boolean, private readonly auto = true) {}
 
   start (): void {
     this.libp2p.addEventListener('peer:connect', this.onConnect)
     this.libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
+    this.libp2p.addEventListener('peer:identify', this.onIdentify)
     for (const p of this.libp2p.getPeers()) this.remember(p.toString())
   }
 
   stop (): void {
     this.libp2p.removeEventListener('peer:connect', this.onConnect)
     this.libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
+    this.libp2p.removeEventListener('peer:identify', this.onIdentify)
   }
 
   private remember (peer: string): void {
     this.known.delete(peer)
     this.known.add(peer)
     if (this.known.size > MAX_KNOWN) this.known.delete(this.known.values().next().value as string)
+  }
+
+  /** `publish`, unless automatic publishing is off (test networks). */
+  async autoPublish (): Promise<void> {
+    if (this.auto) await this.publish()
   }
 
   /** Publish the current addresses if they changed since the last successful publish. */

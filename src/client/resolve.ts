@@ -86,6 +86,11 @@ export class KeyError extends Error {
   }
 }
 
+/** Default start of a new date-based redirect: the current period, counted from the epoch (daily slots start at 00:00 UTC). */
+function alignedStart (nowMs: number, period: number): number {
+  return Math.floor(nowMs / 1000 / period) * period
+}
+
 /** A new subspace: the secret insert URI and the public request URI of its root. */
 export function keygen (): { insertUri: string, requestUri: string } {
   const { insert, request } = subspaceUris(generateSskKeyPair().privateKey, generateCryptoKey())
@@ -179,7 +184,7 @@ export class KeyClient {
   private async descriptor (ref: SskInsertRef, dbr: UpdateOptions['dbr'], htl: number): Promise<{ d: UpdatableDescriptor, stored: number }> {
     const wanted: UpdatableDescriptor = dbr === undefined
       ? { kind: 'editions' }
-      : { kind: 'dbr', period: dbr.period ?? DEFAULT_DBR_PERIOD_S, start: dbr.start ?? Math.floor(this.now() / 1000) }
+      : { kind: 'dbr', period: dbr.period ?? DEFAULT_DBR_PERIOD_S, start: dbr.start ?? alignedStart(this.now(), dbr.period ?? DEFAULT_DBR_PERIOD_S) }
     const found = await this.fetchSigned(sskRefOf(ref), htl)
     const r = found === undefined ? await this.insertSigned(ref, SskType.UPDATABLE, encodeDescriptor(wanted), htl) : { existing: found, stored: 0 }
     if (r.existing === undefined) return { d: wanted, stored: r.stored }
