@@ -48,7 +48,7 @@ function bench (n: number): SizeResult {
   const bytesPerNode = (memory() - base) / n
 
   const w = new Workload(sim)
-  w.keys.push(...keys)
+  for (const k of keys) w.keys.push(k)
   const steps = 20_000
   let m0 = sim.messages
   let t = performance.now()

@@ -301,7 +301,7 @@ export function runFaultTolerance (p: FaultParams, progress?: Progress): FaultRe
         while (removed < Math.round(f * initial)) sim.removeNode(order[removed++])
         const all = w.probe(p.probeSize)
         const live = new Workload(sim, { ...w.config, probeKeys: 'live' })
-        live.keys.push(...w.keys)
+        for (const k of w.keys) live.keys.push(k)
         const lr = live.probe(p.probeSize)
         points.push({
           fraction: f,
