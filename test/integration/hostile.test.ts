@@ -4,12 +4,7 @@
  * answers requests with forged data. Each gets a clear error (or is routed around) while
  * the node keeps serving others and leaks no operation.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { pbStream, lpStream } from '@libp2p/utils'
-import { createLibp2p } from 'libp2p'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
@@ -19,8 +14,10 @@ import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { distance } from '../../src/keys/routing-key.js'
 import { peerKey } from '../../src/protocol/warren-service.js'
 import { createNetwork, until } from '../helpers/network.js'
+import { createRawPeer } from '../helpers/raw-peer.js'
+import type { RawPeer } from '../helpers/raw-peer.js'
 import type { TestNetwork } from '../helpers/network.js'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import type { Stream } from '@libp2p/interface'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../../src/keys/routing-key.js'
 
@@ -31,21 +28,9 @@ function chk (payload: Uint8Array): { key: RoutingKey, block: Block } {
   return { key: c.routingKey, block: { type: KeyType.CHK, data: c.block, pubkey: new Uint8Array(), signature: new Uint8Array(), headers: new Uint8Array() } }
 }
 
-async function rawPeer (): Promise<Libp2p<{ identify: ReturnType<ReturnType<typeof identify>> }>> {
-  return await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { allow: ['/ip4/127.0.0.1/ipcidr/8'] },
-    connectionMonitor: { enabled: false },
-    services: { identify: identify() }
-  })
-}
-
 describe('hostile input', () => {
   let net: TestNetwork
-  let evil: Awaited<ReturnType<typeof rawPeer>>
+  let evil: RawPeer
   const target = (): TestNetwork['nodes'][number] => net.nodes[0]
 
   async function open (protocol = REQUEST_PROTOCOL): Promise<Stream> {
@@ -64,7 +49,7 @@ describe('hostile input', () => {
     net = await createNetwork(3, { service: { maxOpsPerPeer: MAX_OPS, firstFrameTimeoutMs: 400 }, core: { hopTimeoutMs: 1000 } })
     await net.connect(0, 1)
     await net.connect(1, 2)
-    evil = await rawPeer()
+    evil = await createRawPeer()
     await evil.start()
   })
 

@@ -8,12 +8,7 @@
  * - As an inserter, each forgery is refused by the first honest node with INVALID_BLOCK and
  *   stored nowhere, while the genuine block inserted the same way is stored along the path.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { pbStream } from '@libp2p/utils'
-import { createLibp2p } from 'libp2p'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Block, Error as WireError, Frame, FrameType } from '../../proto/warren.js'
@@ -22,10 +17,11 @@ import { editionName } from '../../src/client/updatable.js'
 import { verifyBlock } from '../../src/keys/block-verify.js'
 import { encodeSsk, generateCryptoKey, generateSskKeyPair, sskRefOf, sskRoutingKey, SskType } from '../../src/keys/ssk.js'
 import { createNetwork, until } from '../helpers/network.js'
+import { createRawPeer } from '../helpers/raw-peer.js'
+import type { RawPeer } from '../helpers/raw-peer.js'
 import type { TestNetwork } from '../helpers/network.js'
 import type { RoutingKey } from '../../src/keys/routing-key.js'
 import type { SskInsertRef } from '../../src/keys/ssk.js'
-import type { Libp2p } from '@libp2p/interface'
 
 const owner = generateSskKeyPair()
 const cryptoKey = generateCryptoKey()
@@ -56,11 +52,9 @@ function forgeries (name: string): { key: RoutingKey, genuine: Block, forged: Ar
   }
 }
 
-type Raw = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>> }>
-
 describe('SSK verification at every hop, against a modified relay node', () => {
   let net: TestNetwork
-  let evil: Raw
+  let evil: RawPeer
   /** What the evil relay answers to any request. */
   let answer: Block | undefined
   let asked = 0
@@ -71,15 +65,7 @@ describe('SSK verification at every hop, against a modified relay node', () => {
     net = await createNetwork(3, { core: { hopTimeoutMs: 1500, sourceResetProb: 1 } })
     await net.connect(A, B)
     await net.connect(B, C)
-    evil = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionManager: { allow: ['/ip4/127.0.0.1/ipcidr/8'] },
-      connectionMonitor: { enabled: false },
-      services: { identify: identify() }
-    })
+    evil = await createRawPeer()
     await evil.handle(REQUEST_PROTOCOL, async (stream) => {
       const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
       await pb.read()
