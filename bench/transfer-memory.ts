@@ -1,16 +1,39 @@
 /**
  * Benchmark: a large file (default 256 MiB) put at one node and fetched at another across a
- * 10-node network in one process, with the peak RSS sampled every 50 ms: the client streams
- * with bounded memory, so the peak stays far below the file size (the nodes' own LevelDB
- * caches and libp2p buffers are most of what is measured). Prints JSON.
+ * 10-node network, measuring the peak RSS of the node doing the transfer. Prints JSON.
  * Usage: npm run build && npx node dist/bench/transfer-memory.js [--mib 256] [--nodes 10] [--htl 2]
  *
- * The source is generated on the fly (never held whole) and the fetched bytes are hashed as
- * they stream in, compared with the source's SHA-256.
+ * Each role runs in its own process, so a node's memory is measured apart from the others:
+ *   network: nodes-2 relay/storage nodes in one process (ring + chords), printing addresses;
+ *   put:     one node (its own process) joins, inserts the file generated on the fly (never
+ *            held whole), samples its RSS every 50 ms, prints the URI;
+ *   get:     a fresh node (another process) joins elsewhere in the ring, streams the file,
+ *            hashes it as it arrives and compares with the source's SHA-256.
+ * The in-process variant (all nodes in one process) is what earlier runs measured: there the
+ * ten nodes' stores, streams and garbage dominate RSS, not the transfer.
  */
+import { fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createNetwork, ring } from '../test/helpers/network.js'
+import { createNetwork, createNode, ring, until } from '../test/helpers/network.js'
+import type { ChildProcess } from 'node:child_process'
+
+interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string }
+
+function args (): Args {
+  const { values } = parseArgs({
+    options: {
+      mib: { type: 'string', default: '256' },
+      nodes: { type: 'string', default: '10' },
+      htl: { type: 'string', default: '2' },
+      role: { type: 'string', default: 'main' },
+      peers: { type: 'string', default: '' },
+      uri: { type: 'string' }
+    }
+  })
+  return { mib: Number(values.mib), nodes: Number(values.nodes), htl: Number(values.htl), role: values.role, peers: values.peers.split(',').filter((p) => p !== ''), uri: values.uri }
+}
 
 function * source (bytes: number, seed: number): Generator<Uint8Array> {
   const chunk = new Uint8Array(1 << 20)
@@ -25,49 +48,105 @@ function * source (bytes: number, seed: number): Generator<Uint8Array> {
   }
 }
 
-async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { mib: { type: 'string', default: '256' }, nodes: { type: 'string', default: '10' }, htl: { type: 'string', default: '2' } } })
-  const bytes = Number(values.mib) * 1024 * 1024
-  const n = Number(values.nodes)
-  const htl = Number(values.htl)
-  // Every block is stored on up to htl + 1 nodes: give the stores room for all copies.
-  const storeBytes = Math.ceil(2 * bytes * (htl + 1) / n * 1.5) + 64 * 1024 * 1024
-  const net = await createNetwork(n, { config: { storeBytes }, core: { hopTimeoutMs: 5000 } })
-  let peak = 0
+function storeBytesFor (a: Args): number {
+  // Every block (data and check: twice the file) is stored on up to htl + 1 nodes.
+  return Math.ceil(2 * a.mib * 2 ** 20 * (a.htl + 1) / (a.nodes - 2) * 1.5) + 64 * 2 ** 20
+}
+
+/** The relay/storage nodes; stays up until its parent disconnects. */
+async function network (a: Args): Promise<void> {
+  const net = await createNetwork(a.nodes - 2, { config: { storeBytes: storeBytesFor(a) }, core: { hopTimeoutMs: 5000 } })
+  await ring(net, [[0, Math.floor((a.nodes - 2) / 2)]])
+  process.send!({ addrs: net.nodes.map((n) => n.libp2p.getMultiaddrs()[0].toString()) })
+  process.on('disconnect', () => { void net.stop().then(() => process.exit(0)) })
+}
+
+/** One client node: put or get, with its own peak RSS. */
+async function client (a: Args): Promise<void> {
+  const { node, dir } = await createNode({ config: { storeBytes: storeBytesFor(a) }, core: { hopTimeoutMs: 5000 } })
+  let peak = process.memoryUsage().rss
+  const start = peak
+  let livePeak = 0
+  let liveAtPeak = {}
   const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 50)
+  // Live memory (after a full GC) every 2 s: what the transfer really holds, apart from garbage.
+  const { setFlagsFromString } = await import('node:v8')
+  const { runInNewContext } = await import('node:vm')
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const live = setInterval(() => {
+    gc()
+    const m = process.memoryUsage()
+    const total = m.heapUsed + m.external
+    if (total > livePeak) {
+      livePeak = total
+      liveAtPeak = { heapUsed: Math.round(m.heapUsed / 2 ** 20), arrayBuffers: Math.round(m.arrayBuffers / 2 ** 20), otherExternal: Math.round((m.external - m.arrayBuffers) / 2 ** 20) }
+    }
+  }, 2000)
   try {
-    await ring(net, [[0, Math.floor(n / 2)], [2, n - 3]])
-    const expected = createHash('sha256')
-    for (const c of source(bytes, 42)) expected.update(c)
-    const want = expected.digest('hex')
-    const rssStart = process.memoryUsage().rss
-    peak = rssStart
-
-    let t = performance.now()
-    const put = await net.nodes[0].client.put(source(bytes, 42), { htl })
-    const putMs = performance.now() - t
-    const peakPut = peak
-
-    peak = process.memoryUsage().rss
-    const got = createHash('sha256')
-    let received = 0
-    t = performance.now()
-    const f = await net.nodes[n - 2].client.open(put.uri, { htl: htl + 6 })
-    for await (const c of f.stream()) { got.update(c); received += c.length }
-    const getMs = performance.now() - t
-    const peakGet = peak
-    if (received !== bytes || got.digest('hex') !== want) throw new Error('fetched bytes differ from the source')
-    const mib = (x: number): number => Math.round(x / 2 ** 20)
-    const mbps = (ms: number): number => Math.round(bytes / 1e6 / (ms / 1000) * 10) / 10
-    console.log(JSON.stringify({
-      setup: { fileMiB: bytes / 2 ** 20, nodes: n, htl, topology: 'ring + 2 chords', inProcess: true, node: process.version },
-      put: { ms: Math.round(putMs), MBps: mbps(putMs), blocks: put.blocks, dataBlocks: put.dataBlocks, checkBlocks: put.checkBlocks, segments: put.segments, minStored: put.minStored },
-      get: { ms: Math.round(getMs), MBps: mbps(getMs), sha256Matches: true },
-      rssMiB: { start: mib(rssStart), peakDuringPut: mib(peakPut), peakDuringGet: mib(peakGet), peakOverFileSize: Math.round(Math.max(peakPut, peakGet) / bytes * 100) / 100 }
-    }, null, 2))
+    const { multiaddr } = await import('@multiformats/multiaddr')
+    for (const p of a.peers) await node.libp2p.dial(multiaddr(p))
+    await until(() => node.service.core.table.size >= a.peers.length, 10_000, 'routing table')
+    const bytes = a.mib * 2 ** 20
+    const t = performance.now()
+    let out: Record<string, unknown>
+    if (a.role === 'put') {
+      const r = await node.client.put(source(bytes, 42), { htl: a.htl })
+      out = { uri: r.uri, blocks: r.blocks, dataBlocks: r.dataBlocks, checkBlocks: r.checkBlocks, segments: r.segments, minStored: r.minStored }
+    } else {
+      const want = createHash('sha256')
+      for (const c of source(bytes, 42)) want.update(c)
+      const got = createHash('sha256')
+      let n = 0
+      const f = await node.client.open(a.uri!, { htl: a.htl + 6 })
+      for await (const c of f.stream()) { got.update(c); n += c.length }
+      if (n !== bytes || got.digest('hex') !== want.digest('hex')) throw new Error('fetched bytes differ from the source')
+      out = { sha256Matches: true }
+    }
+    const ms = performance.now() - t
+    const mem = process.memoryUsage()
+    process.send!({ ...out, ms: Math.round(ms), MBps: Math.round(bytes / 1e6 / (ms / 1000) * 10) / 10, rssMiB: { start: Math.round(start / 2 ** 20), peak: Math.round(peak / 2 ** 20) }, liveAfterGcPeakMiB: Math.round(livePeak / 2 ** 20), liveAtPeak, endMiB: { heapUsed: Math.round(mem.heapUsed / 2 ** 20), arrayBuffers: Math.round(mem.arrayBuffers / 2 ** 20) } })
   } finally {
     clearInterval(sampler)
-    await net.stop()
+    clearInterval(live)
+    await node.stop()
+    const { rm } = await import('node:fs/promises')
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function child (role: string, a: Args, extra: string[]): Promise<{ proc: ChildProcess, msg: Promise<any> }> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--role', role, '--mib', String(a.mib), '--nodes', String(a.nodes), '--htl', String(a.htl), ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const msg = new Promise((resolve, reject) => {
+    proc.once('message', resolve)
+    proc.once('exit', (code) => { reject(new Error(`${role} exited with ${code}`)) })
+  })
+  return { proc, msg }
+}
+
+async function main (): Promise<void> {
+  const a = args()
+  if (a.role === 'network') return await network(a)
+  if (a.role === 'put' || a.role === 'get') {
+    await client(a)
+    process.exit(0)
+  }
+  const net = await child('network', a, [])
+  try {
+    const { addrs } = await net.msg as { addrs: string[] }
+    const putter = await child('put', a, ['--peers', [addrs[0], addrs[Math.floor(addrs.length / 2)]].join(',')])
+    const put = await putter.msg as Record<string, any>
+    const getter = await child('get', a, ['--peers', [addrs[2], addrs[addrs.length - 2]].join(','), '--uri', put.uri])
+    const get = await getter.msg
+    const fileBytes = a.mib * 2 ** 20
+    console.log(JSON.stringify({
+      setup: { fileMiB: a.mib, nodes: a.nodes, htl: a.htl, processes: 'network (nodes-2) + put node + get node', node: process.version },
+      put,
+      get,
+      peakRssOverFileSize: { put: Math.round(put.rssMiB.peak * 2 ** 20 / fileBytes * 100) / 100, get: Math.round(get.rssMiB.peak * 2 ** 20 / fileBytes * 100) / 100 }
+    }, null, 2))
+  } finally {
+    net.proc.disconnect()
   }
 }
 

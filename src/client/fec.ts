@@ -4,10 +4,12 @@
  *
  * Backed by @digitaldefiance/reed-solomon-erasure.wasm (the Rust reed-solomon-erasure crate
  * compiled to WebAssembly: no native build, same bytes on every platform; see docs/fec.md
- * for the evaluation). The module is compiled once; `encode` reuses one instance, while
- * every `reconstruct` gets a fresh instance, because the crate's cached inversion tree
- * returns wrong answers (or panics) when one instance rebuilds several different erasure
- * patterns in a row. Callers still verify every rebuilt block against its key.
+ * for the evaluation). The module is compiled once and every call gets a fresh instance:
+ * the crate's cached inversion tree returns wrong answers (or panics) when one instance
+ * rebuilds several different erasure patterns in a row, and its allocator never gives back
+ * the working copy of a segment, so a long-lived instance grows by ~8 MiB per 128 + 128
+ * encode. A fresh instance costs ~0.1 ms and its memory goes with it. Callers still verify
+ * every rebuilt block against its key.
  */
 import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm'
 import { readFileSync } from 'node:fs'
@@ -23,7 +25,6 @@ const RESULT_NAMES: Record<number, string> = {
 }
 
 let wasmModule: WebAssembly.Module | undefined
-let encoder: ReedSolomonErasure | undefined
 
 function module (): WebAssembly.Module {
   if (wasmModule === undefined) {
@@ -60,12 +61,8 @@ export function fecEncode (data: Uint8Array[], m: number): Uint8Array[] {
     if (d.length !== size) throw new Error(`FEC: data block ${i} is ${d.length} bytes, expected ${size}`)
     shards.set(d, i * size)
   })
-  encoder ??= instance()
-  const r = encoder.encode(shards, k, m)
-  if (r !== ReedSolomonErasure.RESULT_OK) {
-    encoder = undefined
-    fail('encode', r)
-  }
+  const r = instance().encode(shards, k, m)
+  if (r !== ReedSolomonErasure.RESULT_OK) fail('encode', r)
   return Array.from({ length: m }, (_, j) => shards.subarray((k + j) * size, (k + j + 1) * size))
 }
 

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { fecEncode, fecReconstruct } from '../../src/client/fec.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -48,6 +50,20 @@ describe('FEC codec', () => {
     const data = Array.from({ length: 4 }, () => new Uint8Array(randomBytes(64)))
     const all = [...data, ...fecEncode(data, 2)]
     assert.throws(() => fecReconstruct(all.map((b, i) => i < 3 ? undefined : b), 4, 2), /3 of 6 blocks present, 4 needed/)
+  })
+
+  it('does not grow memory over many segments (the wasm allocator keeps what it took)', () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const data = pattern(128, 8192, 3, 5, 7)
+    fecEncode(data, 128)
+    gc()
+    const before = process.memoryUsage().external
+    for (let i = 0; i < 24; i++) fecEncode(data, 128)
+    gc()
+    const grown = process.memoryUsage().external - before
+    // A leaking instance would hold 24 working copies (2 MiB each) by now.
+    assert.ok(grown < 16 * 2 ** 20, `external memory grew ${(grown / 2 ** 20).toFixed(1)} MiB over 24 encodes`)
   })
 
   it('rejects segments over 256 blocks and mismatched sizes', () => {
