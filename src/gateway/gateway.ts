@@ -88,6 +88,9 @@ async function readBody (body: unknown, limit: number): Promise<string> {
  * roots and directories can be redirected to a trailing slash, for relative links).
  */
 export async function serveContent (node: WarrenNode, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }): Promise<FastifyReply> {
+  // Without a gateway path this is the API's download: the exact bytes, as an attachment
+  // (never rendered, so never filtered).
+  const download = gatewayPath === undefined
   const q = req.query as Record<string, string | undefined>
   const htl = q.htl === undefined ? undefined : Number(q.htl)
   if (htl !== undefined && (!Number.isInteger(htl) || htl < 0 || htl > 255)) throw new ContentError(`htl must be an integer from 0 to 255, got "${q.htl}"`, 400)
@@ -114,7 +117,8 @@ export async function serveContent (node: WarrenNode, req: FastifyRequest, reply
   const name = file.site?.path ?? ''
   let mime = file.mime !== '' ? file.mime : (name !== '' ? mimeFor(name) : DEFAULT_MIME)
   contentHeaders(reply)
-  const isMarkup = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml)\b/i.test(mime)
+  if (download) void reply.header('content-disposition', 'attachment')
+  const isMarkup = !download && /^(text\/html|application\/xhtml\+xml|image\/svg\+xml)\b/i.test(mime)
   if (isMarkup) {
     if (file.size > GATEWAY_MAX_HTML_BYTES) {
       mime = 'text/plain; charset=utf-8'

@@ -84,6 +84,10 @@ describe('HTTP gateway', () => {
     assert.equal(logo.status, 200)
     assert.equal(logo.headers.get('content-type'), 'image/svg+xml')
     assert.equal((await fetch(gw.base + site + 'notes.txt')).headers.get('content-type'), 'text/plain; charset=utf-8')
+    // The API's download is the exact bytes, as an attachment, unfiltered.
+    const raw = await fetch(`${gw.base}/api/v1/get?uri=${encodeURIComponent(site.slice(1) + 'index.html')}`)
+    assert.equal(raw.headers.get('content-disposition'), 'attachment')
+    assert.match(await raw.text(), /href="http:\/\/evil.test\/"/)
     const listing = await fetch(gw.base + site + 'img/')
     assert.match(await listing.text(), /<a href="logo.svg">logo.svg<\/a>/)
   })
