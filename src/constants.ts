@@ -28,6 +28,8 @@ export const DEFAULT_HTL = MAX_HTL
 export const ROUTING_TABLE_SIZE = 250
 export const SOURCE_RESET_PROBABILITY = 0.1
 export const HOP_TIMEOUT_MS = 3_000
+/** Hops-to-live of a new node's announcement (the paper's simulations used 10). */
+export const ANNOUNCE_HTL = 10
 
 // Streams and per-peer limits.
 export const MAX_INBOUND_STREAMS = 64

@@ -14,7 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
-import { MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
+import { ANNOUNCE_HTL, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
 import { WarrenClient } from './client/client.js'
 import { KeyClient } from './client/resolve.js'
 import { ArkKeeper } from './ark/ark-keeper.js'
@@ -49,6 +49,8 @@ export interface WarrenNodeOptions {
    * Default true; test networks turn it off and call `node.ark.publish()` when they mean to.
    */
   arkPublish?: boolean
+  /** Announce this node through a bootstrap peer once connected (default true). */
+  announce?: boolean
 }
 
 export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService }>
@@ -62,6 +64,8 @@ export interface NodeStatus {
   operations: { active: number }
   counters: WarrenService['core']['stats']
   ark: ArkKeeper['stats']
+  /** This node's announcement: the key its walk agreed on, and how many nodes took part. */
+  announcement: { key: string, participants: number, at: number } | null
 }
 
 export class WarrenNode {
@@ -75,8 +79,10 @@ export class WarrenNode {
   readonly ark: ArkKeeper
   readonly log: Logger
   private maintenance?: NodeJS.Timeout
+  private announcement?: { key: string, participants: number, at: number }
+  private announcing = false
 
-  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey, autoPublishArk = true) {
+  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey, autoPublishArk = true, private readonly autoAnnounce = true) {
     this.config = config
     this.libp2p = libp2p
     this.store = store
@@ -102,10 +108,41 @@ export class WarrenNode {
   async start (): Promise<void> {
     await this.libp2p.start()
     this.ark.start()
-    this.maintenance = setInterval(() => { void this.maintain().finally(() => { void this.ark.autoPublish() }) }, MAINTENANCE_INTERVAL_MS)
+    this.maintenance = setInterval(() => {
+      void this.maintain().finally(() => {
+        void this.ark.autoPublish()
+        void this.announceOnce()
+      })
+    }, MAINTENANCE_INTERVAL_MS)
     this.maintenance.unref()
     await this.maintain()
     void this.ark.autoPublish()
+    void this.announceOnce()
+  }
+
+  /**
+   * Announce this node (Freenet section 3.5) once, through a connected bootstrap peer: the
+   * nodes of a random walk agree on a key for it by commit-and-reveal and add it to their
+   * routing tables, so the rest of the network learns of the newcomer. Retried by
+   * maintenance until it succeeds; a node without bootstrap peers (the first) never needs to.
+   */
+  async announceOnce (): Promise<void> {
+    if (this.announcement !== undefined || this.announcing || !this.autoAnnounce || this.libp2p.status !== 'started') return
+    const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()))
+    const via = this.config.bootstrap
+      .map((a) => multiaddr(a).getComponents().find((c) => c.name === 'p2p')?.value)
+      .find((id): id is string => id !== undefined && connected.has(id))
+    if (via === undefined) return
+    this.announcing = true
+    try {
+      const r = await this.service.announce(via, ANNOUNCE_HTL)
+      this.announcement = { key: r.key.hex, participants: r.participants, at: Date.now() }
+      this.log.info({ key: r.key.hex, participants: r.participants }, 'announced to the network')
+    } catch (err: any) {
+      this.log.warn({ via, err: err.message }, 'announcement failed; will retry')
+    } finally {
+      this.announcing = false
+    }
   }
 
   /**
@@ -141,7 +178,8 @@ export class WarrenNode {
       store: this.store.stats(),
       operations: { active: this.service.activeOperations },
       counters: core.stats,
-      ark: this.ark.stats
+      ark: this.ark.stats,
+      announcement: this.announcement ?? null
     }
   }
 
@@ -176,7 +214,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       },
       start: false
     }) as WarrenLibp2p
-    return new WarrenNode(config, libp2p, store, log, privateKey, options.arkPublish ?? true)
+    return new WarrenNode(config, libp2p, store, log, privateKey, options.arkPublish ?? true, options.announce ?? true)
   } catch (err) {
     await store.close()
     throw err

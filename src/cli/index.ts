@@ -17,6 +17,7 @@ import { loadOrCreateIdentity } from '../identity.js'
 import { createWarrenNode } from '../node.js'
 import { createLogger } from '../util/logger.js'
 import { verifyStore } from '../store/verify.js'
+import { registerSimCommand } from '../sim/cli.js'
 import { describeSigned, keygenCommand, signedPutOptions, signedQuery } from './keys.js'
 import type { SignedPutFlags } from './keys.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -248,6 +249,8 @@ export function buildProgram (): Command {
       console.log(`checked ${r.checked} blocks, deleted ${r.deleted} that failed verification`)
       if (r.deleted > 0) process.exitCode = 1
     })
+
+  registerSimCommand(program)
 
   return program
 }

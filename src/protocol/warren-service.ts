@@ -24,6 +24,8 @@ import {
 import { verifyBlock } from '../keys/block-verify.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { NodeCore } from '../routing/node-core.js'
+import { AnnounceDriver } from './announce-handler.js'
+import type { AnnounceResult } from './announce-handler.js'
 import { cryptoRng, randomId } from '../routing/random.js'
 import {
   checkPeerRef, dataFrame, errorFrame, expectFrame, Frame, FrameType, insertFrame, MAX_PEER_ADDRS,
@@ -137,6 +139,7 @@ export class WarrenService implements Startable {
   private readonly ctx = new Map<bigint, OpContext>()
   private readonly opsByPeer = new Map<string, number>()
   private readonly self: string
+  private readonly announcer: AnnounceDriver
   private topologyId?: string
   private started = false
   /** Peers whose addresses were merged into the peer store recently (peer -> time): skip re-merging. */
@@ -164,6 +167,21 @@ export class WarrenService implements Startable {
         ...init.core
       }
     })
+    this.announcer = new AnnounceDriver({
+      core: this.core,
+      registrar: components.registrar,
+      connectionManager: components.connectionManager,
+      log: components.logger.forComponent('warren:announce'),
+      rng: this.rng,
+      peerRef: async (p) => await this.peerRef(p),
+      learnPeer: async (r) => await this.learnPeer(r)
+    })
+  }
+
+  /** Announce this node through `peer` (connected) with hops-to-live `htl`: see announce-handler.ts. */
+  async announce (peer: string, htl: number): Promise<AnnounceResult> {
+    if (!this.started) throw new Error('the warren service is not started')
+    return await this.announcer.announce(peer, htl)
   }
 
   isStarted (): boolean {
@@ -174,6 +192,7 @@ export class WarrenService implements Startable {
     const opts = { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS }
     await this.components.registrar.handle(REQUEST_PROTOCOL, (s, c) => this.onInbound('request', s, c), opts)
     await this.components.registrar.handle(INSERT_PROTOCOL, (s, c) => this.onInbound('insert', s, c), opts)
+    await this.announcer.start()
     this.topologyId = await this.components.registrar.register(REQUEST_PROTOCOL, {
       onConnect: (peerId) => { this.core.addRoute(peerKey(peerId).loc, peerId.toString(), true) },
       onDisconnect: (peerId) => { this.core.unpinPeer(peerId.toString()) }
@@ -185,6 +204,7 @@ export class WarrenService implements Startable {
     this.started = false
     await this.components.registrar.unhandle(REQUEST_PROTOCOL)
     await this.components.registrar.unhandle(INSERT_PROTOCOL)
+    await this.announcer.stop()
     if (this.topologyId !== undefined) this.components.registrar.unregister(this.topologyId)
     for (const [id, c] of this.ctx) {
       c.local?.reject(new Error('the node is shutting down'))
@@ -198,7 +218,7 @@ export class WarrenService implements Startable {
 
   /** Operations in progress at this node (local and relayed). */
   get activeOperations (): number {
-    return this.ctx.size
+    return this.ctx.size + this.announcer.active
   }
 
   /** Request `key` from the network (or the local store). Rejects with NotFoundError. */
