@@ -109,6 +109,25 @@ export interface NodeCoreOptions {
   dropUnreachable: boolean
   /** Refresh a peer's routing entries in LRU order whenever a message is forwarded to it. */
   refreshOnForward: boolean
+  /**
+   * What the routing entry an insert creates on each node of its path points at: the data
+   * source the insert carries (the paper: the inserter, or a node that reset it), or the
+   * node's own child on the path, which stores the block too and leads on towards the nodes
+   * the key was routed to (`downstream`, as a successful request's entries do).
+   */
+  insertRouteTo: 'source' | 'downstream'
+  /**
+   * Insert dead ends backtrack like requests (paper 3.3): a node with no route left answers
+   * RouteNotFound with its unspent HTL and its parent tries its next candidate; only the
+   * originator, or a node whose HTL ran out, ends the path. Off: a dead end ends the path.
+   */
+  insertBacktrack: boolean
+  /**
+   * Loop detection per request path instead of per node over time: a node that backtracks
+   * (answers RouteNotFound) forgets the operation's ID, so another branch may route through
+   * it again. Off: any node the operation ever reached rejects it as a loop.
+   */
+  perPathLoops: boolean
 }
 
 export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
@@ -126,7 +145,10 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   hopTimeoutMs: 3000,
   loopCostsHop: true,
   dropUnreachable: true,
-  refreshOnForward: false
+  refreshOnForward: false,
+  insertRouteTo: 'source',
+  insertBacktrack: false,
+  perPathLoops: false
 }
 
 export interface NodeCoreStats {
@@ -381,7 +403,8 @@ export class NodeCore<P> {
     const op = this.ops.get(id)
     if (op === undefined || op.kind !== 'insert' || op.phase !== 'awaiting-data') return []
     const actions: Array<Action<P>> = [{ type: 'store', id, key: op.key }]
-    if (op.source !== undefined) this.addRoute(op.key.loc, op.source)
+    const to = this.options.insertRouteTo === 'downstream' ? (op.downstream ?? op.source) : op.source
+    if (to !== undefined) this.addRoute(op.key.loc, to)
     if (op.downstream === undefined) {
       actions.push(...this.finish(op, { type: 'stored', stored: 1 }))
       return actions
@@ -445,7 +468,7 @@ export class NodeCore<P> {
     const tried = op.tried
     const next = this.table.closest(op.key.loc, (p) => p === from || p === self || tried.has(p))
     if (next === undefined) {
-      if (op.kind === 'insert') {
+      if (op.kind === 'insert' && (op.from === null || !this.options.insertBacktrack)) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
       }
@@ -501,6 +524,7 @@ export class NodeCore<P> {
 
   private finish (op: Op<P>, reply: Reply<P>): Array<Action<P>> {
     this.ops.delete(op.id)
+    if (reply.type === 'route-not-found' && this.options.perPathLoops) this.seen.delete(op.id)
     if (op.from === null) this.countLocal(op.kind, reply)
     return [{ type: 'reply', id: op.id, to: op.from, reply }]
   }

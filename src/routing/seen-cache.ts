@@ -20,6 +20,11 @@ export class SeenCache<T = bigint> {
     return true
   }
 
+  /** Forget `id` (the operation backtracked out of this node: per-path loop detection). */
+  delete (id: T): void {
+    this.entries.delete(id)
+  }
+
   has (id: T, now: number): boolean {
     const exp = this.entries.get(id)
     return exp !== undefined && exp > now
