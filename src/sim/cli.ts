@@ -13,6 +13,7 @@ import {
 } from './experiments.js'
 import { convergenceChart, faultCharts, scalabilityChart } from './charts.js'
 import { renderSvg } from './chart.js'
+import { IMPROVED_CORE } from './network.js'
 import type { TopLevelSpec } from 'vega-lite'
 
 function int (v: string): number {
@@ -36,6 +37,7 @@ interface CommonOpts {
   trials?: number
   out: string
   core: Record<string, unknown>
+  improved?: boolean
   probesLearn?: boolean
   probeKeys?: 'inserted' | 'live'
   storeWeight?: number
@@ -46,7 +48,7 @@ function common (o: CommonOpts, base: CommonParams): CommonParams {
   return {
     seed: o.seed,
     trials: o.trials ?? base.trials,
-    core: o.core,
+    core: o.improved === true ? { ...IMPROVED_CORE, ...o.core } : o.core,
     sim: o.storeWeight === undefined ? {} : { storeAccessWeight: o.storeWeight },
     workload: {
       ...(o.probesLearn === true ? { probesLearn: true } : {}),
@@ -84,6 +86,7 @@ function addCommon (cmd: Command, defaults: { trials: number, nodes: number }): 
     .option('--trials <n>', 'independent trials', int, defaults.trials)
     .option('--out <dir>', 'output directory', 'sim-results')
     .option('--core <json>', 'routing core options, e.g. \'{"sourceResetProb":0}\'', json, {})
+    .option('--improved', 'the "beat them" core switches (IMPROVED_CORE, docs/simulation.md); --core overrides them')
     .option('--probes-learn', 'let probe requests change the network (default: measure a snapshot)')
     .option('--probe-keys <which>', 'probe keys: inserted (any key ever inserted) or live (still stored somewhere)')
     .option('--store-weight <n>', 'store policy access weight per doubling of accesses (0: plain LRU)', int)

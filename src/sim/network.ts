@@ -40,6 +40,21 @@ export const SIM_CORE_DEFAULTS: Partial<NodeCoreOptions> = {
   routingTableSize: 250
 }
 
+/**
+ * The "beat them" profile (docs/simulation.md): the switches that won on the convergence
+ * experiment's seeds, on top of SIM_CORE_DEFAULTS. Loop rejections cost no HTL, forwarding
+ * refreshes an entry's LRU place, no data-source reset (every entry points at the real
+ * inserter or data source), loop detection per request path, and inserts that backtrack on
+ * dead ends like requests (paper 3.3).
+ */
+export const IMPROVED_CORE: Partial<NodeCoreOptions> = {
+  loopCostsHop: false,
+  refreshOnForward: true,
+  sourceResetProb: 0,
+  perPathLoops: true,
+  insertBacktrack: true
+}
+
 export interface SimConfig {
   seed: number
   /** Items per node store (the paper: 50). */
