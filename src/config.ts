@@ -26,6 +26,8 @@ export interface WarrenConfig {
   apiAllowRemote: boolean
   /** Default hops-to-live of this node's own inserts and requests. */
   htl: number
+  /** Accept loopback/private addresses learnt from peers (LANs, test networks on one host). */
+  allowPrivateAddrs: boolean
   logLevel: string
 }
 
@@ -39,6 +41,7 @@ export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
     apiPort: DEFAULT_API_PORT,
     apiAllowRemote: false,
     htl: DEFAULT_HTL,
+    allowPrivateAddrs: false,
     logLevel: 'info'
   }
 }
@@ -68,6 +71,7 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   if (env.WARREN_API !== undefined) Object.assign(c, parseApiAddress(env.WARREN_API))
   if (env.WARREN_API_ALLOW_REMOTE !== undefined) c.apiAllowRemote = env.WARREN_API_ALLOW_REMOTE === '1' || env.WARREN_API_ALLOW_REMOTE === 'true'
   if (env.WARREN_HTL !== undefined) c.htl = Number(env.WARREN_HTL)
+  if (env.WARREN_ALLOW_PRIVATE_ADDRS !== undefined) c.allowPrivateAddrs = env.WARREN_ALLOW_PRIVATE_ADDRS === '1' || env.WARREN_ALLOW_PRIVATE_ADDRS === 'true'
   if (env.WARREN_LOG_LEVEL !== undefined) c.logLevel = env.WARREN_LOG_LEVEL
   return c
 }

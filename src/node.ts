@@ -36,7 +36,7 @@ export interface WarrenNodeOptions {
   /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
   core?: Partial<NodeCoreOptions>
   /** Service overrides (per-peer limits, first-frame timeout). */
-  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs'>
+  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs'>
   /** Use this identity instead of the data dir's identity.key. */
   privateKey?: PrivateKey
   /**
@@ -210,7 +210,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       services: {
         identify: identify(),
         ping: ping(),
-        warren: warren({ ...options.service, store, core: options.core })
+        warren: warren({ allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true, ...options.service, store, core: options.core })
       },
       start: false
     }) as WarrenLibp2p

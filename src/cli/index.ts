@@ -32,6 +32,7 @@ interface NodeFlags {
   apiAllowRemote?: boolean
   htl?: string
   logLevel?: string
+  allowPrivateAddrs?: boolean
 }
 
 function collect (value: string, previous: string[] | undefined): string[] {
@@ -48,6 +49,7 @@ function nodeOptions (cmd: Command): Command {
     .option('--api-allow-remote', 'allow the unauthenticated client API on a non-loopback address')
     .option('--htl <n>', 'default hops-to-live of this node\'s inserts and requests [env WARREN_HTL, default 20, the maximum]')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
+    .option('--allow-private-addrs', 'dial loopback/private addresses learnt from peers (LANs, several nodes on one host) [env WARREN_ALLOW_PRIVATE_ADDRS]')
 }
 
 function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
@@ -58,6 +60,7 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
     storeBytes: f.storeSize === undefined ? undefined : parseSize(f.storeSize),
     apiAllowRemote: f.apiAllowRemote,
     htl: f.htl === undefined ? undefined : Number(f.htl),
+    allowPrivateAddrs: f.allowPrivateAddrs,
     logLevel: f.logLevel
   }
   if (f.api !== undefined) Object.assign(c, parseApiAddress(f.api))

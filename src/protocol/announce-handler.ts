@@ -52,7 +52,10 @@ export interface AnnounceDriverInit {
   log: Logger
   rng: Rng
   peerRef: (peer: string) => Promise<PeerRef>
-  learnPeer: (ref: PeerRef) => Promise<string>
+  /** Parse a peer reference from the wire (throws ProtocolViolation) and remember its addresses. */
+  learnPeer: (ref: PeerRef) => string
+  /** Make learnt addresses of `peer` available to libp2p before dialling it. */
+  prepareDial: (peer: string) => Promise<void>
   /** Concurrent announcements one peer may have in progress here. */
   maxPerPeer?: number
 }
@@ -132,7 +135,7 @@ export class AnnounceDriver {
 
   private signal (id: bigint): AbortSignal {
     const p = this.pending.get(id)
-    return AbortSignal.timeout(Math.max(1, (p?.deadline ?? Date.now()) - Date.now()))
+    return AbortSignal.timeout(Math.min(2 ** 31 - 1, Math.max(1, (p?.deadline ?? Date.now()) - Date.now())))
   }
 
   private async onInbound (stream: Stream, peer: string): Promise<void> {
@@ -144,28 +147,34 @@ export class AnnounceDriver {
       await this.sendClose(link, errorFrame(err instanceof ProtocolViolation ? err.code : WireError.Code.MALFORMED, err.message))
       return
     }
+    const a = frame.announce!
+    let node: string
+    try {
+      if (a.node === undefined) throw new ProtocolViolation(WireError.Code.MALFORMED, 'announcement without its node')
+      node = this.init.learnPeer(a.node)
+      // At the first hop (one commitment: the newcomer's own) the sender must be the newcomer:
+      // nobody may announce someone else's identity or addresses into routing tables.
+      if (a.commitments.length === 1 && node !== peer) throw new ProtocolViolation(WireError.Code.MALFORMED, 'a first-hop announcement must come from the node it announces')
+    } catch (err: any) {
+      await this.sendClose(link, errorFrame(WireError.Code.MALFORMED, err.message))
+      return
+    }
     const n = this.perPeer.get(peer) ?? 0
     if (n >= (this.init.maxPerPeer ?? MAX_PER_PEER)) {
       await this.sendClose(link, errorFrame(WireError.Code.OVERLOADED, 'too many announcements in progress from you'))
       return
     }
-    const a = frame.announce!
-    let node: string
-    try {
-      if (a.node === undefined) throw new ProtocolViolation(WireError.Code.MALFORMED, 'announcement without its node')
-      node = await this.init.learnPeer(a.node)
-    } catch (err: any) {
-      await this.sendClose(link, errorFrame(WireError.Code.MALFORMED, err.message))
-      return
-    }
-    const actions = this.core.receive(peer, { id: a.id, htl: a.htl, node, commitments: a.commitments })
+    // An ID in use here is a loop even if it left the seen cache: never take over live state.
+    const actions = this.pending.has(a.id)
+      ? [{ type: 'failed', id: a.id, to: peer, reason: 'loop' } as const]
+      : this.core.receive(peer, { id: a.id, htl: a.htl, node, commitments: a.commitments })
     const first = actions[0]
     if (actions.length === 1 && first.type === 'failed') {
       await this.sendClose(link, first.reason === 'loop' ? { type: FrameType.REJECTED_LOOP } : errorFrame(FAILURE_CODE[first.reason], `announcement refused: ${first.reason}`))
       return
     }
-    this.pending.set(a.id, { upstream: link, deadline: Date.now() + this.budget(a.htl) })
     this.perPeer.set(peer, n + 1)
+    this.pending.set(a.id, { upstream: link, deadline: Date.now() + this.budget(Math.min(a.htl, this.core.options.maxHtl)) })
     this.run(actions)
   }
 
@@ -184,6 +193,7 @@ export class AnnounceDriver {
       case 'announce': {
         let stream: Stream
         try {
+          await this.init.prepareDial(a.to)
           stream = await this.init.connectionManager.openStream(peerIdFromString(a.to), ANNOUNCE_PROTOCOL, { signal: this.signal(a.id) })
         } catch {
           this.run(this.core.failed(a.id, a.to, 'unreachable'))
@@ -231,9 +241,10 @@ export class AnnounceDriver {
 
   /** Write `frame` on `link`, read the expected answer and feed it to the core. */
   private async exchange (id: bigint, link: Link, frame: Frame, expect: FrameType[], onAnswer: (f: Frame) => Array<AnnounceAction<string>>): Promise<void> {
-    const signal = this.signal(id)
+    let signal: AbortSignal | undefined
     let actions: Array<AnnounceAction<string>>
     try {
+      signal = this.signal(id)
       await link.pb.write(frame, { signal })
       const answer = expectFrame(await link.pb.read({ signal }), [...expect, FrameType.REJECTED_LOOP, FrameType.ERROR])
       if (answer.type === FrameType.REJECTED_LOOP) actions = this.core.failed(id, link.peer, 'loop')
@@ -241,8 +252,11 @@ export class AnnounceDriver {
       else actions = onAnswer(answer)
     } catch (err: any) {
       link.stream.abort(err)
-      actions = this.core.failed(id, link.peer, signal.aborted ? 'timeout' : (err instanceof ProtocolViolation ? 'invalid' : 'error'))
+      actions = this.core.failed(id, link.peer, signal?.aborted === true ? 'timeout' : (err instanceof ProtocolViolation ? 'invalid' : 'error'))
     }
+    // The core may end an announcement without an action for us (e.g. the last node of the
+    // walk when its upstream fails): release our state for it too.
+    if (actions.length === 0 && !this.core.has(id)) this.release(id)
     this.run(actions)
   }
 

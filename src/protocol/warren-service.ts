@@ -13,7 +13,7 @@
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
-import { pbStream } from '@libp2p/utils'
+import { isGlobalUnicast, isPrivate, pbStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
 import { Block } from '../../proto/warren.js'
@@ -32,6 +32,7 @@ import {
   ProtocolViolation, requestFrame, WireError
 } from './messages.js'
 import type { PeerRef } from '../../proto/warren.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Action, NodeCoreOptions, Reply, Response } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
@@ -53,6 +54,12 @@ export interface WarrenServiceInit {
   maxOpsPerPeer?: number
   /** How long an inbound stream may stay silent before its first frame (default FIRST_FRAME_TIMEOUT_MS). */
   firstFrameTimeoutMs?: number
+  /**
+   * Accept loopback and private-range addresses learnt from other peers (LANs, local test
+   * networks). Off by default: otherwise any peer could make this node dial addresses of
+   * its own choosing inside the operator's network.
+   */
+  allowPrivateAddrs?: boolean
 }
 
 export interface WarrenServiceComponents {
@@ -112,9 +119,10 @@ interface OpContext {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1
-/** How long our own address list and a learnt peer's addresses are taken as current. */
+/** How long our own address list is taken as current. */
 const PEER_REF_TTL_MS = 60_000
-const LEARNT_PEERS_CACHE = 1024
+/** Peers whose learnt addresses are remembered (LRU). */
+const ADDR_BOOK_SIZE = 4096
 
 function pb (stream: Stream): PB {
   return pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
@@ -142,8 +150,13 @@ export class WarrenService implements Startable {
   private readonly announcer: AnnounceDriver
   private topologyId?: string
   private started = false
-  /** Peers whose addresses were merged into the peer store recently (peer -> time): skip re-merging. */
-  private readonly learnt = new Map<string, number>()
+  /**
+   * Addresses learnt from the network (data sources, inserters, newcomers), filtered and
+   * bounded (LRU). They reach libp2p's peer store only when we are about to dial the peer,
+   * so a flood of made-up peer references cannot grow the peer store.
+   */
+  private readonly addrBook = new Map<string, Multiaddr[]>()
+  private readonly allowPrivateAddrs: boolean
   private selfRef?: { ref: PeerRef, at: number }
 
   constructor (components: WarrenServiceComponents, init: WarrenServiceInit) {
@@ -153,6 +166,7 @@ export class WarrenService implements Startable {
     this.rng = init.rng ?? cryptoRng()
     this.maxOpsPerPeer = init.maxOpsPerPeer ?? MAX_OPS_PER_PEER
     this.firstFrameTimeoutMs = init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS
+    this.allowPrivateAddrs = init.allowPrivateAddrs ?? false
     this.self = components.peerId.toString()
     this.core = new NodeCore<string>({
       self: this.self,
@@ -174,7 +188,8 @@ export class WarrenService implements Startable {
       log: components.logger.forComponent('warren:announce'),
       rng: this.rng,
       peerRef: async (p) => await this.peerRef(p),
-      learnPeer: async (r) => await this.learnPeer(r)
+      learnPeer: (r) => this.learnPeer(r),
+      prepareDial: async (p) => { await this.prepareDial(p) }
     })
   }
 
@@ -235,26 +250,27 @@ export class WarrenService implements Startable {
   private async startLocal<T> (key: RoutingKey, kind: 'request' | 'insert', htl: number, block?: Block): Promise<T> {
     if (!this.started) throw new Error('the warren service is not started')
     const id = randomId(this.rng)
+    let local!: NonNullable<OpContext['local']>
     const promise = new Promise<T>((resolve, reject) => {
-      this.ctx.set(id, { key, block, local: { resolve, reject } })
+      local = { resolve, reject }
+      this.ctx.set(id, { key, block, local })
     })
     // Backstop: the core's deadlines end every operation, this only guards against a bug.
+    // It settles through its own closure, whatever happened to the operation's state.
     const ms = Math.min(MAX_TIMER_MS, this.core.timeoutFor(Math.min(htl, this.core.options.maxHtl)) * 2 + this.firstFrameTimeoutMs)
-    const timer = setTimeout(() => { this.failLocal(id, new Error(`${kind} timed out after ${ms} ms`)) }, ms)
+    const timer = setTimeout(() => {
+      if (this.ctx.get(id)?.local === local) {
+        this.core.abort(id)
+        this.release(id)
+      }
+      local.reject(new Error(`${kind} timed out after ${ms} ms`))
+    }, ms)
     try {
       this.run(this.core.receive(null, { kind, id, key, htl }))
       return await promise
     } finally {
       clearTimeout(timer)
     }
-  }
-
-  private failLocal (id: bigint, err: Error): void {
-    const c = this.ctx.get(id)
-    if (c?.local === undefined) return
-    this.core.abort(id)
-    this.release(id)
-    c.local.reject(err)
   }
 
   private async onInbound (kind: 'request' | 'insert', stream: Stream, connection: Connection): Promise<void> {
@@ -268,31 +284,45 @@ export class WarrenService implements Startable {
       await this.sendError(link, err)
       return
     }
+    // Reserve this peer's slot before anything asynchronous, so that concurrent streams
+    // cannot all pass the check; every early return gives it back.
     const active = this.opsByPeer.get(peer) ?? 0
     if (active >= this.maxOpsPerPeer) {
       await this.sendError(link, new ProtocolViolation(WireError.Code.OVERLOADED, `too many operations in progress from you (max ${this.maxOpsPerPeer})`))
       return
     }
+    this.opsByPeer.set(peer, active + 1)
     const m = (frame.request ?? frame.insert)!
     const key = new RoutingKey(m.key)
     let source: string | undefined
     if (frame.insert?.source !== undefined) {
       try {
-        source = await this.learnPeer(frame.insert.source)
+        source = this.learnPeer(frame.insert.source)
       } catch (err) {
+        this.releaseSlot(peer)
         await this.sendError(link, err)
         return
       }
     }
-    const actions = this.core.receive(peer, { kind, id: m.id, key, htl: m.htl, source })
+    // An ID in use here is a loop, even if it fell out of the seen cache (a replayed ID must
+    // never take over an operation in progress).
+    const actions = this.ctx.has(m.id)
+      ? [{ type: 'reply', id: m.id, to: peer, reply: { type: 'loop' } } as const]
+      : this.core.receive(peer, { kind, id: m.id, key, htl: m.htl, source })
     const first = actions[0]
     if (actions.length === 1 && first.type === 'reply' && first.reply.type === 'loop') {
+      this.releaseSlot(peer)
       await this.send(link, { type: FrameType.REJECTED_LOOP }, true)
       return
     }
     this.ctx.set(m.id, { key, upstream: link })
-    this.opsByPeer.set(peer, active + 1)
     this.run(actions)
+  }
+
+  private releaseSlot (peer: string): void {
+    const n = (this.opsByPeer.get(peer) ?? 1) - 1
+    if (n <= 0) this.opsByPeer.delete(peer)
+    else this.opsByPeer.set(peer, n)
   }
 
   /**
@@ -312,10 +342,25 @@ export class WarrenService implements Startable {
           case 'store': await this.storeBlock(a.id, a.key); break
           case 'send-data': await this.sendData(a.id, a.to, a.timeoutMs); break
         }
-      } catch (err) {
+      } catch (err: any) {
         this.log.error('action %s for op %s failed - %e', a.type, a.id, err)
+        if (a.type === 'store') {
+          // Never report "stored" for a block that is not on disk: end the operation here.
+          await this.failOp(a.id, `could not store the block here: ${err.message}`)
+          return
+        }
       }
     }
+  }
+
+  /** End an operation with an error: to the local client, or as an ERROR frame upstream. */
+  private async failOp (id: bigint, message: string): Promise<void> {
+    const c = this.ctx.get(id)
+    if (c === undefined) return
+    this.core.abort(id)
+    this.release(id)
+    c.local?.reject(new Error(message))
+    if (c.upstream !== undefined) await this.send(c.upstream, errorFrame(WireError.Code.INTERNAL, message), true)
   }
 
   private deliver (id: bigint, peer: string, res: Response<string>): void {
@@ -328,6 +373,7 @@ export class WarrenService implements Startable {
     const signal = AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, a.timeoutMs)))
     let stream: Stream
     try {
+      await this.prepareDial(a.to)
       stream = await this.components.connectionManager.openStream(peerIdFromString(a.to),
         a.kind === 'request' ? REQUEST_PROTOCOL : INSERT_PROTOCOL, { signal })
     } catch (err: any) {
@@ -372,7 +418,7 @@ export class WarrenService implements Startable {
           throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the requested key')
         }
         c.block = body.block
-        const source = body.source === undefined ? link.peer : await this.learnPeer(body.source)
+        const source = body.source === undefined ? link.peer : this.learnPeer(body.source)
         return { type: f.type === FrameType.DATA_FOUND ? 'found' : 'collision', source, hops: body.hops }
       }
       case FrameType.DATA_NOT_FOUND: return { type: 'not-found', hops: f.dataNotFound!.hops }
@@ -394,6 +440,19 @@ export class WarrenService implements Startable {
     }
     const up = c.upstream
     if (up === undefined) return
+    if (r.type === 'all-clear') {
+      await this.send(up, { type: FrameType.ALL_CLEAR, allClear: { depth: r.depth, remainingHtl: r.remaining, hops: r.hops } }, false)
+      await this.awaitInsertData(id, c, up)
+      return
+    }
+    try {
+      await this.replyUpstream(c, up, r)
+    } finally {
+      this.release(id)
+    }
+  }
+
+  private async replyUpstream (c: OpContext, up: Link, r: Exclude<Reply<string>, { type: 'all-clear' }>): Promise<void> {
     switch (r.type) {
       case 'found':
       case 'collision': {
@@ -409,12 +468,7 @@ export class WarrenService implements Startable {
       case 'route-not-found': await this.send(up, { type: FrameType.ROUTE_NOT_FOUND, routeNotFound: { remainingHtl: r.remaining, hops: r.hops } }, true); break
       case 'loop': await this.send(up, { type: FrameType.REJECTED_LOOP }, true); break
       case 'stored': await this.send(up, { type: FrameType.INSERT_STORED, insertStored: { stored: r.stored } }, true); break
-      case 'all-clear':
-        await this.send(up, { type: FrameType.ALL_CLEAR, allClear: { depth: r.depth, remainingHtl: r.remaining, hops: r.hops } }, false)
-        await this.awaitInsertData(id, c, up)
-        return
     }
-    this.release(id)
   }
 
   /** After ALL_CLEAR upstream: wait for the block, verify it, and start the data phase. */
@@ -514,11 +568,7 @@ export class WarrenService implements Startable {
     if (c === undefined) return
     this.ctx.delete(id)
     if (c.child !== undefined) c.child.stream.abort(new Error('operation finished'))
-    if (c.upstream !== undefined) {
-      const n = (this.opsByPeer.get(c.upstream.peer) ?? 1) - 1
-      if (n <= 0) this.opsByPeer.delete(c.upstream.peer)
-      else this.opsByPeer.set(c.upstream.peer, n)
-    }
+    if (c.upstream !== undefined) this.releaseSlot(c.upstream.peer)
   }
 
   private async send (link: Link, frame: Frame, close: boolean): Promise<void> {
@@ -562,36 +612,57 @@ export class WarrenService implements Startable {
       return this.selfRef.ref
     }
     const id = peerIdFromString(peer)
-    let addrs: Uint8Array<ArrayBuffer>[] = []
-    try {
-      const p = await this.components.peerStore.get(id)
-      addrs = p.addresses.slice(0, MAX_PEER_ADDRS).map((a) => a.multiaddr.bytes)
-    } catch {}
-    return { peerId: id.toMultihash().bytes, multiaddrs: addrs }
+    let addrs = this.addrBook.get(peer)
+    if (addrs === undefined) {
+      try {
+        addrs = (await this.components.peerStore.get(id)).addresses.map((a) => a.multiaddr)
+      } catch {
+        addrs = []
+      }
+    }
+    return { peerId: id.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) }
   }
 
-  /** Parse a peer reference from the wire and remember its addresses. Returns its ID string. */
-  private async learnPeer (ref: PeerRef): Promise<string> {
+  /** Before dialling `peer`: hand libp2p the addresses we learnt for it, if we are not connected. */
+  private async prepareDial (peer: string): Promise<void> {
+    const addrs = this.addrBook.get(peer)
+    if (addrs === undefined) return
+    const id = peerIdFromString(peer)
+    if (this.components.connectionManager.getConnections(id).length > 0) return
+    await this.components.peerStore.merge(id, { multiaddrs: addrs })
+  }
+
+  /** May this node dial an address a peer told it about? TCP over IP only, public unless allowed. */
+  private dialable (ma: Multiaddr): boolean {
+    const [ip, tcp] = ma.getComponents()
+    if ((ip?.name !== 'ip4' && ip?.name !== 'ip6') || tcp?.name !== 'tcp') return false
+    if (this.allowPrivateAddrs) return true
+    return ip.name === 'ip4' ? !isPrivate(ma) : isGlobalUnicast(ma)
+  }
+
+  /**
+   * Parse a peer reference from the wire and remember its dialable addresses in the bounded
+   * address book. Returns its peer ID string.
+   */
+  private learnPeer (ref: PeerRef): string {
     checkPeerRef(ref)
     let id: PeerId
+    let addrs: Multiaddr[]
     try {
       id = peerIdFromMultihash(Digest.decode(ref.peerId))
     } catch {
       throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable peer ID')
     }
+    try {
+      addrs = ref.multiaddrs.map((b) => multiaddr(b)).filter((a) => this.dialable(a))
+    } catch {
+      throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable multiaddr')
+    }
     const s = id.toString()
-    const now = Date.now()
-    const last = this.learnt.get(s)
-    if (s !== this.self && ref.multiaddrs.length > 0 && (last === undefined || now - last > PEER_REF_TTL_MS)) {
-      this.learnt.delete(s)
-      this.learnt.set(s, now)
-      if (this.learnt.size > LEARNT_PEERS_CACHE) this.learnt.delete(this.learnt.keys().next().value as string)
-      try {
-        const multiaddrs = ref.multiaddrs.map((b) => multiaddr(b))
-        await this.components.peerStore.merge(id, { multiaddrs })
-      } catch {
-        throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable multiaddr')
-      }
+    if (s !== this.self && addrs.length > 0) {
+      this.addrBook.delete(s)
+      this.addrBook.set(s, addrs)
+      if (this.addrBook.size > ADDR_BOOK_SIZE) this.addrBook.delete(this.addrBook.keys().next().value as string)
     }
     return s
   }

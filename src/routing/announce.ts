@@ -201,7 +201,8 @@ export class AnnounceCore<P> {
 
   /** An announcement arrives from `from`. */
   receive (from: P, msg: AnnounceMessage<P>): Array<AnnounceAction<P>> {
-    if (!this.seen.add(msg.id, this.now())) return [{ type: 'failed', id: msg.id, to: from, reason: 'loop' }]
+    // An ID in progress here is a loop even if it has left the seen cache.
+    if (this.ops.has(msg.id) || !this.seen.add(msg.id, this.now())) return [{ type: 'failed', id: msg.id, to: from, reason: 'loop' }]
     const c = msg.commitments
     if (msg.node === this.self || c.length < 1 || c.length > this.options.maxHtl + 1 || c.some((x) => x.length !== 32)) {
       return [{ type: 'failed', id: msg.id, to: from, reason: 'invalid' }]
@@ -273,6 +274,11 @@ export class AnnounceCore<P> {
       return other === undefined ? [] : [{ type: 'failed', id, to: other, reason }]
     }
     return []
+  }
+
+  /** Is announcement `id` in progress here? */
+  has (id: bigint): boolean {
+    return this.ops.has(id)
   }
 
   /** Forget an announcement (its stream went away). */

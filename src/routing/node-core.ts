@@ -166,6 +166,9 @@ export interface NodeCoreStats {
 
 type Phase = 'routing' | 'awaiting-data' | 'sending-data'
 
+/** Upstream peers whose probabilistic-HTL decisions are remembered (oldest forgotten first). */
+const HTL_DECISIONS_SIZE = 4096
+
 interface Op<P> {
   id: bigint
   kind: OpKind
@@ -280,7 +283,9 @@ export class NodeCore<P> {
     if (msg.kind === 'request') this.stats.requestsReceived++
     else this.stats.insertsReceived++
 
-    if (!this.seen.add(msg.id, now)) {
+    // An ID in progress here is a loop even if it has left the seen cache: a replayed ID
+    // must never take over an operation.
+    if (this.ops.has(msg.id) || !this.seen.add(msg.id, now)) {
       this.stats.loopsRejected++
       return [{ type: 'reply', id: msg.id, to: from, reply: { type: 'loop' } }]
     }
@@ -447,6 +452,8 @@ export class NodeCore<P> {
     if (d === undefined) {
       d = { atMax: this.rng() < this.options.decrementAtMaxProb, atMin: this.rng() < this.options.decrementAtMinProb }
       this.htlDecisions.set(peer, d)
+      // Bounded: one entry per upstream peer ever seen would let Sybil identities grow it.
+      if (this.htlDecisions.size > HTL_DECISIONS_SIZE) this.htlDecisions.delete(this.htlDecisions.keys().next().value as P | null)
     }
     return d
   }
