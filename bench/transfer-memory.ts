@@ -1,7 +1,7 @@
 /**
  * Benchmark: a large file (default 256 MiB) put at one node and fetched at another across a
  * 10-node network, measuring the peak RSS of the node doing the transfer. Prints JSON.
- * Usage: npm run build && npx node dist/bench/transfer-memory.js [--mib 256] [--nodes 10] [--htl 2]
+ * Usage: npm run build && npx node dist/bench/transfer-memory.js [--mib 256] [--nodes 10] [--htl 2] [--client-heap="V8 flags"]
  *
  * Each role runs in its own process, so a node's memory is measured apart from the others:
  *   network: nodes-2 relay/storage nodes in one process (ring + chords), printing addresses;
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util'
 import { createNetwork, createNode, ring, until } from '../test/helpers/network.js'
 import type { ChildProcess } from 'node:child_process'
 
-interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string }
+interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string, clientHeap: string }
 
 function args (): Args {
   const { values } = parseArgs({
@@ -29,10 +29,11 @@ function args (): Args {
       htl: { type: 'string', default: '2' },
       role: { type: 'string', default: 'main' },
       peers: { type: 'string', default: '' },
-      uri: { type: 'string' }
+      uri: { type: 'string' },
+      'client-heap': { type: 'string', default: '' }
     }
   })
-  return { mib: Number(values.mib), nodes: Number(values.nodes), htl: Number(values.htl), role: values.role, peers: values.peers.split(',').filter((p) => p !== ''), uri: values.uri }
+  return { mib: Number(values.mib), nodes: Number(values.nodes), htl: Number(values.htl), role: values.role, peers: values.peers.split(',').filter((p) => p !== ''), uri: values.uri, clientHeap: values['client-heap'] }
 }
 
 function * source (bytes: number, seed: number): Generator<Uint8Array> {
@@ -116,7 +117,10 @@ async function client (a: Args): Promise<void> {
 }
 
 async function child (role: string, a: Args, extra: string[]): Promise<{ proc: ChildProcess, msg: Promise<any> }> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--role', role, '--mib', String(a.mib), '--nodes', String(a.nodes), '--htl', String(a.htl), ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // --client-heap "--max-semi-space-size=2 --max-old-space-size=96": V8 limits for the put
+  // and get nodes only (the network process hosts many nodes).
+  const execArgv = role === 'network' || a.clientHeap === '' ? [] : a.clientHeap.split(/\s+/)
+  const proc = fork(fileURLToPath(import.meta.url), ['--role', role, '--mib', String(a.mib), '--nodes', String(a.nodes), '--htl', String(a.htl), ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   const msg = new Promise((resolve, reject) => {
     proc.once('message', resolve)
     proc.once('exit', (code) => { reject(new Error(`${role} exited with ${code}`)) })
@@ -140,7 +144,7 @@ async function main (): Promise<void> {
     const get = await getter.msg
     const fileBytes = a.mib * 2 ** 20
     console.log(JSON.stringify({
-      setup: { fileMiB: a.mib, nodes: a.nodes, htl: a.htl, processes: 'network (nodes-2) + put node + get node', node: process.version },
+      setup: { fileMiB: a.mib, nodes: a.nodes, htl: a.htl, processes: 'network (nodes-2) + put node + get node', clientV8Flags: a.clientHeap, node: process.version },
       put,
       get,
       peakRssOverFileSize: { put: Math.round(put.rssMiB.peak * 2 ** 20 / fileBytes * 100) / 100, get: Math.round(get.rssMiB.peak * 2 ** 20 / fileBytes * 100) / 100 }
