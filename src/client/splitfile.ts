@@ -11,8 +11,8 @@
  * in that block, and a large layout is itself inserted as a split file.
  *
  * Memory is bounded whatever the file size: at most 2k encrypted blocks wait for their
- * segment, plus one segment's check blocks; the layout (96 bytes per data block) is kept
- * until the end.
+ * segment, plus one segment's check blocks (computed on a worker thread while the next
+ * segment is cut); the layout (96 bytes per data block) is kept until the end.
  *
  * Fetch: per segment, the data blocks in the wanted range are fetched first, in parallel
  * with bounded concurrency, each tried BLOCK_FETCH_TRIES times; as soon as one fails the
@@ -25,7 +25,8 @@ import { Splitfile } from '../../proto/splitfile.js'
 import { BLOCK_FETCH_TRIES, CLIENT_CONCURRENCY, SEGMENT_CHECK_BLOCKS, SEGMENT_DATA_BLOCKS } from '../constants.js'
 import { ChkType, CHK_DECRYPT_KEY_BYTES, CHK_MAX_PAYLOAD, decodeChk, encodeChk, verifyChkBlock } from '../keys/chk.js'
 import { RoutingKey, ROUTING_KEY_BYTES } from '../keys/routing-key.js'
-import { fecEncode, fecReconstruct, MAX_SEGMENT_BLOCKS } from './fec.js'
+import { fecReconstruct, MAX_SEGMENT_BLOCKS } from './fec.js'
+import { fecEncodeAsync } from './fec-worker.js'
 import type { ChkRef, EncodedChk } from '../keys/chk.js'
 import type { SplitBlock, SplitSource } from './split.js'
 
@@ -104,32 +105,55 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
   const pending: EncodedChk[] = []
   const layout: Uint8Array[] = []
 
-  const segment = function * (blocks: EncodedChk[]): Generator<SplitBlock> {
-    const checks = fecEncode(blocks.map((b) => b.block), segmentCheckCount(blocks.length, k, m))
-    const part = new Uint8Array(SEGMENT_HEADER_BYTES + blocks.length * DATA_REF_BYTES + checks.length * ROUTING_KEY_BYTES)
-    const view = new DataView(part.buffer)
-    view.setUint16(0, blocks.length)
-    view.setUint16(2, checks.length)
-    let off = SEGMENT_HEADER_BYTES
-    for (const b of blocks) {
-      part.set(b.routingKey.bytes, off)
-      part.set(b.decryptKey, off + ROUTING_KEY_BYTES)
-      off += DATA_REF_BYTES
-    }
-    for (const c of checks) {
-      const routingKey = RoutingKey.hash(c)
-      part.set(routingKey.bytes, off)
-      off += ROUTING_KEY_BYTES
-      checkBlocks++
-      yield { routingKey, block: c as Uint8Array<ArrayBuffer> }
-    }
-    layout.push(part)
+  // One segment's check blocks are computed on the FEC worker while the next segment's data
+  // blocks are cut and inserted; at most one encode is in flight.
+  let encoding: { done: boolean, result: Promise<SplitBlock[]> } | undefined
+  const startSegment = (blocks: EncodedChk[]): void => {
+    const index = layout.length
+    layout.push(new Uint8Array(0))
+    const result = fecEncodeAsync(blocks.map((b) => b.block), segmentCheckCount(blocks.length, k, m)).then((checks) => {
+      const part = new Uint8Array(SEGMENT_HEADER_BYTES + blocks.length * DATA_REF_BYTES + checks.length * ROUTING_KEY_BYTES)
+      const view = new DataView(part.buffer)
+      view.setUint16(0, blocks.length)
+      view.setUint16(2, checks.length)
+      let off = SEGMENT_HEADER_BYTES
+      for (const b of blocks) {
+        part.set(b.routingKey.bytes, off)
+        part.set(b.decryptKey, off + ROUTING_KEY_BYTES)
+        off += DATA_REF_BYTES
+      }
+      const out: SplitBlock[] = checks.map((c) => {
+        const routingKey = RoutingKey.hash(c)
+        part.set(routingKey.bytes, off)
+        off += ROUTING_KEY_BYTES
+        return { routingKey, block: c as Uint8Array<ArrayBuffer> }
+      })
+      layout[index] = part
+      return out
+    })
+    const job = { done: false, result }
+    result.then(() => { job.done = true }, () => { job.done = true })
+    encoding = job
   }
-  const cut = function * (payload: Uint8Array): Generator<SplitBlock> {
+  /** Yield the pending segment's check blocks: when ready, or waiting for them if `wait`. */
+  const flush = async function * (wait: boolean): AsyncGenerator<SplitBlock> {
+    if (encoding === undefined || (!wait && !encoding.done)) return
+    const job = encoding
+    encoding = undefined
+    const checks = await job.result
+    checkBlocks += checks.length
+    yield * checks
+  }
+  const segment = async function * (blocks: EncodedChk[]): AsyncGenerator<SplitBlock> {
+    yield * flush(true)
+    startSegment(blocks)
+  }
+  const cut = async function * (payload: Uint8Array): AsyncGenerator<SplitBlock> {
     const chk = encodeChk(ChkType.DATA, payload)
     dataBlocks++
     yield { routingKey: chk.routingKey, block: chk.block }
     pending.push(chk)
+    yield * flush(false)
     // Keep up to 2k blocks back so the last two segments can be balanced at the end.
     if (pending.length === 2 * k) yield * segment(pending.splice(0, k))
   }
@@ -161,6 +185,7 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
       yield * segment(pending.splice(0, first))
     }
     if (pending.length > 0) yield * segment(pending.splice(0))
+    yield * flush(true)
     const bytes = concat(layout)
     meta = { size, mime, sha256, segmentData: k, segmentCheck: m, segments: layout.length, dataBlocks }
     if (bytes.length <= INLINE_MAX) {

@@ -137,6 +137,9 @@ describe('FEC split files', () => {
     for await (const _ of splitfileBlocks(source, { segmentData: k, segmentCheck: k })) {
       blocks++
       if (blocks % 128 === 0) {
+        // Array buffers are swept concurrently after a GC: let the sweep finish, collect again.
+        gc()
+        await new Promise((resolve) => setTimeout(resolve, 20))
         gc()
         const half = blocks < size / P ? 0 : 1
         peaks[half] = Math.max(peaks[half], process.memoryUsage().arrayBuffers - base)
