@@ -178,6 +178,12 @@ export class WarrenService implements Startable {
         sourceResetProb: SOURCE_RESET_PROBABILITY,
         routingTableSize: ROUTING_TABLE_SIZE,
         hopTimeoutMs: HOP_TIMEOUT_MS,
+        // What the simulator showed to win on the same seeds (docs/simulation.md) and costs no
+        // anonymity: a loop rejection spends no HTL, and loop detection is per request path.
+        // (Not insertBacktrack: in a small network an insert that backtracks all the way home
+        // ends up stored at its originator only.)
+        loopCostsHop: false,
+        perPathLoops: true,
         ...init.core
       }
     })
