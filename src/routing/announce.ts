@@ -28,7 +28,7 @@
  * announcement for every node on the path.
  */
 import { randomBytes } from 'node:crypto'
-import { RoutingKey, sha256 } from '../keys/routing-key.js'
+import { distance, RoutingKey, sha256 } from '../keys/routing-key.js'
 import { SeenCache } from './seen-cache.js'
 import type { Rng } from './random.js'
 import type { RoutingTable } from './routing-table.js'
@@ -36,6 +36,12 @@ import type { RoutingTable } from './routing-table.js'
 export const ANNOUNCE_SEED_BYTES = 32
 
 export type AnnounceFailure = 'loop' | 'unreachable' | 'invalid' | 'timeout' | 'error'
+
+/** A walk participant's reference to itself: route to `peer` for keys near `loc` (its own location). */
+export interface WalkRef<P> {
+  peer: P
+  loc: number
+}
 
 /** An announcement arriving at a node. */
 export interface AnnounceMessage<P> {
@@ -55,8 +61,12 @@ export type AnnounceAction<P> =
   | { type: 'commit', id: bigint, to: P, commitments: Uint8Array[] }
   /** Pass the seeds revealed so far (ours appended) downstream. */
   | { type: 'reveal', id: bigint, to: P, seeds: Uint8Array[] }
-  /** The verified result, upstream; `to === null` at the newcomer: the announcement succeeded. */
-  | { type: 'result', id: bigint, to: P | null, key: RoutingKey, seeds: Uint8Array[] }
+  /**
+   * The verified result, upstream; `to === null` at the newcomer: the announcement succeeded.
+   * `refs` (only with the `shareWalk` option): references of the walk's nodes below and
+   * including the sender, deepest first; a driver carries them with the result.
+   */
+  | { type: 'result', id: bigint, to: P | null, key: RoutingKey, seeds: Uint8Array[], refs?: Array<WalkRef<P>> }
   /** The announcement failed; tell `to` (upstream or downstream; null: the newcomer's own client). */
   | { type: 'failed', id: bigint, to: P | null, reason: AnnounceFailure }
 
@@ -67,13 +77,28 @@ export interface AnnounceOptions {
   maxTries: number
   seenCacheSize: number
   seenCacheTtlMs: number
+  /**
+   * Walk participants share themselves with the newcomer: each appends its own reference
+   * (peer and routing location) to the result on its way up, and the newcomer adds every
+   * reference as a routing entry, so it starts with a link to each node of its walk rather
+   * than only to its bootstrap (as Freenet's announcements did). `all`: every walk node
+   * also adds the references of the nodes below it. Off: the newcomer learns nothing.
+   */
+  shareWalk: 'off' | 'newcomer' | 'all'
+  /**
+   * With `shareWalk`: each walk node also passes on its routing entry closest to the
+   * newcomer's location, so the newcomer learns nodes near its own place on the circle.
+   */
+  shareNearest: boolean
 }
 
 export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
   maxHtl: 20,
   maxTries: 5,
   seenCacheSize: 1000,
-  seenCacheTtlMs: 10 * 60_000
+  seenCacheTtlMs: 10 * 60_000,
+  shareWalk: 'off',
+  shareNearest: false
 }
 
 export interface AnnounceInit<P> {
@@ -84,6 +109,8 @@ export interface AnnounceInit<P> {
   addRoute: (loc: number, peer: P) => void
   rng: Rng
   now: () => number
+  /** This node's routing location (NaN while it has none); needed by `shareWalk`. */
+  location?: () => number
   /** Source of seeds; node:crypto randomness unless a simulator supplies a seeded one. */
   randomSeed?: () => Uint8Array
   options?: Partial<AnnounceOptions>
@@ -159,6 +186,7 @@ export class AnnounceCore<P> {
   private readonly rng: Rng
   private readonly now: () => number
   private readonly randomSeed: () => Uint8Array
+  private readonly location: () => number
   private readonly seen: SeenCache<bigint>
   private readonly ops = new Map<bigint, AnnounceOp<P>>()
 
@@ -169,6 +197,7 @@ export class AnnounceCore<P> {
     this.rng = init.rng
     this.now = init.now
     this.randomSeed = init.randomSeed ?? (() => new Uint8Array(randomBytes(ANNOUNCE_SEED_BYTES)))
+    this.location = init.location ?? (() => NaN)
     this.options = { ...DEFAULT_ANNOUNCE_OPTIONS, ...init.options }
     this.seen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
   }
@@ -252,12 +281,12 @@ export class AnnounceCore<P> {
     return [{ type: 'reveal', id, to: op.to, seeds: all }]
   }
 
-  /** The result comes back up from `from`. */
-  result (id: bigint, from: P, key: RoutingKey, seeds: Uint8Array[]): Array<AnnounceAction<P>> {
+  /** The result comes back up from `from`, with the walk's references below us (`shareWalk`). */
+  result (id: bigint, from: P, key: RoutingKey, seeds: Uint8Array[], refs?: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
     const op = this.ops.get(id)
     if (op === undefined || op.phase !== 'revealed' || from !== op.to) return []
     if (!bytesEqual(seeds[op.index] ?? new Uint8Array(0), op.seed)) return this.fail(op, 'invalid')
-    return this.conclude(op, seeds, key)
+    return this.conclude(op, seeds, key, refs)
   }
 
   /** `from` (our child or our parent) failed, timed out or gave up. */
@@ -308,13 +337,28 @@ export class AnnounceCore<P> {
   }
 
   /** Verify all seeds (and the key claimed below us); on success record the newcomer and pass the result up. */
-  private conclude (op: AnnounceOp<P>, seeds: Uint8Array[], claimed?: RoutingKey): Array<AnnounceAction<P>> {
+  private conclude (op: AnnounceOp<P>, seeds: Uint8Array[], claimed?: RoutingKey, below?: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
     if (verifySeeds(op.commitments, seeds) !== -1) return this.fail(op, 'invalid')
     const key = announceKey(seeds)
     if (claimed !== undefined && !claimed.equals(key)) return this.fail(op, 'invalid')
     this.ops.delete(op.id)
     if (op.from !== null) this.addRoute(key.loc, op.node)
-    return [{ type: 'result', id: op.id, to: op.from, key, seeds }]
+    const share = this.options.shareWalk
+    if (share === 'off') return [{ type: 'result', id: op.id, to: op.from, key, seeds }]
+    // Unverifiable claims of the nodes below: bounded by the walk length, never about us or the newcomer.
+    const refs = (below ?? []).filter((r) => r.peer !== this.self && r.peer !== op.node && Number.isFinite(r.loc) && r.loc >= 0 && r.loc < 1)
+      .slice(0, 2 * (this.options.maxHtl + 1))
+    if (op.from === null || share === 'all') for (const r of refs) this.addRoute(r.loc, r.peer)
+    const loc = this.location()
+    if (op.from !== null && this.options.shareNearest) {
+      let best: WalkRef<P> | undefined
+      for (const e of this.table.entries()) {
+        if (e.peer !== op.node && e.peer !== op.from && (best === undefined || distance(e.loc, key.loc) < distance(best.loc, key.loc))) best = { peer: e.peer, loc: e.loc }
+      }
+      if (best !== undefined) refs.push(best)
+    }
+    if (op.from !== null && Number.isFinite(loc)) refs.push({ peer: this.self, loc })
+    return [{ type: 'result', id: op.id, to: op.from, key, seeds, refs }]
   }
 
   /** Give up on `op`, telling both neighbours on the path. */

@@ -13,7 +13,7 @@ import {
 } from './experiments.js'
 import { convergenceChart, faultCharts, scalabilityChart } from './charts.js'
 import { renderSvg } from './chart.js'
-import { IMPROVED_CORE } from './network.js'
+import { IMPROVED_ANNOUNCE, IMPROVED_CORE } from './network.js'
 import type { TopLevelSpec } from 'vega-lite'
 
 function int (v: string): number {
@@ -37,6 +37,7 @@ interface CommonOpts {
   trials?: number
   out: string
   core: Record<string, unknown>
+  announce: Record<string, unknown>
   improved?: boolean
   probesLearn?: boolean
   probeKeys?: 'inserted' | 'live'
@@ -49,7 +50,10 @@ function common (o: CommonOpts, base: CommonParams): CommonParams {
     seed: o.seed,
     trials: o.trials ?? base.trials,
     core: o.improved === true ? { ...IMPROVED_CORE, ...o.core } : o.core,
-    sim: o.storeWeight === undefined ? {} : { storeAccessWeight: o.storeWeight },
+    sim: {
+      ...(o.storeWeight === undefined ? {} : { storeAccessWeight: o.storeWeight }),
+      announce: o.improved === true ? { ...IMPROVED_ANNOUNCE, ...o.announce } : o.announce
+    },
     workload: {
       ...(o.probesLearn === true ? { probesLearn: true } : {}),
       ...(o.probeKeys !== undefined ? { probeKeys: o.probeKeys } : {})
@@ -86,7 +90,8 @@ function addCommon (cmd: Command, defaults: { trials: number, nodes: number }): 
     .option('--trials <n>', 'independent trials', int, defaults.trials)
     .option('--out <dir>', 'output directory', 'sim-results')
     .option('--core <json>', 'routing core options, e.g. \'{"sourceResetProb":0}\'', json, {})
-    .option('--improved', 'the "beat them" core switches (IMPROVED_CORE, docs/simulation.md); --core overrides them')
+    .option('--announce <json>', 'announcement core options, e.g. \'{"shareWalk":"newcomer"}\'', json, {})
+    .option('--improved', 'the "beat them" switches (IMPROVED_CORE, IMPROVED_ANNOUNCE, docs/simulation.md); --core and --announce override them')
     .option('--probes-learn', 'let probe requests change the network (default: measure a snapshot)')
     .option('--probe-keys <which>', 'probe keys: inserted (any key ever inserted) or live (still stored somewhere)')
     .option('--store-weight <n>', 'store policy access weight per doubling of accesses (0: plain LRU)', int)

@@ -16,7 +16,7 @@
  * stream advance.
  */
 import { RoutingKey } from '../keys/routing-key.js'
-import { AnnounceCore, ANNOUNCE_SEED_BYTES, type AnnounceAction, type AnnounceFailure } from '../routing/announce.js'
+import { AnnounceCore, ANNOUNCE_SEED_BYTES, type AnnounceAction, type AnnounceFailure, type AnnounceOptions, type WalkRef } from '../routing/announce.js'
 import { NodeCore, type Action, type IncomingMessage, type NodeCoreOptions, type Reply, type Response, type StoreView } from '../routing/node-core.js'
 import { randomId, seededRng, type Rng } from '../routing/random.js'
 import { StorePolicy } from '../store/store-policy.js'
@@ -55,6 +55,9 @@ export const IMPROVED_CORE: Partial<NodeCoreOptions> = {
   insertBacktrack: true
 }
 
+/** Announcement switches of the improved profile (docs/simulation.md). */
+export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = {}
+
 export interface SimConfig {
   seed: number
   /** Items per node store (the paper: 50). */
@@ -67,6 +70,8 @@ export interface SimConfig {
   core: Partial<NodeCoreOptions>
   /** Announcement HTL cap. */
   announceMaxHtl: number
+  /** Announcement core options (e.g. `shareWalk`). */
+  announce: Partial<AnnounceOptions>
 }
 
 export const DEFAULT_SIM_CONFIG: SimConfig = {
@@ -75,7 +80,8 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   storeAccessWeight: 0,
   latency: 1,
   core: {},
-  announceMaxHtl: 20
+  announceMaxHtl: 20,
+  announce: {}
 }
 
 export interface OpResult {
@@ -156,6 +162,7 @@ interface NetEvent extends SimEvent {
   list?: Uint8Array[]
   key?: RoutingKey
   reason?: AnnounceFailure
+  refs?: Array<WalkRef<number>>
 }
 
 interface LocalOp {
@@ -424,8 +431,9 @@ export class Simulator {
         addRoute: (loc, peer) => core.addRoute(loc, peer),
         rng: this.rng,
         now: this.now,
+        location: () => this.locs[i],
         randomSeed: () => fillRandom(new Uint8Array(ANNOUNCE_SEED_BYTES), this.rng),
-        options: { maxHtl: this.config.announceMaxHtl, seenCacheSize: 4 }
+        options: { maxHtl: this.config.announceMaxHtl, seenCacheSize: 4, ...this.config.announce }
       })
       this.announcers[i] = a
     }
@@ -559,7 +567,7 @@ export class Simulator {
         this.execAnnounce(at, a.reveal(e.id, e.from, e.list as Uint8Array[]))
         break
       case Ev.Result:
-        this.execAnnounce(at, a.result(e.id, e.from, e.key as RoutingKey, e.list as Uint8Array[]))
+        this.execAnnounce(at, a.result(e.id, e.from, e.key as RoutingKey, e.list as Uint8Array[], e.refs))
         break
       case Ev.AnnounceFailed:
         this.execAnnounce(at, a.failed(e.id, e.from, e.reason as AnnounceFailure))
@@ -591,7 +599,7 @@ export class Simulator {
           this.push(lat, { type: Ev.Reveal, at: a.to, from: at, id: a.id, list: a.seeds })
           break
         case 'result':
-          this.push(lat, { type: Ev.Result, at: a.to, from: at, id: a.id, key: a.key, list: a.seeds })
+          this.push(lat, { type: Ev.Result, at: a.to, from: at, id: a.id, key: a.key, list: a.seeds, refs: a.refs })
           break
         case 'failed':
           this.push(lat, { type: Ev.AnnounceFailed, at: a.to, from: at, id: a.id, reason: a.reason })

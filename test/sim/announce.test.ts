@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { AnnounceCore, announceKey, commitmentOf, verifySeeds, type AnnounceAction } from '../../src/routing/announce.js'
+import { AnnounceCore, announceKey, commitmentOf, verifySeeds, type AnnounceAction, type AnnounceOptions } from '../../src/routing/announce.js'
 import { seededRng } from '../../src/routing/random.js'
 import { RoutingTable } from '../../src/routing/routing-table.js'
 import { fillRandom } from '../../src/sim/network.js'
@@ -14,7 +14,11 @@ class Harness {
   outcome?: AnnounceAction<number>
   private readonly rng = seededRng(42)
 
-  constructor (n: number, degree: number, readonly tamper?: (from: number, a: AnnounceAction<number>) => AnnounceAction<number>) {
+  /** Node i's own routing location (node 0, the newcomer, has none yet). */
+  readonly locs: number[] = []
+
+  constructor (n: number, degree: number, readonly tamper?: (from: number, a: AnnounceAction<number>) => AnnounceAction<number>, options?: Partial<AnnounceOptions>) {
+    for (let i = 0; i < n; i++) this.locs.push(i === 0 ? NaN : this.rng())
     for (let i = 0; i < n; i++) {
       const table = new RoutingTable<number>(50)
       this.tables.push(table)
@@ -24,6 +28,8 @@ class Harness {
         addRoute: (loc, peer) => table.add(loc, peer),
         rng: this.rng,
         now: () => 0,
+        location: () => this.locs[i],
+        options,
         randomSeed: () => fillRandom(new Uint8Array(32), this.rng)
       }))
     }
@@ -52,7 +58,7 @@ class Harness {
           break
         case 'commit': out = c.commit(a.id, from, a.commitments); break
         case 'reveal': out = c.reveal(a.id, from, a.seeds); break
-        case 'result': out = c.result(a.id, from, a.key, a.seeds); break
+        case 'result': out = c.result(a.id, from, a.key, a.seeds, a.refs); break
         case 'failed': out = c.failed(a.id, from, a.reason); break
       }
       for (const action of out) queue.push({ from: a.to, action })
@@ -114,6 +120,34 @@ describe('node announcement (commit and reveal)', () => {
     })
     h.run(h.cores[0].start(11n, 5, 6))
     assert.equal(h.outcome?.type, 'failed')
+  })
+
+  it('shareWalk: the newcomer learns every node of its walk under that node\'s location (all: the walk learns the nodes below)', () => {
+    for (const shareWalk of ['off', 'newcomer', 'all'] as const) {
+      const h = new Harness(40, 4, undefined, { shareWalk })
+      const before = h.tables.map((t) => [...t.entries()].map((e) => `${e.loc}:${e.peer}`).sort())
+      h.run(h.cores[0].start(17n, 5, 8))
+      const r = h.outcome
+      assert.ok(r !== undefined && r.type === 'result')
+      assert.equal(h.visited.size, 8)
+      // The walk in path order: the order in which announcements were sent.
+      const walk = h.sent.filter((s) => s.action.type === 'announce').map((s) => s.action.to as number)
+      const newcomer = [...h.tables[0].entries()]
+      if (shareWalk === 'off') {
+        assert.equal(newcomer.length, 0)
+        assert.equal(r.refs, undefined)
+      } else {
+        assert.deepEqual(r.refs?.map((x) => x.peer), [...walk].reverse())
+        assert.equal(newcomer.length, walk.length)
+        for (const n of walk) assert.ok(newcomer.some((e) => e.peer === n && e.loc === h.locs[n]), `newcomer lacks walk node ${n}`)
+      }
+      // Walk nodes: the newcomer, and with 'all' each node below them on the walk.
+      for (let k = 0; k < walk.length; k++) {
+        const added = [...h.tables[walk[k]].entries()].map((e) => `${e.loc}:${e.peer}`).filter((x) => !before[walk[k]].includes(x))
+        const expected: string[] = [`${r.key.loc}:0`, ...(shareWalk === 'all' ? walk.slice(k + 1).map((n) => `${h.locs[n]}:${n}`) : [])]
+        assert.deepEqual(added.sort(), expected.sort(), `walk node ${walk[k]} (${shareWalk})`)
+      }
+    }
   })
 
   it('verifySeeds points at the first dishonest seed', () => {
