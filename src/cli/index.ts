@@ -17,7 +17,6 @@ import { loadOrCreateIdentity } from '../identity.js'
 import { createWarrenNode } from '../node.js'
 import { createLogger } from '../util/logger.js'
 import { verifyStore } from '../store/verify.js'
-import { registerSimCommand } from '../sim/cli.js'
 import { describeSigned, keygenCommand, signedPutOptions, signedQuery } from './keys.js'
 import type { SignedPutFlags } from './keys.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -253,7 +252,15 @@ export function buildProgram (): Command {
       if (r.deleted > 0) process.exitCode = 1
     })
 
-  registerSimCommand(program)
+  // The simulator (and its charting libraries) load only when `warren sim` runs.
+  program.command('sim').description('network simulator experiments on the real routing core (see `warren sim --help`)')
+    .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
+    .action(async () => {
+      const { registerSimCommand } = await import('../sim/cli.js')
+      const sim = new Command().name('warren')
+      registerSimCommand(sim)
+      await sim.parseAsync(process.argv)
+    })
 
   return program
 }
