@@ -118,7 +118,12 @@ export async function serveContent (node: WarrenNode, req: FastifyRequest, reply
   let mime = file.mime !== '' ? file.mime : (name !== '' ? mimeFor(name) : DEFAULT_MIME)
   contentHeaders(reply)
   if (download) void reply.header('content-disposition', 'attachment')
-  const isMarkup = !download && /^(text\/html|application\/xhtml\+xml|image\/svg\+xml)\b/i.test(mime)
+  // The type comes from the network: judge its essence (trimmed, lower-case), and treat
+  // anything HTML- or XML-like as markup, so " text/html" or XHTML sent as application/xml
+  // cannot slip past the filter.
+  const essence = mime.split(';')[0].trim().toLowerCase()
+  mime = essence + mime.slice(mime.indexOf(';') < 0 ? mime.length : mime.indexOf(';'))
+  const isMarkup = !download && /html|xml/.test(essence)
   if (isMarkup) {
     if (file.size > GATEWAY_MAX_HTML_BYTES) {
       mime = 'text/plain; charset=utf-8'
@@ -174,7 +179,10 @@ export function registerGateway (app: FastifyInstance, node: WarrenNode, options
   app.get('/', async (req, reply) => {
     const key = (req.query as Record<string, string | undefined>).key?.trim()
     if (key !== undefined && key !== '') {
-      return await reply.redirect('/' + key.replace(/^warren:/i, '').split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/'), 303)
+      // Only ever redirect to a key path on this gateway: never to "//host" or "/\\host".
+      const k = key.replace(/^warren:/i, '')
+      if (!/^(CHK|SSK|KSK)@[^/\\]/i.test(k)) throw new ContentError(`"${k.slice(0, 80)}" is not a warren key (expected CHK@…, SSK@… or KSK@…)`, 400)
+      return await reply.redirect('/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/'), 303)
     }
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(homePage())
   })

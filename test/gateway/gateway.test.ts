@@ -142,6 +142,17 @@ describe('HTTP gateway', () => {
     assert.equal(await status({ 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, 'GET', bigPath), 403)
   })
 
+  it('filters markup whatever the spelling of its network-supplied MIME type', async () => {
+    const page = '<html><head><meta http-equiv="refresh" content="0;url=http://evil.test/"></head><body><a href="http://evil.test/">out</a></body></html>'
+    for (const mime of [' text/html', 'TEXT/HTML; charset=utf-8', 'application/xml']) {
+      const res = await fetch(`${gw.base}/api/v1/put?mime=${encodeURIComponent(mime)}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: page })
+      const { uri } = await res.json() as { uri: string }
+      const served = await (await fetch(gw.base + '/' + uri.replace(/^warren:/, ''))).text()
+      assert.doesNotMatch(served, /http-equiv="refresh"/i, mime)
+      assert.doesNotMatch(served, /href="http:\/\/evil\.test/, mime)
+    }
+  })
+
   it('serves the home and node pages under their own policy, and recent stats', async () => {
     const home = await fetch(gw.base + '/')
     assert.match(home.headers.get('content-security-policy') ?? '', /script-src 'self'/)
@@ -149,6 +160,12 @@ describe('HTTP gateway', () => {
     const go = await fetch(`${gw.base}/?key=${encodeURIComponent('warren:' + bigPath.slice(1))}`, { redirect: 'manual' })
     assert.equal(go.status, 303)
     assert.equal(go.headers.get('location'), bigPath)
+    // Never an open redirect to another host.
+    for (const evil of ['/evil.test', '//evil.test', '\\evil.test', 'https://evil.test']) {
+      const r = await fetch(`${gw.base}/?key=${encodeURIComponent(evil)}`, { redirect: 'manual' })
+      assert.equal(r.status, 400, evil)
+      assert.equal(r.headers.get('location'), null)
+    }
     const recent = await (await fetch(gw.base + '/api/v1/stats/recent')).json() as { requests: { success: number }, hopHistogram: number[] }
     assert.ok(recent.requests.success > 0)
     assert.equal(recent.hopHistogram.reduce((a, b) => a + b, 0), recent.requests.success)
