@@ -86,10 +86,10 @@ export interface AnnounceOptions {
    */
   shareWalk: 'off' | 'newcomer' | 'all'
   /**
-   * With `shareWalk`: each walk node also passes on its routing entry closest to the
-   * newcomer's location, so the newcomer learns nodes near its own place on the circle.
+   * With `shareWalk`: each walk node also passes on this many of its routing entries closest
+   * to the newcomer's location, so the newcomer learns nodes near its own place on the circle.
    */
-  shareNearest: boolean
+  shareNearest: number
 }
 
 export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
@@ -98,7 +98,7 @@ export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
   seenCacheSize: 1000,
   seenCacheTtlMs: 10 * 60_000,
   shareWalk: 'off',
-  shareNearest: false
+  shareNearest: 0
 }
 
 export interface AnnounceInit<P> {
@@ -347,18 +347,32 @@ export class AnnounceCore<P> {
     if (share === 'off') return [{ type: 'result', id: op.id, to: op.from, key, seeds }]
     // Unverifiable claims of the nodes below: bounded by the walk length, never about us or the newcomer.
     const refs = (below ?? []).filter((r) => r.peer !== this.self && r.peer !== op.node && Number.isFinite(r.loc) && r.loc >= 0 && r.loc < 1)
-      .slice(0, 2 * (this.options.maxHtl + 1))
+      .slice(0, (1 + this.options.shareNearest) * (this.options.maxHtl + 1))
     if (op.from === null || share === 'all') for (const r of refs) this.addRoute(r.loc, r.peer)
     const loc = this.location()
-    if (op.from !== null && this.options.shareNearest) {
-      let best: WalkRef<P> | undefined
-      for (const e of this.table.entries()) {
-        if (e.peer !== op.node && e.peer !== op.from && (best === undefined || distance(e.loc, key.loc) < distance(best.loc, key.loc))) best = { peer: e.peer, loc: e.loc }
-      }
-      if (best !== undefined) refs.push(best)
-    }
+    if (op.from !== null) refs.push(...this.nearest(key.loc, this.options.shareNearest, (p) => p === op.node || p === op.from))
     if (op.from !== null && Number.isFinite(loc)) refs.push({ peer: this.self, loc })
     return [{ type: 'result', id: op.id, to: op.from, key, seeds, refs }]
+  }
+
+  /** Up to `k` routing entries closest to `loc` (peers for which `exclude` is false), closest first. */
+  private nearest (loc: number, k: number, exclude: (peer: P) => boolean): Array<WalkRef<P>> {
+    const best: Array<WalkRef<P> & { d: number }> = []
+    if (k <= 0) return best
+    for (const e of this.table.entries()) {
+      if (exclude(e.peer)) continue
+      const d = distance(e.loc, loc)
+      if (best.length === k && d >= best[k - 1].d) continue
+      let i = Math.min(best.length, k - 1)
+      best[i] = { peer: e.peer, loc: e.loc, d }
+      while (i > 0 && best[i - 1].d > d) {
+        const t = best[i - 1]
+        best[i - 1] = best[i]
+        best[i] = t
+        i--
+      }
+    }
+    return best.map(({ peer, loc }) => ({ peer, loc }))
   }
 
   /** Give up on `op`, telling both neighbours on the path. */

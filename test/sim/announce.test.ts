@@ -150,6 +150,27 @@ describe('node announcement (commit and reveal)', () => {
     }
   })
 
+  it('shareNearest: each walk node also passes on its entries closest to the newcomer\'s location', () => {
+    const k = 2
+    const h = new Harness(40, 6, undefined, { shareWalk: 'newcomer', shareNearest: k })
+    const before = h.tables.map((t) => [...t.entries()])
+    h.run(h.cores[0].start(19n, 5, 8))
+    const r = h.outcome
+    assert.ok(r !== undefined && r.type === 'result')
+    const walk = h.sent.filter((s) => s.action.type === 'announce').map((s) => s.action.to as number)
+    const learnt = new Set([...h.tables[0].entries()].map((e) => `${e.loc}:${e.peer}`))
+    let expected = 0
+    for (let i = 0; i < walk.length; i++) {
+      const upstream = i === 0 ? 0 : walk[i - 1]
+      const d = (loc: number): number => Math.min(Math.abs(loc - r.key.loc), 1 - Math.abs(loc - r.key.loc))
+      const nearest = before[walk[i]].filter((e) => e.peer !== upstream).sort((x, y) => d(x.loc) - d(y.loc)).slice(0, k)
+      assert.equal(nearest.length, k)
+      for (const e of nearest) assert.ok(learnt.has(`${e.loc}:${e.peer}`), `newcomer lacks ${e.peer}, near entry of walk node ${walk[i]}`)
+      expected += k
+    }
+    assert.ok(learnt.size > walk.length && learnt.size <= walk.length + expected)
+  })
+
   it('verifySeeds points at the first dishonest seed', () => {
     const seeds = [1, 2, 3].map((v) => new Uint8Array(32).fill(v))
     const commitments = seeds.map(commitmentOf)
