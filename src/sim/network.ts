@@ -55,8 +55,11 @@ export const IMPROVED_CORE: Partial<NodeCoreOptions> = {
   insertBacktrack: true
 }
 
-/** Announcement switches of the improved profile (docs/simulation.md). */
-export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = {}
+/**
+ * Announcement switches of the improved profile (docs/simulation.md): the newcomer learns
+ * every node of its walk and, from each, the 3 entries closest to its own location.
+ */
+export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = { shareWalk: 'newcomer', shareNearest: 3 }
 
 export interface SimConfig {
   seed: number
