@@ -25,6 +25,7 @@ let ok = 0
 let total = 0
 let deadStart = 0
 let singleCopy = 0
+const outcomes: Record<string, number> = {}
 const lengths: number[] = []
 const started = performance.now()
 for (let t = 0; t < trials; t++) {
@@ -47,6 +48,7 @@ for (let t = 0; t < trials; t++) {
       ok++
       continue
     }
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1
     let live = false
     for (const p of sim.core(origin).table.peerSet()) if (sim.isAlive(p)) live = true
     if (!live) deadStart++
@@ -62,6 +64,6 @@ console.log(JSON.stringify({
   fraction,
   success: +(ok / total).toFixed(4),
   paths: `${q.q1}/${q.median}/${q.q3}`,
-  failures: { total: total - ok, noLiveRoute: deadStart, singleCopy, other: total - ok - deadStart - singleCopy },
+  failures: { total: total - ok, noLiveRoute: deadStart, singleCopy, other: total - ok - deadStart - singleCopy, outcomes },
   seconds: +((performance.now() - started) / 1000).toFixed(1)
 }))

@@ -128,6 +128,12 @@ export interface NodeCoreOptions {
    * it again. Off: any node the operation ever reached rejects it as a loop.
    */
   perPathLoops: boolean
+  /**
+   * Routing-table replacement keeps entries spread over the key circle: with n > 0 slices,
+   * a full table evicts its least recently used entry among those that share their slice
+   * with another entry. 0: plain LRU.
+   */
+  tableSpreadBuckets: number
 }
 
 export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
@@ -148,7 +154,8 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   refreshOnForward: false,
   insertRouteTo: 'source',
   insertBacktrack: false,
-  perPathLoops: false
+  perPathLoops: false,
+  tableSpreadBuckets: 0
 }
 
 export interface NodeCoreStats {
@@ -215,7 +222,7 @@ export class NodeCore<P> {
     this.rng = init.rng
     this.now = init.now
     this.options = { ...DEFAULT_CORE_OPTIONS, ...init.options }
-    this.table = new RoutingTable<P>(this.options.routingTableSize)
+    this.table = new RoutingTable<P>(this.options.routingTableSize, this.options.tableSpreadBuckets)
     this.seen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
     this.failures = new FailureTable(this.options.failureTableSize, this.options.failureTableTtlMs)
     this.stats = {

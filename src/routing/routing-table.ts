@@ -25,10 +25,17 @@ export class RoutingTable<P> {
   private readonly pins: Uint8Array
   private count = 0
   private tick = 0
+  /**
+   * Spread-keeping replacement: entries per slice of the circle (`spreadBuckets` equal
+   * slices); LRU replacement skips an entry that is alone in its slice. Empty: plain LRU.
+   */
+  private readonly bucketCounts: Uint16Array
 
-  constructor (capacity: number) {
+  constructor (capacity: number, spreadBuckets = 0) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error('routing table capacity must be a positive integer')
+    if (!Number.isInteger(spreadBuckets) || spreadBuckets < 0) throw new Error('spread buckets must be a non-negative integer')
     this.capacity = capacity
+    this.bucketCounts = new Uint16Array(spreadBuckets)
     this.locs = new Float64Array(capacity)
     this.stamps = new Float64Array(capacity)
     this.peers = new Array(capacity)
@@ -42,7 +49,9 @@ export class RoutingTable<P> {
   /**
    * Add or refresh the entry for `loc`. An existing entry for the same location is
    * repointed at `peer`; a full table drops its least recently used unpinned entry (if
-   * every entry is pinned, the new one is not added). `pinned` protects the entry from
+   * every entry is pinned, the new one is not added). With spread buckets, an entry alone
+   * in its slice of the circle is kept (unless every candidate is alone): the table keeps
+   * covering the whole key space instead of forgetting regions it rarely uses. `pinned` protects the entry from
    * LRU replacement until `unpinPeer`: without it, a burst of inserts from one source
    * would evict the seed entries of every other neighbour.
    */
@@ -63,11 +72,20 @@ export class RoutingTable<P> {
       this.count++
     } else {
       slot = -1
+      let lone = true
+      const b = this.bucketCounts
       for (let i = 0; i < this.count; i++) {
-        if (this.pins[i] === 0 && (slot < 0 || this.stamps[i] < this.stamps[slot])) slot = i
+        if (this.pins[i] !== 0) continue
+        const alone = b.length > 0 && b[this.bucketOf(this.locs[i])] <= 1
+        if (slot < 0 || (lone && !alone) || (alone === lone && this.stamps[i] < this.stamps[slot])) {
+          slot = i
+          lone = alone
+        }
       }
       if (slot < 0) return
+      if (b.length > 0) b[this.bucketOf(this.locs[slot])]--
     }
+    if (this.bucketCounts.length > 0) this.bucketCounts[this.bucketOf(loc)]++
     this.locs[slot] = loc
     this.peers[slot] = peer
     this.stamps[slot] = t
@@ -114,6 +132,7 @@ export class RoutingTable<P> {
     for (let r = 0; r < this.count; r++) {
       if (this.peers[r] === peer && !(keepPinned && this.pins[r] === 1)) {
         removed++
+        if (this.bucketCounts.length > 0) this.bucketCounts[this.bucketOf(this.locs[r])]--
         continue
       }
       if (w !== r) {
@@ -140,6 +159,11 @@ export class RoutingTable<P> {
     for (let i = 0; i < this.count; i++) {
       yield { loc: this.locs[i], peer: this.peers[i] as P, lastUsed: this.stamps[i] }
     }
+  }
+
+  private bucketOf (loc: number): number {
+    const n = this.bucketCounts.length
+    return Math.min(n - 1, Math.floor(loc * n))
   }
 
   /** Histogram of entry locations in `buckets` equal slices of the circle: the node's key spread. */

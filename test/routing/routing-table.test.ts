@@ -21,6 +21,34 @@ describe('routing table', () => {
     assert.notEqual(keyAt(0.3, 1).hex, keyAt(0.3, 2).hex)
   })
 
+  it('spread buckets: a full table evicts the least recently used entry that is not alone in its slice', () => {
+    const plain = new RoutingTable<string>(4)
+    const spread = new RoutingTable<string>(4, 4)
+    for (const t of [plain, spread]) {
+      // Oldest first: the only entry in slice [0.75, 1), then three in [0, 0.25).
+      t.add(0.8, 'far')
+      t.add(0.1, 'a')
+      t.add(0.15, 'b')
+      t.add(0.2, 'c')
+      t.add(0.12, 'new')
+    }
+    assert.deepEqual(locs(plain).sort(), [0.1, 0.12, 0.15, 0.2])
+    assert.deepEqual(locs(spread).sort(), [0.12, 0.15, 0.2, 0.8])
+    assert.equal(spread.closest(0.9), 'far')
+    // Counts follow removals: once 'far' is gone, a lone entry at 0.9 is kept and the oldest
+    // of the three sharing [0, 0.25) goes.
+    spread.removePeer('far')
+    spread.add(0.9, 'x')
+    spread.add(0.3, 'y')
+    assert.deepEqual(locs(spread).sort(), [0.12, 0.2, 0.3, 0.9])
+    spread.add(0.6, 'z')
+    // Every other entry is alone in its slice; the older of the two sharing [0, 0.25) goes.
+    assert.deepEqual(locs(spread).sort(), [0.12, 0.3, 0.6, 0.9])
+    // All entries alone: plain LRU among them.
+    spread.add(0.05, 'w')
+    assert.deepEqual(locs(spread).sort(), [0.05, 0.3, 0.6, 0.9])
+  })
+
   it('chooses the entry closest on the circle, across the 0/1 seam', () => {
     const t = new RoutingTable<string>(10)
     t.add(0.05, 'low')
