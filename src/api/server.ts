@@ -6,6 +6,7 @@
  *   GET  /api/v1/peers             connected peers
  *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, size, blocks, ... }
  *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
+ *   POST /api/v1/redirect?target=URI  a CHK that redirects to URI -> { uri, target }
  *   POST /api/v1/site, GET /api/v1/stats/recent and the HTTP gateway: src/gateway/gateway.ts
  *   POST /api/v1/put?ssk=|ksk=|update=, GET /api/v1/keygen, GET /api/v1/resolve: src/api/keys-routes.ts
  *
@@ -69,6 +70,17 @@ export async function createApiServer (node: WarrenNode): Promise<FastifyInstanc
       direction: c.direction,
       since: c.timeline.open
     }))
+  })
+
+  app.post('/api/v1/redirect', async (req) => {
+    const q = req.query as Record<string, string | undefined>
+    if (q.target === undefined || q.target === '') throw new HttpError(400, 'missing ?target=warren:…')
+    try {
+      parseUri(q.target)
+    } catch (err: any) {
+      throw new HttpError(400, err.message)
+    }
+    return await node.client.putRedirect(q.target, { htl: parseHtl(q.htl) })
   })
 
   app.post('/api/v1/put', async (req) => {

@@ -210,6 +210,14 @@ export function buildProgram (): Command {
       }
     })
 
+  clientOptions(program.command('redirect').description('insert a CHK that redirects to another URI (any key type); prints its URI').argument('<target>', 'the URI to point at'))
+    .option('--htl <n>', 'hops-to-live for the insert')
+    .action(async (target: string, o: { api?: string, dataDir?: string, htl?: string }) => {
+      const q = `?target=${encodeURIComponent(target)}${o.htl === undefined ? '' : `&htl=${encodeURIComponent(o.htl)}`}`
+      const out = await (await call(await apiBase(o), `/api/v1/redirect${q}`, { method: 'POST' })).json() as { uri: string }
+      console.log(out.uri)
+    })
+
   clientOptions(program.command('peers').description('list connected peers'))
     .option('--json', 'print JSON')
     .action(async (o: { api?: string, dataDir?: string, json?: boolean }) => {

@@ -4,10 +4,11 @@
  * segments); `open` resolves a URI (file, site path) and streams any byte range back.
  */
 import { CLIENT_CONCURRENCY } from '../constants.js'
-import { formatUri } from '../keys/uri.js'
+import { ChkType, encodeChk } from '../keys/chk.js'
+import { formatUri, parseUri } from '../keys/uri.js'
 import { siteBlocks } from './site.js'
 import { splitfileBlocks } from './splitfile.js'
-import { insertBlocks } from './splitfile-insert.js'
+import { chkBlock, insertBlocks } from './splitfile-insert.js'
 import { openContent } from './splitfile-open.js'
 import type { SiteEntry } from './site.js'
 import type { SplitSource } from './split.js'
@@ -69,6 +70,17 @@ export class WarrenClient {
     const htl = options.htl ?? this.defaults.htl
     const { result, stats } = await insertBlocks(siteBlocks(entries, options.index), async (key, block) => await this.service.insert(key, block, { htl }))
     return { uri: formatUri({ type: 'CHK', ...result }), blocks: stats.blocks }
+  }
+
+  /**
+   * Insert a redirect: a one-block CHK whose content is `target` (any warren URI). Readers
+   * follow it (at most MAX_REDIRECTS in a row), so any key can point at any other.
+   */
+  async putRedirect (target: string, options: { htl?: number } = {}): Promise<{ uri: string, target: string }> {
+    const canonical = formatUri(parseUri(target))
+    const c = encodeChk(ChkType.REDIRECT, new TextEncoder().encode(canonical))
+    await this.service.insert(c.routingKey, chkBlock(c.block), { htl: options.htl ?? this.defaults.htl })
+    return { uri: formatUri({ type: 'CHK', routingKey: c.routingKey, decryptKey: c.decryptKey }), target: canonical }
   }
 
   /** Resolve `uri` (reads its root block, and a site's manifest) and return its size, type and a stream of any range. */

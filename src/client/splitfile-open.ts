@@ -5,6 +5,7 @@
  * The result gives size and MIME type up front and streams any byte range, which is what
  * the API, the gateway (Range requests) and the CLI need.
  */
+import { MAX_REDIRECTS } from '../constants.js'
 import { ChkType, decodeChk, verifyChkBlock } from '../keys/chk.js'
 import { formatUri, parseUri } from '../keys/uri.js'
 import { assembleFile } from './assemble.js'
@@ -93,12 +94,16 @@ export async function openContent (uri: string | WarrenUri, fetchBlock: FetchBlo
   }
   let chkUri: ChkUri
   if (target.type === 'CHK') chkUri = target
-  else if (options.resolve !== undefined) chkUri = { ...await options.resolve(target), path: target.path }
+  else if (options.resolve !== undefined) {
+    // The URI's own path wins; else keep the one the signed key's redirect names.
+    const resolved = await options.resolve(target)
+    chkUri = { ...resolved, path: target.path ?? resolved.path }
+  }
   else throw new ContentError(`${(target as { type: string }).type} keys are not supported here`, 400)
   const signal = options.signal ?? new AbortController().signal
   const root = await fetchChk(chkUri, 'root block', fetchBlock, signal)
   const path = chkUri.path ?? ''
-  if (root.type !== ChkType.SITE && path !== '') {
+  if (root.type !== ChkType.SITE && root.type !== ChkType.REDIRECT && path !== '') {
     throw new ContentError(`"/${path}": this URI names a ${ChkType[root.type].toLowerCase()} block, not a site`, 404)
   }
   switch (root.type) {
@@ -144,6 +149,17 @@ export async function openContent (uri: string | WarrenUri, fetchBlock: FetchBlo
       const inner = await openContent(entry.uri, fetchBlock, options, depth + 1)
       if (inner.site !== undefined) throw new ContentError(`site entry "${entry.path}" is itself a site`, 502)
       return { ...inner, mime: entry.mime !== '' ? entry.mime : inner.mime, site: { uri: siteUri, path: entry.path } }
+    }
+    case ChkType.REDIRECT: {
+      if (depth >= MAX_REDIRECTS) throw new ContentError(`more than ${MAX_REDIRECTS} redirects`, 508)
+      let next: WarrenUri
+      try {
+        next = parseUri(new TextDecoder('utf-8', { fatal: true }).decode(root.payload))
+      } catch (err) {
+        throw new ContentError(`malformed redirect: ${(err as Error).message}`, 502)
+      }
+      // A path on the redirect's own URI applies to where it leads.
+      return await openContent(path === '' ? next : { ...next, path: next.path === undefined || next.path === '' ? path : `${next.path}/${path}` }, fetchBlock, options, depth + 1)
     }
     default:
       throw new ContentError(`root block is a ${ChkType[root.type]} block, not content`, 502)

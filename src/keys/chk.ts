@@ -24,7 +24,9 @@ export enum ChkType {
   /** Split-file metadata with FEC segments, or a small file inline (src/client/splitfile.ts). */
   SPLITFILE = 2,
   /** A site manifest: path -> URI, MIME type, default index (src/client/site.ts). */
-  SITE = 3
+  SITE = 3,
+  /** A redirect: the payload is another warren URI (UTF-8), followed by readers (at most MAX_REDIRECTS). */
+  REDIRECT = 4
 }
 
 export const CHK_TAG_BYTES = 16
