@@ -57,9 +57,9 @@ export const IMPROVED_CORE: Partial<NodeCoreOptions> = {
 
 /**
  * Announcement switches of the improved profile (docs/simulation.md): the newcomer learns
- * every node of its walk and, from each, the 3 entries closest to its own location.
+ * every node of its walk and, from each, the 6 entries closest to its own location.
  */
-export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = { shareWalk: 'newcomer', shareNearest: 3 }
+export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = { shareWalk: 'newcomer', shareNearest: 6 }
 
 export interface SimConfig {
   seed: number
