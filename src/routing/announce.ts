@@ -37,7 +37,10 @@ export const ANNOUNCE_SEED_BYTES = 32
 
 export type AnnounceFailure = 'loop' | 'unreachable' | 'invalid' | 'timeout' | 'error'
 
-/** A walk participant's reference to itself: route to `peer` for keys near `loc` (its own location). */
+/**
+ * A reference the walk passes to the newcomer: route to `peer` for keys near `loc` (a walk
+ * node's own location, or with `shareNearest` one of its routing entries).
+ */
 export interface WalkRef<P> {
   peer: P
   loc: number
@@ -63,8 +66,9 @@ export type AnnounceAction<P> =
   | { type: 'reveal', id: bigint, to: P, seeds: Uint8Array[] }
   /**
    * The verified result, upstream; `to === null` at the newcomer: the announcement succeeded.
-   * `refs` (only with the `shareWalk` option): references of the walk's nodes below and
-   * including the sender, deepest first; a driver carries them with the result.
+   * `refs` (only with the `shareWalk` option): the walk's references from the sender and the
+   * nodes below it, deepest first (each node's nearest entries, then itself); a driver
+   * carries them with the result and passes them to `result()`.
    */
   | { type: 'result', id: bigint, to: P | null, key: RoutingKey, seeds: Uint8Array[], refs?: Array<WalkRef<P>> }
   /** The announcement failed; tell `to` (upstream or downstream; null: the newcomer's own client). */
