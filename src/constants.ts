@@ -49,6 +49,22 @@ export const DEFAULT_STORE_BYTES = 1024 * 1024 * 1024
 /** Re-dial bootstrap peers and keep at least this many connections. */
 export const MIN_CONNECTIONS = 4
 export const MAINTENANCE_INTERVAL_MS = 15_000
+/** Peers whose addresses, learnt from messages, the service remembers (LRU). */
+export const ADDR_BOOK_SIZE = 4096
+/** How long the node's own address list is taken as current in the references it sends. */
+export const PEER_REF_TTL_MS = 60_000
+/** Announcements one peer may have in progress at this node at once. */
+export const MAX_ANNOUNCES_PER_PEER = 4
+/** Peers whose ARKs the node remembers, to find them again if they move. */
+export const ARK_KNOWN_PEERS = 64
+/** Time allowed to dial a peer during maintenance or ARK reconnection. */
+export const DIAL_TIMEOUT_MS = 10_000
+/** How often the block store writes buffered access statistics to disk. */
+export const STORE_META_FLUSH_INTERVAL_MS = 30_000
+/** Window of the node page's recent request statistics. */
+export const RECENT_STATS_WINDOW_MS = 5 * 60_000
+/** Largest JSON body accepted by POST /api/v1/site. */
+export const MAX_SITE_JSON_BYTES = 16 * 1024 * 1024
 /** Concurrent block transfers of one client put/get. */
 export const CLIENT_CONCURRENCY = 8
 

@@ -14,7 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
-import { ANNOUNCE_HTL, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
+import { ANNOUNCE_HTL, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
 import { WarrenClient } from './client/client.js'
 import { KeyClient } from './client/resolve.js'
 import { ArkKeeper } from './ark/ark-keeper.js'
@@ -159,7 +159,7 @@ export class WarrenNode {
     ]
     await Promise.all(targets.map(async (t) => {
       try {
-        await this.libp2p.dial(typeof t === 'string' ? peerIdFromString(t) : t, { signal: AbortSignal.timeout(10_000) })
+        await this.libp2p.dial(typeof t === 'string' ? peerIdFromString(t) : t, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
       } catch (err: any) {
         this.log.debug({ target: t.toString(), err: err.message }, 'neighbour dial failed')
       }

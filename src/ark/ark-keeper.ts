@@ -7,13 +7,12 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { publishArk, resolveArk } from './ark.js'
+import { ARK_KNOWN_PEERS, DIAL_TIMEOUT_MS } from '../constants.js'
 import type { KeyClient } from '../client/resolve.js'
 import type { Logger } from '../util/logger.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 /** Peers remembered for reconnection (most recently connected first out of the bound). */
-const MAX_KNOWN = 64
-const DIAL_TIMEOUT_MS = 10_000
 
 export interface ArkStats {
   published: number
@@ -56,7 +55,7 @@ export class ArkKeeper {
   private remember (peer: string): void {
     this.known.delete(peer)
     this.known.add(peer)
-    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.values().next().value as string)
+    if (this.known.size > ARK_KNOWN_PEERS) this.known.delete(this.known.values().next().value as string)
   }
 
   /** `publish`, unless automatic publishing is off (test networks). */

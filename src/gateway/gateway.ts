@@ -15,7 +15,7 @@
  * from the gateway's own origin (cross-site request forgery).
  */
 import { Readable } from 'node:stream'
-import { GATEWAY_MAX_HTML_BYTES } from '../constants.js'
+import { GATEWAY_MAX_HTML_BYTES, MAX_SITE_JSON_BYTES } from '../constants.js'
 import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
 import { ContentError, normalizeSitePath } from '../client/site.js'
 import { NotFoundError } from '../protocol/warren-service.js'
@@ -31,7 +31,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** Key types a gateway path may start with (`/CHK@...`, `/warren:SSK@...`). */
 const KEY_PATH = /^\/(?:warren:)?([A-Za-z]{3})@([^/?#]*)(\/[^?#]*)?/
-const MAX_SITE_JSON_BYTES = 16 * 1024 * 1024
 
 export interface GatewayOptions {
   /** Accept any Host header (the API was deliberately bound to a non-loopback address). */

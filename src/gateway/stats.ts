@@ -2,7 +2,8 @@
  * Recent request outcomes of this node's client (success rate, hops), for the node page:
  * lifetime counters hide a network that just went bad, a sliding window shows it.
  */
-export const RECENT_WINDOW_MS = 5 * 60_000
+import { RECENT_STATS_WINDOW_MS } from '../constants.js'
+
 const MAX_SAMPLES = 10_000
 /** Hop histogram buckets 0..HOP_BUCKETS-2, the last one is "that many or more". */
 export const HOP_BUCKETS = 12
@@ -18,7 +19,7 @@ export interface RecentStats {
 export class RecentRequests {
   private readonly samples: RequestSample[] = []
 
-  constructor (private readonly now: () => number = Date.now, private readonly windowMs = RECENT_WINDOW_MS) {}
+  constructor (private readonly now: () => number = Date.now, private readonly windowMs = RECENT_STATS_WINDOW_MS) {}
 
   record (ok: boolean, hops: number): void {
     this.samples.push({ t: this.now(), ok, hops })

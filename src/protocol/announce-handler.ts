@@ -14,7 +14,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
-import { ANNOUNCE_PROTOCOL, HOP_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS } from '../constants.js'
+import { ANNOUNCE_PROTOCOL, MAX_ANNOUNCES_PER_PEER, HOP_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { AnnounceCore } from '../routing/announce.js'
 import { randomId } from '../routing/random.js'
@@ -60,7 +60,6 @@ export interface AnnounceDriverInit {
   maxPerPeer?: number
 }
 
-const MAX_PER_PEER = 4
 
 /** protons types bytes fields as ArrayBuffer-backed; the core's seeds and commitments are. */
 function wire (list: Uint8Array[]): Array<Uint8Array<ArrayBuffer>> {
@@ -160,7 +159,7 @@ export class AnnounceDriver {
       return
     }
     const n = this.perPeer.get(peer) ?? 0
-    if (n >= (this.init.maxPerPeer ?? MAX_PER_PEER)) {
+    if (n >= (this.init.maxPerPeer ?? MAX_ANNOUNCES_PER_PEER)) {
       await this.sendClose(link, errorFrame(WireError.Code.OVERLOADED, 'too many announcements in progress from you'))
       return
     }

@@ -18,7 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
 import { Block } from '../../proto/warren.js'
 import {
-  HOP_TIMEOUT_MS, INSERT_PROTOCOL, MAX_FRAME_BYTES, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER,
+  ADDR_BOOK_SIZE, PEER_REF_TTL_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL, MAX_FRAME_BYTES, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER,
   MAX_OUTBOUND_STREAMS, FIRST_FRAME_TIMEOUT_MS, REQUEST_PROTOCOL, SOURCE_RESET_PROBABILITY, ROUTING_TABLE_SIZE
 } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
@@ -119,10 +119,6 @@ interface OpContext {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1
-/** How long our own address list is taken as current. */
-const PEER_REF_TTL_MS = 60_000
-/** Peers whose learnt addresses are remembered (LRU). */
-const ADDR_BOOK_SIZE = 4096
 
 function pb (stream: Stream): PB {
   return pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)

@@ -21,12 +21,11 @@ import { logger as libp2pLogger } from '@libp2p/logger'
 import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
 import { StorePolicy } from './store-policy.js'
+import { STORE_META_FLUSH_INTERVAL_MS } from '../constants.js'
 import type { PutResult, StoreEntry, StoreStats } from './store-policy.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { StoreView } from '../routing/node-core.js'
 
-/** How often buffered access statistics are written to disk. */
-export const DEFAULT_META_FLUSH_INTERVAL_MS = 30_000
 
 const BLOCK_PREFIX = '/b/'
 const META_PREFIX = '/m/'
@@ -148,7 +147,7 @@ export class BlockStore implements StoreView {
     await ds.open()
     try {
       const report = await BlockStore.load(ds, policy, log)
-      return new BlockStore(dir, ds, policy, log, report, options.flushIntervalMs ?? DEFAULT_META_FLUSH_INTERVAL_MS)
+      return new BlockStore(dir, ds, policy, log, report, options.flushIntervalMs ?? STORE_META_FLUSH_INTERVAL_MS)
     } catch (err) {
       await ds.close()
       throw err
