@@ -21,6 +21,14 @@
  * announcement. Since all commitments are fixed before the first reveal, the key is
  * uniformly random as long as one participant is honest.
  *
+ * 4. join (optional, `joinHtl`)     once the newcomer has its key it routes a join message
+ *                                   greedily toward that location (Freenet 0.7's routed
+ *                                   announcement): each node on the route adds the newcomer
+ *                                   under the key, and the route's references (each node and
+ *                                   its entries nearest the key) come back to the newcomer. The
+ *                                   walk gives the newcomer links; the join gives the nodes
+ *                                   already living near its location links to it.
+ *
  * Like node-core, this is a pure event -> actions state machine: no I/O, no timers. A driver
  * (the simulator in src/sim, the libp2p announce handler) delivers messages and executes
  * the actions. Failures travel away from where they happened: a child that fails during the
@@ -73,6 +81,23 @@ export type AnnounceAction<P> =
   | { type: 'result', id: bigint, to: P | null, key: RoutingKey, seeds: Uint8Array[], refs?: Array<WalkRef<P>> }
   /** The announcement failed; tell `to` (upstream or downstream; null: the newcomer's own client). */
   | { type: 'failed', id: bigint, to: P | null, reason: AnnounceFailure }
+  /** Route the join of newcomer `node` at `loc` on to `to` (`joinHtl`). */
+  | { type: 'join', id: bigint, to: P, htl: number, node: P, loc: number }
+  /** The join route ended below: its references, deepest first, upstream (`to === null`: the newcomer is done). */
+  | { type: 'joined', id: bigint, to: P | null, refs: Array<WalkRef<P>> }
+  /** This node refuses the join (loop or invalid); the sender tries another peer. */
+  | { type: 'join-failed', id: bigint, to: P, reason: AnnounceFailure }
+
+/** A join arriving at a node. */
+export interface JoinMessage<P> {
+  id: bigint
+  /** Hops the join may still take beyond the receiver. */
+  htl: number
+  /** The newcomer. */
+  node: P
+  /** Its agreed location. */
+  loc: number
+}
 
 export interface AnnounceOptions {
   /** Incoming announcement HTL is capped to this. */
@@ -94,6 +119,12 @@ export interface AnnounceOptions {
    * to the newcomer's location, so the newcomer learns nodes near its own place on the circle.
    */
   shareNearest: number
+  /**
+   * After a successful announcement the newcomer routes a join this many hops toward its
+   * location; every node on the route adds the newcomer and returns its own reference and its
+   * `shareNearest` entries nearest the location. 0: no join.
+   */
+  joinHtl: number
 }
 
 export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
@@ -102,7 +133,8 @@ export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
   seenCacheSize: 1000,
   seenCacheTtlMs: 10 * 60_000,
   shareWalk: 'off',
-  shareNearest: 0
+  shareNearest: 0,
+  joinHtl: 0
 }
 
 export interface AnnounceInit<P> {
@@ -121,6 +153,16 @@ export interface AnnounceInit<P> {
 }
 
 type Phase = 'walking' | 'committed' | 'revealed'
+
+interface JoinOp<P> {
+  node: P
+  loc: number
+  /** Upstream; null at the newcomer. */
+  from: P | null
+  htl: number
+  to?: P
+  tried: P[]
+}
 
 interface AnnounceOp<P> {
   id: bigint
@@ -161,6 +203,10 @@ export function verifySeeds (commitments: Uint8Array[], seeds: Uint8Array[]): nu
   return seeds.length === commitments.length ? -1 : n
 }
 
+function validLoc (loc: number): boolean {
+  return Number.isFinite(loc) && loc >= 0 && loc < 1
+}
+
 function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
@@ -193,6 +239,8 @@ export class AnnounceCore<P> {
   private readonly location: () => number
   private readonly seen: SeenCache<bigint>
   private readonly ops = new Map<bigint, AnnounceOp<P>>()
+  private readonly joinSeen: SeenCache<bigint>
+  private readonly joins = new Map<bigint, JoinOp<P>>()
 
   constructor (init: AnnounceInit<P>) {
     this.self = init.self
@@ -204,11 +252,12 @@ export class AnnounceCore<P> {
     this.location = init.location ?? (() => NaN)
     this.options = { ...DEFAULT_ANNOUNCE_OPTIONS, ...init.options }
     this.seen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
+    this.joinSeen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
   }
 
   /** Announcements in progress here. */
   get activeOps (): number {
-    return this.ops.size
+    return this.ops.size + this.joins.size
   }
 
   /** The newcomer announces itself through `bootstrap` with hops-to-live `htl`. */
@@ -309,14 +358,86 @@ export class AnnounceCore<P> {
     return []
   }
 
+  /** A join arrives from `from`: record the newcomer, route on toward its location or end the route here. */
+  join (from: P, msg: JoinMessage<P>): Array<AnnounceAction<P>> {
+    const { id, node, loc } = msg
+    if (this.joins.has(id) || !this.joinSeen.add(id, this.now())) return [{ type: 'join-failed', id, to: from, reason: 'loop' }]
+    if (node === this.self || !validLoc(loc)) return [{ type: 'join-failed', id, to: from, reason: 'invalid' }]
+    this.addRoute(loc, node)
+    const op: JoinOp<P> = { node, loc, from, htl: Math.max(0, Math.min(msg.htl, this.options.maxHtl)), tried: [] }
+    this.joins.set(id, op)
+    return this.routeJoin(id, op)
+  }
+
+  /** The join route ended below `from`: pass its references (and ours) up, or, at the newcomer, learn them. */
+  joined (id: bigint, from: P, refs: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
+    const op = this.joins.get(id)
+    if (op === undefined || from !== op.to) return []
+    return this.endJoin(id, op, refs)
+  }
+
+  /** `from`, our next hop, refused the join, failed or timed out: try the next closest peer. */
+  joinFailed (id: bigint, from: P): Array<AnnounceAction<P>> {
+    const op = this.joins.get(id)
+    if (op === undefined || from !== op.to) return []
+    op.to = undefined
+    return this.routeJoin(id, op)
+  }
+
+  private startJoin (id: bigint, loc: number): Array<AnnounceAction<P>> {
+    if (this.options.joinHtl < 1) return []
+    this.joinSeen.add(id, this.now())
+    const op: JoinOp<P> = { node: this.self, loc, from: null, htl: this.options.joinHtl, tried: [] }
+    this.joins.set(id, op)
+    return this.routeJoin(id, op)
+  }
+
+  /** Forward the join to the closest untried peer to its location, or end the route here. */
+  private routeJoin (id: bigint, op: JoinOp<P>): Array<AnnounceAction<P>> {
+    const { from, node, tried } = op
+    const next = op.htl > 0 && tried.length < this.options.maxTries
+      ? this.nearest(op.loc, 1, (p) => p === from || p === node || p === this.self || tried.includes(p))[0]?.peer
+      : undefined
+    if (next === undefined) return this.endJoin(id, op, [])
+    tried.push(next)
+    op.to = next
+    return [{ type: 'join', id, to: next, htl: op.htl - 1, node, loc: op.loc }]
+  }
+
+  private endJoin (id: bigint, op: JoinOp<P>, below: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
+    this.joins.delete(id)
+    const refs = this.checkRefs(below, op.node)
+    if (op.from === null) {
+      for (const r of refs) this.addRoute(r.loc, r.peer)
+      return [{ type: 'joined', id, to: null, refs }]
+    }
+    refs.push(...this.ownRefs(op.loc, op.node, op.from))
+    return [{ type: 'joined', id, to: op.from, refs }]
+  }
+
+  /** What this node adds to a result or join on its way up: its entries nearest `loc`, then itself. */
+  private ownRefs (loc: number, node: P, from: P | null): Array<WalkRef<P>> {
+    const refs = this.nearest(loc, this.options.shareNearest, (p) => p === node || p === from)
+    const own = this.location()
+    if (Number.isFinite(own)) refs.push({ peer: this.self, loc: own })
+    return refs
+  }
+
+  /** Unverifiable claims of the nodes below: bounded by the path length, never about us or the newcomer. */
+  private checkRefs (below: Array<WalkRef<P>>, node: P): Array<WalkRef<P>> {
+    return below.filter((r) => r.peer !== this.self && r.peer !== node && validLoc(r.loc))
+      .slice(0, (1 + this.options.shareNearest) * (this.options.maxHtl + 1))
+  }
+
   /** Is announcement `id` in progress here? */
   has (id: bigint): boolean {
     return this.ops.has(id)
   }
 
-  /** Forget an announcement (its stream went away). */
+  /** Forget an announcement or join (its stream went away). */
   abort (id: bigint): void {
     this.ops.delete(id)
+    this.joins.delete(id)
   }
 
   private walk (op: AnnounceOp<P>): Array<AnnounceAction<P>> {
@@ -348,14 +469,11 @@ export class AnnounceCore<P> {
     this.ops.delete(op.id)
     if (op.from !== null) this.addRoute(key.loc, op.node)
     const share = this.options.shareWalk
-    if (share === 'off') return [{ type: 'result', id: op.id, to: op.from, key, seeds }]
-    // Unverifiable claims of the nodes below: bounded by the walk length, never about us or the newcomer.
-    const refs = (below ?? []).filter((r) => r.peer !== this.self && r.peer !== op.node && Number.isFinite(r.loc) && r.loc >= 0 && r.loc < 1)
-      .slice(0, (1 + this.options.shareNearest) * (this.options.maxHtl + 1))
+    if (share === 'off') return [{ type: 'result', id: op.id, to: op.from, key, seeds }, ...(op.from === null ? this.startJoin(op.id, key.loc) : [])]
+    const refs = this.checkRefs(below ?? [], op.node)
     if (op.from === null || share === 'all') for (const r of refs) this.addRoute(r.loc, r.peer)
-    const loc = this.location()
-    if (op.from !== null) refs.push(...this.nearest(key.loc, this.options.shareNearest, (p) => p === op.node || p === op.from))
-    if (op.from !== null && Number.isFinite(loc)) refs.push({ peer: this.self, loc })
+    if (op.from === null) return [{ type: 'result', id: op.id, to: null, key, seeds, refs }, ...this.startJoin(op.id, key.loc)]
+    refs.push(...this.ownRefs(key.loc, op.node, op.from))
     return [{ type: 'result', id: op.id, to: op.from, key, seeds, refs }]
   }
 

@@ -149,7 +149,7 @@ class SimStore implements StoreView {
   }
 }
 
-const enum Ev { Receive, Response, Data, Stored, Announce, Commit, Reveal, Result, AnnounceFailed }
+const enum Ev { Receive, Response, Data, Stored, Announce, Commit, Reveal, Result, AnnounceFailed, Join, Joined, JoinFailed }
 
 interface NetEvent extends SimEvent {
   type: Ev
@@ -166,6 +166,7 @@ interface NetEvent extends SimEvent {
   key?: RoutingKey
   reason?: AnnounceFailure
   refs?: Array<WalkRef<number>>
+  loc?: number
 }
 
 interface LocalOp {
@@ -575,6 +576,15 @@ export class Simulator {
       case Ev.AnnounceFailed:
         this.execAnnounce(at, a.failed(e.id, e.from, e.reason as AnnounceFailure))
         break
+      case Ev.Join:
+        this.execAnnounce(at, a.join(e.from, { id: e.id, htl: e.htl as number, node: e.node as number, loc: e.loc as number }))
+        break
+      case Ev.Joined:
+        this.execAnnounce(at, a.joined(e.id, e.from, e.refs as Array<WalkRef<number>>))
+        break
+      case Ev.JoinFailed:
+        this.execAnnounce(at, a.joinFailed(e.id, e.from))
+        break
     }
   }
 
@@ -587,7 +597,8 @@ export class Simulator {
       }
       if (this.alive[a.to] !== 1) {
         // Nothing reaches a removed node; the sender learns at once.
-        if (a.type !== 'failed') this.push(0, { type: Ev.AnnounceFailed, at, from: a.to, id: a.id, reason: 'unreachable' })
+        if (a.type === 'join') this.push(0, { type: Ev.JoinFailed, at, from: a.to, id: a.id })
+        else if (a.type !== 'failed' && a.type !== 'join-failed') this.push(0, { type: Ev.AnnounceFailed, at, from: a.to, id: a.id, reason: 'unreachable' })
         continue
       }
       this.messages++
@@ -606,6 +617,15 @@ export class Simulator {
           break
         case 'failed':
           this.push(lat, { type: Ev.AnnounceFailed, at: a.to, from: at, id: a.id, reason: a.reason })
+          break
+        case 'join':
+          this.push(lat, { type: Ev.Join, at: a.to, from: at, id: a.id, htl: a.htl, node: a.node, loc: a.loc })
+          break
+        case 'joined':
+          this.push(lat, { type: Ev.Joined, at: a.to, from: at, id: a.id, refs: a.refs })
+          break
+        case 'join-failed':
+          this.push(lat, { type: Ev.JoinFailed, at: a.to, from: at, id: a.id })
           break
       }
     }

@@ -12,6 +12,8 @@ class Harness {
   readonly visited = new Set<number>()
   readonly sent: Array<{ from: number, action: AnnounceAction<number> }> = []
   outcome?: AnnounceAction<number>
+  /** The join's end at the newcomer (`joined` to null). */
+  joinedOutcome?: AnnounceAction<number>
   private readonly rng = seededRng(42)
 
   /** Node i's own routing location (node 0, the newcomer, has none yet). */
@@ -46,7 +48,8 @@ class Harness {
       const a = this.tamper?.(from, raw) ?? raw
       this.sent.push({ from, action: a })
       if (a.to === null) {
-        this.outcome = a
+        if (a.type === 'joined') this.joinedOutcome = a
+        else this.outcome = a
         continue
       }
       const c = this.cores[a.to]
@@ -60,6 +63,9 @@ class Harness {
         case 'reveal': out = c.reveal(a.id, from, a.seeds); break
         case 'result': out = c.result(a.id, from, a.key, a.seeds, a.refs); break
         case 'failed': out = c.failed(a.id, from, a.reason); break
+        case 'join': out = c.join(from, { id: a.id, htl: a.htl, node: a.node, loc: a.loc }); break
+        case 'joined': out = c.joined(a.id, from, a.refs); break
+        case 'join-failed': out = c.joinFailed(a.id, from); break
       }
       for (const action of out) queue.push({ from: a.to, action })
     }
@@ -169,6 +175,58 @@ describe('node announcement (commit and reveal)', () => {
       expected += k
     }
     assert.ok(learnt.size > walk.length && learnt.size <= walk.length + expected)
+  })
+
+  it('join: routes greedily toward the newcomer\'s location; the route adds the newcomer and the newcomer learns the route', () => {
+    const joinHtl = 6
+    const h = new Harness(60, 6, undefined, { shareWalk: 'newcomer', joinHtl })
+    const before = h.tables.map((t) => [...t.entries()])
+    h.run(h.cores[0].start(23n, 5, 4))
+    const r = h.outcome
+    assert.ok(r !== undefined && r.type === 'result')
+    const loc = r.key.loc
+    const d = (x: number): number => Math.min(Math.abs(x - loc), 1 - Math.abs(x - loc))
+    const walk = new Set(h.sent.filter((s) => s.action.type === 'announce').map((s) => s.action.to as number))
+    const joins = h.sent.filter((s) => s.action.type === 'join')
+    const refused = new Set(h.sent.filter((s) => s.action.type === 'join-failed').map((s) => s.from))
+    const route = joins.map((s) => s.action.to as number).filter((n) => !refused.has(n))
+    assert.equal(route.length, joinHtl, 'the join takes joinHtl hops')
+    // The first hop is the walk node closest to the location: the newcomer knows only its walk then.
+    const first = joins[0].action.to as number
+    assert.ok(walk.has(first) && [...walk].every((n) => d(h.locs[n]) >= d(h.locs[first])))
+    // Every later hop is the sender's closest entry it had not tried, never its upstream or the newcomer.
+    for (let i = 1; i < joins.length; i++) {
+      const { from, action } = joins[i]
+      const upstream = joins.slice(0, i).reverse().find((s) => s.action.to === from)?.from
+      const tried = joins.slice(0, i).filter((s) => s.from === from).map((s) => s.action.to)
+      const candidates = before[from].filter((e) => e.peer !== upstream && e.peer !== 0 && e.peer !== from && !tried.includes(e.peer))
+      const best = Math.min(...candidates.map((e) => d(e.loc)))
+      assert.ok(candidates.some((e) => e.peer === action.to && d(e.loc) === best), `hop ${i}: ${from} -> ${action.to as number} is not its closest entry`)
+    }
+    // Route nodes off the walk learnt the newcomer only through the join.
+    assert.ok(route.some((n) => !walk.has(n)))
+    for (const n of route) assert.ok([...h.tables[n].entries()].some((e) => e.peer === 0 && e.loc === loc), `route node ${n} lacks the newcomer`)
+    for (let i = 1; i < 60; i++) if (!walk.has(i) && !route.includes(i)) assert.equal(h.tables[i].has(0), false)
+    // The newcomer learnt every node of the route under its own location.
+    const j = h.joinedOutcome
+    assert.ok(j !== undefined && j.type === 'joined')
+    for (const n of route) assert.ok([...h.tables[0].entries()].some((e) => e.peer === n && e.loc === h.locs[n]), `newcomer lacks route node ${n}`)
+    for (const c of h.cores) assert.equal(c.activeOps, 0)
+  })
+
+  it('join: a node refuses a repeated join or a bad location without recording anything', () => {
+    const h = new Harness(10, 3, undefined, { joinHtl: 3 })
+    const c = h.cores[4]
+    assert.deepEqual(c.join(2, { id: 5n, htl: 0, node: 0, loc: 1.5 }), [{ type: 'join-failed', id: 5n, to: 2, reason: 'invalid' }])
+    assert.deepEqual(c.join(2, { id: 6n, htl: 0, node: 0, loc: Number.NaN }), [{ type: 'join-failed', id: 6n, to: 2, reason: 'invalid' }])
+    assert.equal(h.tables[4].has(0), false)
+    const ok = c.join(2, { id: 7n, htl: 0, node: 0, loc: 0.25 })
+    assert.equal(ok[0].type, 'joined')
+    assert.ok([...h.tables[4].entries()].some((e) => e.peer === 0 && e.loc === 0.25))
+    assert.deepEqual(c.join(3, { id: 7n, htl: 0, node: 0, loc: 0.25 }), [{ type: 'join-failed', id: 7n, to: 3, reason: 'loop' }])
+    // Answers from anyone but the peer the join went to are ignored.
+    assert.deepEqual(c.joined(7n, 9, [{ peer: 8, loc: 0.3 }]), [])
+    assert.equal(c.activeOps, 0)
   })
 
   it('verifySeeds points at the first dishonest seed', () => {
