@@ -30,6 +30,16 @@ export const SOURCE_RESET_PROBABILITY = 0.1
 export const HOP_TIMEOUT_MS = 3_000
 /** Hops-to-live of a new node's announcement (the paper's simulations used 10). */
 export const ANNOUNCE_HTL = 10
+/**
+ * Announcement walks share their references with the newcomer (src/routing/announce.ts):
+ * every walk node sends itself at its own location and its ANNOUNCE_SHARE_NEAREST routing
+ * entries nearest the agreed key, and the newcomer adds them as routes. The simulator's
+ * IMPROVED_ANNOUNCE (docs/simulation.md, "Shared announcement walks"): median path 35 -> 9
+ * hops at ~90,000 nodes; with 30 % of nodes removed, 96.3 % -> 99.5 % of live keys found
+ * (walk references alone; 99.7 % with the nearest entries).
+ */
+export const ANNOUNCE_SHARE_WALK: 'off' | 'newcomer' | 'all' = 'newcomer'
+export const ANNOUNCE_SHARE_NEAREST = 6
 
 // Streams and per-peer limits.
 export const MAX_INBOUND_STREAMS = 64

@@ -35,8 +35,8 @@ export interface WarrenNodeOptions {
   logger?: Logger
   /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
   core?: Partial<NodeCoreOptions>
-  /** Service overrides (per-peer limits, first-frame timeout). */
-  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs'>
+  /** Service overrides (per-peer limits, first-frame timeout, private addresses, announcement options). */
+  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce'>
   /** Use this identity instead of the data dir's identity.key. */
   privateKey?: PrivateKey
   /**
@@ -137,7 +137,7 @@ export class WarrenNode {
     try {
       const r = await this.service.announce(via, ANNOUNCE_HTL)
       this.announcement = { key: r.key.hex, participants: r.participants, at: Date.now() }
-      this.log.info({ key: r.key.hex, participants: r.participants }, 'announced to the network')
+      this.log.info({ key: r.key.hex, participants: r.participants, refs: r.refs }, 'announced to the network')
     } catch (err: any) {
       this.log.warn({ via, err: err.message }, 'announcement failed; will retry')
     } finally {

@@ -6,21 +6,30 @@
  *   A -> B  ANNOUNCE { id, htl, node, commitments }      (walk continues below B)
  *   B -> A  ANNOUNCE_COMMIT { commitments }              (every commitment of the walk)
  *   A -> B  ANNOUNCE_REVEAL { seeds }                    (seeds from the newcomer down to A)
- *   B -> A  ANNOUNCE_RESULT { key, seeds }               (verified by B and everything below)
+ *   B -> A  ANNOUNCE_RESULT { key, seeds, refs }         (verified by B and everything below)
  *
  * or REJECTED_LOOP / ERROR at any step, after which the stream is closed. Every node on the
  * walk verifies every seed against its commitment and the key before it adds the newcomer to
  * its routing table under the agreed key.
+ *
+ * `refs` are the walk's references (shareWalk / shareNearest, src/constants.ts): each walk node
+ * appends itself at its own announced location and its routing entries nearest the agreed key,
+ * with the addresses it knows; the newcomer adds them all as routes. They are unverifiable
+ * claims, so a receiver bounds their number, drops malformed ones and learns their addresses
+ * only through the service's filtered, bounded address book.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
-import { ANNOUNCE_PROTOCOL, MAX_ANNOUNCES_PER_PEER, HOP_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS } from '../constants.js'
+import {
+  ANNOUNCE_PROTOCOL, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, MAX_ANNOUNCES_PER_PEER, HOP_TIMEOUT_MS, MAX_FRAME_BYTES,
+  MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS
+} from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { AnnounceCore } from '../routing/announce.js'
 import { randomId } from '../routing/random.js'
 import { errorFrame, expectFrame, Frame, FrameType, ProtocolViolation, WireError } from './messages.js'
-import type { PeerRef } from '../../proto/warren.js'
-import type { AnnounceAction, AnnounceFailure } from '../routing/announce.js'
+import type { PeerRef, WalkRef as WireWalkRef } from '../../proto/warren.js'
+import type { AnnounceAction, AnnounceFailure, AnnounceOptions, WalkRef } from '../routing/announce.js'
 import type { NodeCore } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { Logger, Stream } from '@libp2p/interface'
@@ -43,6 +52,8 @@ export interface AnnounceResult {
   key: RoutingKey
   /** Nodes on the walk that verified the result and now route to this node under `key`. */
   participants: number
+  /** Walk references this node added as routes (shareWalk). */
+  refs: number
 }
 
 export interface AnnounceDriverInit {
@@ -58,8 +69,29 @@ export interface AnnounceDriverInit {
   prepareDial: (peer: string) => Promise<void>
   /** Concurrent announcements one peer may have in progress here. */
   maxPerPeer?: number
+  /** Overrides of the announcement options (maxHtl follows the routing core; shareWalk...). */
+  options?: Partial<AnnounceOptions>
 }
 
+/** Frame bytes kept for the key, the seeds and the framing when the references' addresses are fitted in. */
+const RESULT_RESERVE_BYTES = 4096
+/** Encoding overhead of one reference besides its peer ID and addresses (tags, lengths, the double). */
+const REF_OVERHEAD_BYTES = 24
+
+/**
+ * `ref` with only as many of its addresses as fit in `budget` encoded bytes, so that a result
+ * with its full list of references always fits in one frame.
+ */
+function fitRef (ref: PeerRef, budget: number): PeerRef {
+  let left = budget - REF_OVERHEAD_BYTES - ref.peerId.length
+  const multiaddrs: Array<Uint8Array<ArrayBuffer>> = []
+  for (const a of ref.multiaddrs) {
+    left -= a.length + 3
+    if (left < 0) break
+    multiaddrs.push(a)
+  }
+  return { peerId: ref.peerId, multiaddrs }
+}
 
 /** protons types bytes fields as ArrayBuffer-backed; the core's seeds and commitments are. */
 function wire (list: Uint8Array[]): Array<Uint8Array<ArrayBuffer>> {
@@ -83,6 +115,8 @@ export class AnnounceDriver {
   private readonly init: AnnounceDriverInit
   private readonly pending = new Map<bigint, Pending>()
   private readonly perPeer = new Map<string, number>()
+  /** This node's routing location: the key of its last successful announcement (NaN before). */
+  private loc = NaN
 
   constructor (init: AnnounceDriverInit) {
     this.init = init
@@ -92,8 +126,14 @@ export class AnnounceDriver {
       addRoute: (loc, peer) => { init.core.addRoute(loc, peer) },
       rng: init.rng,
       now: Date.now,
-      options: { maxHtl: init.core.options.maxHtl }
+      location: () => this.loc,
+      options: { maxHtl: init.core.options.maxHtl, shareWalk: ANNOUNCE_SHARE_WALK, shareNearest: ANNOUNCE_SHARE_NEAREST, ...init.options }
     })
+  }
+
+  /** This node's routing location, agreed by its last successful announcement (NaN before). */
+  get location (): number {
+    return this.loc
   }
 
   async start (): Promise<void> {
@@ -213,15 +253,17 @@ export class AnnounceDriver {
           [FrameType.ANNOUNCE_RESULT], (f) => {
             const r = f.announceResult!
             if (r.key.length !== 32) throw new ProtocolViolation(WireError.Code.INVALID_KEY, 'announce result key must be 32 bytes')
-            return this.core.result(a.id, a.to, new RoutingKey(r.key), r.seeds)
+            return this.core.result(a.id, a.to, new RoutingKey(r.key), r.seeds, this.readRefs(a.id, a.to, r.refs))
           })
         return
       case 'result':
         this.release(a.id)
         if (a.to === null) {
-          p.local?.resolve({ key: a.key, participants: a.seeds.length - 1 })
+          this.loc = a.key.loc
+          p.local?.resolve({ key: a.key, participants: a.seeds.length - 1, refs: a.refs?.length ?? 0 })
         } else {
-          await this.sendClose(p.upstream!, { type: FrameType.ANNOUNCE_RESULT, announceResult: { key: a.key.bytes as Uint8Array<ArrayBuffer>, seeds: wire(a.seeds) } })
+          const refs = await this.writeRefs(a.refs ?? [])
+          await this.sendClose(p.upstream!, { type: FrameType.ANNOUNCE_RESULT, announceResult: { key: a.key.bytes as Uint8Array<ArrayBuffer>, seeds: wire(a.seeds), refs } })
           await p.child?.stream.close().catch(() => {})
         }
         return
@@ -257,6 +299,43 @@ export class AnnounceDriver {
     // walk when its upstream fails): release our state for it too.
     if (actions.length === 0 && !this.core.has(id)) this.release(id)
     this.run(actions)
+  }
+
+  /** The references for a result frame, each with the addresses we know for it, fitted into one frame. */
+  private async writeRefs (refs: Array<WalkRef<string>>): Promise<WireWalkRef[]> {
+    const budget = Math.floor((MAX_FRAME_BYTES - RESULT_RESERVE_BYTES) / Math.max(1, refs.length))
+    return await Promise.all(refs.map(async (r) => ({ peer: fitRef(await this.init.peerRef(r.peer), budget), loc: r.loc })))
+  }
+
+  /**
+   * The references of a result frame from `from`: hostile input. At most as many as an honest
+   * walk can send (the last ones: those of the nodes nearest us, which a node deeper down
+   * cannot crowd out), each with a well-formed peer ID and a location in [0, 1); addresses go
+   * to the filtered, bounded address book. Where references become routes, one never
+   * repoints an entry we hold for another peer (say a neighbour's seed location).
+   */
+  private readRefs (id: bigint, from: string, refs: WireWalkRef[]): Array<WalkRef<string>> {
+    const { shareWalk, shareNearest, maxHtl } = this.core.options
+    if (shareWalk === 'off' || refs.length === 0) return []
+    const cap = (1 + shareNearest) * (maxHtl + 1)
+    const held = new Map<number, string>()
+    if (this.pending.get(id)?.local !== undefined || shareWalk === 'all') {
+      for (const e of this.init.core.table.entries()) held.set(e.loc, e.peer)
+    }
+    const out: Array<WalkRef<string>> = []
+    for (const r of refs.slice(Math.max(0, refs.length - cap))) {
+      if (r.peer === undefined || !Number.isFinite(r.loc) || r.loc < 0 || r.loc >= 1) continue
+      let peer: string
+      try {
+        peer = this.init.learnPeer(r.peer)
+      } catch {
+        continue
+      }
+      const owner = held.get(r.loc)
+      if (owner === undefined || owner === peer) out.push({ peer, loc: r.loc })
+    }
+    if (out.length < refs.length) this.init.log('announce %s: kept %d of %d walk references from %s', id, out.length, refs.length, from)
+    return out
   }
 
   private release (id: bigint): void {

@@ -33,6 +33,7 @@ import {
 } from './messages.js'
 import type { PeerRef } from '../../proto/warren.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { AnnounceOptions } from '../routing/announce.js'
 import type { Action, NodeCoreOptions, Reply, Response } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
@@ -60,6 +61,8 @@ export interface WarrenServiceInit {
    * its own choosing inside the operator's network.
    */
   allowPrivateAddrs?: boolean
+  /** Overrides of the announcement options (default: walk references shared, src/constants.ts). */
+  announce?: Partial<AnnounceOptions>
 }
 
 export interface WarrenServiceComponents {
@@ -191,8 +194,14 @@ export class WarrenService implements Startable {
       rng: this.rng,
       peerRef: async (p) => await this.peerRef(p),
       learnPeer: (r) => this.learnPeer(r),
-      prepareDial: async (p) => { await this.prepareDial(p) }
+      prepareDial: async (p) => { await this.prepareDial(p) },
+      options: init.announce
     })
+  }
+
+  /** This node's routing location, agreed by its last successful announcement (NaN before). */
+  get location (): number {
+    return this.announcer.location
   }
 
   /** Announce this node through `peer` (connected) with hops-to-live `htl`: see announce-handler.ts. */
