@@ -57,9 +57,10 @@ export const IMPROVED_CORE: Partial<NodeCoreOptions> = {
 
 /**
  * Announcement switches of the improved profile (docs/simulation.md): the newcomer learns
- * every node of its walk and, from each, the 6 entries closest to its own location.
+ * every node of its walk and, from each, the 6 entries closest to its own location; then it
+ * routes a join 10 hops toward its location, so the nodes near it learn it too.
  */
-export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = { shareWalk: 'newcomer', shareNearest: 6 }
+export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = { shareWalk: 'newcomer', shareNearest: 6, joinHtl: 10 }
 
 export interface SimConfig {
   seed: number
