@@ -10,6 +10,8 @@ export const PROTOCOL_PREFIX = '/warren'
 export const REQUEST_PROTOCOL = `${PROTOCOL_PREFIX}/request/1.0.0`
 export const INSERT_PROTOCOL = `${PROTOCOL_PREFIX}/insert/1.0.0`
 export const ANNOUNCE_PROTOCOL = `${PROTOCOL_PREFIX}/announce/1.0.0`
+/** The announcement's routed join, one stream per hop (src/protocol/announce-handler.ts). */
+export const JOIN_PROTOCOL = `${PROTOCOL_PREFIX}/join/1.0.0`
 
 /** Hard cap on one length-prefixed frame: a 32 KiB block plus headers, with room to spare. */
 export const MAX_FRAME_BYTES = 64 * 1024
@@ -40,6 +42,14 @@ export const ANNOUNCE_HTL = 10
  */
 export const ANNOUNCE_SHARE_WALK: 'off' | 'newcomer' | 'all' = 'newcomer'
 export const ANNOUNCE_SHARE_NEAREST = 6
+/**
+ * After a successful announcement the newcomer routes a join this many hops greedily toward its
+ * agreed location (src/routing/announce.ts, joinHtl): every node on the route adds the newcomer
+ * and returns itself and its ANNOUNCE_SHARE_NEAREST entries nearest the location, so the nodes
+ * already living near the newcomer's place learn it too. docs/simulation.md, "Routed join":
+ * median path 9 -> 7 hops at ~90,000 nodes; fault tolerance on a trained network 98.9 % -> 99.2 %.
+ */
+export const ANNOUNCE_JOIN_HTL = 10
 
 // Streams and per-peer limits.
 export const MAX_INBOUND_STREAMS = 64

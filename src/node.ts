@@ -138,6 +138,10 @@ export class WarrenNode {
       const r = await this.service.announce(via, ANNOUNCE_HTL)
       this.announcement = { key: r.key.hex, participants: r.participants, at: Date.now() }
       this.log.info({ key: r.key.hex, participants: r.participants, refs: r.refs }, 'announced to the network')
+      // The routed join goes on after the result (bounded by its own deadlines): log it, do not wait.
+      void r.joined.then((refs) => {
+        if (refs !== undefined) this.log.info({ key: r.key.hex, refs }, 'joined the nodes near its location')
+      })
     } catch (err: any) {
       this.log.warn({ via, err: err.message }, 'announcement failed; will retry')
     } finally {

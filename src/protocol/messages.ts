@@ -6,6 +6,7 @@
  */
 import { Error as WireError, Frame, FrameType } from '../../proto/warren.js'
 import type { Block, PeerRef } from '../../proto/warren.js'
+import { MAX_FRAME_BYTES } from '../constants.js'
 import { ROUTING_KEY_BYTES } from '../keys/routing-key.js'
 
 /** At most this many multiaddrs are accepted in a peer reference. */
@@ -36,7 +37,9 @@ const FIELD: Partial<Record<FrameType, keyof Frame>> = {
   [FrameType.ANNOUNCE]: 'announce',
   [FrameType.ANNOUNCE_COMMIT]: 'announceCommit',
   [FrameType.ANNOUNCE_REVEAL]: 'announceReveal',
-  [FrameType.ANNOUNCE_RESULT]: 'announceResult'
+  [FrameType.ANNOUNCE_RESULT]: 'announceResult',
+  [FrameType.ANNOUNCE_JOIN]: 'announceJoin',
+  [FrameType.ANNOUNCE_JOINED]: 'announceJoined'
 }
 
 const ALL_FIELDS = Object.values(FIELD)
@@ -63,7 +66,13 @@ export function expectFrame (frame: Frame, allowed: FrameType[]): Frame {
     if (m.key.length !== ROUTING_KEY_BYTES) throw new ProtocolViolation(WireError.Code.INVALID_KEY, `routing key must be ${ROUTING_KEY_BYTES} bytes, got ${m.key.length}`)
     if (m.htl > MAX_HTL_ON_WIRE) throw new ProtocolViolation(WireError.Code.MALFORMED, `htl ${m.htl} is above ${MAX_HTL_ON_WIRE}`)
   }
-  const ref = frame.insert?.source ?? frame.dataFound?.source ?? frame.collision?.source
+  const join = frame.announceJoin
+  if (join !== undefined) {
+    if (join.node === undefined) throw new ProtocolViolation(WireError.Code.MALFORMED, 'join without its node')
+    if (join.htl > MAX_HTL_ON_WIRE) throw new ProtocolViolation(WireError.Code.MALFORMED, `htl ${join.htl} is above ${MAX_HTL_ON_WIRE}`)
+    if (!(join.loc >= 0 && join.loc < 1)) throw new ProtocolViolation(WireError.Code.MALFORMED, `join location ${join.loc} is not in [0, 1)`)
+  }
+  const ref = frame.insert?.source ?? frame.dataFound?.source ?? frame.collision?.source ?? join?.node
   if (ref !== undefined) checkPeerRef(ref)
   const block = frame.dataFound?.block ?? frame.collision?.block ?? frame.insertData?.block
   if ((frame.dataFound !== undefined || frame.collision !== undefined || frame.insertData !== undefined) && block === undefined) {
@@ -79,6 +88,27 @@ export function checkPeerRef (ref: PeerRef): void {
   if (ref.multiaddrs.length > MAX_PEER_ADDRS || ref.multiaddrs.some((a) => a.length > MAX_ADDR_BYTES)) {
     throw new ProtocolViolation(WireError.Code.MALFORMED, `peer reference with too many or too long multiaddrs (max ${MAX_PEER_ADDRS})`)
   }
+}
+
+/**
+ * The ERROR frame answering a stream whose frame could not be read or was refused (`err`
+ * from reading or from `expectFrame`); undefined when the stream ended early (nobody to answer).
+ */
+export function violationFrame (err: unknown): Frame | undefined {
+  const e = err as Error & { name?: string }
+  let code = WireError.Code.MALFORMED
+  let message = e?.message ?? String(err)
+  if (err instanceof ProtocolViolation) code = err.code
+  else if (e?.name === 'InvalidDataLengthError' || e?.name === 'MaxLengthError' || /too long|length/i.test(message)) {
+    code = WireError.Code.TOO_LARGE
+    message = `frame too large (max ${MAX_FRAME_BYTES} bytes)`
+  } else if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+    code = WireError.Code.TIMEOUT
+    message = 'timed out waiting for a frame'
+  } else if (e?.name === 'UnexpectedEOFError') {
+    return undefined
+  }
+  return errorFrame(code, message)
 }
 
 export function errorFrame (code: WireError.Code, message: string): Frame {

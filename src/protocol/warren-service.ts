@@ -29,7 +29,7 @@ import type { AnnounceResult } from './announce-handler.js'
 import { cryptoRng, randomId } from '../routing/random.js'
 import {
   checkPeerRef, dataFrame, errorFrame, expectFrame, Frame, FrameType, insertFrame, MAX_PEER_ADDRS,
-  ProtocolViolation, requestFrame, WireError
+  ProtocolViolation, requestFrame, violationFrame, WireError
 } from './messages.js'
 import type { PeerRef } from '../../proto/warren.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -594,22 +594,13 @@ export class WarrenService implements Startable {
 
   /** Answer a protocol violation with an ERROR frame, then close the stream. */
   private async sendError (link: Link, err: unknown): Promise<void> {
-    const e = err as Error & { name?: string }
-    let code = WireError.Code.MALFORMED
-    let message = e?.message ?? String(err)
-    if (err instanceof ProtocolViolation) code = err.code
-    else if (e?.name === 'InvalidDataLengthError' || e?.name === 'MaxLengthError' || /too long|length/i.test(message)) {
-      code = WireError.Code.TOO_LARGE
-      message = `frame too large (max ${MAX_FRAME_BYTES} bytes)`
-    } else if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-      code = WireError.Code.TIMEOUT
-      message = 'timed out waiting for a frame'
-    } else if (e?.name === 'UnexpectedEOFError') {
-      link.stream.abort(e)
+    const frame = violationFrame(err)
+    if (frame === undefined) {
+      link.stream.abort(err as Error)
       return
     }
-    this.log('protocol violation by %s: %s', link.peer, message)
-    await this.send(link, errorFrame(code, message), true)
+    this.log('protocol violation by %s: %s', link.peer, frame.error?.message)
+    await this.send(link, frame, true)
   }
 
   /** A dialable reference to `peer` (ourselves or a peer we know addresses for). */

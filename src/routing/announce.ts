@@ -434,10 +434,18 @@ export class AnnounceCore<P> {
     return this.ops.has(id)
   }
 
-  /** Forget an announcement or join (its stream went away). */
-  abort (id: bigint): void {
-    this.ops.delete(id)
-    this.joins.delete(id)
+  /** Is join `id` in progress here? */
+  hasJoin (id: bigint): boolean {
+    return this.joins.has(id)
+  }
+
+  /**
+   * Forget an announcement or join (its stream went away); `only` forgets just one of the two
+   * (a driver releasing the newcomer's finished announcement keeps the join it just started).
+   */
+  abort (id: bigint, only?: 'announce' | 'join'): void {
+    if (only !== 'join') this.ops.delete(id)
+    if (only !== 'announce') this.joins.delete(id)
   }
 
   private walk (op: AnnounceOp<P>): Array<AnnounceAction<P>> {
