@@ -1,6 +1,6 @@
 /**
  * Fault-tolerance diagnosis at one removal fraction: `node dist/bench/sim-faults.js
- * '<core json>' '<announce json>' [firstSeed] [trials] [trainOps] [fraction] [probes]`.
+ * '<core json>' '<announce json>' [firstSeed] [trials] [trainOps] [fraction] [probes] [storeKeep]`.
  *
  * Grows a 1000-node network as the fault-tolerance experiment does (same seeds, same PRNG
  * stream up to the removal), removes `fraction` of the nodes at random, then sends `probes`
@@ -20,6 +20,7 @@ const trials = Number(process.argv[5] ?? 10)
 const trainOps = Number(process.argv[6] ?? 0)
 const fraction = Number(process.argv[7] ?? 0.3)
 const probes = Number(process.argv[8] ?? 1000)
+const storeKeep = Number(process.argv[9] ?? 0)
 
 let ok = 0
 let total = 0
@@ -29,7 +30,7 @@ const outcomes: Record<string, number> = {}
 const lengths: number[] = []
 const started = performance.now()
 for (let t = 0; t < trials; t++) {
-  const sim = new Simulator({ seed: seed + t, core, announce })
+  const sim = new Simulator({ seed: seed + t, core, announce, storeKeep })
   const w = new Workload(sim, { probeKeys: 'live' })
   grow(sim, w, { ...DEFAULT_FAULTS, seed: seed + t, core })
   for (let i = 0; i < trainOps; i++) w.step()

@@ -24,6 +24,11 @@ export function locationOf (bytes: Uint8Array): number {
   return (hi * TWO_POW_20 + lo) / TWO_POW_52
 }
 
+/** Location of a key given as lower- or upper-case hex (its first 52 bits, 13 hex digits). */
+export function locationOfHex (hex: string): number {
+  return parseInt(hex.slice(0, 13), 16) / TWO_POW_52
+}
+
 /** Circular distance between two locations, in [0, 0.5]. */
 export function distance (a: number, b: number): number {
   const d = a > b ? a - b : b - a

@@ -13,12 +13,18 @@ import {
 } from './experiments.js'
 import { convergenceChart, faultCharts, scalabilityChart } from './charts.js'
 import { renderSvg } from './chart.js'
-import { IMPROVED_ANNOUNCE, IMPROVED_CORE } from './network.js'
+import { IMPROVED_ANNOUNCE, IMPROVED_CORE, IMPROVED_STORE_KEEP } from './network.js'
 import type { TopLevelSpec } from 'vega-lite'
 
 function int (v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer')
+  return n
+}
+
+function fraction (v: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number from 0 to 1')
   return n
 }
 
@@ -42,6 +48,7 @@ interface CommonOpts {
   probesLearn?: boolean
   probeKeys?: 'inserted' | 'live'
   storeWeight?: number
+  storeKeep?: number
   quiet?: boolean
 }
 
@@ -52,6 +59,7 @@ function common (o: CommonOpts, base: CommonParams): CommonParams {
     core: o.improved === true ? { ...IMPROVED_CORE, ...o.core } : o.core,
     sim: {
       ...(o.storeWeight === undefined ? {} : { storeAccessWeight: o.storeWeight }),
+      ...(o.storeKeep !== undefined ? { storeKeep: o.storeKeep } : o.improved === true ? { storeKeep: IMPROVED_STORE_KEEP } : {}),
       announce: o.improved === true ? { ...IMPROVED_ANNOUNCE, ...o.announce } : o.announce
     },
     workload: {
@@ -91,10 +99,11 @@ function addCommon (cmd: Command, defaults: { trials: number, nodes: number }): 
     .option('--out <dir>', 'output directory', 'sim-results')
     .option('--core <json>', 'routing core options, e.g. \'{"sourceResetProb":0}\'', json, {})
     .option('--announce <json>', 'announcement core options, e.g. \'{"shareWalk":"newcomer"}\'', json, {})
-    .option('--improved', 'the "beat them" switches (IMPROVED_CORE, IMPROVED_ANNOUNCE, docs/simulation.md); --core and --announce override them')
+    .option('--improved', 'the "beat them" switches (IMPROVED_CORE, IMPROVED_ANNOUNCE, IMPROVED_STORE_KEEP, docs/simulation.md); --core, --announce and --store-keep override them')
     .option('--probes-learn', 'let probe requests change the network (default: measure a snapshot)')
     .option('--probe-keys <which>', 'probe keys: inserted (any key ever inserted) or live (still stored somewhere)')
     .option('--store-weight <n>', 'store policy access weight per doubling of accesses (0: plain LRU)', int)
+    .option('--store-keep <fraction>', 'share of each store kept for the keys nearest the node\'s location (0: plain LRU; --improved: 0.5)', fraction)
     .option('--quiet', 'no progress on stderr')
 }
 

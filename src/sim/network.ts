@@ -62,12 +62,20 @@ export const IMPROVED_CORE: Partial<NodeCoreOptions> = {
  */
 export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = { shareWalk: 'newcomer', shareNearest: 6, joinHtl: 10 }
 
+/**
+ * Store switch of the improved profile (docs/simulation.md, "Specialised stores"): half of each
+ * store holds the keys nearest the node's own location and is spared by LRU eviction.
+ */
+export const IMPROVED_STORE_KEEP = 0.5
+
 export interface SimConfig {
   seed: number
   /** Items per node store (the paper: 50). */
   storeCapacity: number
   /** Store policy access weight (0: plain LRU, as in the paper). */
   storeAccessWeight: number
+  /** Share of each store kept for the keys nearest the node's location (StorePolicy keepFraction; 0: off). */
+  storeKeep: number
   /** Virtual time per message. */
   latency: number
   /** Core options on top of SIM_CORE_DEFAULTS. */
@@ -82,6 +90,7 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   seed: 1,
   storeCapacity: 50,
   storeAccessWeight: 0,
+  storeKeep: 0,
   latency: 1,
   core: {},
   announceMaxHtl: 20,
@@ -141,8 +150,8 @@ class SimCore extends NodeCore<number> {
 class SimStore implements StoreView {
   readonly policy: StorePolicy
 
-  constructor (capacity: number, accessWeightMs: number, now: () => number) {
-    this.policy = new StorePolicy({ capacityBytes: capacity, accessWeightMs, now })
+  constructor (capacity: number, accessWeightMs: number, now: () => number, keepFraction = 0, location?: () => number) {
+    this.policy = new StorePolicy({ capacityBytes: capacity, accessWeightMs, now, keepFraction, location })
   }
 
   has (key: RoutingKey): boolean {
@@ -261,7 +270,7 @@ export class Simulator {
     }
     this.cores.push(new SimCore({
       self: i,
-      store: (this.stores[i] = new SimStore(this.config.storeCapacity, this.config.storeAccessWeight, this.storeNow)),
+      store: (this.stores[i] = new SimStore(this.config.storeCapacity, this.config.storeAccessWeight, this.storeNow, this.config.storeKeep, () => this.locs[i])),
       rng: this.rng,
       now: this.now,
       options: this.coreOptions

@@ -10,7 +10,14 @@
  * buys it `accessWeightMs` of extra life over an entry last touched at the same moment. The
  * logarithm keeps past popularity from pinning a block forever: a block requested a thousand
  * times earns only ten weights of grace, after which fresher blocks outrank it.
+ *
+ * Optional specialisation (`keepFraction`, off by default): like Freenet 0.7's split of the
+ * datastore into a store and a cache, up to that fraction of the capacity holds the entries
+ * whose keys lie closest to the node's own routing location, and those are never evicted by
+ * cache churn; only a closer key displaces one (back into the LRU cache). Routing sends
+ * requests for a key toward the nodes located near it, so those are the copies worth keeping.
  */
+import { distance, locationOfHex } from '../keys/routing-key.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { StoreView } from '../routing/node-core.js'
 
@@ -38,6 +45,10 @@ export interface StorePolicyOptions {
   accessWeightMs?: number
   /** The clock; injected so tests and the simulator control time. */
   now: () => number
+  /** Fraction of the capacity kept for the keys nearest `location` (0: plain scored eviction). */
+  keepFraction?: number
+  /** The node's routing location (NaN while it has none: nothing is kept). */
+  location?: () => number
 }
 
 export class StorePolicy {
@@ -46,6 +57,11 @@ export class StorePolicy {
   private readonly entries = new Map<string, StoreEntry>()
   private _capacityBytes: number
   private _usedBytes = 0
+  private readonly keepFraction: number
+  private readonly location: () => number
+  /** Entries held for specialisation (`keepFraction`), with their distance to our location. */
+  private readonly kept = new Map<string, number>()
+  private keptBytes = 0
 
   constructor (options: StorePolicyOptions) {
     if (!Number.isFinite(options.capacityBytes) || options.capacityBytes < 0) {
@@ -54,6 +70,13 @@ export class StorePolicy {
     this._capacityBytes = options.capacityBytes
     this.accessWeightMs = options.accessWeightMs ?? DEFAULT_ACCESS_WEIGHT_MS
     this.now = options.now
+    this.keepFraction = Math.min(1, Math.max(0, options.keepFraction ?? 0))
+    this.location = options.location ?? (() => NaN)
+  }
+
+  /** Whether `hex` is held for specialisation (see `keepFraction`). */
+  isKept (hex: string): boolean {
+    return this.kept.has(hex)
   }
 
   get capacityBytes (): number {
@@ -128,6 +151,7 @@ export class StorePolicy {
     this.remove(hex)
     this.entries.set(hex, { ...entry })
     this._usedBytes += entry.size
+    this.considerKeeping(hex, entry.size)
   }
 
   remove (hex: string): boolean {
@@ -135,7 +159,29 @@ export class StorePolicy {
     if (e === undefined) return false
     this.entries.delete(hex)
     this._usedBytes -= e.size
+    if (this.kept.delete(hex)) this.keptBytes -= e.size
     return true
+  }
+
+  /**
+   * Keep `hex` if its key is among the nearest to our location that fit in the kept share;
+   * the farthest kept entries it displaces go back to the cache.
+   */
+  private considerKeeping (hex: string, size: number): void {
+    const share = this.keepFraction * this._capacityBytes
+    const loc = this.location()
+    if (share <= 0 || !Number.isFinite(loc) || size > share) return
+    const d = distance(locationOfHex(hex), loc)
+    while (this.keptBytes + size > share) {
+      let far: string | undefined
+      let farD = -1
+      for (const [h, kd] of this.kept) if (kd > farD) { far = h; farD = kd }
+      if (far === undefined || farD <= d) return
+      this.kept.delete(far)
+      this.keptBytes -= this.entries.get(far)!.size
+    }
+    this.kept.set(hex, d)
+    this.keptBytes += size
   }
 
   /** Change the capacity; evict what `planTrim` returns afterwards. */
@@ -157,7 +203,8 @@ export class StorePolicy {
     if (bytes <= 0) return []
     const lowest = this.lowest()
     if (lowest !== undefined && this.entries.get(lowest)!.size >= bytes) return [lowest]
-    const ranked = [...this.entries].sort((a, b) => this.compare(a, b))
+    // Kept entries go last: only when the cache alone cannot free enough (a block larger than it).
+    const ranked = [...this.entries].sort((a, b) => Number(this.kept.has(a[0])) - Number(this.kept.has(b[0])) || this.compare(a, b))
     const out: string[] = []
     let freed = 0
     for (const [hex, e] of ranked) {
@@ -174,6 +221,7 @@ export class StorePolicy {
     let best: StoreEntry | undefined
     let bestScore = Infinity
     this.entries.forEach((e, hex) => {
+      if (this.kept.has(hex)) return
       const s = this.score(e)
       if (best === undefined || s < bestScore || (s === bestScore && this.compare([hex, e], [bestHex!, best]) < 0)) {
         bestHex = hex

@@ -83,6 +83,52 @@ describe('StorePolicy', () => {
     assert.deepEqual(policy.planInsert('mid', 2 * SIZE), ['b', 'c'])
   })
 
+  it('keepFraction: keys nearest the node\'s location survive LRU eviction until a nearer key displaces them', () => {
+    /** A 256-bit key in hex whose location (first 52 bits) is `loc`. */
+    const at = (loc: number, tag: string): string => Math.floor(loc * 2 ** 52).toString(16).padStart(13, '0') + tag.padEnd(51, '0')
+    const near1 = at(0.5, 'a')
+    const far1 = at(0.1, 'b')
+    const near2 = at(0.52, 'c')
+    const far2 = at(0.9, 'd')
+    const order = [near1, far1, near2, far2]
+    // Control: without keeping, the oldest entry goes first.
+    const lru = manualClock()
+    const plain = new StorePolicy({ capacityBytes: 4 * SIZE, now: lru.now, location: () => 0.5 })
+    fill(plain, lru, order)
+    assert.deepEqual(plain.planInsert(at(0.2, 'e'), SIZE), [near1])
+
+    const clock = manualClock()
+    let loc = 0.5
+    const policy = new StorePolicy({ capacityBytes: 4 * SIZE, now: clock.now, keepFraction: 0.5, location: () => loc })
+    fill(policy, clock, order)
+    assert.deepEqual(order.map((h) => policy.isKept(h)), [true, false, true, false])
+    // The oldest entry is kept: the oldest of the cache goes instead.
+    const far3 = at(0.2, 'e')
+    assert.deepEqual(policy.planInsert(far3, SIZE), [far1])
+    policy.remove(far1)
+    policy.commitInsert(far3, SIZE)
+    clock.advance(1)
+    assert.equal(policy.isKept(far3), false)
+    // A nearer key takes the farthest kept entry's place; that one is cache again, and next out.
+    const closer = at(0.49, 'f')
+    assert.deepEqual(policy.planInsert(closer, SIZE), [far2])
+    policy.remove(far2)
+    policy.commitInsert(closer, SIZE)
+    clock.advance(1)
+    assert.equal(policy.isKept(closer), true)
+    assert.equal(policy.isKept(near2), false)
+    assert.equal(policy.isKept(near1), true)
+    assert.deepEqual(policy.planInsert(at(0.7, 'g'), SIZE), [near2])
+    // A larger entry than the cache can free for takes kept entries last.
+    assert.deepEqual(policy.planInsert('big', 4 * SIZE), [near2, far3, near1, closer])
+    // Removing a kept entry frees its share; with no location nothing new is kept.
+    policy.remove(near1)
+    loc = Number.NaN
+    const other = at(0.5, 'h')
+    policy.commitInsert(other, SIZE)
+    assert.equal(policy.isKept(other), false)
+  })
+
   it('never exceeds its capacity with mixed sizes', () => {
     const clock = manualClock()
     const capacity = 10_000
