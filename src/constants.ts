@@ -43,6 +43,12 @@ export const ANNOUNCE_HTL = 10
 export const ANNOUNCE_SHARE_WALK: 'off' | 'newcomer' | 'all' = 'newcomer'
 export const ANNOUNCE_SHARE_NEAREST = 6
 /**
+ * Share of the block store kept for the keys nearest the node's announced location and spared
+ * by LRU eviction (StorePolicy keepFraction; Freenet 0.7's store/cache split). The simulator's
+ * IMPROVED_STORE_KEEP (docs/simulation.md, "Specialised stores").
+ */
+export const STORE_KEEP_FRACTION = 0.5
+/**
  * After a successful announcement the newcomer routes a join this many hops greedily toward its
  * agreed location (src/routing/announce.ts, joinHtl): every node on the route adds the newcomer
  * and returns itself and its ANNOUNCE_SHARE_NEAREST entries nearest the location, so the nodes

@@ -14,7 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
-import { ANNOUNCE_HTL, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
+import { ANNOUNCE_HTL, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS, STORE_KEEP_FRACTION } from './constants.js'
 import { WarrenClient } from './client/client.js'
 import { KeyClient } from './client/resolve.js'
 import { ArkKeeper } from './ark/ark-keeper.js'
@@ -138,6 +138,8 @@ export class WarrenNode {
       const r = await this.service.announce(via, ANNOUNCE_HTL)
       this.announcement = { key: r.key.hex, participants: r.participants, at: Date.now() }
       this.log.info({ key: r.key.hex, participants: r.participants, refs: r.refs }, 'announced to the network')
+      // The store's kept share follows the new location.
+      this.store.relocate()
       // The routed join goes on after the result (bounded by its own deadlines): log it, do not wait.
       void r.joined.then((refs) => {
         if (refs !== undefined) this.log.info({ key: r.key.hex, refs }, 'joined the nodes near its location')
@@ -199,7 +201,9 @@ export class WarrenNode {
 export async function createWarrenNode (config: WarrenConfig, options: WarrenNodeOptions = {}): Promise<WarrenNode> {
   const log = options.logger ?? silentLogger()
   const privateKey = options.privateKey ?? (await loadOrCreateIdentity(config.dataDir)).key
-  const store = await BlockStore.open(join(config.dataDir, 'store'), { capacityBytes: config.storeBytes })
+  // The store keeps the keys nearest the node's location; the location exists once it announced.
+  let location = (): number => NaN
+  const store = await BlockStore.open(join(config.dataDir, 'store'), { capacityBytes: config.storeBytes, keepFraction: STORE_KEEP_FRACTION, location: () => location() })
   try {
     const libp2p = await createLibp2p({
       privateKey,
@@ -218,6 +222,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       },
       start: false
     }) as WarrenLibp2p
+    location = () => libp2p.services.warren.location
     return new WarrenNode(config, libp2p, store, log, privateKey, options.arkPublish ?? true, options.announce ?? true)
   } catch (err) {
     await store.close()

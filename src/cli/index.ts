@@ -243,7 +243,7 @@ export function buildProgram (): Command {
       console.log(`peers          ${s.peers}`)
       console.log(`routing table  ${rt.size}/${rt.capacity} entries, ${rt.peers} distinct peers`)
       console.log(`key spread     |${bars}| (16 slices of the key circle, 0x0.. to 0xf..)`)
-      console.log(`store          ${s.store.count} blocks, ${humanBytes(s.store.usedBytes)} of ${humanBytes(s.store.capacityBytes)} (${(100 * s.store.usedBytes / s.store.capacityBytes).toFixed(1)}%)`)
+      console.log(`store          ${s.store.count} blocks, ${humanBytes(s.store.usedBytes)} of ${humanBytes(s.store.capacityBytes)} (${(100 * s.store.usedBytes / s.store.capacityBytes).toFixed(1)}%), ${s.store.kept} kept near its location`)
       console.log(`requests       local: ${lr.success} ok, ${lr.failure} failed, mean ${(lr.success > 0 ? lr.hops / lr.success : 0).toFixed(1)} hops; relayed: ${c.requestsReceived}`)
       console.log(`inserts        local: ${li.success} ok, ${li.collision} collisions, ${li.failure} failed; relayed: ${c.insertsReceived}`)
       console.log(`routing        ${c.forwarded} forwarded, ${c.loopsRejected} loops rejected, ${c.failureTableRejects} failure-table rejects, ${c.servedFromStore} served from store`)

@@ -44,6 +44,10 @@ export interface BlockStoreOptions {
   /** See `StorePolicyOptions.accessWeightMs`. */
   accessWeightMs?: number
   flushIntervalMs?: number
+  /** See `StorePolicyOptions.keepFraction` (call `policy.relocate()` when the location changes). */
+  keepFraction?: number
+  /** The node's routing location; see `StorePolicyOptions.location`. */
+  location?: () => number
 }
 
 /** What `open` found and fixed. Consistent stores report all zeros. */
@@ -140,7 +144,9 @@ export class BlockStore implements StoreView {
     const policy = new StorePolicy({
       capacityBytes: options.capacityBytes,
       accessWeightMs: options.accessWeightMs,
-      now: options.now ?? Date.now
+      now: options.now ?? Date.now,
+      keepFraction: options.keepFraction,
+      location: options.location
     })
     await mkdir(dir, { recursive: true })
     const ds = new LevelDatastore(dir)
@@ -266,8 +272,13 @@ export class BlockStore implements StoreView {
     })
   }
 
+  /** Re-choose the entries kept for specialisation after the node's location changed (StorePolicy.relocate). */
+  relocate (): void {
+    this.policy.relocate()
+  }
+
   stats (): StoreStats {
-    return { count: this.policy.count, usedBytes: this.policy.usedBytes, capacityBytes: this.policy.capacityBytes }
+    return { count: this.policy.count, kept: this.policy.keptCount, usedBytes: this.policy.usedBytes, capacityBytes: this.policy.capacityBytes }
   }
 
   /**

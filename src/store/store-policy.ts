@@ -74,6 +74,30 @@ export class StorePolicy {
     this.location = options.location ?? (() => NaN)
   }
 
+  /**
+   * Choose the kept entries afresh, nearest to the current location first (after the node got
+   * or changed its location, e.g. by announcing itself: entries loaded before were kept by none).
+   */
+  relocate (): void {
+    this.kept.clear()
+    this.keptBytes = 0
+    const loc = this.location()
+    if (this.keepFraction <= 0 || !Number.isFinite(loc)) return
+    const byDistance = [...this.entries].map(([hex, e]) => ({ hex, size: e.size, d: distance(locationOfHex(hex), loc) }))
+      .sort((a, b) => a.d - b.d)
+    const share = this.keepFraction * this._capacityBytes
+    for (const { hex, size, d } of byDistance) {
+      if (this.keptBytes + size > share) break
+      this.kept.set(hex, d)
+      this.keptBytes += size
+    }
+  }
+
+  /** Entries held for specialisation (see `keepFraction`). */
+  get keptCount (): number {
+    return this.kept.size
+  }
+
   /** Whether `hex` is held for specialisation (see `keepFraction`). */
   isKept (hex: string): boolean {
     return this.kept.has(hex)
@@ -243,6 +267,8 @@ export class StorePolicy {
 
 export interface StoreStats {
   count: number
+  /** Entries kept for the node's location (`keepFraction`). */
+  kept: number
   usedBytes: number
   capacityBytes: number
 }
@@ -296,6 +322,6 @@ export class MemoryBlockStore implements StoreView {
   }
 
   stats (): StoreStats {
-    return { count: this.policy.count, usedBytes: this.policy.usedBytes, capacityBytes: this.policy.capacityBytes }
+    return { count: this.policy.count, kept: this.policy.keptCount, usedBytes: this.policy.usedBytes, capacityBytes: this.policy.capacityBytes }
   }
 }

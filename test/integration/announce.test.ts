@@ -121,6 +121,13 @@ describe('node announcement over libp2p', () => {
     // The walk may pass through the first test's newcomer too: count every node.
     const everyone = [...net.nodes, ...extra.map((e) => e.node)]
     assert.equal(everyone.filter((n) => knows(n, node.peerId, loc)).length, a.participants)
+    // The store keeps the blocks nearest its location now that it has one (STORE_KEEP_FRACTION).
+    assert.equal(node.service.location, loc)
+    for (let i = 0; i < 4; i++) {
+      const block = new Uint8Array(64).fill(i)
+      await node.store.put(RoutingKey.hash(block), block)
+    }
+    assert.equal(node.store.stats().kept, 4)
   })
 })
 

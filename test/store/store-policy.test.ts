@@ -129,6 +129,23 @@ describe('StorePolicy', () => {
     assert.equal(policy.isKept(other), false)
   })
 
+  it('relocate: entries loaded before the node had a location are kept by distance once it has one', () => {
+    const at = (loc: number, tag: string): string => Math.floor(loc * 2 ** 52).toString(16).padStart(13, '0') + tag.padEnd(51, '0')
+    const clock = manualClock()
+    let loc = Number.NaN
+    const policy = new StorePolicy({ capacityBytes: 4 * SIZE, now: clock.now, keepFraction: 0.5, location: () => loc })
+    const hexes = [at(0.3, 'a'), at(0.1, 'b'), at(0.75, 'c'), at(0.6, 'd')]
+    fill(policy, clock, hexes)
+    assert.deepEqual(hexes.map((h) => policy.isKept(h)), [false, false, false, false])
+    loc = 0.7
+    policy.relocate()
+    assert.deepEqual(hexes.map((h) => policy.isKept(h)), [false, false, true, true])
+    assert.deepEqual(policy.planInsert(at(0.2, 'e'), SIZE), [hexes[0]])
+    loc = 0.15
+    policy.relocate()
+    assert.deepEqual(hexes.map((h) => policy.isKept(h)), [true, true, false, false])
+  })
+
   it('never exceeds its capacity with mixed sizes', () => {
     const clock = manualClock()
     const capacity = 10_000
@@ -202,7 +219,7 @@ describe('MemoryBlockStore', () => {
     assert.deepEqual(store.put(blocks[3].key, blocks[3].bytes), { stored: true, evicted: 1 })
     assert.equal(store.has(blocks[1].key), false, 'the unread oldest block went')
     assert.equal(store.has(blocks[0].key), true, 'the read block stayed')
-    assert.deepEqual(store.stats(), { count: 3, usedBytes: 3 * SIZE, capacityBytes: 3 * SIZE })
+    assert.deepEqual(store.stats(), { count: 3, kept: 0, usedBytes: 3 * SIZE, capacityBytes: 3 * SIZE })
     assert.equal(store.delete(blocks[0].key), true)
     assert.equal(store.delete(blocks[0].key), false)
     assert.equal(store.has(blocks[0].key), false)
