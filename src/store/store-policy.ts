@@ -62,6 +62,8 @@ export class StorePolicy {
   /** Entries held for specialisation (`keepFraction`), with their distance to our location. */
   private readonly kept = new Map<string, number>()
   private keptBytes = 0
+  /** The farthest kept entry, once known (undefined: none kept, or it left and nobody looked since). */
+  private far?: { hex: string, d: number }
 
   constructor (options: StorePolicyOptions) {
     if (!Number.isFinite(options.capacityBytes) || options.capacityBytes < 0) {
@@ -81,6 +83,7 @@ export class StorePolicy {
   relocate (): void {
     this.kept.clear()
     this.keptBytes = 0
+    this.far = undefined
     const loc = this.location()
     if (this.keepFraction <= 0 || !Number.isFinite(loc)) return
     const byDistance = [...this.entries].map(([hex, e]) => ({ hex, size: e.size, d: distance(locationOfHex(hex), loc) }))
@@ -88,8 +91,7 @@ export class StorePolicy {
     const share = this.keepFraction * this._capacityBytes
     for (const { hex, size, d } of byDistance) {
       if (this.keptBytes + size > share) break
-      this.kept.set(hex, d)
-      this.keptBytes += size
+      this.keep(hex, d, size)
     }
   }
 
@@ -183,8 +185,26 @@ export class StorePolicy {
     if (e === undefined) return false
     this.entries.delete(hex)
     this._usedBytes -= e.size
-    if (this.kept.delete(hex)) this.keptBytes -= e.size
+    this.unkeep(hex, e.size)
     return true
+  }
+
+  private keep (hex: string, d: number, size: number): void {
+    this.kept.set(hex, d)
+    this.keptBytes += size
+    if (this.kept.size === 1 || (this.far !== undefined && d > this.far.d)) this.far = { hex, d }
+  }
+
+  private unkeep (hex: string, size: number): void {
+    if (!this.kept.delete(hex)) return
+    this.keptBytes -= size
+    if (this.far?.hex === hex) this.far = undefined
+  }
+
+  /** The farthest kept entry: one scan after it changed, then free (most inserts are farther still). */
+  private farthest (): { hex: string, d: number } | undefined {
+    if (this.far === undefined) for (const [hex, d] of this.kept) if (this.far === undefined || d > this.far.d) this.far = { hex, d }
+    return this.far
   }
 
   /**
@@ -197,15 +217,11 @@ export class StorePolicy {
     if (share <= 0 || !Number.isFinite(loc) || size > share) return
     const d = distance(locationOfHex(hex), loc)
     while (this.keptBytes + size > share) {
-      let far: string | undefined
-      let farD = -1
-      for (const [h, kd] of this.kept) if (kd > farD) { far = h; farD = kd }
-      if (far === undefined || farD <= d) return
-      this.kept.delete(far)
-      this.keptBytes -= this.entries.get(far)!.size
+      const far = this.farthest()
+      if (far === undefined || far.d <= d) return
+      this.unkeep(far.hex, this.entries.get(far.hex)!.size)
     }
-    this.kept.set(hex, d)
-    this.keptBytes += size
+    this.keep(hex, d, size)
   }
 
   /** Change the capacity; evict what `planTrim` returns afterwards. */
