@@ -19,6 +19,9 @@ import { WarrenClient } from './client/client.js'
 import { KeyClient } from './client/resolve.js'
 import { ArkKeeper } from './ark/ark-keeper.js'
 import { loadOrCreateIdentity } from './identity.js'
+import { loadAnnouncement, saveAnnouncement } from './announcement.js'
+import type { Announcement } from './announcement.js'
+import { RoutingKey } from './keys/routing-key.js'
 import { WarrenService, warren } from './protocol/warren-service.js'
 import type { WarrenServiceInit } from './protocol/warren-service.js'
 import { BlockStore } from './store/block-store.js'
@@ -65,7 +68,7 @@ export interface NodeStatus {
   counters: WarrenService['core']['stats']
   ark: ArkKeeper['stats']
   /** This node's announcement: the key its walk agreed on, and how many nodes took part. */
-  announcement: { key: string, participants: number, at: number } | null
+  announcement: (Announcement & { restored: boolean }) | null
 }
 
 export class WarrenNode {
@@ -79,11 +82,18 @@ export class WarrenNode {
   readonly ark: ArkKeeper
   readonly log: Logger
   private maintenance?: NodeJS.Timeout
-  private announcement?: { key: string, participants: number, at: number }
+  private announcement?: Announcement
   private announcing = false
+  /** The announcement came from disk (an earlier run): its join toward the location is still to run. */
+  private readonly restored: boolean
+  private rejoinDue: boolean
 
-  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey, autoPublishArk = true, private readonly autoAnnounce = true) {
+  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey, autoPublishArk = true,
+    private readonly autoAnnounce = true, restored?: Announcement) {
     this.config = config
+    this.announcement = restored
+    this.restored = restored !== undefined
+    this.rejoinDue = this.restored
     this.libp2p = libp2p
     this.store = store
     this.log = log
@@ -106,6 +116,8 @@ export class WarrenNode {
   }
 
   async start (): Promise<void> {
+    // A restarted node joins toward its kept location as soon as it has a neighbour to route through.
+    this.service.onNeighbour = () => { if (this.rejoinDue) void this.announceOnce() }
     await this.libp2p.start()
     this.ark.start()
     this.maintenance = setInterval(() => {
@@ -121,13 +133,19 @@ export class WarrenNode {
   }
 
   /**
-   * Announce this node (Freenet section 3.5) once, through a connected bootstrap peer: the
-   * nodes of a random walk agree on a key for it by commit-and-reveal and add it to their
-   * routing tables, so the rest of the network learns of the newcomer. Retried by
-   * maintenance until it succeeds; a node without bootstrap peers (the first) never needs to.
+   * Announce this node (Freenet section 3.5) once in its life, through a connected bootstrap
+   * peer: the nodes of a random walk agree on a key for it by commit-and-reveal and add it to
+   * their routing tables, so the rest of the network learns of the newcomer. The key is saved
+   * (announcement.json); a restarted node keeps it and only routes a join toward it again, once
+   * it has neighbours. Retried by maintenance until it succeeds; a node without bootstrap peers
+   * (the first) never announces.
    */
   async announceOnce (): Promise<void> {
-    if (this.announcement !== undefined || this.announcing || !this.autoAnnounce || this.libp2p.status !== 'started') return
+    if (this.announcing || !this.autoAnnounce || this.libp2p.status !== 'started') return
+    if (this.announcement !== undefined) {
+      this.rejoinOnce()
+      return
+    }
     const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()))
     const via = this.config.bootstrap
       .map((a) => multiaddr(a).getComponents().find((c) => c.name === 'p2p')?.value)
@@ -136,7 +154,12 @@ export class WarrenNode {
     this.announcing = true
     try {
       const r = await this.service.announce(via, ANNOUNCE_HTL)
-      this.announcement = { key: r.key.hex, participants: r.participants, at: Date.now() }
+      const announcement = { key: r.key.hex, participants: r.participants, at: Date.now() }
+      // Saved before it shows in status: an announced node has its location on disk.
+      await saveAnnouncement(this.config.dataDir, announcement).catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'could not save the announcement; the node will announce again on its next start')
+      })
+      this.announcement = announcement
       this.log.info({ key: r.key.hex, participants: r.participants, refs: r.refs }, 'announced to the network')
       // The store's kept share follows the new location.
       this.store.relocate()
@@ -149,6 +172,19 @@ export class WarrenNode {
     } finally {
       this.announcing = false
     }
+  }
+
+  /** After a restart: route a join toward the kept location once the routing table has a neighbour to start from. */
+  private rejoinOnce (): void {
+    if (!this.rejoinDue || this.service.core.table.size === 0) return
+    this.rejoinDue = false
+    const key = this.announcement!.key
+    this.service.rejoin().then((refs) => {
+      if (refs !== undefined) this.log.info({ key, refs }, 'rejoined the nodes near its kept location')
+    }, (err: Error) => {
+      this.rejoinDue = true
+      this.log.warn({ key, err: err.message }, 'join toward the kept location failed; will retry')
+    })
   }
 
   /**
@@ -185,7 +221,7 @@ export class WarrenNode {
       operations: { active: this.service.activeOperations },
       counters: core.stats,
       ark: this.ark.stats,
-      announcement: this.announcement ?? null
+      announcement: this.announcement === undefined ? null : { ...this.announcement, restored: this.restored }
     }
   }
 
@@ -203,6 +239,10 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   const privateKey = options.privateKey ?? (await loadOrCreateIdentity(config.dataDir)).key
   // The store keeps the keys nearest the node's location; the location exists once it announced.
   let location = (): number => NaN
+  const restored = await loadAnnouncement(config.dataDir).catch((err: Error) => {
+    log.warn({ err: err.message }, 'ignoring the saved announcement; the node will announce itself again')
+    return undefined
+  })
   const store = await BlockStore.open(join(config.dataDir, 'store'), { capacityBytes: config.storeBytes, keepFraction: STORE_KEEP_FRACTION, location: () => location() })
   try {
     const libp2p = await createLibp2p({
@@ -223,7 +263,11 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       start: false
     }) as WarrenLibp2p
     location = () => libp2p.services.warren.location
-    return new WarrenNode(config, libp2p, store, log, privateKey, options.arkPublish ?? true, options.announce ?? true)
+    if (restored !== undefined) {
+      libp2p.services.warren.restoreLocation(RoutingKey.fromHex(restored.key).loc)
+      store.relocate()
+    }
+    return new WarrenNode(config, libp2p, store, log, privateKey, options.arkPublish ?? true, options.announce ?? true, restored)
   } catch (err) {
     await store.close()
     throw err

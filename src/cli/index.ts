@@ -241,6 +241,8 @@ export function buildProgram (): Command {
       console.log(`peer ID        ${s.peerId}`)
       for (const a of s.addresses) console.log(`address        ${a}`)
       console.log(`peers          ${s.peers}`)
+      const an = s.announcement
+      console.log(`location       ${an === null ? 'none yet (announced once connected to a bootstrap peer)' : `${an.key.slice(0, 16)}… agreed by ${an.participants} nodes on ${new Date(an.at).toISOString()}${an.restored === true ? ' (kept from an earlier run)' : ''}`}`)
       console.log(`routing table  ${rt.size}/${rt.capacity} entries, ${rt.peers} distinct peers`)
       console.log(`key spread     |${bars}| (16 slices of the key circle, 0x0.. to 0xf..)`)
       console.log(`store          ${s.store.count} blocks, ${humanBytes(s.store.usedBytes)} of ${humanBytes(s.store.capacityBytes)} (${(100 * s.store.usedBytes / s.store.capacityBytes).toFixed(1)}%), ${s.store.kept} kept near its location`)

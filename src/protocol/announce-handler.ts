@@ -225,6 +225,28 @@ export class AnnounceDriver {
     return await result
   }
 
+  /**
+   * Take up `loc`, the location an earlier announcement of this node agreed on (kept across a
+   * restart), instead of announcing again.
+   */
+  restoreLocation (loc: number): void {
+    if (!Number.isFinite(loc) || loc < 0 || loc >= 1) throw new RangeError(`not a routing location: ${loc}`)
+    this.loc = loc
+  }
+
+  /**
+   * Route a join toward this node's (restored) location again, through the routing table: the
+   * references it added as routes, or undefined when no join ran (joinHtl 0) or the node stopped.
+   */
+  async rejoin (): Promise<number | undefined> {
+    if (!Number.isFinite(this.loc)) throw new Error('this node has no location yet: it must announce itself first')
+    const id = randomId(this.init.rng)
+    // beginJoin registers the join synchronously, before its first action runs.
+    const joined = this.beginJoin(id)
+    this.run(this.core.rejoin(id, this.loc))
+    return await joined
+  }
+
   /** Time an announcement at `htl` may take here: a walk down and two passes back and forth. */
   private budget (htl: number): number {
     return HOP_TIMEOUT_MS * 3 * (htl + 1)

@@ -199,6 +199,9 @@ export class WarrenService implements Startable {
     })
   }
 
+  /** Called once a connected peer that speaks warren is in the routing table (a neighbour). */
+  onNeighbour?: (peer: string) => void
+
   /** This node's routing location, agreed by its last successful announcement (NaN before). */
   get location (): number {
     return this.announcer.location
@@ -208,6 +211,17 @@ export class WarrenService implements Startable {
   async announce (peer: string, htl: number): Promise<AnnounceResult> {
     if (!this.started) throw new Error('the warren service is not started')
     return await this.announcer.announce(peer, htl)
+  }
+
+  /** Take up the location an earlier announcement of this node agreed on (see AnnounceDriver.restoreLocation). */
+  restoreLocation (loc: number): void {
+    this.announcer.restoreLocation(loc)
+  }
+
+  /** Route a join toward this node's restored location again: see AnnounceDriver.rejoin. */
+  async rejoin (): Promise<number | undefined> {
+    if (!this.started) throw new Error('the warren service is not started')
+    return await this.announcer.rejoin()
   }
 
   isStarted (): boolean {
@@ -220,7 +234,10 @@ export class WarrenService implements Startable {
     await this.components.registrar.handle(INSERT_PROTOCOL, (s, c) => this.onInbound('insert', s, c), opts)
     await this.announcer.start()
     this.topologyId = await this.components.registrar.register(REQUEST_PROTOCOL, {
-      onConnect: (peerId) => { this.core.addRoute(peerKey(peerId).loc, peerId.toString(), true) },
+      onConnect: (peerId) => {
+        this.core.addRoute(peerKey(peerId).loc, peerId.toString(), true)
+        this.onNeighbour?.(peerId.toString())
+      },
       onDisconnect: (peerId) => { this.core.unpinPeer(peerId.toString()) }
     })
     this.started = true

@@ -384,6 +384,16 @@ export class AnnounceCore<P> {
     return this.routeJoin(id, op)
   }
 
+  /**
+   * A node that already holds a location (agreed by an earlier announcement, before a restart)
+   * routes a join toward it again, so that the nodes now living near it learn of it and it of
+   * them. No new key: the walk agreed on that one once. Nothing happens with `joinHtl` 0.
+   */
+  rejoin (id: bigint, loc: number): Array<AnnounceAction<P>> {
+    if (!validLoc(loc) || this.joins.has(id)) return []
+    return this.startJoin(id, loc)
+  }
+
   private startJoin (id: bigint, loc: number): Array<AnnounceAction<P>> {
     if (this.options.joinHtl < 1) return []
     this.joinSeen.add(id, this.now())

@@ -75,6 +75,17 @@ async function untilPeers (api: string, n: number): Promise<void> {
   }
 }
 
+/** The node's announcement, once its walk agreed on a location. */
+async function untilAnnounced (api: string): Promise<{ key: string, participants: number, at: number, restored: boolean }> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const a = (await status(api)).announcement
+    if (a !== null) return a
+    if (Date.now() > deadline) throw new Error(`node at ${api} did not announce itself`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 describe('warren CLI end to end', () => {
   const nodes: Running[] = []
   let dir: string
@@ -127,8 +138,10 @@ describe('warren CLI end to end', () => {
     assert.match(down.stderr, /cannot reach the warren node API/)
   })
 
-  it('shuts down cleanly on SIGTERM and keeps its identity across restarts', async () => {
+  it('shuts down cleanly on SIGTERM and keeps its identity and location across restarts', async () => {
     const n = nodes[2]
+    const announced = await untilAnnounced(n.api)
+    assert.equal(announced.restored, false)
     n.proc.kill('SIGTERM')
     const [code] = await once(n.proc, 'exit') as [number | null]
     assert.equal(code, 0, n.output.join(''))
@@ -139,5 +152,10 @@ describe('warren CLI end to end', () => {
     // Its store survived the restart: the blocks it held are still served locally.
     const s = await status(again.api)
     assert.ok(s.store.count > 0, 'store persisted across restart')
+    // It kept the location its announcement agreed on instead of announcing again.
+    assert.deepEqual(s.announcement, { ...announced, restored: true })
+    const shown = await run(['status', '-a', again.api])
+    assert.equal(shown.code, 0)
+    assert.match(shown.stdout, new RegExp(`location +${announced.key.slice(0, 16)}… agreed by ${announced.participants} nodes .*kept from an earlier run`))
   })
 })

@@ -10,7 +10,8 @@ import { pbStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { rm } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { Error as WireError, Frame, FrameType } from '../../proto/warren.js'
@@ -18,6 +19,7 @@ import { ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, ANNOUNCE_SHARE_NEAREST, JOIN_PROT
 import { distance, RoutingKey } from '../../src/keys/routing-key.js'
 import { peerKey } from '../../src/protocol/warren-service.js'
 import { announceKey, commitmentOf } from '../../src/routing/announce.js'
+import { ANNOUNCEMENT_FILE, loadAnnouncement } from '../../src/announcement.js'
 import { createNetwork, createNode, ring, until } from '../helpers/network.js'
 import { createRawPeer } from '../helpers/raw-peer.js'
 import type { AnnounceJoin, PeerRef, WalkRef } from '../../proto/warren.js'
@@ -128,6 +130,79 @@ describe('node announcement over libp2p', () => {
       await node.store.put(RoutingKey.hash(block), block)
     }
     assert.equal(node.store.stats().kept, 4)
+  })
+})
+
+describe('a node keeps its location across restarts', () => {
+  let net: TestNetwork
+  const dirs: string[] = []
+  const nodes: WarrenNode[] = []
+
+  before(async () => {
+    net = await createNetwork(6)
+    await ring(net, [[0, 3], [1, 4]])
+  })
+
+  after(async () => {
+    for (const n of nodes) await n.stop().catch(() => {})
+    await net.stop()
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+
+  it('restores the agreed location, keeps its store specialised, routes a join toward it and never walks again', async () => {
+    const config = { bootstrap: [net.nodes[2].libp2p.getMultiaddrs()[0].toString()] }
+    const { node, dir } = await createNode({ config })
+    dirs.push(dir)
+    nodes.push(node)
+    await until(() => node.status().announcement !== null, 20_000, 'automatic announcement')
+    const first = node.status().announcement!
+    assert.equal(first.restored, false)
+    const loc = node.service.location
+    for (let i = 0; i < 4; i++) {
+      const block = new Uint8Array(64).fill(i)
+      await node.store.put(RoutingKey.hash(block), block)
+    }
+    assert.equal(node.store.stats().kept, 4)
+    const saved = await loadAnnouncement(dir)
+    assert.deepEqual(saved, { key: first.key, participants: first.participants, at: first.at })
+    const peer = node.peerId
+    await node.stop()
+    // The network forgets it, so that only the join toward the kept location can teach it again.
+    await until(() => net.nodes.every((n) => n.libp2p.getPeers().every((p) => p.toString() !== peer)), 10_000, 'disconnected')
+    for (const n of net.nodes) n.service.core.table.removePeer(peer)
+
+    const { node: again, dir: unused } = await createNode({ config: { ...config, dataDir: dir } })
+    dirs.push(unused)
+    nodes.push(again)
+    assert.equal(again.peerId, peer, 'same identity')
+    const a = again.status().announcement!
+    assert.deepEqual(a, { ...first, restored: true }, 'the saved announcement, not a new one')
+    assert.equal(again.service.location, loc)
+    assert.equal(again.store.stats().kept, 4, 'the store kept its specialised share from the start')
+    await until(() => net.nodes.some((n) => knows(n, peer, loc)), 20_000, 'a join toward the kept location')
+    const holders = net.nodes.filter((n) => knows(n, peer, loc)).length
+    // A join learns its route in return: the node routes to route nodes under their own locations.
+    await until(() => again.service.core.table.size > 1, 10_000, 'references from the join')
+    assert.ok(holders >= 1 && holders <= ANNOUNCE_JOIN_HTL)
+    assert.equal(again.status().announcement!.key, first.key, 'no second walk replaced the key')
+    assert.deepEqual(await loadAnnouncement(dir), saved)
+  })
+
+  it('announces anew when the saved announcement is damaged', async () => {
+    const { node, dir } = await createNode({ announce: false })
+    dirs.push(dir)
+    await node.stop()
+    await writeFile(join(dir, ANNOUNCEMENT_FILE), '{"key":"zz"')
+    const config = { bootstrap: [net.nodes[4].libp2p.getMultiaddrs()[0].toString()], dataDir: dir }
+    const { node: again, dir: unused } = await createNode({ config })
+    dirs.push(unused)
+    nodes.push(again)
+    // The damaged file gave no location: the node announces itself again and saves the new key.
+    await until(() => again.status().announcement !== null, 20_000, 'a new announcement')
+    const a = again.status().announcement!
+    assert.equal(a.restored, false)
+    assert.equal(RoutingKey.fromHex(a.key).loc, again.service.location)
+    assert.deepEqual(await loadAnnouncement(dir), { key: a.key, participants: a.participants, at: a.at }, 'the new announcement replaced the damaged file')
   })
 })
 

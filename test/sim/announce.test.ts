@@ -229,6 +229,29 @@ describe('node announcement (commit and reveal)', () => {
     assert.equal(c.activeOps, 0)
   })
 
+  it('rejoin: a restarted node routes a join toward its kept location, with no new walk and no new key', () => {
+    const joinHtl = 5
+    const h = new Harness(40, 5, undefined, { joinHtl })
+    const kept = 0.6180339887
+    // After a restart the node knows only the neighbour it reconnected to.
+    h.tables[0].add(h.locs[7], 7)
+    h.run(h.cores[0].rejoin(31n, kept))
+    assert.equal(h.sent.filter((s) => s.action.type === 'announce').length, 0, 'no announcement walk')
+    const refused = new Set(h.sent.filter((s) => s.action.type === 'join-failed').map((s) => s.from))
+    const route = h.sent.filter((s) => s.action.type === 'join').map((s) => s.action.to as number).filter((n) => !refused.has(n))
+    assert.equal(route[0], 7, 'the join starts at the only neighbour')
+    assert.equal(route.length, joinHtl)
+    for (const n of route) assert.ok([...h.tables[n].entries()].some((e) => e.peer === 0 && e.loc === kept), `route node ${n} lacks the node under its kept location`)
+    const j = h.joinedOutcome
+    assert.ok(j !== undefined && j.type === 'joined' && j.refs.length >= route.length)
+    for (const n of route) assert.ok(h.tables[0].has(n), `the node did not learn route node ${n}`)
+    for (const c of h.cores) assert.equal(c.activeOps, 0)
+    // A bad location or a join switched off does nothing.
+    assert.deepEqual(h.cores[0].rejoin(32n, Number.NaN), [])
+    assert.deepEqual(h.cores[0].rejoin(33n, 1), [])
+    assert.deepEqual(new Harness(5, 2, undefined, { joinHtl: 0 }).cores[0].rejoin(34n, 0.5), [])
+  })
+
   it('verifySeeds points at the first dishonest seed', () => {
     const seeds = [1, 2, 3].map((v) => new Uint8Array(32).fill(v))
     const commitments = seeds.map(commitmentOf)
