@@ -101,6 +101,10 @@ export const SEGMENT_DATA_BLOCKS = 128
 export const SEGMENT_CHECK_BLOCKS = 128
 /** Tries per block fetch (the first plus retries) before a check block is fetched instead. */
 export const BLOCK_FETCH_TRIES = 2
+/** Healing inserts (blocks a fetch had to rebuild by FEC, inserted again) in flight at once. */
+export const HEAL_CONCURRENCY = 2
+/** Rebuilt blocks waiting to be healed; beyond this (8 MiB of 32 KiB blocks) more are dropped. */
+export const HEAL_QUEUE_BLOCKS = 256
 
 // HTTP gateway (src/gateway/): served by the client API server.
 /** Largest HTML page the gateway filters in memory; bigger ones are served as text/plain. */

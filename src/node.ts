@@ -21,6 +21,7 @@ import { ArkKeeper } from './ark/ark-keeper.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { loadAnnouncement, saveAnnouncement } from './announcement.js'
 import type { Announcement } from './announcement.js'
+import type { HealerStats } from './client/heal.js'
 import { RoutingKey } from './keys/routing-key.js'
 import { WarrenService, warren } from './protocol/warren-service.js'
 import type { WarrenServiceInit } from './protocol/warren-service.js'
@@ -67,6 +68,8 @@ export interface NodeStatus {
   operations: { active: number }
   counters: WarrenService['core']['stats']
   ark: ArkKeeper['stats']
+  /** Blocks that fetches rebuilt from FEC, inserted again (src/client/heal.ts). */
+  healing: HealerStats
   /** This node's announcement: the key its walk agreed on, and how many nodes took part. */
   announcement: (Announcement & { restored: boolean }) | null
 }
@@ -221,6 +224,7 @@ export class WarrenNode {
       operations: { active: this.service.activeOperations },
       counters: core.stats,
       ark: this.ark.stats,
+      healing: this.client.healer.stats,
       announcement: this.announcement === undefined ? null : { ...this.announcement, restored: this.restored }
     }
   }

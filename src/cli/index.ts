@@ -250,6 +250,8 @@ export function buildProgram (): Command {
       console.log(`inserts        local: ${li.success} ok, ${li.collision} collisions, ${li.failure} failed; relayed: ${c.insertsReceived}`)
       console.log(`routing        ${c.forwarded} forwarded, ${c.loopsRejected} loops rejected, ${c.failureTableRejects} failure-table rejects, ${c.servedFromStore} served from store`)
       console.log(`operations     ${s.operations.active} in progress`)
+      const h = s.healing
+      console.log(`healing        ${h.healed} rebuilt blocks inserted again, ${h.pending} pending, ${h.failed} failed, ${h.dropped} dropped`)
     })
 
   keygenCommand(program)

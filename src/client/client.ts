@@ -1,7 +1,8 @@
 /**
  * File-level client over the warren service: `put` splits a stream into a FEC split file
  * (src/client/splitfile.ts) and inserts it with bounded concurrency (memory stays at a few
- * segments); `open` resolves a URI (file, site path) and streams any byte range back.
+ * segments); `open` resolves a URI (file, site path) and streams any byte range back, and
+ * inserts again the blocks it had to rebuild from FEC (healing).
  */
 import { CLIENT_CONCURRENCY } from '../constants.js'
 import { ChkType, encodeChk } from '../keys/chk.js'
@@ -10,6 +11,7 @@ import { siteBlocks } from './site.js'
 import { splitfileBlocks } from './splitfile.js'
 import { chkBlock, insertBlocks } from './splitfile-insert.js'
 import { openContent } from './splitfile-open.js'
+import { Healer } from './heal.js'
 import type { SiteEntry } from './site.js'
 import type { SplitSource } from './split.js'
 import type { InsertProgress } from './splitfile-insert.js'
@@ -52,7 +54,12 @@ export class WarrenClient {
   /** Observer of every block request `open` makes (the gateway's recent-request stats). */
   onRequest?: (ok: boolean, hops: number) => void
 
-  constructor (private readonly service: WarrenService, private readonly defaults: { htl: number, concurrency?: number }) {}
+  /** Inserts again the blocks that fetches had to rebuild from FEC (healing, src/client/heal.ts). */
+  readonly healer: Healer
+
+  constructor (private readonly service: WarrenService, private readonly defaults: { htl: number, concurrency?: number }) {
+    this.healer = new Healer(async (key, block) => await this.service.insert(key, chkBlock(block), { htl: this.defaults.htl }))
+  }
 
   async put (source: SplitSource, options: PutOptions = {}): Promise<PutResult> {
     const htl = options.htl ?? this.defaults.htl
@@ -84,7 +91,7 @@ export class WarrenClient {
   }
 
   /** Resolve `uri` (reads its root block, and a site's manifest) and return its size, type and a stream of any range. */
-  async open (uri: string, options: { htl?: number, concurrency?: number, signal?: AbortSignal, onBlock?: OpenOptions['onBlock'] } = {}): Promise<OpenFile> {
+  async open (uri: string, options: { htl?: number, concurrency?: number, signal?: AbortSignal, onBlock?: OpenOptions['onBlock'], heal?: boolean } = {}): Promise<OpenFile> {
     const htl = options.htl ?? this.defaults.htl
     const fetchBlock = async (key: RoutingKey): Promise<Uint8Array> => {
       try {
@@ -100,6 +107,7 @@ export class WarrenClient {
       concurrency: options.concurrency ?? this.defaults.concurrency ?? CLIENT_CONCURRENCY,
       signal: options.signal,
       onBlock: options.onBlock,
+      heal: options.heal === false ? undefined : this.healer.add,
       resolve: this.resolve
     })
   }

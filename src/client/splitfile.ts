@@ -16,7 +16,9 @@
  *
  * Fetch: per segment, the data blocks in the wanted range are fetched first, in parallel
  * with bounded concurrency, each tried BLOCK_FETCH_TRIES times; as soon as one fails the
- * segment's other blocks are fetched until any k are in hand, and the segment is decoded.
+ * segment's other blocks are fetched until any k are in hand, and the segment is decoded;
+ * the blocks that could not be fetched are handed to `heal` (rebuilt and verified) to be
+ * inserted again.
  * Every block is checked against its routing key, every rebuilt block too, and the whole
  * file against its SHA-256.
  */
@@ -255,6 +257,14 @@ export interface SplitfileReadOptions {
   onBlock?: (event: { ok: boolean, segment: number }) => void
   /** Called with the plaintext bytes of each decoded segment slice as it is yielded. */
   onProgress?: (bytes: number) => void
+  /**
+   * Healing (Freenet's): called with each block of a rebuilt segment that could not be
+   * fetched, recomputed from the segment and checked against its key, for the caller to
+   * insert again. Reading never waits for it.
+   */
+  heal?: (key: RoutingKey, block: Uint8Array<ArrayBuffer>) => void
+  /** Called if recomputing blocks for healing fails (the read itself is not affected). */
+  onHealError?: (err: Error) => void
 }
 
 /**
@@ -351,6 +361,22 @@ function checkHash (hash: ReturnType<typeof createHash> | undefined, meta: Split
 }
 
 /**
+ * Recompute the blocks of a rebuilt segment (its k data blocks in hand) that could not be
+ * fetched: data blocks as they are, check blocks by encoding the segment again. Each goes to
+ * `heal` only if it matches its routing key, so nothing wrong is ever inserted.
+ */
+async function healSegment (data: Uint8Array[], m: number, keys: RoutingKey[], failed: Set<number>, heal: NonNullable<SplitfileReadOptions['heal']>): Promise<void> {
+  const k = data.length
+  let checks: Uint8Array[] | undefined
+  for (const slot of [...failed].sort((a, b) => a - b)) {
+    if (slot >= k) checks ??= await fecEncodeAsync(data, m)
+    // A copy: the FEC output shares one buffer per segment, and the insert outlives this read.
+    const block = new Uint8Array(slot < k ? data[slot] : checks![slot - k])
+    if (verifyChkBlock(keys[slot], block)) heal(keys[slot], block)
+  }
+}
+
+/**
  * Fetch the data blocks lo..hi (segment-relative) of a segment, falling back to the rest of
  * the segment and FEC when any is missing; returns their plaintext payloads.
  */
@@ -427,6 +453,12 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
       if (!verifyChkBlock(s.data[i].routingKey, data[i]!)) {
         throw new Error(`segment ${s.index + 1}: rebuilt data block ${s.firstBlock + i} does not match its key`)
       }
+    }
+    const heal = options.heal
+    if (heal !== undefined && failed.size > 0) {
+      healSegment(data as Uint8Array[], m, keys, failed, heal).catch((err: Error) => {
+        options.onHealError?.(new Error(`segment ${s.index + 1}: healing failed: ${err.message}`))
+      })
     }
   }
   return wanted.map((i) => {

@@ -1,8 +1,8 @@
 /**
  * FEC split files across a real 10-node libp2p network on 127.0.0.1: a file put at one node
  * is fetched at another; then blocks of one segment are deleted from every store in the
- * network, up to m (still fetched, by decoding) and one more (a clean error naming the
- * segment); a byte range fetches only the segment it needs.
+ * network, up to m (still fetched, by decoding, and healed: inserted again) and one more (a
+ * clean error naming the segment); a byte range fetches only the segment it needs.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -53,8 +53,16 @@ describe(`FEC split files on a ${N}-node network`, () => {
     const m = seg.check.length
     // Lose m data blocks of segment 3 everywhere: decodable from the rest.
     for (const ref of seg.data.slice(0, m)) await deleteEverywhere(ref.routingKey)
-    const ok = await net.nodes[8].client.open(uri)
+    const reader = net.nodes[8].client
+    const ok = await reader.open(uri)
     assert.ok((await collect(ok.stream())).equals(data))
+    // Healing: the reader inserted the m blocks it had to rebuild again, so another node finds them.
+    await reader.healer.drained()
+    assert.equal(reader.healer.stats.healed, m)
+    for (const ref of seg.data.slice(0, m)) {
+      const got = await net.nodes[1].service.request(ref.routingKey, { htl: 6 })
+      assert.ok(got.block.data.length > 0)
+    }
     // The fetch re-cached the blocks it used; delete again, now m + 1 blocks.
     for (const ref of seg.data.slice(0, m)) await deleteEverywhere(ref.routingKey)
     await deleteEverywhere(seg.check[0])

@@ -12,8 +12,10 @@ import { formatUri } from '../../src/keys/uri.js'
 import { decodeSplitfile, splitfileBlocks } from '../../src/client/splitfile.js'
 import { openContent } from '../../src/client/splitfile-open.js'
 import { collect, MemoryNetwork, testBytes } from './helpers.js'
+import { until } from '../helpers/network.js'
 import type { SplitfileOptions } from '../../src/client/splitfile.js'
 import type { ChkUri } from '../../src/keys/uri.js'
+import type { RoutingKey } from '../../src/keys/routing-key.js'
 
 const P = CHK_MAX_PAYLOAD
 
@@ -85,6 +87,31 @@ describe('FEC split files', () => {
       assert.match(err.message, /missing: data 4, data 5, data 6, check 0/)
       return true
     })
+  })
+
+  it('heals: hands back every block it could not fetch, rebuilt from the segment and matching its key', async () => {
+    const net = new MemoryNetwork()
+    const data = testBytes(11 * P - 5, 13)
+    const { uri } = await put(net, data, { segmentData: 4, segmentCheck: 3 })
+    const seg = (await layout(net, uri)).segments[1]
+    const lost = [seg.data[0].routingKey, seg.data[1].routingKey, seg.check[0]]
+    const originals = new Map(lost.map((k) => [k.hex, net.blocks.get(k.hex)!]))
+    for (const k of lost) net.blocks.delete(k.hex)
+    const healed = new Map<string, Uint8Array>()
+    const heal = (key: RoutingKey, block: Uint8Array): void => {
+      assert.ok(!healed.has(key.hex), 'each block is healed once')
+      healed.set(key.hex, block)
+    }
+    assert.ok((await collect((await openContent(uri, net.fetch, { heal })).stream())).equals(data))
+    await until(() => healed.size === lost.length, 5000, 'every lost block healed')
+    // The two data blocks come out of the decode, the check block from encoding the segment again.
+    assert.deepEqual(new Set(healed.keys()), new Set(originals.keys()))
+    for (const [hex, block] of healed) assert.ok(Buffer.from(block).equals(originals.get(hex)!), `healed block ${hex.slice(0, 8)} differs`)
+    // Inserted again, the next read fetches every block and has nothing to heal.
+    for (const [hex, block] of healed) net.blocks.set(hex, block)
+    const again: string[] = []
+    assert.ok((await collect((await openContent(uri, net.fetch, { heal: (k) => { again.push(k.hex) } })).stream())).equals(data))
+    assert.deepEqual(again, [])
   })
 
   it('serves byte ranges across segments, rebuilding only the segments it touches', async () => {
