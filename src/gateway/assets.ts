@@ -153,7 +153,11 @@ async function refresh () {
     const [status, recent, peers] = await Promise.all(['/api/v1/status', '/api/v1/stats/recent', '/api/v1/peers'].map((u) => fetch(u).then((r) => r.json())))
     const dl = $('summary')
     dl.replaceChildren()
-    for (const [k, v] of [['peer ID', status.peerId], ['peers', status.peers], ['routing table', status.routingTable.size + ' / ' + status.routingTable.capacity + ' entries, ' + status.routingTable.peers + ' peers'], ['operations in progress', status.operations.active]]) {
+    const an = status.announcement
+    const location = an === null ? 'none yet (announced once connected to a bootstrap peer)' : an.key.slice(0, 16) + '… (' + an.participants + ' nodes on its walk' + (an.restored ? ', kept from an earlier run' : '') + ')'
+    const h = status.healing
+    const healing = h.healed + ' rebuilt blocks inserted again, ' + h.pending + ' pending, ' + h.failed + ' failed, ' + h.dropped + ' dropped'
+    for (const [k, v] of [['peer ID', status.peerId], ['location', location], ['peers', status.peers], ['routing table', status.routingTable.size + ' / ' + status.routingTable.capacity + ' entries, ' + status.routingTable.peers + ' peers'], ['operations in progress', status.operations.active], ['healing', healing]]) {
       const dt = document.createElement('dt'); dt.textContent = k
       const dd = document.createElement('dd'); dd.textContent = String(v)
       dl.append(dt, dd)

@@ -122,6 +122,19 @@ describe('gateway in headless Chromium', () => {
     await page.close()
   })
 
+  it('shows the node page with live status: location, store, healing', async () => {
+    const page = await newPage()
+    await page.goto(gw.base + '/node')
+    await page.waitForSelector('#summary dt')
+    const summary = await page.$$eval('#summary dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])))
+    const status = await (await fetch(gw.base + '/api/v1/status')).json() as { peerId: string, announcement: unknown }
+    assert.equal(summary['peer ID'], status.peerId)
+    assert.match(summary.location!, status.announcement === null ? /^none yet/ : /^[0-9a-f]{16}… \(\d+ nodes on its walk/)
+    assert.match(summary.healing!, /^\d+ rebuilt blocks inserted again, \d+ pending, \d+ failed, \d+ dropped$/)
+    assert.match((await page.textContent('#store-text'))!, /^\d+ blocks, /)
+    await page.close()
+  })
+
   it('blocks every attempt of a site to load from outside the gateway', async () => {
     // Control: the same kind of markup served off the gateway does reach the beacon.
     const control = await newPage()
