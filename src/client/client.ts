@@ -108,6 +108,7 @@ export class WarrenClient {
       signal: options.signal,
       onBlock: options.onBlock,
       heal: options.heal === false ? undefined : this.healer.add,
+      onHealError: this.healer.recomputeFailed,
       resolve: this.resolve
     })
   }

@@ -23,8 +23,8 @@ export interface HealerStats {
 export interface HealerOptions {
   concurrency?: number
   maxQueued?: number
-  /** Told of every failed healing insert. */
-  onError?: (key: RoutingKey, err: Error) => void
+  /** Told of every failed healing insert (key undefined: a segment's blocks could not be recomputed). */
+  onError?: (key: RoutingKey | undefined, err: Error) => void
 }
 
 export class Healer {
@@ -51,6 +51,12 @@ export class Healer {
     this.keys.add(key.hex)
     this.queue.push([key, block])
     this.pump()
+  }
+
+  /** A block could not even be recomputed for healing (counted with the failed inserts). */
+  readonly recomputeFailed = (err: Error): void => {
+    this.counts.failed++
+    this.options.onError?.(undefined, err)
   }
 
   get stats (): HealerStats {

@@ -29,7 +29,8 @@ describe('healing queue', () => {
     assert.equal(started.length, 2)
     assert.deepEqual(healer.stats, { pending: 5, healed: 0, failed: 0, dropped: 1 })
     const drained = healer.drained()
-    while (release.length > 0 || started.length < 5) {
+    for (let turns = 0; release.length > 0 || started.length < 5; turns++) {
+      assert.ok(turns < 1000, `stuck after ${started.length} inserts`)
       release.shift()?.()
       await new Promise((resolve) => setImmediate(resolve))
     }
@@ -49,10 +50,11 @@ describe('healing queue', () => {
     const errors: string[] = []
     const healer = new Healer(async (k) => {
       if (k.equals(key(1))) throw new Error('no route')
-    }, { onError: (k, err) => { errors.push(`${k.hex.slice(0, 4)}: ${err.message}`) } })
+    }, { onError: (k, err) => { errors.push(`${k?.hex.slice(0, 4) ?? 'segment'}: ${err.message}`) } })
     for (let i = 0; i < 3; i++) healer.add(key(i), block(i))
     await healer.drained()
-    assert.deepEqual(healer.stats, { pending: 0, healed: 2, failed: 1, dropped: 0 })
-    assert.deepEqual(errors, [`${key(1).hex.slice(0, 4)}: no route`])
+    healer.recomputeFailed(new Error('FEC encode failed'))
+    assert.deepEqual(healer.stats, { pending: 0, healed: 2, failed: 2, dropped: 0 })
+    assert.deepEqual(errors, [`${key(1).hex.slice(0, 4)}: no route`, 'segment: FEC encode failed'])
   })
 })
