@@ -14,7 +14,7 @@
  */
 import { resolveArk } from '../ark/ark.js'
 import { KeyError, keygen } from '../client/resolve.js'
-import { NotFoundError } from '../protocol/warren-service.js'
+import { NotFoundError } from '../protocol/errors.js'
 import { formatUri } from '../keys/uri.js'
 import type { SplitSource } from '../client/split.js'
 import type { WarrenNode } from '../node.js'

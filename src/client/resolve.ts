@@ -15,7 +15,8 @@ import {
 } from '../keys/ssk.js'
 import { sskInsertRefOfUri, sskRefOfUri, sskUriOf, subspaceUris } from '../keys/ssk-uri.js'
 import { formatUri, parseUri } from '../keys/uri.js'
-import { NotFoundError } from '../protocol/warren-service.js'
+import { NotFoundError } from '../protocol/errors.js'
+import type { BlockNetwork } from '../protocol/types.js'
 import { dbrSlot, decodeDescriptor, editionName, encodeDescriptor, findLatestEdition } from './updatable.js'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
@@ -24,11 +25,6 @@ import type { ChkUri, SignedUri, WarrenUri } from '../keys/uri.js'
 import type { SplitSource } from './split.js'
 import type { DbrSlot, UpdatableDescriptor } from './updatable.js'
 
-/** The block network as the key client needs it (WarrenService satisfies it). */
-export interface BlockNetwork {
-  request: (key: RoutingKey, options: { htl: number }) => Promise<{ block: Block }>
-  insert: (key: RoutingKey, block: Block, options: { htl: number }) => Promise<{ collision: boolean, block?: Block, stored: number }>
-}
 
 /** Where file content goes (WarrenClient satisfies it). */
 export interface ContentClient {

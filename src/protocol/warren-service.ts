@@ -32,6 +32,8 @@ import {
   ProtocolViolation, requestFrame, violationFrame, WireError
 } from './messages.js'
 import type { PeerRef } from '../../proto/warren.js'
+import { NotFoundError } from './errors.js'
+import type { InsertResult, RequestResult, WarrenStore } from './types.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { AnnounceOptions } from '../routing/announce.js'
 import type { Action, NodeCoreOptions, Reply, Response } from '../routing/node-core.js'
@@ -40,11 +42,6 @@ import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable,
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
 
-export interface WarrenStore {
-  has: (key: RoutingKey) => boolean
-  get: (key: RoutingKey) => Promise<Uint8Array | undefined>
-  put: (key: RoutingKey, bytes: Uint8Array) => Promise<unknown>
-}
 
 export interface WarrenServiceInit {
   store: WarrenStore
@@ -72,32 +69,6 @@ export interface WarrenServiceComponents {
   addressManager: AddressManager
   peerStore: PeerStore
   logger: ComponentLogger
-}
-
-export interface RequestResult {
-  block: Block
-  hops: number
-  /** The claimed data source (a peer ID string; may be a node that reset it to itself). */
-  source: string
-}
-
-export interface InsertResult {
-  /** The key already existed: `block` is the data found under it. */
-  collision: boolean
-  block?: Block
-  /** Nodes that verified and stored the block (this one included). */
-  stored: number
-  /** Nodes on the insert path and the HTL left unused when the path ended early. */
-  depth: number
-  remainingHtl: number
-  hops: number
-}
-
-export class NotFoundError extends Error {
-  constructor (message: string, readonly hops: number) {
-    super(message)
-    this.name = 'NotFoundError'
-  }
 }
 
 type PB = ProtobufMessageStream<Frame, Stream>
@@ -131,6 +102,9 @@ function pb (stream: Stream): PB {
 export function peerKey (peerId: PeerId): RoutingKey {
   return RoutingKey.hash(peerId.toMultihash().bytes)
 }
+
+export { NotFoundError }
+export type { InsertResult, RequestResult, WarrenStore }
 
 export class WarrenService implements Startable {
   readonly core: NodeCore<string>

@@ -1,0 +1,12 @@
+/**
+ * Errors the block network reports to its callers. The client, the API and the gateway depend
+ * on these (and on the types in ./types.ts), never on the libp2p service that throws them.
+ */
+
+/** The network did not find the data (or a signed key has nothing under it yet). */
+export class NotFoundError extends Error {
+  constructor (message: string, readonly hops: number) {
+    super(message)
+    this.name = 'NotFoundError'
+  }
+}
