@@ -11,7 +11,7 @@
  * The routing key commits to the ciphertext and the decryption key to the plaintext, so a
  * (routing key, decryption key) pair names exactly one payload.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto'
 import { BLOCK_SIZE } from '../constants.js'
 import { RoutingKey, ROUTING_KEY_BYTES, sha256 } from './routing-key.js'
 
@@ -143,9 +143,7 @@ export function verifyChkBlock (key: RoutingKey, block: Uint8Array): boolean {
     bytesEqual(sha256(block), key.bytes)
 }
 
+/** Constant-time comparison (the decryption-key check must not leak where it differs). */
 function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i]
-  return diff === 0
+  return a.length === b.length && timingSafeEqual(a, b)
 }

@@ -17,7 +17,6 @@
  * only steer eviction, so losing a few is harmless, and a read then costs no disk write.
  */
 import { mkdir } from 'node:fs/promises'
-import { logger as libp2pLogger } from '@libp2p/logger'
 import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
 import { StorePolicy } from './store-policy.js'
@@ -105,10 +104,8 @@ export function decodeMeta (bytes: Uint8Array): StoreEntry | undefined {
 const blockKey = (hex: string): Key => new Key(BLOCK_PREFIX + hex)
 const metaKey = (hex: string): Key => new Key(META_PREFIX + hex)
 
-function defaultLogger (): StoreLogger {
-  const log = libp2pLogger('warren:store')
-  return { info: (msg) => { log(msg) }, warn: (msg) => { log.error(msg) } }
-}
+/** Without a logger the store is silent: the node passes its own (pino, honouring --log-level). */
+const SILENT: StoreLogger = { info: () => {}, warn: () => {} }
 
 function isNotFound (err: unknown): boolean {
   return (err as { name?: unknown } | null)?.name === 'NotFoundError'
@@ -140,7 +137,7 @@ export class BlockStore implements StoreView {
 
   /** Open (or create) the store in `dir`, rebuild the index and repair what a crash or tampering left. */
   static async open (dir: string, options: BlockStoreOptions): Promise<BlockStore> {
-    const log = options.logger ?? defaultLogger()
+    const log = options.logger ?? SILENT
     const policy = new StorePolicy({
       capacityBytes: options.capacityBytes,
       accessWeightMs: options.accessWeightMs,

@@ -7,6 +7,7 @@ import { Block } from '../../proto/warren.js'
 import { verifyBlock } from '../keys/block-verify.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { BlockStore } from './block-store.js'
+import type { StoreLogger } from './block-store.js'
 
 export function blockMatchesKey (hex: string, bytes: Uint8Array): boolean {
   try {
@@ -16,8 +17,8 @@ export function blockMatchesKey (hex: string, bytes: Uint8Array): boolean {
   }
 }
 
-export async function verifyStore (dataDir: string, capacityBytes: number): Promise<{ checked: number, deleted: number }> {
-  const store = await BlockStore.open(join(dataDir, 'store'), { capacityBytes })
+export async function verifyStore (dataDir: string, capacityBytes: number, logger?: StoreLogger): Promise<{ checked: number, deleted: number }> {
+  const store = await BlockStore.open(join(dataDir, 'store'), { capacityBytes, logger })
   try {
     return await store.verify(blockMatchesKey)
   } finally {
