@@ -1,38 +1,31 @@
 /**
- * The gateway in a real headless Chromium (Debian's /usr/bin/chromium driven by
- * playwright-core): upload a file through the home page form and fetch it by its key,
+ * The gateway in a real headless Chromium (the npm package's, see test/helpers/browser.ts): upload a file through the home page form and fetch it by its key,
  * upload a folder as a site, open a site and follow relative links, and prove that a
  * site's attempts to load external resources are blocked (a beacon server on another
  * 127.0.0.1 port counts every request it gets; a control page off the gateway shows the
  * same markup does hit it).
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
 import { putSite, startGateway } from '../gateway/helpers.js'
+import { launchChromium } from '../helpers/browser.js'
+import { removeTempDir, tempDir } from '../helpers/temp.js'
 import type { GatewayFixture } from '../gateway/helpers.js'
-import type { BrowserContext, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import type { Server } from 'node:http'
-
-const CHROMIUM = '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 describe('gateway in headless Chromium', () => {
   let gw: GatewayFixture
+  let browser: Browser
   let context: BrowserContext
-  let profile: string
   let beacon: Server
   let beaconBase: string
   const hits: string[] = []
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium package`)
     beacon = createServer((req, res) => {
       hits.push(req.url ?? '')
       if (req.url === '/control.html') {
@@ -47,16 +40,15 @@ describe('gateway in headless Chromium', () => {
     const addr = beacon.address()
     beaconBase = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
     gw = await startGateway()
-    profile = await mkdtemp(join(tmpdir(), 'warren-chromium-'))
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS })
+    browser = await launchChromium()
+    context = await browser.newContext()
     context.setDefaultTimeout(15_000)
   })
 
   after(async () => {
-    await context?.close()
+    await browser?.close()
     await gw?.stop()
     beacon?.close()
-    if (profile !== undefined) await rm(profile, { recursive: true, force: true })
   })
 
   const newPage = async (): Promise<Page> => await context.newPage()
@@ -81,7 +73,7 @@ describe('gateway in headless Chromium', () => {
   })
 
   it('uploads a folder as a site through the form', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'warren-site-'))
+    const dir = await tempDir('warren-site-')
     try {
       await mkdir(join(dir, 'mysite', 'sub'), { recursive: true })
       await writeFile(join(dir, 'mysite', 'index.html'), '<html><body><h1 id="t">folder site</h1><a id="go" href="sub/page.html">sub</a></body></html>')
@@ -97,7 +89,7 @@ describe('gateway in headless Chromium', () => {
       assert.equal(await page.textContent('#p'), 'sub page')
       await page.close()
     } finally {
-      await rm(dir, { recursive: true, force: true })
+      await removeTempDir(dir)
     }
   })
 
