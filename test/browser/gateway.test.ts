@@ -7,38 +7,25 @@
  */
 import assert from 'node:assert/strict'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { putSite, startGateway } from '../gateway/helpers.js'
+import { startBeacon } from '../helpers/beacon.js'
 import { launchChromium } from '../helpers/browser.js'
 import { removeTempDir, tempDir } from '../helpers/temp.js'
 import type { GatewayFixture } from '../gateway/helpers.js'
+import type { Beacon } from '../helpers/beacon.js'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import type { Server } from 'node:http'
 
 describe('gateway in headless Chromium', () => {
   let gw: GatewayFixture
   let browser: Browser
   let context: BrowserContext
-  let beacon: Server
-  let beaconBase: string
-  const hits: string[] = []
+  let beacon: Beacon
 
   before(async () => {
-    beacon = createServer((req, res) => {
-      hits.push(req.url ?? '')
-      if (req.url === '/control.html') {
-        res.writeHead(200, { 'content-type': 'text/html' })
-        res.end(`<html><head><link rel="stylesheet" href="${beaconBase}/evil.css"></head><body><img src="${beaconBase}/img.png"></body></html>`)
-        return
-      }
-      res.writeHead(404)
-      res.end()
-    })
-    await new Promise<void>((resolve) => beacon.listen(0, '127.0.0.1', resolve))
-    const addr = beacon.address()
-    beaconBase = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
+    beacon = await startBeacon()
+    beacon.serve('/control.html', { type: 'text/html', body: `<html><head><link rel="stylesheet" href="${beacon.base}/evil.css"></head><body><img src="${beacon.base}/img.png"></body></html>` })
     gw = await startGateway()
     browser = await launchChromium()
     context = await browser.newContext()
@@ -48,7 +35,7 @@ describe('gateway in headless Chromium', () => {
   after(async () => {
     await browser?.close()
     await gw?.stop()
-    beacon?.close()
+    await beacon?.close()
   })
 
   const newPage = async (): Promise<Page> => await context.newPage()
@@ -130,12 +117,13 @@ describe('gateway in headless Chromium', () => {
   it('blocks every attempt of a site to load from outside the gateway', async () => {
     // Control: the same kind of markup served off the gateway does reach the beacon.
     const control = await newPage()
-    await control.goto(beaconBase + '/control.html', { waitUntil: 'networkidle' })
+    const hits = beacon.hits
+    await control.goto(beacon.base + '/control.html', { waitUntil: 'networkidle' })
     await control.close()
     assert.ok(hits.includes('/img.png') && hits.includes('/evil.css'), `control page hit the beacon: ${hits.join(', ')}`)
     hits.length = 0
 
-    const b = beaconBase
+    const b = beacon.base
     const site = await putSite(gw.base, {
       'index.html': `<html><head>
 <link rel="stylesheet" href="${b}/link.css"><link rel="stylesheet" href="style.css">

@@ -29,10 +29,20 @@ const QUIET = ['--disable-background-networking', '--disable-component-update', 
  * security model. The XSS and exfiltration tests must run against a normal browser, so that
  * what stops a script or a request is the gateway and not a relaxed browser.
  */
-const WEAKENING = new Set(['--disable-web-security', '--allow-running-insecure-content'])
+const WEAKENING = new Set(['--disable-web-security', '--allow-running-insecure-content', '--disable-site-isolation-trials'])
 
-/** A playwright --headless flag is added by playwright itself (`headless: true`). */
-const isHeadlessFlag = (flag: string): boolean => flag.startsWith('--headless')
+/**
+ * Flags of the package's defaults dropped for other reasons:
+ *  - `--headless=...`: playwright adds its own with `headless: true`;
+ *  - `--single-process`: Lambda needs it, but here closing one browser context then takes the
+ *    whole browser down (measured: the next `newContext()` fails, "browser has been closed");
+ *  - `--disable-features=` / `--enable-features=`: Chromium keeps only the last copy of a
+ *    switch, so the package's lists (Lambda memory savings, site isolation off) would replace
+ *    playwright's, which turn off Chromium's calls home (OptimizationHints,
+ *    NetworkTimeServiceQuerying, PreconnectToSearch, ...).
+ */
+const dropped = (flag: string): boolean => WEAKENING.has(flag) || flag === '--single-process' ||
+  ['--headless', '--disable-features=', '--enable-features='].some((prefix) => flag.startsWith(prefix))
 
 const run = promisify(execFile)
 let executable: Promise<string> | undefined
@@ -72,7 +82,7 @@ async function unpack (): Promise<string> {
 /** The command-line flags the suite launches Chromium with. */
 export function chromiumArgs (): string[] {
   sparticuz.setGraphicsMode = false // no WebGL: nothing here draws, and it spares SwiftShader
-  return [...sparticuz.args.filter((flag) => !WEAKENING.has(flag) && !isHeadlessFlag(flag)), ...QUIET]
+  return [...sparticuz.args.filter((flag) => !dropped(flag)), ...QUIET]
 }
 
 /** Launch the suite's headless Chromium. Close it in an `after` hook. */
