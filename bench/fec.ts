@@ -1,7 +1,7 @@
 /**
  * Benchmark: FEC encode/decode speed, raw codec and the whole split-file pipeline (CHK
  * encryption + SHA-256 + Reed-Solomon) over an in-memory block map. Prints JSON.
- * Usage: npm run build && npx node dist/bench/fec.js [--mib 64]
+ * Usage: npm run build && npx node dist/bench/fec.js [--mib 64] [--segment 128]
  *
  *   codec.encode:           m check blocks of a k + m segment of 32 KiB blocks (MB/s of data)
  *   codec.rebuildAllData:   rebuild k data blocks from the m check blocks (worst case: every
@@ -30,10 +30,11 @@ function time (fn: () => void, reps: number): number {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' } } })
+  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, segment: { type: 'string', default: '' } } })
   const bytes = Number(values.mib) * 1024 * 1024
-  const k = SEGMENT_DATA_BLOCKS
-  const m = SEGMENT_CHECK_BLOCKS
+  // The codec's segment (k data + m check blocks): the node's by default; --segment N times k = m = N.
+  const k = values.segment === '' ? SEGMENT_DATA_BLOCKS : Number(values.segment)
+  const m = values.segment === '' ? SEGMENT_CHECK_BLOCKS : Number(values.segment)
   const data = Array.from({ length: k }, () => new Uint8Array(randomBytes(BLOCK_SIZE)))
   const segBytes = k * BLOCK_SIZE
   const check = fecEncode(data, m)

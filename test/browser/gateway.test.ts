@@ -1,62 +1,41 @@
 /**
- * The gateway in a real headless Chromium (Debian's /usr/bin/chromium driven by
- * playwright-core): upload a file through the home page form and fetch it by its key,
+ * The gateway in a real headless Chromium (the npm package's, see test/helpers/browser.ts): upload a file through the home page form and fetch it by its key,
  * upload a folder as a site, open a site and follow relative links, and prove that a
  * site's attempts to load external resources are blocked (a beacon server on another
  * 127.0.0.1 port counts every request it gets; a control page off the gateway shows the
  * same markup does hit it).
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import { tmpdir } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
 import { putSite, startGateway } from '../gateway/helpers.js'
+import { startBeacon } from '../helpers/beacon.js'
+import { launchChromium } from '../helpers/browser.js'
+import { removeTempDir, tempDir } from '../helpers/temp.js'
 import type { GatewayFixture } from '../gateway/helpers.js'
-import type { BrowserContext, Page } from 'playwright-core'
-import type { Server } from 'node:http'
-
-const CHROMIUM = '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+import type { Beacon } from '../helpers/beacon.js'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 describe('gateway in headless Chromium', () => {
   let gw: GatewayFixture
+  let browser: Browser
   let context: BrowserContext
-  let profile: string
-  let beacon: Server
-  let beaconBase: string
-  const hits: string[] = []
+  let beacon: Beacon
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium package`)
-    beacon = createServer((req, res) => {
-      hits.push(req.url ?? '')
-      if (req.url === '/control.html') {
-        res.writeHead(200, { 'content-type': 'text/html' })
-        res.end(`<html><head><link rel="stylesheet" href="${beaconBase}/evil.css"></head><body><img src="${beaconBase}/img.png"></body></html>`)
-        return
-      }
-      res.writeHead(404)
-      res.end()
-    })
-    await new Promise<void>((resolve) => beacon.listen(0, '127.0.0.1', resolve))
-    const addr = beacon.address()
-    beaconBase = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
+    beacon = await startBeacon()
+    beacon.serve('/control.html', { type: 'text/html', body: `<html><head><link rel="stylesheet" href="${beacon.base}/evil.css"></head><body><img src="${beacon.base}/img.png"></body></html>` })
     gw = await startGateway()
-    profile = await mkdtemp(join(tmpdir(), 'warren-chromium-'))
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS })
+    browser = await launchChromium()
+    context = await browser.newContext()
     context.setDefaultTimeout(15_000)
   })
 
   after(async () => {
-    await context?.close()
+    await browser?.close()
     await gw?.stop()
-    beacon?.close()
-    if (profile !== undefined) await rm(profile, { recursive: true, force: true })
+    await beacon?.close()
   })
 
   const newPage = async (): Promise<Page> => await context.newPage()
@@ -81,7 +60,7 @@ describe('gateway in headless Chromium', () => {
   })
 
   it('uploads a folder as a site through the form', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'warren-site-'))
+    const dir = await tempDir('warren-site-')
     try {
       await mkdir(join(dir, 'mysite', 'sub'), { recursive: true })
       await writeFile(join(dir, 'mysite', 'index.html'), '<html><body><h1 id="t">folder site</h1><a id="go" href="sub/page.html">sub</a></body></html>')
@@ -97,7 +76,7 @@ describe('gateway in headless Chromium', () => {
       assert.equal(await page.textContent('#p'), 'sub page')
       await page.close()
     } finally {
-      await rm(dir, { recursive: true, force: true })
+      await removeTempDir(dir)
     }
   })
 
@@ -138,12 +117,13 @@ describe('gateway in headless Chromium', () => {
   it('blocks every attempt of a site to load from outside the gateway', async () => {
     // Control: the same kind of markup served off the gateway does reach the beacon.
     const control = await newPage()
-    await control.goto(beaconBase + '/control.html', { waitUntil: 'networkidle' })
+    const hits = beacon.hits
+    await control.goto(beacon.base + '/control.html', { waitUntil: 'networkidle' })
     await control.close()
     assert.ok(hits.includes('/img.png') && hits.includes('/evil.css'), `control page hit the beacon: ${hits.join(', ')}`)
     hits.length = 0
 
-    const b = beaconBase
+    const b = beacon.base
     const site = await putSite(gw.base, {
       'index.html': `<html><head>
 <link rel="stylesheet" href="${b}/link.css"><link rel="stylesheet" href="style.css">

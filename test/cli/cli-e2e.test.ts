@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { randomBytes } from '../helpers/seed.js'
+import { tempDir } from '../helpers/temp.js'
 import type { ChildProcess } from 'node:child_process'
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/index.js')
@@ -91,7 +91,7 @@ describe('warren CLI end to end', () => {
   let dir: string
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'warren-cli-'))
+    dir = await tempDir('warren-cli-')
     const first = await start(join(dir, 'n1'))
     nodes.push(first)
     nodes.push(await start(join(dir, 'n2'), first.addr))

@@ -4,11 +4,12 @@
  * segment from every kind of k-of-n subset.
  */
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { fecEncode, fecReconstruct } from '../../src/client/fec.js'
+import { randomBytes } from '../helpers/seed.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 

@@ -2,13 +2,11 @@
  * Real local warren networks for tests: N full nodes (TCP + Noise + yamux + warren) on
  * 127.0.0.1 with random ports and temporary data dirs, connected in a chosen topology.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { defaultConfig } from '../../src/config.js'
 import { createWarrenNode } from '../../src/node.js'
 import type { WarrenConfig } from '../../src/config.js'
 import type { WarrenNode, WarrenNodeOptions } from '../../src/node.js'
+import { removeTempDir, tempDir } from './temp.js'
 
 export interface TestNetwork {
   nodes: WarrenNode[]
@@ -23,7 +21,7 @@ export interface TestNetworkOptions extends WarrenNodeOptions {
 }
 
 export async function createNode (options: TestNetworkOptions = {}): Promise<{ node: WarrenNode, dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'warren-test-'))
+  const dir = await tempDir('warren-node-')
   const config: WarrenConfig = { ...defaultConfig(dir), listen: ['/ip4/127.0.0.1/tcp/0'], storeBytes: 64 * 1024 * 1024, ...options.config }
   // ARKs are published only where a test asks for it (background inserts would skew its counters).
   const node = await createWarrenNode(config, { localTestnet: true, arkPublish: false, ...options })
@@ -54,7 +52,7 @@ export async function createNetwork (n: number, options: TestNetworkOptions = {}
   }
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map(async (node) => { await node.stop().catch(() => {}) }))
-    await Promise.all(dirs.map(async (d) => { await rm(d, { recursive: true, force: true }) }))
+    await Promise.all(dirs.map(removeTempDir))
   }
   return { nodes, dirs, connect, stop }
 }

@@ -5,13 +5,13 @@
  * the existing data.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { KeyType } from '../../proto/warren.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { NotFoundError } from '../../src/protocol/warren-service.js'
 import { createNetwork, ring } from '../helpers/network.js'
+import { randomBytes } from '../helpers/seed.js'
 import type { TestNetwork } from '../helpers/network.js'
 import type { Block } from '../../proto/warren.js'
 

@@ -4,11 +4,11 @@
  * in a row.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { startApiServer } from '../../src/api/server.js'
 import { MAX_REDIRECTS } from '../../src/constants.js'
 import { createNetwork, ring } from '../helpers/network.js'
+import { randomBytes } from '../helpers/seed.js'
 import type { TestNetwork } from '../helpers/network.js'
 
 describe('CHK redirects', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createCipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { BLOCK_SIZE } from '../../src/constants.js'
 import {
@@ -7,6 +7,7 @@ import {
   decodeChk, encodeChk, verifyChkBlock
 } from '../../src/keys/chk.js'
 import { RoutingKey, sha256, toHex } from '../../src/keys/routing-key.js'
+import { randomBytes } from '../helpers/seed.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 

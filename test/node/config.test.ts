@@ -1,17 +1,17 @@
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { parseApiAddress, parseSize, resolveConfig, writeConfigFile } from '../../src/config.js'
 import { DEFAULT_API_PORT, DEFAULT_STORE_BYTES } from '../../src/constants.js'
 import { IDENTITY_FILE, loadOrCreateIdentity } from '../../src/identity.js'
+import { tempDir } from '../helpers/temp.js'
 
 describe('configuration', () => {
   let dir: string
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'warren-cfg-')) })
+  before(async () => { dir = await tempDir('warren-cfg-') })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
   it('parses sizes and API addresses, rejecting nonsense with the expected form', () => {
@@ -60,7 +60,7 @@ describe('configuration', () => {
 
 describe('identity', () => {
   let dir: string
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'warren-id-')) })
+  before(async () => { dir = await tempDir('warren-id-') })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
   it('creates an Ed25519 key in libp2p protobuf format, private to the user, and keeps it', async () => {

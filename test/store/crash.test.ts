@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { Key } from 'interface-datastore'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { BlockStore, decodeMeta } from '../../src/store/block-store.js'
+import { testRng } from '../helpers/seed.js'
 import { hashMatches, rawNames, recordingLogger, removeDir, tempDir, withRawDatastore } from './helpers.js'
 import type { OpenReport } from '../../src/store/block-store.js'
 
@@ -29,10 +30,14 @@ interface RoundLog {
   stderr: string
 }
 
-/** Run the writer until it has acknowledged `killAfter` puts, then SIGKILL it. */
-async function runAndKill (dir: string, killAfter: number): Promise<RoundLog> {
+/**
+ * Run the writer until it has acknowledged `killAfter` puts, then SIGKILL it. The writer's
+ * block contents come from `seed` (its WARREN_TEST_SEED), so a round replays from the test seed.
+ */
+async function runAndKill (dir: string, killAfter: number, seed: number): Promise<RoundLog> {
   const child = spawn(process.execPath, [WRITER, dir, String(CAPACITY), String(BLOCK), String(MAX_OPS)], {
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WARREN_TEST_SEED: String(seed) }
   })
   const log: RoundLog = { puts: [], flushed: [], signal: null, code: null, stderr: '' }
   child.stderr.setEncoding('utf8')
@@ -63,9 +68,10 @@ describe('BlockStore crash consistency', () => {
     const dir = await tempDir()
     dirs.push(dir)
     let totalPuts = 0
+    const rng = testRng('crash kill points')
     for (let round = 0; round < ROUNDS; round++) {
-      const killAfter = 1 + Math.floor(Math.random() * 150)
-      const log = await runAndKill(dir, killAfter)
+      const killAfter = 1 + Math.floor(rng() * 150)
+      const log = await runAndKill(dir, killAfter, Math.floor(rng() * 2 ** 32))
       const where = `round ${round}, kill after ${killAfter} puts, got ${log.puts.length}; stderr: ${log.stderr}`
       assert.equal(log.signal, 'SIGKILL', where)
       assert.ok(log.puts.length >= killAfter, where)

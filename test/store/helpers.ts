@@ -2,11 +2,9 @@
  * Shared fixtures of the store tests: a hand-driven clock, deterministic blocks, temp dirs,
  * a logger that records, and a raw look at what LevelDB holds.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
 import { RoutingKey } from '../../src/keys/routing-key.js'
+import { removeTempDir, tempDir as sharedTempDir } from '../helpers/temp.js'
 import type { StoreLogger } from '../../src/store/block-store.js'
 
 export interface ManualClock {
@@ -52,11 +50,11 @@ export function recordingLogger (): RecordingLogger {
 }
 
 export async function tempDir (): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'warren-store-test-'))
+  return await sharedTempDir('warren-store-test-')
 }
 
 export async function removeDir (dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true })
+  await removeTempDir(dir)
 }
 
 /** Open the store's directory directly (the store must be closed) and run `fn` on it. */

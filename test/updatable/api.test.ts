@@ -3,10 +3,10 @@
  * updatable names, then get every key type back through the same endpoint.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { createApiServer } from '../../src/api/server.js'
 import { createNetwork } from '../helpers/network.js'
+import { randomBytes } from '../helpers/seed.js'
 import type { TestNetwork } from '../helpers/network.js'
 import type { FastifyInstance } from 'fastify'
 

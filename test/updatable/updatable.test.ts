@@ -3,12 +3,12 @@
  * latest-edition discovery, and both resolved through the same `get` on a real network.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { WarrenClient } from '../../src/client/client.js'
 import { KeyClient, keygen } from '../../src/client/resolve.js'
 import { dbrSlot, decodeDescriptor, encodeDescriptor, findLatestEdition } from '../../src/client/updatable.js'
 import { createNetwork, ring } from '../helpers/network.js'
+import { randomBytes } from '../helpers/seed.js'
 import type { TestNetwork } from '../helpers/network.js'
 
 const DAY = 86_400
