@@ -13,10 +13,10 @@
  * accepts every key type (WarrenClient resolves SSK/KSK URIs through the node's KeyClient).
  */
 import { resolveArk } from '../ark/ark.js'
-import { KeyError, keygen } from '../client/resolve.js'
+import { KeyError, keygen } from '../client/key-client.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { formatUri } from '../keys/uri.js'
-import type { SplitSource } from '../client/split.js'
+import type { SplitSource } from '../client/types.js'
 import type { WarrenNode } from '../node.js'
 import type { FastifyInstance } from 'fastify'
 

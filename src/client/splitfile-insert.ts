@@ -6,7 +6,7 @@
  */
 import { KeyType } from '../../proto/warren.js'
 import { CLIENT_CONCURRENCY } from '../constants.js'
-import type { SplitBlock } from './split.js'
+import type { SplitBlock } from './types.js'
 import type { InsertResult } from '../protocol/types.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { Block } from '../../proto/warren.js'

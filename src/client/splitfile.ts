@@ -30,7 +30,7 @@ import { RoutingKey, ROUTING_KEY_BYTES } from '../keys/routing-key.js'
 import { fecReconstruct, MAX_SEGMENT_BLOCKS } from './fec.js'
 import { fecEncodeAsync } from './fec-worker.js'
 import type { ChkRef, EncodedChk } from '../keys/chk.js'
-import type { SplitBlock, SplitSource } from './split.js'
+import type { FetchBlock, SplitBlock, SplitSource } from './types.js'
 
 /** One data ref in a layout: routing key || decryption key. */
 const DATA_REF_BYTES = ROUTING_KEY_BYTES + CHK_DECRYPT_KEY_BYTES
@@ -243,9 +243,6 @@ export function decodeLayout (bytes: Uint8Array, dataBlocks: number, segments: n
   }
   return out
 }
-
-/** Fetch one block's bytes by routing key. */
-export type FetchBlock = (key: RoutingKey, options: { signal: AbortSignal }) => Promise<Uint8Array>
 
 export interface SplitfileReadOptions {
   /** Block fetches in flight at once. */

@@ -22,7 +22,7 @@ import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { DecodedSsk, SskInsertRef, SskRef } from '../keys/ssk.js'
 import type { ChkUri, SignedUri, WarrenUri } from '../keys/uri.js'
-import type { SplitSource } from './split.js'
+import type { SplitSource } from './types.js'
 import type { DbrSlot, UpdatableDescriptor } from './updatable.js'
 
 

@@ -15,7 +15,8 @@ import { decodeSplitfile, readSplitfile } from './splitfile.js'
 import type { ChkRef, DecodedChk } from '../keys/chk.js'
 import type { ChkUri, WarrenUri } from '../keys/uri.js'
 import type { SiteEntry } from './site.js'
-import type { FetchBlock, SplitfileReadOptions } from './splitfile.js'
+import type { SplitfileReadOptions } from './splitfile.js'
+import type { FetchBlock } from './types.js'
 
 export interface ByteRange {
   /** First byte. */
