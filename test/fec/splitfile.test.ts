@@ -98,9 +98,12 @@ describe('FEC split files', () => {
     const originals = new Map(lost.map((k) => [k.hex, net.blocks.get(k.hex)!]))
     for (const k of lost) net.blocks.delete(k.hex)
     const healed = new Map<string, Uint8Array>()
-    const heal = (key: RoutingKey, block: Uint8Array): void => {
-      assert.ok(!healed.has(key.hex), 'each block is healed once')
-      healed.set(key.hex, block)
+    const heal = {
+      add: (key: RoutingKey, block: Uint8Array): void => {
+        assert.ok(!healed.has(key.hex), 'each block is healed once')
+        healed.set(key.hex, block)
+      },
+      recomputeFailed: (err: Error): void => { assert.fail(err) }
     }
     assert.ok((await collect((await openContent(uri, net.fetch, { heal })).stream())).equals(data))
     await until(() => healed.size === lost.length, 5000, 'every lost block healed')
@@ -110,7 +113,7 @@ describe('FEC split files', () => {
     // Inserted again, the next read fetches every block and has nothing to heal.
     for (const [hex, block] of healed) net.blocks.set(hex, block)
     const again: string[] = []
-    assert.ok((await collect((await openContent(uri, net.fetch, { heal: (k) => { again.push(k.hex) } })).stream())).equals(data))
+    assert.ok((await collect((await openContent(uri, net.fetch, { heal: { add: (k) => { again.push(k.hex) }, recomputeFailed: (err) => { assert.fail(err) } } })).stream())).equals(data))
     assert.deepEqual(again, [])
   })
 
