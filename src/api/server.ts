@@ -5,6 +5,8 @@
  *   GET  /api/v1/status            node status (peers, routing table, store, counters)
  *   GET  /api/v1/peers             connected peers
  *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, size, blocks, ... }
+ *        (with Accept: application/x-ndjson: {type:'warren:insert:block',detail:{blocks,bytes}} lines
+ *        as blocks are inserted, then {type:'result',result} or {type:'error',error,statusCode})
  *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
  *   POST /api/v1/redirect?target=URI  a CHK that redirects to URI -> { uri, target }
  *   POST /api/v1/site, GET /api/v1/stats/recent and the HTTP gateway: src/gateway/gateway.ts
@@ -18,9 +20,10 @@ import { isLoopback } from '../config.js'
 import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { mimeFor } from '../client/site-mime.js'
-import { registerGateway, serveContent } from '../gateway/gateway.js'
+import { registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
 import { parseHtl, parseSignedTarget } from '../util/params.js'
 import { registerKeyRoutes } from './keys-routes.js'
+import type { ClientOptions } from '../client/types.js'
 import type { GatewayNode } from '../gateway/gateway.js'
 import type { KeyRoutesNode } from './keys-routes.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -38,6 +41,9 @@ export interface ApiServerOptions {
   port: number
   allowRemote?: boolean
 }
+
+/** Media type of a streamed put: progress lines, then the result (`Accept: application/x-ndjson`). */
+export const NDJSON = 'application/x-ndjson'
 
 export class HttpError extends Error {
   constructor (readonly statusCode: number, message: string) {
@@ -87,7 +93,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     return await node.client.putRedirect(q.target, { htl })
   })
 
-  app.post('/api/v1/put', async (req) => {
+  app.post('/api/v1/put', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
     // ?ssk=, ?ksk=, ?update=: under a signed key (KeyClient.publish).
@@ -95,8 +101,24 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     const body = req.body as Readable | undefined
     const source = body instanceof Readable ? body : Readable.from([])
     const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)
-    if (signed !== undefined) return toJson(await node.keys.publish(source, signed, { htl, mime }))
-    return toJson(await node.client.put(source, { htl, mime }))
+    const insert = async (onProgress?: ClientOptions['onProgress']): Promise<unknown> => toJson(signed !== undefined
+      ? await node.keys.publish(source, signed, { htl, mime, onProgress })
+      : await node.client.put(source, { htl, mime, onProgress }))
+    if (!(req.headers.accept ?? '').includes(NDJSON)) return await insert()
+    // Progress as it happens (the CLI's bar): a JSON line per block inserted, then the result or the error.
+    reply.hijack()
+    reply.raw.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' })
+    const line = (o: unknown): void => { reply.raw.write(JSON.stringify(o) + '\n') }
+    try {
+      const result = await insert((evt) => {
+        if (evt.type === 'warren:insert:block') line({ type: evt.type, detail: { blocks: evt.detail.blocks, bytes: evt.detail.bytes } })
+      })
+      line({ type: 'result', result })
+    } catch (err) {
+      line({ type: 'error', error: (err as Error).message, statusCode: statusOf(err) })
+    }
+    reply.raw.end()
+    return reply
   })
   registerKeyRoutes(app, node)
 

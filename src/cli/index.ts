@@ -180,7 +180,7 @@ export function buildProgram (): Command {
       const bar = meter('put', size ?? 0, o.quiet === true || o.json === true)
       let out
       try {
-        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl, onBytes: bar.add, query: signedQuery(o) })
+        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl, onProgress: bar.onProgress, query: signedQuery(o) })
       } finally {
         bar.stop()
       }
@@ -215,7 +215,7 @@ export function buildProgram (): Command {
       const res = await call(base, `/api/v1/get${q}`)
       const bar = meter('get', Number(res.headers.get('content-length') ?? 0), o.quiet === true)
       try {
-        const src = counted(Readable.fromWeb(res.body as any), bar.add)
+        const src = counted(Readable.fromWeb(res.body as any), bar.onProgress)
         await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output))
       } finally {
         bar.stop()

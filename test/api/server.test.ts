@@ -6,23 +6,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createApiServer } from '../../src/api/server.js'
-import { WarrenClient } from '../../src/client/client.js'
-import { KeyClient } from '../../src/client/key-client.js'
 import { MemoryBlockNetwork } from '../client/memory-network.js'
-import type { ApiNode } from '../../src/api/server.js'
+import { memoryNode } from './memory-node.js'
 import type { FastifyInstance } from 'fastify'
-
-function memoryNode (net: MemoryBlockNetwork): ApiNode {
-  const keys = new KeyClient({ network: net }, { htl: 5 })
-  return {
-    peerId: '12D3KooWMemory',
-    config: { apiAllowRemote: false },
-    client: new WarrenClient({ network: net, resolve: keys.resolveToChk }, { htl: 5 }),
-    keys,
-    libp2p: { getConnections: () => [] },
-    status: () => ({ counters: { local: { inserts: { success: 0, collision: 0, failure: 0 } } } })
-  }
-}
 
 describe('client API input validation', () => {
   const net = new MemoryBlockNetwork()
