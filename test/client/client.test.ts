@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { WarrenClient } from '../../src/client/client.js'
 import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
-import { collect, testBytes } from '../fec/helpers.js'
+import { collect, testBytes } from './memory-blocks.js'
 import { MemoryBlockNetwork } from './memory-network.js'
 import type { ClientProgressEvents } from '../../src/client/types.js'
 

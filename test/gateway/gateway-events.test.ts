@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createApiServer } from '../../src/api/server.js'
 import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
-import { testBytes } from '../fec/helpers.js'
+import { testBytes } from '../client/memory-blocks.js'
 import { memoryNode } from '../api/memory-node.js'
 import { MemoryBlockNetwork } from '../client/memory-network.js'
 
