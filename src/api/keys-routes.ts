@@ -17,20 +17,15 @@ import { resolveArk } from '../ark/ark.js'
 import { KeyError, keygen } from '../client/key-client.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { formatUri } from '../keys/uri.js'
+import { present } from '../util/params.js'
 import type { KeyClient } from '../client/key-client.js'
+import type { Query } from '../util/params.js'
 import type { FastifyInstance } from 'fastify'
-
-type Query = Record<string, string | undefined>
 
 /** What the key routes need of a node (WarrenNode satisfies it). */
 export interface KeyRoutesNode {
   readonly keys: KeyClient
   readonly peerId: string
-}
-
-function present (q: Query, k: string): string | undefined {
-  const v = q[k]
-  return v === undefined || v === '' ? undefined : v
 }
 
 export function registerKeyRoutes (app: FastifyInstance, node: KeyRoutesNode): void {

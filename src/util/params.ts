@@ -52,9 +52,10 @@ export type SignedTarget =
   | { kind: 'ssk' | 'ksk', dest: string }
   | { kind: 'update', dest: string, dbr?: { period?: number, start?: number }, /** ms since the epoch */ at?: number }
 
-type Query = Record<string, string | undefined>
+export type Query = Record<string, string | undefined>
 
-function present (q: Query, k: string): string | undefined {
+/** A query parameter's value; undefined when it is absent or empty. */
+export function present (q: Query, k: string): string | undefined {
   const v = q[k]
   return v === undefined || v === '' ? undefined : v
 }
