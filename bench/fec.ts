@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import { BLOCK_SIZE, SEGMENT_CHECK_BLOCKS, SEGMENT_DATA_BLOCKS } from '../src/constants.js'
 import { fecEncode, fecReconstruct } from '../src/client/fec.js'
 import { decodeSplitfile, splitfileBlocks } from '../src/client/splitfile.js'
-import { openContent } from '../src/client/splitfile-open.js'
+import { openContent } from '../src/client/open.js'
 import { decodeChk } from '../src/keys/chk.js'
 import type { RoutingKey } from '../src/keys/routing-key.js'
 

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import {
   DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, DEFAULT_HTL, DEFAULT_LISTEN, DEFAULT_STORE_BYTES
 } from './constants.js'
+import { parseInteger, ParamError } from './util/params.js'
 
 export const CONFIG_FILE = 'config.json'
 
@@ -70,18 +71,39 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   if (env.WARREN_STORE_SIZE !== undefined) c.storeBytes = parseSize(env.WARREN_STORE_SIZE)
   if (env.WARREN_API !== undefined) Object.assign(c, parseApiAddress(env.WARREN_API))
   if (env.WARREN_API_ALLOW_REMOTE !== undefined) c.apiAllowRemote = env.WARREN_API_ALLOW_REMOTE === '1' || env.WARREN_API_ALLOW_REMOTE === 'true'
-  if (env.WARREN_HTL !== undefined) c.htl = Number(env.WARREN_HTL)
+  if (env.WARREN_HTL !== undefined) c.htl = parseInteger('WARREN_HTL', env.WARREN_HTL, NODE_HTL_RANGE)
   if (env.WARREN_ALLOW_PRIVATE_ADDRS !== undefined) c.allowPrivateAddrs = env.WARREN_ALLOW_PRIVATE_ADDRS === '1' || env.WARREN_ALLOW_PRIVATE_ADDRS === 'true'
   if (env.WARREN_LOG_LEVEL !== undefined) c.logLevel = env.WARREN_LOG_LEVEL
   return c
 }
 
-/** "127.0.0.1:7480", ":7480" or "7480" -> host and port. */
+/** The node's own default hops-to-live (a node that sends nothing would be useless, so at least 1). */
+export const NODE_HTL_RANGE = { min: 1, max: 255 }
+
+/**
+ * "127.0.0.1:7480", "[::1]:7480", ":7480", "7480", or a URL as a browser shows it:
+ * "http://127.0.0.1:7480" and "http://127.0.0.1:7480/" -> host and port.
+ */
 export function parseApiAddress (s: string): { apiHost?: string, apiPort: number } {
-  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(s.trim())
-  if (m === null) throw new Error(`invalid API address "${s}" (expected HOST:PORT, e.g. 127.0.0.1:7480)`)
+  const text = s.trim()
+  const expected = `invalid API address "${s}" (expected HOST:PORT or http://HOST:PORT, e.g. 127.0.0.1:7480)`
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    let url: URL
+    try {
+      url = new URL(text)
+    } catch {
+      throw new ParamError(expected)
+    }
+    if (url.protocol !== 'http:') throw new ParamError(`invalid API address "${s}": the client API speaks http://, not ${url.protocol}//`)
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new ParamError(`invalid API address "${s}": give only the scheme, host and port (http://HOST:PORT)`)
+    }
+    return { apiHost: url.hostname.replace(/^\[(.*)\]$/, '$1'), apiPort: url.port === '' ? 80 : Number(url.port) }
+  }
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text)
+  if (m === null) throw new ParamError(expected)
   const port = Number(m[2])
-  if (port > 65535) throw new Error(`invalid API port ${port}`)
+  if (port > 65535) throw new ParamError(`invalid API port ${port}`)
   return m[1] === undefined || m[1] === '' ? { apiPort: port } : { apiHost: m[1], apiPort: port }
 }
 
@@ -135,7 +157,7 @@ export function isLoopback (host: string): boolean {
 
 export function validateConfig (c: WarrenConfig): void {
   if (!Number.isInteger(c.storeBytes) || c.storeBytes < 1024 * 1024) throw new Error(`store size ${c.storeBytes} is too small (minimum 1 MiB)`)
-  if (!Number.isInteger(c.htl) || c.htl < 1 || c.htl > 255) throw new Error(`htl ${c.htl} must be an integer between 1 and 255`)
+  parseInteger('htl', c.htl, NODE_HTL_RANGE)
   if (!isLoopback(c.apiHost) && !c.apiAllowRemote) {
     throw new Error(`refusing to bind the client API to ${c.apiHost}: it has no authentication. Use a loopback address, or pass --api-allow-remote if you really mean it`)
   }

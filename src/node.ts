@@ -16,7 +16,7 @@ import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
 import { ANNOUNCE_HTL, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS, STORE_KEEP_FRACTION } from './constants.js'
 import { WarrenClient } from './client/client.js'
-import { KeyClient } from './client/resolve.js'
+import { KeyClient } from './client/key-client.js'
 import { ArkKeeper } from './ark/ark-keeper.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { loadAnnouncement, saveAnnouncement } from './announcement.js'
@@ -100,9 +100,8 @@ export class WarrenNode {
     this.libp2p = libp2p
     this.store = store
     this.log = log
-    this.client = new WarrenClient(this.service, { htl: config.htl })
-    this.keys = new KeyClient(this.service, this.client, { htl: config.htl })
-    this.client.resolve = this.keys.resolveToChk
+    this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
+    this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
     this.ark = new ArkKeeper(libp2p, this.keys, privateKey, log, () => this.service.core.table.size > 0, autoPublishArk)
   }
 

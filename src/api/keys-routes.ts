@@ -9,52 +9,26 @@
  *   GET  /api/v1/resolve?uri=URI                       -> { chk, trace, edition? } (where a key leads now)
  *   GET  /api/v1/ark[?peer=<peer ID>]                  -> { peer, edition, addrs, time } (default: this node)
  *
- * `period` is seconds; `start` and `at` are Unix seconds or an ISO 8601 date. `GET /api/v1/get`
+ * `period` is seconds; `start` and `at` are Unix seconds or an ISO 8601 date (parsed by
+ * src/util/params.ts; the put itself is src/api/server.ts through KeyClient.publish). `GET /api/v1/get`
  * accepts every key type (WarrenClient resolves SSK/KSK URIs through the node's KeyClient).
  */
 import { resolveArk } from '../ark/ark.js'
-import { KeyError, keygen } from '../client/resolve.js'
+import { KeyError, keygen } from '../client/key-client.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { formatUri } from '../keys/uri.js'
-import type { SplitSource } from '../client/split.js'
-import type { WarrenNode } from '../node.js'
+import { present } from '../util/params.js'
+import type { KeyClient } from '../client/key-client.js'
+import type { Query } from '../util/params.js'
 import type { FastifyInstance } from 'fastify'
 
-type Query = Record<string, string | undefined>
-
-/** Unix seconds from "1767225600" or "2026-01-01T00:00:00Z". */
-export function parseTime (name: string, text: string): number {
-  const t = /^\d+$/.test(text) ? Number(text) : Date.parse(text) / 1000
-  if (!Number.isFinite(t) || t < 0) throw new KeyError(`${name} must be Unix seconds or an ISO 8601 date, got "${text}"`)
-  return Math.floor(t)
+/** What the key routes need of a node (WarrenNode satisfies it). */
+export interface KeyRoutesNode {
+  readonly keys: KeyClient
+  readonly peerId: string
 }
 
-function present (q: Query, k: string): string | undefined {
-  const v = q[k]
-  return v === undefined || v === '' ? undefined : v
-}
-
-/** Handle a put under a signed key, if the query asks for one (else undefined). */
-export async function putSigned (node: WarrenNode, source: SplitSource, q: Query, options: { htl?: number, mime?: string }): Promise<unknown> {
-  const modes = ['ssk', 'ksk', 'update'].filter((k) => present(q, k) !== undefined)
-  if (modes.length === 0) return undefined
-  if (modes.length > 1) throw new KeyError(`use one of ssk, ksk and update, not ${modes.join(' and ')}`)
-  if (modes[0] !== 'update') {
-    for (const k of ['period', 'start', 'at']) if (present(q, k) !== undefined) throw new KeyError(`${k} applies to update only`)
-    return await node.keys.put(source, present(q, modes[0])!, modes[0] as 'ssk' | 'ksk', options)
-  }
-  const period = present(q, 'period')
-  const start = present(q, 'start')
-  const at = present(q, 'at')
-  if (period !== undefined && !/^\d+$/.test(period)) throw new KeyError(`period must be whole seconds, got "${period}"`)
-  return await node.keys.update(source, present(q, 'update')!, {
-    ...options,
-    dbr: period === undefined && start === undefined ? undefined : { period: period === undefined ? undefined : Number(period), start: start === undefined ? undefined : parseTime('start', start) },
-    at: at === undefined ? undefined : parseTime('at', at) * 1000
-  })
-}
-
-export function registerKeyRoutes (app: FastifyInstance, node: WarrenNode): void {
+export function registerKeyRoutes (app: FastifyInstance, node: KeyRoutesNode): void {
   app.get('/api/v1/keygen', async () => keygen())
 
   app.get('/api/v1/ark', async (req) => {

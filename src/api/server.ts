@@ -5,6 +5,8 @@
  *   GET  /api/v1/status            node status (peers, routing table, store, counters)
  *   GET  /api/v1/peers             connected peers
  *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, size, blocks, ... }
+ *        (with Accept: application/x-ndjson: {type:'warren:insert:block',detail:{blocks,bytes}} lines
+ *        as blocks are inserted, then {type:'result',result} or {type:'error',error,statusCode})
  *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
  *   POST /api/v1/redirect?target=URI  a CHK that redirects to URI -> { uri, target }
  *   POST /api/v1/site, GET /api/v1/stats/recent and the HTTP gateway: src/gateway/gateway.ts
@@ -18,16 +20,30 @@ import { isLoopback } from '../config.js'
 import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { mimeFor } from '../client/site-mime.js'
-import { registerGateway, serveContent } from '../gateway/gateway.js'
-import { putSigned, registerKeyRoutes } from './keys-routes.js'
-import type { WarrenNode } from '../node.js'
+import { registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
+import { parseHtl, parseSignedTarget } from '../util/params.js'
+import { registerKeyRoutes } from './keys-routes.js'
+import type { ClientOptions } from '../client/types.js'
+import type { GatewayNode } from '../gateway/gateway.js'
+import type { KeyRoutesNode } from './keys-routes.js'
+import type { Libp2p } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
+
+/** What the API needs of a node (WarrenNode satisfies it). */
+export interface ApiNode extends GatewayNode, KeyRoutesNode {
+  readonly config: { apiAllowRemote: boolean }
+  readonly libp2p: Pick<Libp2p, 'getConnections'>
+  status: () => ReturnType<GatewayNode['status']>
+}
 
 export interface ApiServerOptions {
   host: string
   port: number
   allowRemote?: boolean
 }
+
+/** Media type of a streamed put: progress lines, then the result (`Accept: application/x-ndjson`). */
+export const NDJSON = 'application/x-ndjson'
 
 export class HttpError extends Error {
   constructor (readonly statusCode: number, message: string) {
@@ -39,14 +55,7 @@ function toJson (value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v))
 }
 
-function parseHtl (q: unknown): number | undefined {
-  if (q === undefined || q === '') return undefined
-  const n = Number(q)
-  if (!Number.isInteger(n) || n < 0 || n > 255) throw new HttpError(400, `htl must be an integer from 0 to 255, got "${String(q)}"`)
-  return n
-}
-
-export async function createApiServer (node: WarrenNode): Promise<FastifyInstance> {
+export async function createApiServer (node: ApiNode): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: Number.MAX_SAFE_INTEGER })
   // Uploads are streamed straight into the splitter: never buffered whole.
   app.removeAllContentTypeParsers()
@@ -75,24 +84,41 @@ export async function createApiServer (node: WarrenNode): Promise<FastifyInstanc
   app.post('/api/v1/redirect', async (req) => {
     const q = req.query as Record<string, string | undefined>
     if (q.target === undefined || q.target === '') throw new HttpError(400, 'missing ?target=warren:…')
+    const htl = parseHtl(q.htl)
     try {
       parseUri(q.target)
     } catch (err: any) {
       throw new HttpError(400, err.message)
     }
-    return await node.client.putRedirect(q.target, { htl: parseHtl(q.htl) })
+    return await node.client.putRedirect(q.target, { htl })
   })
 
-  app.post('/api/v1/put', async (req) => {
+  app.post('/api/v1/put', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
+    // ?ssk=, ?ksk=, ?update=: under a signed key (KeyClient.publish).
+    const signed = parseSignedTarget(q)
     const body = req.body as Readable | undefined
     const source = body instanceof Readable ? body : Readable.from([])
     const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)
-    // ?ssk=, ?ksk=, ?update=: under a signed key (src/api/keys-routes.ts).
-    const signed = await putSigned(node, source, q, { htl, mime })
-    if (signed !== undefined) return toJson(signed)
-    return toJson(await node.client.put(source, { htl, mime }))
+    const insert = async (onProgress?: ClientOptions['onProgress']): Promise<unknown> => toJson(signed !== undefined
+      ? await node.keys.publish(source, signed, { htl, mime, onProgress })
+      : await node.client.put(source, { htl, mime, onProgress }))
+    if (!(req.headers.accept ?? '').includes(NDJSON)) return await insert()
+    // Progress as it happens (the CLI's bar): a JSON line per block inserted, then the result or the error.
+    reply.hijack()
+    reply.raw.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' })
+    const line = (o: unknown): void => { reply.raw.write(JSON.stringify(o) + '\n') }
+    try {
+      const result = await insert((evt) => {
+        if (evt.type === 'warren:insert:block') line({ type: evt.type, detail: { blocks: evt.detail.blocks, bytes: evt.detail.bytes } })
+      })
+      line({ type: 'result', result })
+    } catch (err) {
+      line({ type: 'error', error: (err as Error).message, statusCode: statusOf(err) })
+    }
+    reply.raw.end()
+    return reply
   })
   registerKeyRoutes(app, node)
 
@@ -114,7 +140,7 @@ export async function createApiServer (node: WarrenNode): Promise<FastifyInstanc
 }
 
 /** Start the API server, refusing a non-loopback bind unless explicitly allowed. */
-export async function startApiServer (node: WarrenNode, opts: ApiServerOptions): Promise<{ app: FastifyInstance, url: string }> {
+export async function startApiServer (node: ApiNode, opts: ApiServerOptions): Promise<{ app: FastifyInstance, url: string }> {
   if (!isLoopback(opts.host) && opts.allowRemote !== true) {
     throw new Error(`refusing to bind the client API to ${opts.host}: it has no authentication (use --api-allow-remote to override)`)
   }

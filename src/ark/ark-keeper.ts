@@ -8,7 +8,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { publishArk, resolveArk } from './ark.js'
 import { ARK_KNOWN_PEERS, DIAL_TIMEOUT_MS } from '../constants.js'
-import type { KeyClient } from '../client/resolve.js'
+import type { KeyClient } from '../client/key-client.js'
 import type { Logger } from '../util/logger.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 

@@ -11,7 +11,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { startApiServer } from '../api/server.js'
 import { counted, meter, uploadFile, uploadSite } from './transfer.js'
-import { parseApiAddress, parseSize, readConfigFile, resolveConfig, writeConfigFile, envConfig } from '../config.js'
+import { NODE_HTL_RANGE, parseApiAddress, parseSize, readConfigFile, resolveConfig, writeConfigFile, envConfig } from '../config.js'
+import { parseHtl, parseInteger, parseSignedTarget } from '../util/params.js'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR } from '../constants.js'
 import { loadOrCreateIdentity } from '../identity.js'
 import { createWarrenNode } from '../node.js'
@@ -58,12 +59,18 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
     bootstrap: f.bootstrap,
     storeBytes: f.storeSize === undefined ? undefined : parseSize(f.storeSize),
     apiAllowRemote: f.apiAllowRemote,
-    htl: f.htl === undefined ? undefined : Number(f.htl),
+    htl: f.htl === undefined ? undefined : parseInteger('--htl', f.htl, NODE_HTL_RANGE),
     allowPrivateAddrs: f.allowPrivateAddrs,
     logLevel: f.logLevel
   }
   if (f.api !== undefined) Object.assign(c, parseApiAddress(f.api))
   return c
+}
+
+/** An optional `--htl` of a client command, checked here (a clear error before any upload), as text for the API. */
+function htlFlag (text: string | undefined): string | undefined {
+  const htl = parseHtl(text, '--htl')
+  return htl === undefined ? undefined : String(htl)
 }
 
 /** Base URL of the running node's API: --api, else WARREN_API, else the data dir's config, else the default. */
@@ -84,7 +91,7 @@ async function call (base: string, path: string, init?: RequestInit): Promise<Re
   try {
     res = await fetch(base + path, init)
   } catch (err: any) {
-    throw new Error(`cannot reach the warren node API at ${base} (${err.cause?.code ?? err.message}). Is \`warren start\` running? Use --api HOST:PORT to point elsewhere.`)
+    throw new Error(`cannot reach the warren node API at ${base} (${err.cause?.code ?? err.message}). Is \`warren start\` running? Use --api HOST:PORT (or http://HOST:PORT) to point elsewhere.`)
   }
   if (!res.ok) {
     const text = await res.text()
@@ -97,7 +104,7 @@ async function call (base: string, path: string, init?: RequestInit): Promise<Re
 
 function clientOptions (cmd: Command): Command {
   return cmd
-    .option('-a, --api <host:port>', 'address of the running node\'s client API [env WARREN_API]')
+    .option('-a, --api <host:port>', 'address of the running node\'s client API, HOST:PORT or http://HOST:PORT [env WARREN_API]')
     .option('-d, --data-dir <dir>', 'read the API address from this data dir\'s config')
 }
 
@@ -165,13 +172,15 @@ export function buildProgram (): Command {
     .option('--json', 'print the full JSON result')
     .option('-q, --quiet', 'no progress bar')
     .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, mime?: string, json?: boolean, quiet?: boolean } & SignedPutFlags) => {
+      const htl = htlFlag(o.htl)
+      parseSignedTarget(signedQuery(o))
       const base = await apiBase(o)
       const body = file === '-' ? process.stdin : createReadStream(file)
       const size = file === '-' ? undefined : (await stat(file)).size
       const bar = meter('put', size ?? 0, o.quiet === true || o.json === true)
       let out
       try {
-        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl: o.htl, onBytes: bar.add, query: signedQuery(o) })
+        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl, onProgress: bar.onProgress, query: signedQuery(o) })
       } finally {
         bar.stop()
       }
@@ -186,8 +195,10 @@ export function buildProgram (): Command {
     .option('--json', 'print the full JSON result')
     .option('-q, --quiet', 'no progress bar')
     .action(async (dir: string, o: { api?: string, dataDir?: string, index?: string, htl?: string, json?: boolean, quiet?: boolean } & SignedPutFlags) => {
+      const htl = htlFlag(o.htl)
+      parseSignedTarget(signedQuery(o))
       const base = await apiBase(o)
-      const out = await uploadSite(call, base, dir, { index: o.index, htl: o.htl, quiet: o.quiet === true || o.json === true, query: signedQuery(o) })
+      const out = await uploadSite(call, base, dir, { index: o.index, htl, quiet: o.quiet === true || o.json === true, query: signedQuery(o) })
       const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
       if (signed !== undefined && o.json !== true) console.error(signed)
       console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
@@ -198,12 +209,13 @@ export function buildProgram (): Command {
     .option('--htl <n>', 'hops-to-live for the requests')
     .option('-q, --quiet', 'no progress bar')
     .action(async (uri: string, o: { api?: string, dataDir?: string, output?: string, htl?: string, quiet?: boolean }) => {
+      const htl = htlFlag(o.htl)
       const base = await apiBase(o)
-      const q = `?uri=${encodeURIComponent(uri)}${o.htl === undefined ? '' : `&htl=${encodeURIComponent(o.htl)}`}`
+      const q = `?uri=${encodeURIComponent(uri)}${htl === undefined ? '' : `&htl=${htl}`}`
       const res = await call(base, `/api/v1/get${q}`)
       const bar = meter('get', Number(res.headers.get('content-length') ?? 0), o.quiet === true)
       try {
-        const src = counted(Readable.fromWeb(res.body as any), bar.add)
+        const src = counted(Readable.fromWeb(res.body as any), bar.onProgress)
         await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output))
       } finally {
         bar.stop()
@@ -213,7 +225,8 @@ export function buildProgram (): Command {
   clientOptions(program.command('redirect').description('insert a CHK that redirects to another URI (any key type); prints its URI').argument('<target>', 'the URI to point at'))
     .option('--htl <n>', 'hops-to-live for the insert')
     .action(async (target: string, o: { api?: string, dataDir?: string, htl?: string }) => {
-      const q = `?target=${encodeURIComponent(target)}${o.htl === undefined ? '' : `&htl=${encodeURIComponent(o.htl)}`}`
+      const htl = htlFlag(o.htl)
+      const q = `?target=${encodeURIComponent(target)}${htl === undefined ? '' : `&htl=${htl}`}`
       const out = await (await call(await apiBase(o), `/api/v1/redirect${q}`, { method: 'POST' })).json() as { uri: string }
       console.log(out.uri)
     })

@@ -2,7 +2,7 @@
  * CLI pieces for signed and updatable keys: `warren keygen` (runs locally: the private key never
  * leaves this process) and the `put` flags --ssk, --ksk, --update (with --period, --start, --at).
  */
-import { keygen } from '../client/resolve.js'
+import { keygen } from '../client/key-client.js'
 import type { Command } from 'commander'
 
 export interface SignedPutFlags {

@@ -1,20 +1,37 @@
 /**
  * Long transfers from the command line: progress bars on stderr (bytes, blocks, rate, ETA;
- * only on a terminal and never with --quiet, so scripts get clean stdout), byte counting on
- * streamed bodies, and `put-site`: upload every file of a directory, then its manifest.
+ * only on a terminal and never with --quiet, so scripts get clean stdout), and `put-site`:
+ * upload every file of a directory, then its manifest.
+ *
+ * The bars consume the client's typed progress events (src/client/types.ts): the bytes sent
+ * or received ('warren:file:bytes', counted on the HTTP body) and the blocks the node has
+ * inserted ('warren:insert:block', streamed back by POST /api/v1/put as NDJSON lines).
  */
 import { SingleBar } from 'cli-progress'
 import { createReadStream } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
+import { createInterface } from 'node:readline'
 import { Readable, Transform } from 'node:stream'
+import { CustomProgressEvent } from 'progress-events'
 import { CHK_MAX_PAYLOAD } from '../keys/chk.js'
 import { mimeFor } from '../client/site-mime.js'
+import { NDJSON } from '../api/server.js'
+import type { ProgressEvent } from 'progress-events'
 
 export type ApiCall = (base: string, path: string, init?: RequestInit) => Promise<Response>
 
+/** The client's progress events as they reach the command line. */
+export type TransferProgressEvents =
+  /** `bytes` more sent or received (`total` so far on this body). */
+  | ProgressEvent<'warren:file:bytes', { bytes: number, total: number }>
+  /** The node inserted one more block (`blocks` of this file so far). */
+  | ProgressEvent<'warren:insert:block', { blocks: number, bytes: number }>
+
+export type TransferProgress = (evt: TransferProgressEvents) => void
+
 export interface Meter {
-  add: (bytes: number) => void
+  onProgress: TransferProgress
   stop: () => void
 }
 
@@ -27,9 +44,11 @@ function human (n: number): string {
 
 /** A progress bar for `total` bytes (unknown: 0), or a no-op when quiet or not a terminal. */
 export function meter (label: string, total: number, quiet = false, stream: NodeJS.WriteStream = process.stderr): Meter {
-  if (quiet || stream.isTTY !== true) return { add: () => {}, stop: () => {} }
+  if (quiet || stream.isTTY !== true) return { onProgress: () => {}, stop: () => {} }
   const started = Date.now()
   let done = 0
+  /** Blocks the node reported inserted; undefined while none was (a download: estimated from the bytes). */
+  let inserted: number | undefined
   const bar = new SingleBar({
     stream,
     format: `${label} [{bar}] {percentage}% | {done} of {size} | {blocks} blocks | {rate}/s | ETA {eta_formatted}`,
@@ -41,33 +60,50 @@ export function meter (label: string, total: number, quiet = false, stream: Node
   })
   const fields = (): Record<string, string> => {
     const secs = Math.max(0.001, (Date.now() - started) / 1000)
-    return { done: human(done), size: total > 0 ? human(total) : '?', blocks: String(Math.ceil(done / CHK_MAX_PAYLOAD)), rate: human(done / secs) }
+    return { done: human(done), size: total > 0 ? human(total) : '?', blocks: String(inserted ?? Math.ceil(done / CHK_MAX_PAYLOAD)), rate: human(done / secs) }
   }
   bar.start(Math.max(total, 1), 0, fields())
   return {
-    add: (n) => {
-      done += n
+    onProgress: (evt) => {
+      if (evt.type === 'warren:file:bytes') done += evt.detail.bytes
+      else inserted = (inserted ?? 0) + 1
       bar.update(Math.min(done, Math.max(total, 1)), fields())
     },
     stop: () => { bar.stop() }
   }
 }
 
-/** Pass a stream through, counting bytes. */
-export function counted (source: NodeJS.ReadableStream, onBytes: (n: number) => void): Readable {
+/** Pass a stream through, reporting its bytes as 'warren:file:bytes' events. */
+export function counted (source: NodeJS.ReadableStream, onProgress: TransferProgress): Readable {
+  let total = 0
   const t = new Transform({
     transform (chunk: Buffer, _enc, cb) {
-      onBytes(chunk.length)
+      total += chunk.length
+      onProgress(new CustomProgressEvent('warren:file:bytes', { bytes: chunk.length, total }))
       cb(null, chunk)
     }
   })
   return (source as Readable).pipe(t)
 }
 
+/** Read a streamed put's NDJSON answer: progress lines to `onProgress`, then the result (or its error). */
+async function progressResult (res: Response, onProgress?: TransferProgress): Promise<unknown> {
+  if (!(res.headers.get('content-type') ?? '').startsWith(NDJSON)) return await res.json()
+  const lines = createInterface({ input: Readable.fromWeb(res.body as any), crlfDelay: Infinity })
+  for await (const text of lines) {
+    if (text === '') continue
+    const m = JSON.parse(text) as { type: string, detail?: { blocks: number, bytes: number }, result?: unknown, error?: string }
+    if (m.type === 'warren:insert:block' && m.detail !== undefined) onProgress?.(new CustomProgressEvent('warren:insert:block', m.detail))
+    else if (m.type === 'result') return m.result
+    else if (m.type === 'error') throw new Error(m.error)
+  }
+  throw new Error('the node closed the put without a result (did it stop?)')
+}
+
 export interface UploadResult { uri: string, size: number, blocks: number, [k: string]: unknown }
 
 /** POST one file (or stdin) to the API's put endpoint, streaming. */
-export async function uploadFile (call: ApiCall, base: string, body: NodeJS.ReadableStream, o: { size?: number, name?: string, mime?: string, htl?: string, onBytes?: (n: number) => void, query?: Record<string, string> }): Promise<UploadResult> {
+export async function uploadFile (call: ApiCall, base: string, body: NodeJS.ReadableStream, o: { size?: number, name?: string, mime?: string, htl?: string, onProgress?: TransferProgress, query?: Record<string, string> }): Promise<UploadResult> {
   const q = new URLSearchParams(o.query)
   if (o.htl !== undefined) q.set('htl', o.htl)
   if (o.name !== undefined) q.set('name', o.name)
@@ -75,11 +111,11 @@ export async function uploadFile (call: ApiCall, base: string, body: NodeJS.Read
   const qs = q.size > 0 ? `?${q.toString()}` : ''
   const res = await call(base, `/api/v1/put${qs}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', ...(o.size === undefined ? {} : { 'content-length': String(o.size) }) },
-    body: Readable.toWeb(o.onBytes === undefined ? body as Readable : counted(body, o.onBytes)) as unknown as BodyInit,
+    headers: { 'content-type': 'application/octet-stream', accept: NDJSON, ...(o.size === undefined ? {} : { 'content-length': String(o.size) }) },
+    body: Readable.toWeb(o.onProgress === undefined ? body as Readable : counted(body, o.onProgress)) as unknown as BodyInit,
     duplex: 'half'
   } as RequestInit)
-  return await res.json() as UploadResult
+  return await progressResult(res, o.onProgress) as UploadResult
 }
 
 /** Every regular file below `dir`, as "/"-separated relative paths, sorted. */
@@ -109,7 +145,7 @@ export async function uploadSite (call: ApiCall, base: string, dir: string, o: {
   let blocks = 0
   try {
     for (let i = 0; i < paths.length; i++) {
-      const r = await uploadFile(call, base, createReadStream(join(dir, paths[i])), { size: sizes[i], name: paths[i], htl: o.htl, onBytes: bar.add })
+      const r = await uploadFile(call, base, createReadStream(join(dir, paths[i])), { size: sizes[i], name: paths[i], htl: o.htl, onProgress: bar.onProgress })
       blocks += r.blocks
       entries.push({ path: paths[i], uri: r.uri, mime: mimeFor(paths[i]), size: sizes[i] })
     }

@@ -13,11 +13,8 @@ import { parseUri } from '../keys/uri.js'
 import { decodeManifest } from './manifest.js'
 import type { DecodedManifest } from './manifest.js'
 import type { ChkRef, DecodedChk } from '../keys/chk.js'
-import type { RoutingKey } from '../keys/routing-key.js'
+import type { FetchBlock } from './types.js'
 import type { WarrenUri } from '../keys/uri.js'
-
-/** Fetch one block's bytes by routing key; should stop work when `signal` aborts. */
-export type FetchBlock = (key: RoutingKey, options: { signal: AbortSignal }) => Promise<Uint8Array>
 
 export interface AssembleOptions {
   /** Data-block fetches in flight at once (one manifest fetch may run alongside). */
@@ -30,7 +27,7 @@ export interface AssembleOptions {
 /** Yield the plaintext of the file at `uri`, in order. */
 export async function * assembleFile (uri: WarrenUri | string, fetchBlock: FetchBlock, options: AssembleOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
   const target = typeof uri === 'string' ? parseUri(uri) : uri
-  if (target.type !== 'CHK') throw new Error(`a ${target.type} URI must be resolved to a CHK first (src/client/resolve.ts)`)
+  if (target.type !== 'CHK') throw new Error(`a ${target.type} URI must be resolved to a CHK first (src/client/key-client.ts)`)
   if (target.path != null && target.path !== '') {
     throw new Error(`a path ("/${target.path}") is not supported on a CHK file URI`)
   }

@@ -9,7 +9,7 @@ import { ChkType, CHK_MAX_PAYLOAD, encodeChk } from '../keys/chk.js'
 import { formatUri, parseUri } from '../keys/uri.js'
 import { splitfileBlocks } from './splitfile.js'
 import type { ChkRef } from '../keys/chk.js'
-import type { SplitBlock } from './split.js'
+import type { SplitBlock } from './types.js'
 import type { SiteEntry } from '../../proto/site.js'
 
 export type { SiteEntry }

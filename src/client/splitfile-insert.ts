@@ -1,24 +1,20 @@
 /**
- * Inserting a stream of blocks (a split file's, a site's) with bounded concurrency. The
+ * Inserting files into the block network: `insertFile` cuts a stream into a FEC split file
+ * (src/client/splitfile.ts) and inserts its blocks; `insertBlocks` inserts any stream of
+ * blocks (a split file's, a site's) with bounded concurrency. The
  * generator is pulled only while fewer than `concurrency` inserts are in flight, so a slow
  * network slows the reading of the source instead of filling memory. A key already
  * inserted in this run is skipped (identical blocks of one file, convergent encryption).
  */
+import { CustomProgressEvent } from 'progress-events'
 import { KeyType } from '../../proto/warren.js'
 import { CLIENT_CONCURRENCY } from '../constants.js'
-import type { SplitBlock } from './split.js'
-import type { InsertResult } from '../protocol/types.js'
-import type { RoutingKey } from '../keys/routing-key.js'
+import { formatUri } from '../keys/uri.js'
+import { splitfileBlocks } from './splitfile.js'
+import type { SplitfileOptions } from './splitfile.js'
+import type { ClientOptions, SplitBlock, SplitSource } from './types.js'
+import type { BlockNetwork } from '../protocol/types.js'
 import type { Block } from '../../proto/warren.js'
-
-export type InsertBlock = (key: RoutingKey, block: Block) => Promise<InsertResult>
-
-export interface InsertProgress {
-  /** Blocks inserted so far. */
-  blocks: number
-  /** Bytes of blocks inserted so far. */
-  bytes: number
-}
 
 export interface InsertStats {
   blocks: number
@@ -27,18 +23,55 @@ export interface InsertStats {
   minStored: number
 }
 
-export interface InsertBlocksOptions {
+export interface InsertBlocksOptions extends ClientOptions {
+  htl: number
+  /** Inserts in flight at once (default CLIENT_CONCURRENCY). */
   concurrency?: number
-  signal?: AbortSignal
-  onProgress?: (p: InsertProgress) => void
+}
+
+export interface PutResult {
+  uri: string
+  size: number
+  blocks: number
+  /** Blocks whose key already existed in the network (identical content; not an error). */
+  collisions: number
+  /** Fewest nodes that stored any one block (the weakest block's replication). */
+  minStored: number
+  /** FEC layout: data and check blocks, segments (src/client/splitfile.ts). */
+  dataBlocks?: number
+  checkBlocks?: number
+  segments?: number
+}
+
+export interface InsertFileOptions extends InsertBlocksOptions, SplitfileOptions {}
+
+/** Insert `source` as a FEC split file; returns its CHK URI and what the insert did. */
+export async function insertFile (network: BlockNetwork, source: SplitSource, options: InsertFileOptions): Promise<PutResult> {
+  const gen = splitfileBlocks(source, { mime: options.mime, segmentData: options.segmentData, segmentCheck: options.segmentCheck })
+  const { result, stats } = await insertBlocks(gen, network, options)
+  return {
+    uri: formatUri({ type: 'CHK', routingKey: result.routingKey, decryptKey: result.decryptKey }),
+    size: result.size,
+    ...stats,
+    dataBlocks: result.dataBlocks,
+    checkBlocks: result.checkBlocks,
+    segments: result.segments
+  }
 }
 
 export function chkBlock (data: Uint8Array<ArrayBuffer>): Block {
   return { type: KeyType.CHK, data, pubkey: new Uint8Array(), signature: new Uint8Array(), headers: new Uint8Array() }
 }
 
-/** Insert every block `gen` yields; returns the generator's return value and the stats. */
-export async function insertBlocks<R> (gen: AsyncGenerator<SplitBlock, R, undefined>, insert: InsertBlock, options: InsertBlocksOptions = {}): Promise<{ result: R, stats: InsertStats }> {
+/**
+ * Insert every block `gen` yields; returns the generator's return value and the stats.
+ * Aborting `options.signal` cancels every insert in flight and reads no further.
+ */
+export async function insertBlocks<R> (gen: AsyncGenerator<SplitBlock, R, undefined>, network: BlockNetwork, options: InsertBlocksOptions): Promise<{ result: R, stats: InsertStats }> {
+  const { htl, onProgress } = options
+  // Aborted by the caller, or by us when one insert fails: the others stop at once.
+  const controller = new AbortController()
+  const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal])
   const limit = options.concurrency ?? CLIENT_CONCURRENCY
   const inFlight = new Set<Promise<void>>()
   const done = new Set<string>()
@@ -58,14 +91,15 @@ export async function insertBlocks<R> (gen: AsyncGenerator<SplitBlock, R, undefi
       const { routingKey, block } = next.value
       if (done.has(routingKey.hex)) continue
       done.add(routingKey.hex)
-      const p: Promise<void> = insert(routingKey, chkBlock(block)).then((r) => {
+      const p: Promise<void> = network.insert(routingKey, chkBlock(block), { htl, signal, onProgress }).then((r) => {
         stats.blocks++
         bytes += block.length
         if (r.collision) stats.collisions++
         else stats.minStored = Math.min(stats.minStored, r.stored)
-        options.onProgress?.({ blocks: stats.blocks, bytes })
+        onProgress?.(new CustomProgressEvent('warren:insert:block', { key: routingKey, blocks: stats.blocks, bytes, collision: r.collision }))
       }, (err: Error) => {
         failure ??= new Error(`insert of block ${routingKey.hex.slice(0, 16)}… failed: ${err.message}`)
+        controller.abort()
       }).finally(() => { inFlight.delete(p) })
       inFlight.add(p)
       if (inFlight.size >= limit) await Promise.race(inFlight)

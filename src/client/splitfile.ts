@@ -30,7 +30,7 @@ import { RoutingKey, ROUTING_KEY_BYTES } from '../keys/routing-key.js'
 import { fecReconstruct, MAX_SEGMENT_BLOCKS } from './fec.js'
 import { fecEncodeAsync } from './fec-worker.js'
 import type { ChkRef, EncodedChk } from '../keys/chk.js'
-import type { SplitBlock, SplitSource } from './split.js'
+import type { FetchBlock, SplitBlock, SplitSource } from './types.js'
 
 /** One data ref in a layout: routing key || decryption key. */
 const DATA_REF_BYTES = ROUTING_KEY_BYTES + CHK_DECRYPT_KEY_BYTES
@@ -244,27 +244,26 @@ export function decodeLayout (bytes: Uint8Array, dataBlocks: number, segments: n
   return out
 }
 
-/** Fetch one block's bytes by routing key. */
-export type FetchBlock = (key: RoutingKey, options: { signal: AbortSignal }) => Promise<Uint8Array>
+/** Where a read hands the blocks it rebuilt from FEC, to be inserted again (Healer satisfies it). */
+export interface HealSink {
+  /** A block that could not be fetched, recomputed from its segment and checked against its key. */
+  add: (key: RoutingKey, block: Uint8Array<ArrayBuffer>) => void
+  /** Recomputing a segment's blocks failed (the read itself is not affected). */
+  recomputeFailed: (err: Error) => void
+}
 
 export interface SplitfileReadOptions {
   /** Block fetches in flight at once. */
   concurrency?: number
   /** Tries per block before it counts as missing. */
   tries?: number
+  /** Aborting it cancels every fetch in flight at once and starts no other. */
   signal?: AbortSignal
-  /** Called after every fetched (or failed) block. */
-  onBlock?: (event: { ok: boolean, segment: number }) => void
-  /** Called with the plaintext bytes of each decoded segment slice as it is yielded. */
-  onProgress?: (bytes: number) => void
   /**
-   * Healing (Freenet's): called with each block of a rebuilt segment that could not be
-   * fetched, recomputed from the segment and checked against its key, for the caller to
-   * insert again. Reading never waits for it.
+   * Healing (Freenet's): the blocks of a rebuilt segment that could not be fetched go here,
+   * for the caller to insert again. Reading never waits for it.
    */
-  heal?: (key: RoutingKey, block: Uint8Array<ArrayBuffer>) => void
-  /** Called if recomputing blocks for healing fails (the read itself is not affected). */
-  onHealError?: (err: Error) => void
+  heal?: HealSink
 }
 
 /**
@@ -344,7 +343,6 @@ export async function * readSplitfile (meta: SplitfileMeta, fetchBlock: FetchBlo
         const to = Math.min(end - b * P, payload.length)
         const out = payload.subarray(from, to)
         hash?.update(out)
-        options.onProgress?.(out.length)
         yield out
       }
     }
@@ -365,14 +363,14 @@ function checkHash (hash: ReturnType<typeof createHash> | undefined, meta: Split
  * fetched: data blocks as they are, check blocks by encoding the segment again. Each goes to
  * `heal` only if it matches its routing key, so nothing wrong is ever inserted.
  */
-async function healSegment (data: Uint8Array[], m: number, keys: RoutingKey[], failed: Set<number>, heal: NonNullable<SplitfileReadOptions['heal']>): Promise<void> {
+async function healSegment (data: Uint8Array[], m: number, keys: RoutingKey[], failed: Set<number>, heal: HealSink): Promise<void> {
   const k = data.length
   let checks: Uint8Array[] | undefined
   for (const slot of [...failed].sort((a, b) => a - b)) {
     if (slot >= k) checks ??= await fecEncodeAsync(data, m)
     // A copy: the FEC output shares one buffer per segment, and the insert outlives this read.
     const block = new Uint8Array(slot < k ? data[slot] : checks![slot - k])
-    if (verifyChkBlock(keys[slot], block)) heal(keys[slot], block)
+    if (verifyChkBlock(keys[slot], block)) heal.add(keys[slot], block)
   }
 }
 
@@ -406,7 +404,6 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
         if (!verifyChkBlock(keys[slot], block)) throw new Error('block failed verification')
         slots[slot] = block
         have++
-        options.onBlock?.({ ok: true, segment: s.index })
         return
       } catch (err) {
         if (signal.aborted) throw err
@@ -415,7 +412,6 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
     }
     failed.add(slot)
     reasons.set(slot, last?.message ?? 'unknown error')
-    options.onBlock?.({ ok: false, segment: s.index })
     if (!escalated) {
       escalated = true
       // Any k blocks will do now: the rest of the data blocks first (no decode needed for
@@ -457,7 +453,7 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
     const heal = options.heal
     if (heal !== undefined && failed.size > 0) {
       healSegment(data as Uint8Array[], m, keys, failed, heal).catch((err: Error) => {
-        options.onHealError?.(new Error(`segment ${s.index + 1}: healing failed: ${err.message}`))
+        heal.recomputeFailed(new Error(`segment ${s.index + 1}: healing failed: ${err.message}`))
       })
     }
   }

@@ -29,7 +29,7 @@ dd { margin: 0; }
 svg text { font: 11px system-ui, sans-serif; fill: currentColor; }
 `
 
-/** Home page: upload with live progress (XHR upload events), fetch by key. */
+/** Home page: upload with live progress (bytes sent, and the blocks the node inserted, streamed back), fetch by key. */
 export const HOME_JS = `
 'use strict'
 const $ = (id) => document.getElementById(id)
@@ -47,15 +47,39 @@ function progress (done, total, started, label) {
   $('progress-text').textContent = label + ': ' + fmt(done) + ' of ' + fmt(total) + ' (' + fmt(rate) + '/s) ' + eta
 }
 
-/** POST one file to the API; resolves with the JSON result. */
-function upload (file, onProgress) {
+/** Parsed complete NDJSON lines of a response so far (a last partial line is left for later). */
+function lines (text) {
+  const all = text.split('\\n')
+  all.pop()
+  return all.filter((l) => l !== '').map((l) => JSON.parse(l))
+}
+
+/**
+ * POST one file to the API; resolves with its result. The node streams its progress back
+ * (Accept: application/x-ndjson): onBlocks(n) as it inserts the file's blocks.
+ */
+function upload (file, onProgress, onBlocks) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
     const q = '?name=' + encodeURIComponent(file.name) + (file.type ? '&mime=' + encodeURIComponent(file.type) : '')
     xhr.open('POST', '/api/v1/put' + q)
     xhr.setRequestHeader('content-type', 'application/octet-stream')
+    xhr.setRequestHeader('accept', 'application/x-ndjson')
     xhr.upload.onprogress = (e) => onProgress(e.loaded)
+    let seen = 0
+    xhr.onprogress = () => {
+      if (xhr.status !== 200) return
+      const msgs = lines(xhr.responseText)
+      for (const m of msgs.slice(seen)) if (m.type === 'warren:insert:block') onBlocks(m.detail.blocks)
+      seen = msgs.length
+    }
     xhr.onload = () => {
+      if (xhr.status === 200 && (xhr.getResponseHeader('content-type') || '').startsWith('application/x-ndjson')) {
+        const last = lines(xhr.responseText + '\\n').pop()
+        if (last && last.type === 'result') resolve(last.result)
+        else reject(new Error((last && last.error) || 'the node ended the upload without a result (did it stop?)'))
+        return
+      }
       let body
       try { body = JSON.parse(xhr.responseText) } catch { body = { error: xhr.responseText } }
       if (xhr.status >= 200 && xhr.status < 300) resolve(body)
@@ -80,7 +104,10 @@ $('file-form').addEventListener('submit', async (e) => {
   if (!file) return
   const started = performance.now()
   try {
-    const r = await upload(file, (n) => progress(n, file.size, started, 'uploading ' + file.name))
+    let sent = 0
+    let blocks = 0
+    const show = () => progress(sent, file.size, started, 'uploading ' + file.name + (blocks > 0 ? ', ' + blocks + ' blocks inserted' : ''))
+    const r = await upload(file, (n) => { sent = n; show() }, (n) => { blocks = n; show() })
     progress(file.size, file.size, started, 'inserted ' + r.blocks + ' blocks')
     done(r.uri, gatewayPath(r.uri))
   } catch (err) { showError(err.message) }
@@ -99,7 +126,10 @@ $('site-form').addEventListener('submit', async (e) => {
     for (const f of files) {
       const rel = (f.webkitRelativePath || f.name).split('/')
       const path = rel.length > 1 ? rel.slice(1).join('/') : rel[0]
-      const r = await upload(f, (n) => progress(sent + n, total, started, 'uploading ' + path))
+      let now = 0
+      let blocks = 0
+      const show = () => progress(sent + now, total, started, 'uploading ' + path + (blocks > 0 ? ', ' + blocks + ' blocks inserted' : ''))
+      const r = await upload(f, (n) => { now = n; show() }, (n) => { blocks = n; show() })
       sent += f.size
       entries.push({ path, uri: r.uri, mime: f.type || '', size: f.size })
     }

@@ -19,15 +19,23 @@ import { GATEWAY_MAX_HTML_BYTES, MAX_SITE_JSON_BYTES } from '../constants.js'
 import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
 import { ContentError, normalizeSitePath } from '../client/site.js'
 import { NotFoundError } from '../protocol/errors.js'
-import { putSigned } from '../api/keys-routes.js'
-import { KeyClient } from '../client/resolve.js'
+import { parseHtl, parseSignedTarget } from '../util/params.js'
 import { HOME_JS, NODE_JS, STYLE_CSS } from './assets.js'
 import { errorPage, externalLinkPage, homePage, listingPage, nodePage } from './pages.js'
 import { contentHeaders, filterHtml, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
-import type { WarrenNode } from '../node.js'
+import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
+import type { KeyClient } from '../client/key-client.js'
 import type { SiteEntry } from '../client/site.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+/** What the gateway needs of a node (WarrenNode satisfies it). */
+export interface GatewayNode {
+  readonly client: WarrenClient
+  readonly keys: KeyClient
+  /** Lifetime counters of this node's own inserts (the node page shows them). */
+  status: () => { counters: { local: { inserts: { success: number, collision: number, failure: number } } } }
+}
 
 /** Key types a gateway path may start with (`/CHK@...`, `/warren:SSK@...`). */
 const KEY_PATH = /^\/(?:warren:)?([A-Za-z]{3})@([^/?#]*)(\/[^?#]*)?/
@@ -86,14 +94,15 @@ async function readBody (body: unknown, limit: number): Promise<string> {
  * `gatewayPath` is the key part of the request path when serving a gateway URL (so site
  * roots and directories can be redirected to a trailing slash, for relative links).
  */
-export async function serveContent (node: WarrenNode, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }): Promise<FastifyReply> {
+export async function serveContent (node: Pick<GatewayNode, 'client'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }): Promise<FastifyReply> {
   // Without a gateway path this is the API's download: the exact bytes, as an attachment
   // (never rendered, so never filtered).
   const download = gatewayPath === undefined
-  const q = req.query as Record<string, string | undefined>
-  const htl = q.htl === undefined ? undefined : Number(q.htl)
-  if (htl !== undefined && (!Number.isInteger(htl) || htl < 0 || htl > 255)) throw new ContentError(`htl must be an integer from 0 to 255, got "${q.htl}"`, 400)
-  const file = await node.client.open(uri, { htl })
+  const htl = parseHtl((req.query as Record<string, string | undefined>).htl)
+  // A reader who goes away cancels the block requests still in flight for it.
+  const gone = new AbortController()
+  reply.raw.once('close', () => { if (!reply.raw.writableFinished) gone.abort(new Error('the HTTP client went away')) })
+  const file = await node.client.open(uri, { htl, signal: gone.signal })
   if (gatewayPath !== undefined && file.site !== undefined) {
     // Relative links resolve against the directory: a site root or a directory served by
     // its index must end with "/". Under a signed key the site path follows "//" (the
@@ -150,9 +159,13 @@ export async function serveContent (node: WarrenNode, req: FastifyRequest, reply
 }
 
 /** Register the gateway's routes and request checks on the API server. */
-export function registerGateway (app: FastifyInstance, node: WarrenNode, options: GatewayOptions = {}): void {
+export function registerGateway (app: FastifyInstance, node: GatewayNode, options: GatewayOptions = {}): void {
   const recent = new RecentRequests()
-  node.client.onRequest = (ok, hops) => { recent.record(ok, hops) }
+  const onProgress = (evt: WarrenClientEvents['progress']): void => {
+    if (evt.detail.type === 'warren:file:block') recent.record(evt.detail.detail.ok, evt.detail.detail.hops)
+  }
+  node.client.addEventListener('progress', onProgress)
+  app.addHook('onClose', async () => { node.client.removeEventListener('progress', onProgress) })
 
   app.addHook('onRequest', async (req, reply) => {
     if (options.allowRemote !== true && !isLoopbackHost(req.headers.host)) {
@@ -192,9 +205,15 @@ export function registerGateway (app: FastifyInstance, node: WarrenNode, options
   })
   app.get('/favicon.ico', async (_req, reply) => await reply.code(204).send())
 
-  app.get('/api/v1/stats/recent', async () => ({ ...recent.summary(), inserts: insertCounters(node) }))
+  app.get('/api/v1/stats/recent', async () => {
+    const { success, collision, failure } = node.status().counters.local.inserts
+    return { ...recent.summary(), inserts: { success, collision, failure } }
+  })
 
   app.post('/api/v1/site', async (req) => {
+    const q = req.query as Record<string, string | undefined>
+    const htl = parseHtl(q.htl)
+    const signed = parseSignedTarget(q)
     let body: { entries?: unknown, index?: unknown }
     try {
       body = JSON.parse(await readBody(req.body, MAX_SITE_JSON_BYTES))
@@ -209,14 +228,10 @@ export function registerGateway (app: FastifyInstance, node: WarrenNode, options
       return { path: e.path, uri: e.uri, mime, size: typeof e.size === 'number' && Number.isSafeInteger(e.size) && e.size >= 0 ? e.size : 0 }
     })
     const index = typeof body.index === 'string' && body.index !== '' ? body.index : undefined
-    const q = req.query as Record<string, string | undefined>
-    const htl = q.htl === undefined ? undefined : Number(q.htl)
     const site = await node.client.putSite(entries, { index, htl })
-    // ?ssk=, ?ksk=, ?update=: publish the site under a signed key, through the key client
-    // (src/client/resolve.ts) with the site as the content it points at.
-    const keys = new KeyClient(node.service, { put: async () => ({ uri: site.uri }) }, { htl: htl ?? node.config.htl })
-    const signed = await putSigned({ keys } as unknown as WarrenNode, [], q, { htl }) as { uri: string } | undefined
-    return signed === undefined ? site : { ...signed, site: site.uri, blocks: site.blocks }
+    if (signed === undefined) return site
+    // ?ssk=, ?ksk=, ?update=: the signed key points at the site just inserted.
+    return { ...await node.keys.publish({ uri: site.uri }, signed, { htl }), site: site.uri, blocks: site.blocks }
   })
 
   // Everything else: a key path, or a JSON 404 for the API, or an HTML 404.
@@ -245,9 +260,4 @@ export function registerGateway (app: FastifyInstance, node: WarrenNode, options
       return await pageHeaders(reply).code(status).type('text/html; charset=utf-8').send(errorPage(status, message))
     }
   })
-}
-
-function insertCounters (node: WarrenNode): { success: number, collision: number, failure: number } {
-  const i = node.service.core.stats.local.inserts
-  return { success: i.success, collision: i.collision, failure: i.failure }
 }

@@ -25,8 +25,8 @@ interface Running {
   output: string[]
 }
 
-async function run (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let stdout = ''
   let stderr = ''
   proc.stdout.on('data', (d) => { stdout += String(d) })
@@ -136,6 +136,37 @@ describe('warren CLI end to end', () => {
     const down = await run(['status', '-a', '127.0.0.1:1'])
     assert.equal(down.code, 1)
     assert.match(down.stderr, /cannot reach the warren node API/)
+  })
+
+  it('takes the API address as HOST:PORT or as a URL (flag and WARREN_API)', async () => {
+    const file = join(dir, 'small.txt')
+    await writeFile(file, 'addressed')
+    for (const api of [`http://${nodes[0].api}`, `http://${nodes[0].api}/`]) {
+      const put = await run(['put', file, '--api', api])
+      assert.equal(put.code, 0, `${api}: ${put.stderr}`)
+      assert.match(put.stdout, /^warren:CHK@/)
+      const get = await run(['get', put.stdout.trim(), '-a', api])
+      assert.equal(get.stdout, 'addressed')
+    }
+    const st = await run(['status'], { WARREN_API: `http://${nodes[0].api}/` })
+    assert.equal(st.code, 0, st.stderr)
+    assert.match(st.stdout, new RegExp(`peer ID\\s+${nodes[0].peerId}`))
+  })
+
+  it('rejects a bad --htl with a clear message before contacting the node', async () => {
+    const file = join(dir, 'small.txt')
+    await writeFile(file, 'x')
+    for (const [args, bads] of [[['put', file], ['abc', '-1', '1000']], [['get', 'warren:CHK@x'], ['abc']], [['redirect', 'warren:CHK@x'], ['-1']], [['put-site', dir], ['1000']]]) {
+      for (const bad of bads) {
+        // Port 1 has no node: the flag is refused before any connection is tried.
+        const r = await run([...args, '--htl', bad, '-a', '127.0.0.1:1'])
+        assert.equal(r.code, 1, `${args[0]} --htl ${bad}`)
+        assert.equal(r.stderr.trim(), `warren: --htl must be an integer from 0 to 255, got "${bad}"`)
+      }
+    }
+    const start = await run(['init', '-d', join(dir, 'never'), '--htl', 'abc'])
+    assert.equal(start.code, 1)
+    assert.equal(start.stderr.trim(), 'warren: --htl must be an integer from 1 to 255, got "abc"')
   })
 
   it('shuts down cleanly on SIGTERM and keeps its identity and location across restarts', async () => {

@@ -4,9 +4,9 @@
  */
 import { createCipheriv } from 'node:crypto'
 import { sha256 } from '../../src/keys/routing-key.js'
-import { FileSplitter } from '../../src/client/split.js'
-import type { SplitOptions } from '../../src/client/split.js'
-import type { FetchBlock } from '../../src/client/assemble.js'
+import { FileSplitter } from './manifest-tree.js'
+import type { SplitOptions } from './manifest-tree.js'
+import type { FetchBlock } from '../../src/client/types.js'
 import type { ChkUri } from '../../src/keys/uri.js'
 
 /** `length` pseudo-random bytes determined by `seed` (a ChaCha20 keystream). */

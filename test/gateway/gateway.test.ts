@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
-import { testBytes } from '../fec/helpers.js'
+import { testBytes } from '../client/memory-blocks.js'
 import { putFile, putSite, startGateway } from './helpers.js'
 import type { GatewayFixture } from './helpers.js'
 

@@ -23,6 +23,15 @@ describe('configuration', () => {
     assert.deepEqual(parseApiAddress('7481'), { apiPort: 7481 })
     assert.deepEqual(parseApiAddress('[::1]:9'), { apiHost: '::1', apiPort: 9 })
     assert.throws(() => parseApiAddress('host:99999'), /invalid API port/)
+    // A URL is what most users paste.
+    for (const url of ['http://127.0.0.1:7480', 'http://127.0.0.1:7480/', ' http://127.0.0.1:7480/ ']) {
+      assert.deepEqual(parseApiAddress(url), { apiHost: '127.0.0.1', apiPort: 7480 }, url)
+    }
+    assert.deepEqual(parseApiAddress('http://[::1]:9/'), { apiHost: '::1', apiPort: 9 })
+    assert.deepEqual(parseApiAddress('http://localhost'), { apiHost: 'localhost', apiPort: 80 })
+    assert.throws(() => parseApiAddress('https://127.0.0.1:7480'), /speaks http:\/\/, not https:\/\//)
+    assert.throws(() => parseApiAddress('http://127.0.0.1:7480/api/v1'), /only the scheme, host and port/)
+    assert.throws(() => parseApiAddress('http://127.0.0.1:99999'), /expected HOST:PORT or http:\/\/HOST:PORT/)
   })
 
   it('layers defaults < config file < environment < flags', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { WarrenClient } from '../../src/client/client.js'
-import { KeyClient, keygen } from '../../src/client/resolve.js'
+import { KeyClient, keygen } from '../../src/client/key-client.js'
 import { dbrSlot, decodeDescriptor, encodeDescriptor, findLatestEdition } from '../../src/client/updatable.js'
 import { createNetwork, ring } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
@@ -78,9 +78,8 @@ describe('updatable keys on a 5-node network', () => {
     net = await createNetwork(5, { core: { hopTimeoutMs: 2000 } })
     await ring(net, [[0, 2]])
     for (const node of net.nodes) {
-      const files = new WarrenClient(node.service, { htl: HTL })
-      const keys = new KeyClient(node.service, files, { htl: HTL, now: () => clock })
-      files.resolve = keys.resolveToChk
+      const keys = new KeyClient({ network: node.service }, { htl: HTL, now: () => clock })
+      const files = new WarrenClient({ network: node.service, resolve: keys.resolveToChk }, { htl: HTL })
       clients.push({ files, keys })
     }
   })

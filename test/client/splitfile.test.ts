@@ -10,8 +10,8 @@ import { runInNewContext } from 'node:vm'
 import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
 import { formatUri } from '../../src/keys/uri.js'
 import { decodeSplitfile, splitfileBlocks } from '../../src/client/splitfile.js'
-import { openContent } from '../../src/client/splitfile-open.js'
-import { collect, MemoryNetwork, testBytes } from './helpers.js'
+import { openContent } from '../../src/client/open.js'
+import { collect, MemoryNetwork, testBytes } from './memory-blocks.js'
 import { until } from '../helpers/network.js'
 import type { SplitfileOptions } from '../../src/client/splitfile.js'
 import type { ChkUri } from '../../src/keys/uri.js'
@@ -98,9 +98,12 @@ describe('FEC split files', () => {
     const originals = new Map(lost.map((k) => [k.hex, net.blocks.get(k.hex)!]))
     for (const k of lost) net.blocks.delete(k.hex)
     const healed = new Map<string, Uint8Array>()
-    const heal = (key: RoutingKey, block: Uint8Array): void => {
-      assert.ok(!healed.has(key.hex), 'each block is healed once')
-      healed.set(key.hex, block)
+    const heal = {
+      add: (key: RoutingKey, block: Uint8Array): void => {
+        assert.ok(!healed.has(key.hex), 'each block is healed once')
+        healed.set(key.hex, block)
+      },
+      recomputeFailed: (err: Error): void => { assert.fail(err) }
     }
     assert.ok((await collect((await openContent(uri, net.fetch, { heal })).stream())).equals(data))
     await until(() => healed.size === lost.length, 5000, 'every lost block healed')
@@ -110,7 +113,7 @@ describe('FEC split files', () => {
     // Inserted again, the next read fetches every block and has nothing to heal.
     for (const [hex, block] of healed) net.blocks.set(hex, block)
     const again: string[] = []
-    assert.ok((await collect((await openContent(uri, net.fetch, { heal: (k) => { again.push(k.hex) } })).stream())).equals(data))
+    assert.ok((await collect((await openContent(uri, net.fetch, { heal: { add: (k) => { again.push(k.hex) }, recomputeFailed: (err) => { assert.fail(err) } } })).stream())).equals(data))
     assert.deepEqual(again, [])
   })
 

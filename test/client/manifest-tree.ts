@@ -1,29 +1,19 @@
 /**
- * Splitting a file into CHK blocks, streamed.
+ * Test fixture: a writer of the manifest-tree file format (DATA blocks named by a balanced tree
+ * of MANIFEST blocks, src/client/manifest.ts). The node inserts FEC split files
+ * (src/client/splitfile.ts) and only reads this older format (src/client/assemble.ts through
+ * src/client/open.ts), so the writer lives here, to build the files the reader's tests read.
  *
- * A file that fits one CHK payload becomes one DATA block, and its URI names it. A larger file
- * is cut into full DATA blocks (the last one partial) named by a balanced tree of manifests
- * (src/client/manifest.ts); its URI names the root manifest. Memory stays bounded whatever the
- * file size: one block of input plus at most MANIFEST_FANOUT pending refs per tree level.
- *
- * Blocks come out in dependency order (every block before the manifest that names it; the
- * root last), so an inserter that inserts them in order never publishes a URI whose blocks
- * are not inserted yet. Identical slices give identical blocks (convergent encryption) and
- * are yielded once per occurrence; an inserter may skip keys it has already inserted.
+ * Blocks come out in dependency order (every block before the manifest that names it; the root
+ * last). A file that fits one CHK payload is one DATA block.
  */
-import { ChkType, CHK_MAX_PAYLOAD, encodeChk } from '../keys/chk.js'
-import { encodeManifest, MANIFEST_FANOUT, MAX_MANIFEST_HEIGHT } from './manifest.js'
-import type { ChkRef } from '../keys/chk.js'
-import type { RoutingKey } from '../keys/routing-key.js'
-import type { ChkUri } from '../keys/uri.js'
+import { ChkType, CHK_MAX_PAYLOAD, encodeChk } from '../../src/keys/chk.js'
+import { encodeManifest, MANIFEST_FANOUT, MAX_MANIFEST_HEIGHT } from '../../src/client/manifest.js'
+import type { ChkRef } from '../../src/keys/chk.js'
+import type { RoutingKey } from '../../src/keys/routing-key.js'
+import type { ChkUri } from '../../src/keys/uri.js'
+import type { SplitBlock, SplitSource } from '../../src/client/types.js'
 
-/** One block to insert: its routing key and its BLOCK_SIZE bytes. */
-export interface SplitBlock {
-  routingKey: RoutingKey
-  block: Uint8Array<ArrayBuffer>
-}
-
-export type SplitSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>
 
 export interface SplitOptions {
   /**
@@ -152,12 +142,4 @@ export class FileSplitter {
     this._blockCount++
     return { routingKey: chk.routingKey, block: chk.block }
   }
-}
-
-/**
- * Split a file into CHK blocks. The generator's return value (seen by callers that drive it
- * with `next()`) is the file's URI; use `FileSplitter` to read it after a `for await` loop.
- */
-export function splitFile (source: SplitSource, options?: SplitOptions): AsyncGenerator<SplitBlock, ChkUri, undefined> {
-  return new FileSplitter(source, options).blocks()
 }

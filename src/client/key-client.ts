@@ -5,7 +5,7 @@
  * Content always lives under CHKs; a signed document holds a redirect to it (Freenet's
  * indirect file), or an updatable descriptor that leads to the current version's redirect.
  * `resolve` follows that chain, at most MAX_REDIRECTS documents, to the CHK URI a file client
- * can open (WarrenClient's `resolve` hook). Every signed block is re-verified here too.
+ * can open (WarrenClient's `resolve` component). Every signed block is re-verified here too.
  */
 import { DEFAULT_DBR_PERIOD_S, EDITION_MAX_PROBES, MAX_REDIRECTS } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
@@ -17,22 +17,31 @@ import { sskInsertRefOfUri, sskRefOfUri, sskUriOf, subspaceUris } from '../keys/
 import { formatUri, parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/errors.js'
 import type { BlockNetwork } from '../protocol/types.js'
+import { insertFile } from './splitfile-insert.js'
 import { dbrSlot, decodeDescriptor, editionName, encodeDescriptor, findLatestEdition } from './updatable.js'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { DecodedSsk, SskInsertRef, SskRef } from '../keys/ssk.js'
 import type { ChkUri, SignedUri, WarrenUri } from '../keys/uri.js'
-import type { SplitSource } from './split.js'
+import type { SignedTarget } from '../util/params.js'
+import type { ClientOptions, SplitSource } from './types.js'
 import type { DbrSlot, UpdatableDescriptor } from './updatable.js'
 
-
-/** Where file content goes (WarrenClient satisfies it). */
-export interface ContentClient {
-  put: (source: SplitSource, options: { htl?: number, mime?: string }) => Promise<{ uri: string }>
+export interface KeyClientComponents {
+  network: BlockNetwork
 }
 
-export interface KeyClientOptions {
+/** What a signed key points at: content to insert now, or a URI already inserted (a site, a file). */
+export type KeyContent = SplitSource | Uint8Array | { uri: string }
+
+export interface KeyOptions extends ClientOptions {
+  htl?: number
+}
+
+export interface KeyClientInit {
   htl: number
+  /** Inserts in flight when inserting content (CLIENT_CONCURRENCY). */
+  concurrency?: number
   /** Clock for date-based redirects (ms since the epoch); tests inject one. */
   now?: () => number
   maxRedirects?: number
@@ -65,8 +74,7 @@ export interface Resolution {
   probes?: number
 }
 
-export interface UpdateOptions {
-  htl?: number
+export interface UpdateOptions extends KeyOptions {
   /** MIME type recorded with the content. */
   mime?: string
   /** Create a date-based redirect (if the name is new) with this period and start (seconds). */
@@ -119,35 +127,39 @@ function readerRef (uri: SignedUri): SskRef {
 }
 
 export class KeyClient {
+  private readonly network: BlockNetwork
   private readonly htl: number
+  private readonly concurrency?: number
   private readonly now: () => number
   private readonly maxRedirects: number
   private readonly maxProbes: number
   /** Newest edition seen per updatable document (routing key hex): searches start there. */
   private readonly newest = new Map<string, number>()
 
-  constructor (private readonly net: BlockNetwork, private readonly content: ContentClient, options: KeyClientOptions) {
+  constructor (components: KeyClientComponents, options: KeyClientInit) {
+    this.network = components.network
     this.htl = options.htl
+    this.concurrency = options.concurrency
     this.now = options.now ?? Date.now
     this.maxRedirects = options.maxRedirects ?? MAX_REDIRECTS
     this.maxProbes = options.maxProbes ?? EDITION_MAX_PROBES
   }
 
   /** Sign and insert one document. A collision returns the block already stored (never overwritten). */
-  async insertSigned (ref: SskInsertRef, type: SskType, payload: Uint8Array, htl = this.htl): Promise<{ routingKey: RoutingKey, stored: number, existing?: DecodedSsk }> {
+  async insertSigned (ref: SskInsertRef, type: SskType, payload: Uint8Array, options: KeyOptions = {}): Promise<{ routingKey: RoutingKey, stored: number, existing?: DecodedSsk }> {
     const { routingKey, block } = encodeSsk(ref, type, payload)
-    const r = await this.net.insert(routingKey, block, { htl })
+    const r = await this.network.insert(routingKey, block, this.networkOptions(options))
     if (!r.collision) return { routingKey, stored: r.stored }
     if (r.block === undefined || !verifyBlock(routingKey, r.block)) throw new Error(`insert of ${routingKey.hex} collided with an invalid block`)
     return { routingKey, stored: 0, existing: decodeSsk(routingKey, r.block, ref) }
   }
 
   /** Fetch and decrypt one document; undefined when the network does not have it. */
-  async fetchSigned (ref: SskRef, htl = this.htl): Promise<DecodedSsk | undefined> {
+  async fetchSigned (ref: SskRef, options: KeyOptions = {}): Promise<DecodedSsk | undefined> {
     const key = sskRoutingKey(ref)
     let block: Block
     try {
-      block = (await this.net.request(key, { htl })).block
+      block = (await this.network.request(key, this.networkOptions(options))).block
     } catch (err) {
       if (err instanceof NotFoundError) return undefined
       throw err
@@ -157,8 +169,8 @@ export class KeyClient {
   }
 
   /** Point a signed key at `target` (a URI). Idempotent; other existing content is an error. */
-  async putRedirect (ref: SskInsertRef, target: string, what: string, htl = this.htl): Promise<number> {
-    const r = await this.insertSigned(ref, SskType.REDIRECT, new TextEncoder().encode(target), htl)
+  async putRedirect (ref: SskInsertRef, target: string, what: string, options: KeyOptions = {}): Promise<number> {
+    const r = await this.insertSigned(ref, SskType.REDIRECT, new TextEncoder().encode(target), options)
     if (r.existing === undefined) return r.stored
     const old = r.existing.type === SskType.REDIRECT ? new TextDecoder().decode(r.existing.payload) : undefined
     if (old === target) return 0
@@ -166,23 +178,39 @@ export class KeyClient {
       'keys are never overwritten (use a new name, or `--update` for updatable content)', 409)
   }
 
-  /** Insert a file as a CHK and point an SSK document or a KSK at it. */
-  async put (source: SplitSource | Uint8Array, dest: string, kind: 'ssk' | 'ksk', options: { htl?: number, mime?: string } = {}): Promise<KeyPutResult> {
-    const htl = options.htl ?? this.htl
+  /** Publish `content` under a signed target (what `?ssk=`, `?ksk=` or `?update=` name: src/util/params.ts). */
+  async publish (content: KeyContent, target: SignedTarget, options: KeyOptions & { mime?: string } = {}): Promise<KeyPutResult | UpdateResult> {
+    if (target.kind !== 'update') return await this.put(content, target.dest, target.kind, options)
+    return await this.update(content, target.dest, { ...options, dbr: target.dbr, at: target.at })
+  }
+
+  /** Insert a file as a CHK (or take a URI already inserted) and point an SSK document or a KSK at it. */
+  async put (content: KeyContent, dest: string, kind: 'ssk' | 'ksk', options: KeyOptions & { mime?: string } = {}): Promise<KeyPutResult> {
     const { ref, uri } = insertTarget(dest, kind)
-    const target = (await this.content.put(source instanceof Uint8Array ? [source] : source, { htl, mime: options.mime })).uri
+    const target = await this.contentUri(content, options)
     const shown = formatUri(uri)
-    const stored = await this.putRedirect(ref, target, shown, htl)
+    const stored = await this.putRedirect(ref, target, shown, options)
     return { uri: shown, target, stored }
   }
 
+  /** The URI of `content`, inserting it first unless it is one already. */
+  private async contentUri (content: KeyContent, options: KeyOptions & { mime?: string }): Promise<string> {
+    if (isUriContent(content)) return content.uri
+    const source = content instanceof Uint8Array ? [content] : content
+    return (await insertFile(this.network, source, { ...options, htl: options.htl ?? this.htl, concurrency: this.concurrency })).uri
+  }
+
+  private networkOptions (options: KeyOptions): { htl: number, signal?: AbortSignal, onProgress?: KeyOptions['onProgress'] } {
+    return { htl: options.htl ?? this.htl, signal: options.signal, onProgress: options.onProgress }
+  }
+
   /** The updatable descriptor at `ref`, creating one (editions unless `dbr`) if the name is new. */
-  private async descriptor (ref: SskInsertRef, dbr: UpdateOptions['dbr'], htl: number): Promise<{ d: UpdatableDescriptor, stored: number }> {
+  private async descriptor (ref: SskInsertRef, dbr: UpdateOptions['dbr'], options: KeyOptions): Promise<{ d: UpdatableDescriptor, stored: number }> {
     const wanted: UpdatableDescriptor = dbr === undefined
       ? { kind: 'editions' }
       : { kind: 'dbr', period: dbr.period ?? DEFAULT_DBR_PERIOD_S, start: dbr.start ?? alignedStart(this.now(), dbr.period ?? DEFAULT_DBR_PERIOD_S) }
-    const found = await this.fetchSigned(sskRefOf(ref), htl)
-    const r = found === undefined ? await this.insertSigned(ref, SskType.UPDATABLE, encodeDescriptor(wanted), htl) : { existing: found, stored: 0 }
+    const found = await this.fetchSigned(sskRefOf(ref), options)
+    const r = found === undefined ? await this.insertSigned(ref, SskType.UPDATABLE, encodeDescriptor(wanted), options) : { existing: found, stored: 0 }
     if (r.existing === undefined) return { d: wanted, stored: r.stored }
     if (r.existing.type !== SskType.UPDATABLE) {
       throw new KeyError(`"${ref.name}" already holds a ${SskType[r.existing.type]} document, not updatable content; use a new name`, 409)
@@ -191,24 +219,23 @@ export class KeyClient {
   }
 
   /** Publish a new version under an updatable name: the next edition, or the current date slot. */
-  async update (source: SplitSource | Uint8Array, insertUri: string, options: UpdateOptions = {}): Promise<UpdateResult> {
-    const htl = options.htl ?? this.htl
+  async update (content: KeyContent, insertUri: string, options: UpdateOptions = {}): Promise<UpdateResult> {
     const { ref, uri } = insertTarget(insertUri, 'ssk')
-    const { d, stored: descStored } = await this.descriptor(ref, options.dbr, htl)
-    const target = (await this.content.put(source instanceof Uint8Array ? [source] : source, { htl, mime: options.mime })).uri
+    const { d, stored: descStored } = await this.descriptor(ref, options.dbr, options)
+    const target = await this.contentUri(content, options)
     const base = sskRefOf(ref)
     if (d.kind === 'dbr') {
       const slot = dbrSlot(ref.name, d, options.at ?? this.now())
-      const stored = await this.putRedirect({ ...ref, name: slot.name }, target, `the slot ${slot.name}`, htl)
+      const stored = await this.putRedirect({ ...ref, name: slot.name }, target, `the slot ${slot.name}`, options)
       return { uri: formatUri(uri), target, stored: stored + descStored, version: formatUri(sskUriOf({ ...base, name: slot.name })), slot, descriptor: d }
     }
     if (options.at !== undefined) throw new KeyError(`"${ref.name}" uses numbered editions: --at applies to date-based redirects only`)
-    let { latest } = await this.latestEdition(base, htl)
+    let { latest } = await this.latestEdition(base, options)
     // Another insert of ours may have raced us: move past any edition already holding other content.
     for (let tries = 0; ; tries++) {
       const n = latest + 1
       try {
-        const stored = await this.putRedirect({ ...ref, name: editionName(ref.name, n) }, target, `edition ${n}`, htl)
+        const stored = await this.putRedirect({ ...ref, name: editionName(ref.name, n) }, target, `edition ${n}`, options)
         this.noteEdition(base, n)
         return { uri: formatUri(uri), target, stored: stored + descStored, version: formatUri(sskUriOf({ ...base, name: editionName(ref.name, n) })), edition: n, descriptor: d }
       } catch (err) {
@@ -219,9 +246,9 @@ export class KeyClient {
   }
 
   /** Newest edition of an editions document (searching from the newest seen). */
-  async latestEdition (base: SskRef, htl = this.htl): Promise<{ latest: number, probes: number }> {
+  async latestEdition (base: SskRef, options: KeyOptions = {}): Promise<{ latest: number, probes: number }> {
     const from = this.newest.get(sskRoutingKey(base).hex) ?? -1
-    const r = await findLatestEdition(async (n) => (await this.fetchSigned({ ...base, name: editionName(base.name, n) }, htl)) !== undefined, from, this.maxProbes)
+    const r = await findLatestEdition(async (n) => (await this.fetchSigned({ ...base, name: editionName(base.name, n) }, options)) !== undefined, from, this.maxProbes)
     this.noteEdition(base, r.latest)
     return r
   }
@@ -233,8 +260,7 @@ export class KeyClient {
   }
 
   /** Follow a URI through signed documents and redirects to the CHK it currently leads to. */
-  async resolve (input: string | WarrenUri, options: { htl?: number } = {}): Promise<Resolution> {
-    const htl = options.htl ?? this.htl
+  async resolve (input: string | WarrenUri, options: KeyOptions = {}): Promise<Resolution> {
     let uri = typeof input === 'string' ? parseUri(input) : input
     let path = uri.path
     const trace: string[] = []
@@ -245,7 +271,7 @@ export class KeyClient {
       if (trace.length >= this.maxRedirects) throw new KeyError(`more than ${this.maxRedirects} redirects (last: ${shown})`, 508)
       trace.push(shown)
       const ref = readerRef(uri)
-      const doc = await this.fetchSigned(ref, htl)
+      const doc = await this.fetchSigned(ref, options)
       if (doc === undefined) throw new NotFoundError(`${shown} was not found`, 0)
       let next: WarrenUri
       switch (doc.type) {
@@ -257,7 +283,7 @@ export class KeyClient {
           if (d.kind === 'dbr') {
             next = sskUriOf({ ...ref, name: dbrSlot(ref.name, d, this.now()).name })
           } else {
-            const { latest, probes } = await this.latestEdition(ref, htl)
+            const { latest, probes } = await this.latestEdition(ref, options)
             if (latest < 0) throw new NotFoundError(`${shown} has no edition yet`, 0)
             result.edition = latest
             result.probes = probes
@@ -274,6 +300,10 @@ export class KeyClient {
     return { ...result, chk: path === undefined ? { ...uri, path: undefined } : { ...uri, path }, trace }
   }
 
-  /** WarrenClient's resolve hook: any URI to the CHK it leads to. */
-  readonly resolveToChk = async (uri: WarrenUri): Promise<ChkUri> => (await this.resolve(uri)).chk
+  /** WarrenClient's `resolve` component: any URI to the CHK it leads to. */
+  readonly resolveToChk = async (uri: WarrenUri, options: KeyOptions = {}): Promise<ChkUri> => (await this.resolve(uri, options)).chk
+}
+
+function isUriContent (content: KeyContent): content is { uri: string } {
+  return typeof (content as { uri?: unknown }).uri === 'string'
 }

@@ -15,7 +15,9 @@ import { decodeSplitfile, readSplitfile } from './splitfile.js'
 import type { ChkRef, DecodedChk } from '../keys/chk.js'
 import type { ChkUri, WarrenUri } from '../keys/uri.js'
 import type { SiteEntry } from './site.js'
-import type { FetchBlock, SplitfileReadOptions } from './splitfile.js'
+import type { SplitfileReadOptions } from './splitfile.js'
+import type { FetchBlock } from './types.js'
+import type { AbortOptions } from '@libp2p/interface'
 
 export interface ByteRange {
   /** First byte. */
@@ -35,9 +37,11 @@ export interface OpenedContent {
   stream: (range?: ByteRange) => AsyncGenerator<Uint8Array, void, undefined>
 }
 
-export interface OpenOptions extends Omit<SplitfileReadOptions, 'onProgress'> {
-  /** Resolve a non-CHK URI (SSK, KSK...) to the CHK URI it currently points to. */
-  resolve?: (uri: WarrenUri) => Promise<ChkUri>
+/** Follow a non-CHK URI (SSK, KSK...) to the CHK URI it currently leads to (KeyClient.resolveToChk). */
+export type ResolveUri = (uri: WarrenUri, options?: AbortOptions) => Promise<ChkUri>
+
+export interface OpenOptions extends SplitfileReadOptions {
+  resolve?: ResolveUri
 }
 
 const MAX_SITE_DEPTH = 4
@@ -96,7 +100,7 @@ export async function openContent (uri: string | WarrenUri, fetchBlock: FetchBlo
   if (target.type === 'CHK') chkUri = target
   else if (options.resolve !== undefined) {
     // The URI's own path wins; else keep the one the signed key's redirect names.
-    const resolved = await options.resolve(target)
+    const resolved = await options.resolve(target, { signal: options.signal })
     chkUri = { ...resolved, path: target.path ?? resolved.path }
   }
   else throw new ContentError(`${(target as { type: string }).type} keys are not supported here`, 400)
