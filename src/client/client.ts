@@ -16,7 +16,7 @@ import type { SiteEntry } from './site.js'
 import type { SplitSource } from './split.js'
 import type { InsertProgress } from './splitfile-insert.js'
 import type { OpenedContent, OpenOptions } from './splitfile-open.js'
-import type { WarrenService } from '../protocol/warren-service.js'
+import type { WarrenService } from '../protocol/service.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 
 export interface PutResult {

@@ -231,7 +231,8 @@ export function randomPeer<P> (table: RoutingTable<P>, rng: Rng, exclude: (peer:
 export class AnnounceCore<P> {
   readonly self: P
   readonly options: AnnounceOptions
-  private readonly table: RoutingTable<P>
+  /** The node's routing table (the walk's next hops, the join's route). */
+  readonly table: RoutingTable<P>
   private readonly addRoute: (loc: number, peer: P) => void
   private readonly rng: Rng
   private readonly now: () => number

@@ -2,7 +2,7 @@
  * An in-memory block network for client tests: insert and fetch by routing key, with
  * blocks that can be deleted to simulate loss, and counters of fetches.
  */
-import { NotFoundError } from '../../src/protocol/warren-service.js'
+import { NotFoundError } from '../../src/protocol/errors.js'
 import type { RoutingKey } from '../../src/keys/routing-key.js'
 import type { SplitBlock } from '../../src/client/split.js'
 
