@@ -23,6 +23,7 @@ import { loadAnnouncement, saveAnnouncement } from './announcement.js'
 import type { Announcement } from './announcement.js'
 import type { HealerStats } from './client/heal.js'
 import { RoutingKey } from './keys/routing-key.js'
+import { neighboursToDial } from './routing/neighbours.js'
 import { WarrenService, warren } from './protocol/service.js'
 import type { WarrenServiceInit } from './protocol/service.js'
 import { BlockStore } from './store/block-store.js'
@@ -198,10 +199,13 @@ export class WarrenNode {
     if (this.libp2p.status !== 'started') return
     const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()))
     if (connected.size >= MIN_CONNECTIONS) return
-    const targets = [
-      ...this.config.bootstrap.map((a) => multiaddr(a)).filter((a) => !connected.has(a.getComponents().find((c) => c.name === 'p2p')?.value ?? '')),
-      ...[...this.service.core.table.peerSet()].filter((p) => !connected.has(p)).slice(0, MIN_CONNECTIONS)
-    ]
+    const dials = neighboursToDial({
+      connected,
+      bootstrap: this.config.bootstrap.map((a) => multiaddr(a)).map((addr) => ({ addr, peer: addr.getComponents().find((c) => c.name === 'p2p')?.value })),
+      known: this.service.core.table.peerSet(),
+      min: MIN_CONNECTIONS
+    })
+    const targets = [...dials.bootstrap, ...dials.peers]
     await Promise.all(targets.map(async (t) => {
       try {
         await this.libp2p.dial(typeof t === 'string' ? peerIdFromString(t) : t, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })

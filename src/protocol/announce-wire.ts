@@ -28,20 +28,26 @@ export interface AnnounceHop extends HopLinks {
   deadline: number
 }
 
-/** Time one hop of a join may take: the join down and the references back. */
-export const JOIN_HOP_MS = 2 * HOP_TIMEOUT_MS
-
 const FAILURE_CODE: Record<AnnounceFailure, WireError.Code> = {
   loop: WireError.Code.UNEXPECTED,
   unreachable: WireError.Code.INTERNAL,
   invalid: WireError.Code.INVALID_KEY,
   timeout: WireError.Code.TIMEOUT,
-  error: WireError.Code.INTERNAL
+  error: WireError.Code.INTERNAL,
+  impostor: WireError.Code.MALFORMED,
+  taken: WireError.Code.INVALID_KEY
+}
+
+/** Refusals that say more than their reason. */
+const REFUSAL_TEXT: Partial<Record<AnnounceFailure, string>> = {
+  impostor: 'a first-hop announcement must come from the node it announces',
+  taken: 'join location is held here by another peer'
 }
 
 /** How a node refusing an announcement or a join says so. */
 export function refusal (reason: AnnounceFailure, what: string): Frame {
-  return reason === 'loop' ? { type: FrameType.REJECTED_LOOP } : errorFrame(FAILURE_CODE[reason], `${what} refused: ${reason}`)
+  if (reason === 'loop') return { type: FrameType.REJECTED_LOOP }
+  return errorFrame(FAILURE_CODE[reason], REFUSAL_TEXT[reason] ?? `${what} refused: ${reason}`)
 }
 
 /** The ERROR frame telling a neighbour on the walk that the announcement failed here. */
@@ -81,11 +87,10 @@ export async function readAnnouncement (l: Link, type: FrameType.ANNOUNCE | Fram
  * `enter()`. A refusal is answered and the stream closed (undefined); otherwise the peer holds
  * one more slot until the state is released.
  */
-export async function admit (c: AnnounceComponents, l: Link, what: 'announcement' | 'join', problem: Frame | undefined,
+export async function admit (c: AnnounceComponents, l: Link, what: 'announcement' | 'join',
   enter: () => Array<AnnounceAction<string>>): Promise<Array<AnnounceAction<string>> | undefined> {
-  const refused = problem ?? (c.slots.acquire(l.peer) ? undefined : errorFrame(WireError.Code.OVERLOADED, `too many ${what}s in progress from you`))
-  if (refused !== undefined) {
-    await sendClose(l, refused)
+  if (!c.slots.acquire(l.peer)) {
+    await sendClose(l, errorFrame(WireError.Code.OVERLOADED, `too many ${what}s in progress from you`))
     return undefined
   }
   const actions = enter()
@@ -152,39 +157,21 @@ export async function writeRefs (book: AddressBook, refs: Array<WalkRef<string>>
   return await Promise.all(refs.map(async (r) => ({ peer: fitRef(await book.ref(r.peer), budget), loc: r.loc })))
 }
 
-/** Who each location of our routing table points at. */
-function owners (core: AnnounceCore<string>): Map<number, string> {
-  const held = new Map<number, string>()
-  for (const e of core.table.entries()) held.set(e.loc, e.peer)
-  return held
-}
-
 /**
- * The references of a result or joined frame from `from`: hostile input. At most as many as
- * an honest walk or join route can send (the last ones: those of the nodes nearest us, which
- * a node deeper down cannot crowd out), each with a well-formed peer ID and a location in
- * [0, 1); addresses go to the filtered, bounded address book. Where references become
- * `routes` here, one never repoints an entry we hold for another peer (say a neighbour's
- * seed location).
+ * The references of a result or joined frame from `from`: hostile input, translated for the
+ * core. Only those the core would keep at all (`boundRefs`: how many, which ones) are parsed,
+ * so a flood of references cannot fill the address book; a malformed one is dropped here, the
+ * rest (locations, repointing) is the core's to judge.
  */
-export function readRefs (c: AnnounceComponents, id: bigint, from: string, refs: WireWalkRef[], routes: boolean): Array<WalkRef<string>> {
-  if (refs.length === 0) return []
-  const { shareNearest, maxHtl } = c.core.options
-  const cap = (1 + shareNearest) * (maxHtl + 1)
-  const held = routes ? owners(c.core) : new Map<number, string>()
+export function readRefs (c: AnnounceComponents, id: bigint, from: string, refs: WireWalkRef[]): Array<WalkRef<string>> {
   const out: Array<WalkRef<string>> = []
-  for (const r of refs.slice(Math.max(0, refs.length - cap))) {
+  for (const r of c.core.boundRefs(refs)) {
     if (r.peer === undefined || !Number.isFinite(r.loc) || r.loc < 0 || r.loc >= 1) continue
-    let peer: string
     try {
-      peer = c.addressBook.learn(r.peer)
-    } catch {
-      continue
-    }
-    const owner = held.get(r.loc)
-    if (owner === undefined || owner === peer) out.push({ peer, loc: r.loc })
+      out.push({ peer: c.addressBook.learn(r.peer), loc: r.loc })
+    } catch {}
   }
-  if (out.length < refs.length) c.log('announce %s: kept %d of %d references from %s', id, out.length, refs.length, from)
+  if (out.length < refs.length) c.log('announce %s: %d of %d references from %s are well formed and within the bound', id, out.length, refs.length, from)
   return out
 }
 

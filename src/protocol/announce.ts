@@ -26,7 +26,7 @@ import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
 import { admit, failureFrame, openHop, readAnnouncement, readRefs, releaseHop, sendClose, step, wire, writeRefs } from './announce-wire.js'
 import { isJoinAction } from './join.js'
-import { errorFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
+import { FrameType, ProtocolViolation, WireError } from './messages.js'
 import { abortHops, link } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { JoinAction, JoinHandler } from './join.js'
@@ -113,13 +113,8 @@ export class AnnounceHandler {
     const first = await readAnnouncement(up, FrameType.ANNOUNCE, this.c.addressBook)
     if (first === undefined) return
     const a = first.frame.announce!
-    // At the first hop (one commitment: the newcomer's own) the sender must be the newcomer:
-    // nobody may announce someone else's identity or addresses into routing tables.
-    const impostor = a.commitments.length === 1 && first.node !== peer
-      ? errorFrame(WireError.Code.MALFORMED, 'a first-hop announcement must come from the node it announces')
-      : undefined
     // An ID in use here is a loop even if it left the seen cache: never take over live state.
-    const actions = await admit(this.c, up, 'announcement', impostor, () => this.pending.has(a.id)
+    const actions = await admit(this.c, up, 'announcement', () => this.pending.has(a.id)
       ? [{ type: 'failed', id: a.id, to: peer, reason: 'loop' }]
       : this.c.core.receive(peer, { id: a.id, htl: a.htl, node: first.node, commitments: a.commitments }))
     if (actions === undefined) return
@@ -162,8 +157,7 @@ export class AnnounceHandler {
           [FrameType.ANNOUNCE_RESULT], p.deadline, (f) => {
             const r = f.announceResult!
             if (r.key.length !== 32) throw new ProtocolViolation(WireError.Code.INVALID_KEY, 'announce result key must be 32 bytes')
-            const { shareWalk } = core.options
-            const refs = shareWalk === 'off' ? [] : readRefs(this.c, a.id, a.to, r.refs, p.local !== undefined || shareWalk === 'all')
+            const refs = core.options.shareWalk === 'off' ? [] : readRefs(this.c, a.id, a.to, r.refs)
             return core.result(a.id, a.to, new RoutingKey(r.key), r.seeds, refs)
           }, (r) => core.failed(a.id, a.to, r)))
         return

@@ -10,10 +10,10 @@
  * its location, so a node refuses one that would repoint a routing entry it holds for another
  * peer; its JOINED references are filtered like the walk's.
  */
-import { HOP_TIMEOUT_MS, JOIN_PROTOCOL } from '../constants.js'
+import { JOIN_PROTOCOL } from '../constants.js'
 import { randomId } from '../routing/random.js'
-import { admit, JOIN_HOP_MS, openHop, readAnnouncement, readRefs, refusal, releaseHop, sendClose, step, writeRefs } from './announce-wire.js'
-import { errorFrame, FrameType, WireError } from './messages.js'
+import { admit, openHop, readAnnouncement, readRefs, refusal, releaseHop, sendClose, step, writeRefs } from './announce-wire.js'
+import { FrameType } from './messages.js'
 import { abortHops, link } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { AnnounceAction } from '../routing/announce.js'
@@ -61,19 +61,27 @@ export class JoinHandler {
    */
   async rejoin (loc: number): Promise<number | undefined> {
     const id = randomId(this.rng)
+    const actions = this.c.core.rejoin(id, loc)
     // begin registers the join synchronously, before its first action runs.
     const joined = this.begin(id)
-    this.run(this.c.core.rejoin(id, loc))
+    this.run(actions)
     return await joined
   }
 
-  /** The newcomer's own join starts (if the core runs one): its driver state, and what the result reports. */
+  /**
+   * The newcomer's own join has started in the core (after its announcement's result, or a
+   * rejoin): its driver state, and what the result reports. Undefined when no join runs (joinHtl 0).
+   */
   async begin (id: bigint): Promise<number | undefined> {
-    const htl = this.c.core.options.joinHtl
-    if (htl < 1) return undefined
+    if (this.c.core.options.joinHtl < 1) return undefined
     return await new Promise<number | undefined>((resolve) => {
-      this.joins.set(id, { deadline: Date.now() + JOIN_HOP_MS * (htl + 1), done: resolve })
+      this.joins.set(id, { deadline: this.deadline(id), done: resolve })
     })
+  }
+
+  /** The core's deadline for join `id` here (one hop's worth for a join that already ended). */
+  private deadline (id: bigint): number {
+    return this.c.core.joinDeadline(id) ?? Date.now() + this.c.core.options.joinHopMs
   }
 
   /** A join arrives: record its newcomer (unless that repoints an entry) and route it on. */
@@ -82,17 +90,11 @@ export class JoinHandler {
     const first = await readAnnouncement(up, FrameType.ANNOUNCE_JOIN, this.c.addressBook)
     if (first === undefined) return
     const j = first.frame.announceJoin!
-    const node = first.node
-    let owner: string | undefined
-    for (const e of this.c.core.table.entries()) if (e.loc === j.loc) owner = e.peer
-    const repoint = owner !== undefined && owner !== node
-      ? errorFrame(WireError.Code.INVALID_KEY, 'join location is held here by another peer')
-      : undefined
-    const actions = await admit(this.c, up, 'join', repoint, () => this.joins.has(j.id)
+    const actions = await admit(this.c, up, 'join', () => this.joins.has(j.id)
       ? [{ type: 'join-failed', id: j.id, to: peer, reason: 'loop' }]
-      : this.c.core.join(peer, { id: j.id, htl: j.htl, node, loc: j.loc }))
+      : this.c.core.join(peer, { id: j.id, htl: j.htl, node: first.node, loc: j.loc }))
     if (actions === undefined) return
-    this.joins.set(j.id, { upstream: up, deadline: Date.now() + JOIN_HOP_MS * (Math.min(j.htl, this.c.core.options.maxHtl) + 1) })
+    this.joins.set(j.id, { upstream: up, deadline: this.deadline(j.id) })
     this.run(actions)
   }
 
@@ -108,19 +110,18 @@ export class JoinHandler {
     if (j === undefined) return
     switch (a.type) {
       case 'join': {
-        // Nested deadlines: the child's budget (from its HTL) must end half a hop before ours.
-        const htl = Math.min(a.htl, Math.floor((j.deadline - Date.now() - HOP_TIMEOUT_MS / 2) / JOIN_HOP_MS) - 1)
-        const child = htl < 0 ? undefined : await openHop(this.c, a.to, JOIN_PROTOCOL, j.deadline)
+        // The core gave the join an HTL that fits in what is left of our deadline.
+        const child = await openHop(this.c, a.to, JOIN_PROTOCOL, j.deadline)
         if (child === undefined) {
           this.settle(a.id, this.c.core.joinFailed(a.id, a.to))
           return
         }
         j.child = child
         const node = await this.c.addressBook.ref(a.node)
-        this.settle(a.id, await step(child, { type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: a.id, htl, node, loc: a.loc } },
+        this.settle(a.id, await step(child, { type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: a.id, htl: a.htl, node, loc: a.loc } },
           [FrameType.ANNOUNCE_JOINED], j.deadline, (f) => {
             void child.stream.close().catch(() => {})
-            return this.c.core.joined(a.id, a.to, readRefs(this.c, a.id, a.to, f.announceJoined!.refs, j.done !== undefined))
+            return this.c.core.joined(a.id, a.to, readRefs(this.c, a.id, a.to, f.announceJoined!.refs))
           }, () => this.c.core.joinFailed(a.id, a.to)))
         return
       }

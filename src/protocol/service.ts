@@ -116,6 +116,8 @@ export class WarrenService implements Startable {
         shareWalk: ANNOUNCE_SHARE_WALK,
         shareNearest: ANNOUNCE_SHARE_NEAREST,
         joinHtl: ANNOUNCE_JOIN_HTL,
+        // One hop of a join: the join down and the references back.
+        joinHopMs: 2 * HOP_TIMEOUT_MS,
         ...init.announce
       }
     })
