@@ -30,6 +30,7 @@ import { FrameType, ProtocolViolation, WireError } from './messages.js'
 import { abortHops, link } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { JoinAction, JoinHandler } from './join.js'
+import type { NodeLocation } from './location.js'
 import type { AnnounceAction } from '../routing/announce.js'
 import type { Rng } from '../routing/random.js'
 import type { Stream } from '@libp2p/interface'
@@ -57,26 +58,16 @@ export interface AnnounceHandlerComponents extends AnnounceComponents {
   rng: Rng
   /** The join driver: a successful announcement starts the newcomer's join there. */
   joins: JoinHandler
+  /** This node's routing location: set to the key of each successful announcement. */
+  location: NodeLocation
 }
 
 export class AnnounceHandler {
   private readonly c: AnnounceHandlerComponents
   private readonly pending = new Map<bigint, WalkHop>()
-  /** This node's routing location: the key of its last successful announcement (NaN before). */
-  private loc = NaN
 
   constructor (components: AnnounceHandlerComponents) {
     this.c = components
-  }
-
-  get location (): number {
-    return this.loc
-  }
-
-  /** Take up `loc`, the location an earlier announcement of this node agreed on (kept across a restart). */
-  restoreLocation (loc: number): void {
-    if (!Number.isFinite(loc) || loc < 0 || loc >= 1) throw new RangeError(`not a routing location: ${loc}`)
-    this.loc = loc
   }
 
   /** Walks in progress here. */
@@ -164,7 +155,7 @@ export class AnnounceHandler {
       case 'result':
         releaseHop(this.c, this.pending, a.id, 'announce')
         if (a.to === null) {
-          this.loc = a.key.loc
+          this.c.location.set(a.key.loc)
           // Synchronously, before the join action that follows in this batch runs.
           const joined = this.c.joins.begin(a.id)
           p.local?.resolve({ key: a.key, participants: a.seeds.length - 1, refs: a.refs?.length ?? 0, joined })

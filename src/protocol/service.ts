@@ -11,6 +11,7 @@
  * over the shared plumbing in stream.ts and the address book in address-book.ts.
  */
 import { serviceCapabilities } from '@libp2p/interface'
+import { TypedEventEmitter } from 'main-event'
 import {
   ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, FIRST_FRAME_TIMEOUT_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL,
   JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL,
@@ -23,6 +24,7 @@ import { cryptoRng } from '../routing/random.js'
 import { AddressBook, peerKey } from './address-book.js'
 import { AnnounceHandler } from './announce.js'
 import { JoinHandler } from './join.js'
+import { NodeLocation } from './location.js'
 import { RequestInsertHandler } from './request-insert.js'
 import { PeerSlots } from './stream.js'
 import type { AnnounceResult } from './announce.js'
@@ -52,6 +54,13 @@ export interface WarrenServiceInit {
   allowPrivateAddrs?: boolean
   /** Overrides of the announcement options (default: walk references shared, src/constants.ts). */
   announce?: Partial<AnnounceOptions>
+  /** The node's routing location, shared with whatever else reads it (the block store); default: a new one. */
+  location?: NodeLocation
+}
+
+export interface WarrenServiceEvents {
+  /** A connected peer that speaks warren is now in the routing table (a neighbour); detail: its peer ID. */
+  'warren:neighbour': CustomEvent<string>
 }
 
 export interface WarrenServiceComponents {
@@ -83,7 +92,7 @@ export function nodeCoreOptions (overrides: Partial<NodeCoreOptions> = {}): Part
   }
 }
 
-export class WarrenService implements Startable {
+export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implements Startable {
   readonly core: NodeCore<string>
   readonly announceCore: AnnounceCore<string>
   readonly [Symbol.toStringTag] = '@warren/service'
@@ -95,11 +104,14 @@ export class WarrenService implements Startable {
   private readonly joins: JoinHandler
   private readonly opSlots: PeerSlots
   private readonly announceSlots: PeerSlots
+  private readonly loc: NodeLocation
   private topologyId?: string
   private started = false
 
   constructor (components: WarrenServiceComponents, init: WarrenServiceInit) {
+    super()
     this.components = components
+    this.loc = init.location ?? new NodeLocation()
     const rng = init.rng ?? cryptoRng()
     const self = components.peerId.toString()
     const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs })
@@ -110,7 +122,7 @@ export class WarrenService implements Startable {
       addRoute: (loc, peer) => { this.core.addRoute(loc, peer) },
       rng,
       now: Date.now,
-      location: () => this.walks.location,
+      location: () => this.loc.value,
       options: {
         maxHtl: this.core.options.maxHtl,
         shareWalk: ANNOUNCE_SHARE_WALK,
@@ -141,15 +153,12 @@ export class WarrenService implements Startable {
       log: components.logger.forComponent('warren:announce')
     }
     this.joins = new JoinHandler(announce)
-    this.walks = new AnnounceHandler({ ...announce, joins: this.joins })
+    this.walks = new AnnounceHandler({ ...announce, joins: this.joins, location: this.loc })
   }
-
-  /** Called once a connected peer that speaks warren is in the routing table (a neighbour). */
-  onNeighbour?: (peer: string) => void
 
   /** This node's routing location, agreed by its last successful announcement (NaN before). */
   get location (): number {
-    return this.walks.location
+    return this.loc.value
   }
 
   /** Announce this node through `peer` (connected) with hops-to-live `htl`: see announce.ts. */
@@ -158,18 +167,13 @@ export class WarrenService implements Startable {
     return await this.walks.announce(peer, htl)
   }
 
-  /** Take up the location an earlier announcement of this node agreed on (kept across a restart). */
-  restoreLocation (loc: number): void {
-    this.walks.restoreLocation(loc)
-  }
-
   /**
    * Route a join toward this node's restored location again, through the routing table: the
    * references it added as routes, or undefined when no join ran (joinHtl 0) or the node stopped.
    */
   async rejoin (): Promise<number | undefined> {
     this.assertStarted()
-    const loc = this.walks.location
+    const loc = this.loc.value
     if (!Number.isFinite(loc)) throw new Error('this node has no location yet: it must announce itself first')
     return await this.joins.rejoin(loc)
   }
@@ -188,7 +192,7 @@ export class WarrenService implements Startable {
     this.topologyId = await registrar.register(REQUEST_PROTOCOL, {
       onConnect: (peerId) => {
         this.core.addRoute(peerKey(peerId).loc, peerId.toString(), true)
-        this.onNeighbour?.(peerId.toString())
+        this.safeDispatchEvent('warren:neighbour', { detail: peerId.toString() })
       },
       onDisconnect: (peerId) => { this.core.unpinPeer(peerId.toString()) }
     })

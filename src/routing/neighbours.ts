@@ -22,6 +22,8 @@ export interface NeighbourView<A> {
 }
 
 export interface Dials<A> {
+  /** The node has fewer than `min` connections (then it also looks lost peers up by their ARKs). */
+  short: boolean
   /** Bootstrap addresses to dial. */
   bootstrap: A[]
   /** Known peers to dial by peer ID (their addresses come from the peer store). */
@@ -36,7 +38,7 @@ export interface Dials<A> {
  */
 export function neighboursToDial<A> (view: NeighbourView<A>): Dials<A> {
   const { connected, min } = view
-  if (connected.size >= min) return { bootstrap: [], peers: [] }
+  if (connected.size >= min) return { short: false, bootstrap: [], peers: [] }
   const bootstrap = view.bootstrap.filter((b) => b.peer === undefined || !connected.has(b.peer))
   const dialled = new Set(bootstrap.map((b) => b.peer))
   const peers: string[] = []
@@ -44,5 +46,5 @@ export function neighboursToDial<A> (view: NeighbourView<A>): Dials<A> {
     if (peers.length >= min) break
     if (!connected.has(p) && !dialled.has(p)) peers.push(p)
   }
-  return { bootstrap: bootstrap.map((b) => b.addr), peers }
+  return { short: true, bootstrap: bootstrap.map((b) => b.addr), peers }
 }

@@ -6,7 +6,7 @@ describe('neighbour policy', () => {
   const bootstrap = [{ addr: 'A', peer: 'a' }, { addr: 'B', peer: 'b' }, { addr: 'X' }]
 
   it('dials nobody once the node has its minimum of connections', () => {
-    assert.deepEqual(neighboursToDial({ connected: new Set(['p', 'q']), bootstrap, known: ['r'], min: 2 }), { bootstrap: [], peers: [] })
+    assert.deepEqual(neighboursToDial({ connected: new Set(['p', 'q']), bootstrap, known: ['r'], min: 2 }), { short: false, bootstrap: [], peers: [] })
   })
 
   it('dials the unconnected bootstrap peers and up to min unconnected table peers, each once', () => {
@@ -18,6 +18,6 @@ describe('neighbour policy', () => {
   })
 
   it('dials known peers alone when there is no bootstrap list', () => {
-    assert.deepEqual(neighboursToDial({ connected: new Set(), bootstrap: [], known: new Set(['x', 'y']), min: 4 }), { bootstrap: [], peers: ['x', 'y'] })
+    assert.deepEqual(neighboursToDial({ connected: new Set(), bootstrap: [], known: new Set(['x', 'y']), min: 4 }), { short: true, bootstrap: [], peers: ['x', 'y'] })
   })
 })
