@@ -27,13 +27,13 @@ import { randomId } from '../routing/random.js'
 import { admit, failureFrame, openHop, readAnnouncement, readRefs, releaseHop, sendClose, step, wire, writeRefs } from './announce-wire.js'
 import { isJoinAction } from './join.js'
 import { FrameType, ProtocolViolation, WireError } from './messages.js'
-import { abortHops, link } from './stream.js'
+import { abortHops, link, whenAborted } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { JoinAction, JoinHandler } from './join.js'
 import type { NodeLocation } from './location.js'
 import type { AnnounceAction } from '../routing/announce.js'
 import type { Rng } from '../routing/random.js'
-import type { Stream } from '@libp2p/interface'
+import type { AbortOptions, Stream } from '@libp2p/interface'
 
 interface WalkHop extends AnnounceHop {
   local?: { resolve: (r: AnnounceResult) => void, reject: (e: Error) => void }
@@ -84,14 +84,31 @@ export class AnnounceHandler {
     this.pending.clear()
   }
 
-  /** Announce this node through `bootstrap` (a connected peer) with hops-to-live `htl`. */
-  async announce (bootstrap: string, htl: number): Promise<AnnounceResult> {
+  /**
+   * Announce this node through `bootstrap` (a connected peer) with hops-to-live `htl`.
+   * Aborting `options.signal` ends the walk here at once and resets the stream to the walk.
+   */
+  async announce (bootstrap: string, htl: number, options: AbortOptions = {}): Promise<AnnounceResult> {
+    options.signal?.throwIfAborted()
     const id = randomId(this.c.rng)
+    let hop!: WalkHop
     const result = new Promise<AnnounceResult>((resolve, reject) => {
-      this.pending.set(id, { deadline: Date.now() + this.budget(htl), local: { resolve, reject } })
+      hop = { deadline: Date.now() + this.budget(htl), local: { resolve, reject } }
+      this.pending.set(id, hop)
     })
-    this.run(this.c.core.start(id, bootstrap, htl))
-    return await result
+    const unlisten = whenAborted(options.signal, (err) => {
+      if (this.pending.get(id) === hop) {
+        releaseHop(this.c, this.pending, id, 'announce')
+        hop.child?.stream.abort(err)
+      }
+      hop.local?.reject(err)
+    })
+    try {
+      this.run(this.c.core.start(id, bootstrap, htl))
+      return await result
+    } finally {
+      unlisten()
+    }
   }
 
   /** Time an announcement at `htl` may take here: a walk down and two passes back and forth. */

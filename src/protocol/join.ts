@@ -14,11 +14,11 @@ import { JOIN_PROTOCOL } from '../constants.js'
 import { randomId } from '../routing/random.js'
 import { admit, openHop, readAnnouncement, readRefs, refusal, releaseHop, sendClose, step, writeRefs } from './announce-wire.js'
 import { FrameType } from './messages.js'
-import { abortHops, link } from './stream.js'
+import { abortHops, link, whenAborted } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { AnnounceAction } from '../routing/announce.js'
 import type { Rng } from '../routing/random.js'
-import type { Stream } from '@libp2p/interface'
+import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** A join in progress here: relayed (`upstream`) or our own (`done`). */
 interface JoinHop extends AnnounceHop {
@@ -59,13 +59,30 @@ export class JoinHandler {
    * Route a join toward `loc` (this node's own location) through the routing table: the
    * references it added as routes, or undefined when no join ran (joinHtl 0) or the node stopped.
    */
-  async rejoin (loc: number): Promise<number | undefined> {
+  async rejoin (loc: number, options: AbortOptions = {}): Promise<number | undefined> {
+    options.signal?.throwIfAborted()
     const id = randomId(this.rng)
     const actions = this.c.core.rejoin(id, loc)
     // begin registers the join synchronously, before its first action runs.
     const joined = this.begin(id)
+    const hop = this.joins.get(id)
+    let unlisten = (): void => {}
+    // Aborting ends the join here at once and resets the stream to its next hop.
+    const aborted = new Promise<never>((_resolve, reject) => {
+      unlisten = whenAborted(options.signal, (err) => {
+        if (hop !== undefined && this.joins.get(id) === hop) {
+          releaseHop(this.c, this.joins, id, 'join')
+          hop.child?.stream.abort(err)
+        }
+        reject(err)
+      })
+    })
     this.run(actions)
-    return await joined
+    try {
+      return await Promise.race([joined, aborted])
+    } finally {
+      unlisten()
+    }
   }
 
   /**

@@ -17,7 +17,7 @@ import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
 import { errorFrame, expectFrame, FrameType, insertFrame, ProtocolViolation, requestFrame, WireError } from './messages.js'
 import { ANSWERS, localOutcome, replyFrame, toResponse } from './request-frames.js'
-import { abortHops, answerViolation, hopFailure, link, openLink, readFirst, send, timerMs } from './stream.js'
+import { abortHops, answerViolation, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
 import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
@@ -46,6 +46,11 @@ export interface RequestInsertInit {
 
 interface OpContext extends HopLinks {
   key: RoutingKey
+  /**
+   * Aborted when the operation's state is released here (answered, aborted by its caller, its
+   * upstream gone, the node stopping): a dial or a wait on the child stops at once.
+   */
+  ended: AbortController
   /** The block this node holds for the operation (verified), once it has one. */
   block?: Block
   local?: {
@@ -77,36 +82,45 @@ export class RequestInsertHandler {
     const stopping = new Error('node stopping')
     for (const [id, c] of this.ctx) {
       c.local?.reject(new Error('the node is shutting down'))
+      c.ended.abort()
       this.c.core.abort(id)
     }
     abortHops(this.ctx.values(), stopping)
     this.ctx.clear()
   }
 
-  /** Start the node's own request or insert of `key` (the block, verified, for an insert). */
-  async start<T extends RequestResult | InsertResult> (key: RoutingKey, kind: Kind, htl: number, block?: Block): Promise<T> {
+  /**
+   * Start the node's own request or insert of `key` (the block, verified, for an insert).
+   * Aborting `signal` ends it at once: the core forgets it, the child stream is reset (so the
+   * nodes below release it too: see `onInbound`) and the promise rejects with the abort reason.
+   */
+  async start<T extends RequestResult | InsertResult> (key: RoutingKey, kind: Kind, htl: number, block?: Block, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted()
     const id = randomId(this.c.rng)
     let local!: NonNullable<OpContext['local']>
     const promise = new Promise<T>((resolve, reject) => {
       local = { resolve, reject }
-      this.ctx.set(id, { key, block, local })
+      this.ctx.set(id, { key, block, local, ended: new AbortController() })
     })
+    const end = (err: Error): void => {
+      if (this.ctx.get(id)?.local === local) {
+        this.c.core.abort(id)
+        this.release(id)
+      }
+      local.reject(err)
+    }
     // Backstop: the core's deadlines end every operation, this only guards against a bug.
     // It settles through its own closure, whatever happened to the operation's state.
     const core = this.c.core
     const ms = timerMs(core.timeoutFor(Math.min(htl, core.options.maxHtl)) * 2 + this.firstFrameTimeoutMs)
-    const timer = setTimeout(() => {
-      if (this.ctx.get(id)?.local === local) {
-        core.abort(id)
-        this.release(id)
-      }
-      local.reject(new Error(`${kind} timed out after ${ms} ms`))
-    }, ms)
+    const timer = setTimeout(() => { end(new Error(`${kind} timed out after ${ms} ms`)) }, ms)
+    const unlisten = whenAborted(signal, end)
     try {
       this.run(core.receive(null, { kind, id, key, htl }))
       return await promise
     } finally {
       clearTimeout(timer)
+      unlisten()
     }
   }
 
@@ -144,8 +158,19 @@ export class RequestInsertHandler {
       await this.send(up, { type: FrameType.REJECTED_LOOP }, true)
       return
     }
-    this.ctx.set(m.id, { key, upstream: up })
+    this.ctx.set(m.id, { key, upstream: up, ended: new AbortController() })
+    // The node above gave up (its caller aborted, it stopped, its stream was reset): nobody
+    // waits for the answer, so end the operation here now rather than at its deadline, and
+    // reset our own child stream, so that the nodes below do the same.
+    stream.addEventListener('close', () => { this.upstreamGone(m.id, up) }, { once: true })
     this.run(actions)
+  }
+
+  private upstreamGone (id: bigint, up: Link): void {
+    if (this.ctx.get(id)?.upstream !== up) return
+    this.c.log('op %s: %s went away; ending it here', id, up.peer)
+    this.c.core.abort(id)
+    this.release(id)
   }
 
   /**
@@ -193,7 +218,7 @@ export class RequestInsertHandler {
   private async forward (a: Extract<Action<string>, { type: 'forward' }>): Promise<void> {
     const c = this.ctx.get(a.id)
     if (c === undefined) return
-    const signal = AbortSignal.timeout(timerMs(a.timeoutMs))
+    const signal = AbortSignal.any([AbortSignal.timeout(timerMs(a.timeoutMs)), c.ended.signal])
     let child: Link
     try {
       child = await openLink(this.c.connectionManager, async (p) => { await this.c.addressBook.prepareDial(p) },
@@ -201,6 +226,10 @@ export class RequestInsertHandler {
     } catch (err: any) {
       this.c.log('could not reach %s for op %s - %s', a.to, a.id, err.message)
       this.deliver(a.id, a.to, { type: 'failed', reason: 'unreachable' })
+      return
+    }
+    if (c.ended.signal.aborted) {
+      child.stream.abort(new Error('operation ended'))
       return
     }
     c.child = child
@@ -285,7 +314,7 @@ export class RequestInsertHandler {
       this.deliver(id, to, { type: 'failed', reason: 'error' })
       return
     }
-    const signal = AbortSignal.timeout(timerMs(timeoutMs))
+    const signal = AbortSignal.any([AbortSignal.timeout(timerMs(timeoutMs)), c.ended.signal])
     try {
       await child.pb.write({ type: FrameType.INSERT_DATA, insertData: { block: c.block } }, { signal })
       const f = expectFrame(await child.pb.read({ signal }), [FrameType.INSERT_STORED, FrameType.ERROR])
@@ -318,6 +347,7 @@ export class RequestInsertHandler {
     const c = this.ctx.get(id)
     if (c === undefined) return
     this.ctx.delete(id)
+    c.ended.abort()
     if (c.child !== undefined) c.child.stream.abort(new Error('operation finished'))
     if (c.upstream !== undefined) this.c.slots.release(c.upstream.peer)
   }

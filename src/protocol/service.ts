@@ -12,6 +12,7 @@
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
+import { CustomProgressEvent } from 'progress-events'
 import {
   ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, FIRST_FRAME_TIMEOUT_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL,
   JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL,
@@ -26,15 +27,16 @@ import { AnnounceHandler } from './announce.js'
 import { JoinHandler } from './join.js'
 import { NodeLocation } from './location.js'
 import { RequestInsertHandler } from './request-insert.js'
+import { NotFoundError } from './errors.js'
 import { PeerSlots } from './stream.js'
 import type { AnnounceResult } from './announce.js'
-import type { InsertResult, RequestResult, WarrenStore } from './types.js'
+import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { AnnounceOptions } from '../routing/announce.js'
 import type { NodeCoreOptions } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
-import type { ComponentLogger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export interface WarrenServiceInit {
@@ -92,7 +94,7 @@ export function nodeCoreOptions (overrides: Partial<NodeCoreOptions> = {}): Part
   }
 }
 
-export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implements Startable {
+export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implements Startable, BlockNetwork {
   readonly core: NodeCore<string>
   readonly announceCore: AnnounceCore<string>
   readonly [Symbol.toStringTag] = '@warren/service'
@@ -162,20 +164,20 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   }
 
   /** Announce this node through `peer` (connected) with hops-to-live `htl`: see announce.ts. */
-  async announce (peer: string, htl: number): Promise<AnnounceResult> {
+  async announce (peer: string, htl: number, options: AbortOptions = {}): Promise<AnnounceResult> {
     this.assertStarted()
-    return await this.walks.announce(peer, htl)
+    return await this.walks.announce(peer, htl, options)
   }
 
   /**
    * Route a join toward this node's restored location again, through the routing table: the
    * references it added as routes, or undefined when no join ran (joinHtl 0) or the node stopped.
    */
-  async rejoin (): Promise<number | undefined> {
+  async rejoin (options: AbortOptions = {}): Promise<number | undefined> {
     this.assertStarted()
     const loc = this.loc.value
     if (!Number.isFinite(loc)) throw new Error('this node has no location yet: it must announce itself first')
-    return await this.joins.rejoin(loc)
+    return await this.joins.rejoin(loc, options)
   }
 
   isStarted (): boolean {
@@ -219,22 +221,52 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     return this.ops.active + Math.max(this.walks.active + this.joins.active, this.announceCore.activeOps)
   }
 
-  /** Request `key` from the network (or the local store). Rejects with NotFoundError. */
-  async request (key: RoutingKey, options: { htl: number }): Promise<RequestResult> {
-    this.assertStarted()
-    return await this.ops.start<RequestResult>(key, 'request', options.htl)
+  /** Per-peer slots held at this node by the peers' operations (requests and inserts, announcements and joins). */
+  get slotsHeld (): number {
+    return this.opSlots.total + this.announceSlots.total
   }
 
-  /** Insert a block under `key`. The block must already verify against the key. */
-  async insert (key: RoutingKey, block: Block, options: { htl: number }): Promise<InsertResult> {
+  /**
+   * Request `key` from the network (or the local store). Rejects with NotFoundError, or with
+   * the abort reason at once when `options.signal` aborts. Reports `warren:request:result`.
+   */
+  async request (key: RoutingKey, options: NetworkOptions): Promise<RequestResult> {
+    this.assertStarted()
+    try {
+      const r = await this.ops.start<RequestResult>(key, 'request', options.htl, undefined, options.signal)
+      options.onProgress?.(new CustomProgressEvent('warren:request:result', { key, ok: true, hops: r.hops }))
+      return r
+    } catch (err) {
+      options.onProgress?.(new CustomProgressEvent('warren:request:result', { key, ok: false, hops: hopsOf(err) }))
+      throw err
+    }
+  }
+
+  /**
+   * Insert a block under `key`. The block must already verify against the key. Aborting
+   * `options.signal` ends it at once. Reports `warren:insert:result`.
+   */
+  async insert (key: RoutingKey, block: Block, options: NetworkOptions): Promise<InsertResult> {
     if (!verifyBlock(key, block)) throw new Error('refusing to insert a block that does not match its key')
     this.assertStarted()
-    return await this.ops.start<InsertResult>(key, 'insert', options.htl, block)
+    try {
+      const r = await this.ops.start<InsertResult>(key, 'insert', options.htl, block, options.signal)
+      options.onProgress?.(new CustomProgressEvent('warren:insert:result', { key, ok: true, stored: r.stored, hops: r.hops }))
+      return r
+    } catch (err) {
+      options.onProgress?.(new CustomProgressEvent('warren:insert:result', { key, ok: false, stored: 0, hops: hopsOf(err) }))
+      throw err
+    }
   }
 
   private assertStarted (): void {
     if (!this.started) throw new Error('the warren service is not started')
   }
+}
+
+/** Hops an operation took before it failed (known when the network answered "not found"). */
+function hopsOf (err: unknown): number {
+  return err instanceof NotFoundError ? err.hops : 0
 }
 
 /** The libp2p service factory: `services: { warren: warren(init) }`. */

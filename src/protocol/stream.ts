@@ -7,6 +7,7 @@
  * (request-insert.ts, announce.ts, join.ts) translate frames to core events and back, and use
  * these to move the frames.
  */
+import { AbortError } from '@libp2p/interface'
 import { pbStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_FRAME_BYTES } from '../constants.js'
@@ -113,6 +114,17 @@ export function hopFailure (err: unknown, signal: AbortSignal | undefined): HopF
 export async function exchange (l: Link, frame: Frame, allowed: FrameType[], signal: AbortSignal): Promise<Frame> {
   await l.pb.write(frame, { signal })
   return expectFrame(await l.pb.read({ signal }), allowed)
+}
+
+/**
+ * Call `fn` once if `signal` aborts; returns the function that stops listening (call it when
+ * the operation ends first). Without a signal, nothing.
+ */
+export function whenAborted (signal: AbortSignal | undefined, fn: (reason: Error) => void): () => void {
+  if (signal === undefined) return () => {}
+  const listener = (): void => { fn(signal.reason ?? new AbortError()) }
+  signal.addEventListener('abort', listener, { once: true })
+  return () => { signal.removeEventListener('abort', listener) }
 }
 
 /** Reset every stream of every hop in `hops` (the node is stopping). */
