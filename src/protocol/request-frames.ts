@@ -9,10 +9,12 @@
  */
 import { verifyBlock } from '../keys/block-verify.js'
 import { NotFoundError } from './errors.js'
-import { dataFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
+import { dataFrame, expectFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
+import { Block } from '../../proto/warren.js'
 import type { Frame } from './messages.js'
-import type { InsertResult, RequestResult } from './types.js'
-import type { Block, PeerRef } from '../../proto/warren.js'
+import type { Link } from './stream.js'
+import type { InsertResult, RequestResult, WarrenStore } from './types.js'
+import type { PeerRef } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { Reply, Response } from '../routing/node-core.js'
 
@@ -60,6 +62,20 @@ export function replyFrame (r: Exclude<Reply<string>, { type: 'all-clear' }>, bl
     case 'loop': return { type: FrameType.REJECTED_LOOP }
     case 'stored': return { type: FrameType.INSERT_STORED, insertStored: { stored: r.stored } }
   }
+}
+
+/** After ALL_CLEAR upstream: the INSERT_DATA frame's block, verified against `key` (else ProtocolViolation). */
+export async function readInsertData (up: Link, key: RoutingKey, timeoutMs: number): Promise<Block> {
+  const f = expectFrame(await up.pb.read({ signal: AbortSignal.timeout(timeoutMs) }), [FrameType.INSERT_DATA])
+  const block = f.insertData!.block!
+  if (!verifyBlock(key, block)) throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the insert key')
+  return block
+}
+
+/** The block stored under `key` here, if any. */
+export async function readBlock (store: WarrenStore, key: RoutingKey): Promise<Block | undefined> {
+  const bytes = await store.get(key)
+  return bytes === undefined ? undefined : Block.decode(bytes)
 }
 
 /** What an ALL_CLEAR told the originator of an insert: reported with the insert's result. */

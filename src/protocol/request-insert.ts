@@ -12,12 +12,11 @@
  */
 import { Block } from '../../proto/warren.js'
 import { HOP_TIMEOUT_MS, INSERT_PROTOCOL, REQUEST_PROTOCOL } from '../constants.js'
-import { verifyBlock } from '../keys/block-verify.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
-import { errorFrame, expectFrame, FrameType, insertFrame, ProtocolViolation, requestFrame, WireError } from './messages.js'
-import { ANSWERS, localOutcome, replyFrame, toResponse } from './request-frames.js'
-import { abortHops, answerViolation, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
+import { errorFrame, FrameType, insertFrame, ProtocolViolation, requestFrame, WireError } from './messages.js'
+import { ANSWERS, localOutcome, readBlock, readInsertData, replyFrame, toResponse } from './request-frames.js'
+import { abortHops, answerViolation, exchange, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
 import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
@@ -132,7 +131,7 @@ export class RequestInsertHandler {
     if (frame === undefined) return
     // The slot is reserved before anything asynchronous; every early return gives it back.
     if (!this.c.slots.acquire(peer)) {
-      await this.refuse(up, new ProtocolViolation(WireError.Code.OVERLOADED, `too many operations in progress from you (max ${this.c.slots.limit})`))
+      await refuse(this.c.log, up, new ProtocolViolation(WireError.Code.OVERLOADED, `too many operations in progress from you (max ${this.c.slots.limit})`))
       return
     }
     const m = (frame.request ?? frame.insert)!
@@ -143,7 +142,7 @@ export class RequestInsertHandler {
         source = this.c.addressBook.learn(frame.insert.source)
       } catch (err) {
         this.c.slots.release(peer)
-        await this.refuse(up, err)
+        await refuse(this.c.log, up, err)
         return
       }
     }
@@ -155,7 +154,7 @@ export class RequestInsertHandler {
     const first = actions[0]
     if (actions.length === 1 && first.type === 'reply' && first.reply.type === 'loop') {
       this.c.slots.release(peer)
-      await this.send(up, { type: FrameType.REJECTED_LOOP }, true)
+      await answer(this.c.log, up, { type: FrameType.REJECTED_LOOP }, true)
       return
     }
     this.ctx.set(m.id, { key, upstream: up, ended: new AbortController() })
@@ -187,7 +186,7 @@ export class RequestInsertHandler {
         switch (a.type) {
           case 'forward': await this.forward(a); break
           case 'reply': await this.reply(a.id, a.to, a.reply); break
-          case 'store': await this.storeBlock(a.id, a.key); break
+          case 'store': await this.store(a.id, a.key); break
           case 'send-data': await this.sendData(a.id, a.to, a.timeoutMs); break
         }
       } catch (err: any) {
@@ -208,7 +207,7 @@ export class RequestInsertHandler {
     this.c.core.abort(id)
     this.release(id)
     c.local?.reject(new Error(message))
-    if (c.upstream !== undefined) await this.send(c.upstream, errorFrame(WireError.Code.INTERNAL, message), true)
+    if (c.upstream !== undefined) await answer(this.c.log, c.upstream, errorFrame(WireError.Code.INTERNAL, message), true)
   }
 
   private deliver (id: bigint, peer: string, res: Response<string>): void {
@@ -239,17 +238,16 @@ export class RequestInsertHandler {
       const frame = a.kind === 'request'
         ? requestFrame(a.id, a.key.bytes, a.htl)
         : insertFrame(a.id, a.key.bytes, a.htl, await this.c.addressBook.ref(a.source ?? this.c.core.self))
-      await child.pb.write(frame, { signal })
-      const answer = expectFrame(await child.pb.read({ signal }), ANSWERS[a.kind])
-      if (answer.type === FrameType.ERROR) this.c.log('op error from %s: %s', a.to, answer.error?.message)
-      const t = toResponse(answer, c.key, a.to, (ref) => this.c.addressBook.learn(ref))
+      const got = await exchange(child, frame, ANSWERS[a.kind], signal)
+      if (got.type === FrameType.ERROR) this.c.log('op error from %s: %s', a.to, got.error?.message)
+      const t = toResponse(got, c.key, a.to, (ref) => this.c.addressBook.learn(ref))
       if (t.block !== undefined) c.block = t.block
       res = t.res
       keepOpen = res.type === 'all-clear'
     } catch (err: any) {
       const reason = hopFailure(err, signal)
       this.c.log('op %s: %s from %s - %s', a.id, reason === 'timeout' ? 'timeout' : 'bad answer', a.to, err.message)
-      if (reason === 'invalid') await this.refuse(child, err)
+      if (reason === 'invalid') await refuse(this.c.log, child, err)
       else child.stream.abort(err)
       res = { type: 'failed', reason }
     }
@@ -268,13 +266,13 @@ export class RequestInsertHandler {
         c.local!.allClear = { depth: r.depth, remaining: r.remaining, hops: r.hops }
         this.run(this.c.core.insertData(id))
       } else if (c.upstream !== undefined) {
-        await this.send(c.upstream, { type: FrameType.ALL_CLEAR, allClear: { depth: r.depth, remainingHtl: r.remaining, hops: r.hops } }, false)
+        await answer(this.c.log, c.upstream, { type: FrameType.ALL_CLEAR, allClear: { depth: r.depth, remainingHtl: r.remaining, hops: r.hops } }, false)
         await this.awaitInsertData(id, c, c.upstream)
       }
       return
     }
     const found = r.type === 'found' || r.type === 'collision'
-    const block = found ? (r.fromStore ? await this.readBlock(c.key) : c.block) : undefined
+    const block = found ? (r.fromStore ? await readBlock(this.c.store, c.key) : c.block) : undefined
     if (to === null) {
       this.release(id)
       const out = localOutcome(r, block, c.local!.allClear)
@@ -285,7 +283,7 @@ export class RequestInsertHandler {
     const up = c.upstream
     if (up === undefined) return
     try {
-      await this.send(up, replyFrame(r, block, found ? await this.c.addressBook.ref(r.source) : undefined), true)
+      await answer(this.c.log, up, replyFrame(r, block, found ? await this.c.addressBook.ref(r.source) : undefined), true)
     } finally {
       this.release(id)
     }
@@ -294,12 +292,9 @@ export class RequestInsertHandler {
   /** After ALL_CLEAR upstream: wait for the block, verify it, and start the data phase. */
   private async awaitInsertData (id: bigint, c: OpContext, up: Link): Promise<void> {
     try {
-      const f = expectFrame(await up.pb.read({ signal: AbortSignal.timeout(this.firstFrameTimeoutMs + HOP_TIMEOUT_MS) }), [FrameType.INSERT_DATA])
-      const block = f.insertData!.block!
-      if (!verifyBlock(c.key, block)) throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the insert key')
-      c.block = block
+      c.block = await readInsertData(up, c.key, this.firstFrameTimeoutMs + HOP_TIMEOUT_MS)
     } catch (err) {
-      await this.refuse(up, err)
+      await refuse(this.c.log, up, err)
       this.c.core.abort(id)
       this.release(id)
       return
@@ -316,8 +311,7 @@ export class RequestInsertHandler {
     }
     const signal = AbortSignal.any([AbortSignal.timeout(timerMs(timeoutMs)), c.ended.signal])
     try {
-      await child.pb.write({ type: FrameType.INSERT_DATA, insertData: { block: c.block } }, { signal })
-      const f = expectFrame(await child.pb.read({ signal }), [FrameType.INSERT_STORED, FrameType.ERROR])
+      const f = await exchange(child, { type: FrameType.INSERT_DATA, insertData: { block: c.block } }, [FrameType.INSERT_STORED, FrameType.ERROR], signal)
       await child.stream.close().catch(() => {})
       c.child = undefined
       if (f.type === FrameType.INSERT_STORED) {
@@ -331,15 +325,9 @@ export class RequestInsertHandler {
     this.deliver(id, to, { type: 'failed', reason: signal.aborted ? 'timeout' : 'error' })
   }
 
-  private async storeBlock (id: bigint, key: RoutingKey): Promise<void> {
+  private async store (id: bigint, key: RoutingKey): Promise<void> {
     const block = this.ctx.get(id)?.block
-    if (block === undefined) return
-    await this.c.store.put(key, Block.encode(block))
-  }
-
-  private async readBlock (key: RoutingKey): Promise<Block | undefined> {
-    const bytes = await this.c.store.get(key)
-    return bytes === undefined ? undefined : Block.decode(bytes)
+    if (block !== undefined) await this.c.store.put(key, Block.encode(block))
   }
 
   /** Forget an operation's driver state once its last reply is out, and free its upstream's slot. */
@@ -352,12 +340,14 @@ export class RequestInsertHandler {
     if (c.upstream !== undefined) this.c.slots.release(c.upstream.peer)
   }
 
-  private async send (l: Link, frame: Frame, close: boolean): Promise<void> {
-    await send(l, frame, close, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, this.c.log)
-  }
+}
 
-  /** Answer a protocol violation with an ERROR frame, then close the stream. */
-  private async refuse (l: Link, err: unknown): Promise<void> {
-    await answerViolation(l, err, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, this.c.log)
-  }
+/** Answer upstream (and close, unless more frames follow): two hops' time to write, one to close. */
+async function answer (log: Logger, l: Link, frame: Frame, close: boolean): Promise<void> {
+  await send(l, frame, close, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, log)
+}
+
+/** Answer a protocol violation with an ERROR frame, then close the stream. */
+async function refuse (log: Logger, l: Link, err: unknown): Promise<void> {
+  await answerViolation(l, err, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, log)
 }
