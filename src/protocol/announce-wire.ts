@@ -11,6 +11,7 @@ import type { Frame } from './messages.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
 import type { PeerRef, WalkRef as WireWalkRef } from '../../proto/warren.js'
 import type { AnnounceAction, AnnounceCore, AnnounceFailure, WalkRef } from '../routing/announce.js'
+import type { Rng } from '../routing/random.js'
 import type { Logger } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 
@@ -20,6 +21,8 @@ export interface AnnounceComponents {
   connectionManager: ConnectionManager
   /** Announcements and joins each upstream peer has in progress here, together (MAX_ANNOUNCES_PER_PEER). */
   slots: PeerSlots
+  /** IDs of the node's own announcements and joins. */
+  rng: Rng
   log: Logger
 }
 

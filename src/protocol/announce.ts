@@ -32,7 +32,6 @@ import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { JoinAction, JoinHandler } from './join.js'
 import type { NodeLocation } from './location.js'
 import type { AnnounceAction } from '../routing/announce.js'
-import type { Rng } from '../routing/random.js'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 interface WalkHop extends AnnounceHop {
@@ -55,7 +54,6 @@ export interface AnnounceResult {
 }
 
 export interface AnnounceHandlerComponents extends AnnounceComponents {
-  rng: Rng
   /** The join driver: a successful announcement starts the newcomer's join there. */
   joins: JoinHandler
   /** This node's routing location: set to the key of each successful announcement. */

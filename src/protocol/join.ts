@@ -17,7 +17,6 @@ import { FrameType } from './messages.js'
 import { abortHops, link, whenAborted } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { AnnounceAction } from '../routing/announce.js'
-import type { Rng } from '../routing/random.js'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** A join in progress here: relayed (`upstream`) or our own (`done`). */
@@ -33,12 +32,10 @@ export function isJoinAction (a: AnnounceAction<string>): a is JoinAction {
 
 export class JoinHandler {
   private readonly c: AnnounceComponents
-  private readonly rng: Rng
   private readonly joins = new Map<bigint, JoinHop>()
 
-  constructor (components: AnnounceComponents & { rng: Rng }) {
+  constructor (components: AnnounceComponents) {
     this.c = components
-    this.rng = components.rng
   }
 
   /** Joins in progress here. */
@@ -61,7 +58,7 @@ export class JoinHandler {
    */
   async rejoin (loc: number, options: AbortOptions = {}): Promise<number | undefined> {
     options.signal?.throwIfAborted()
-    const id = randomId(this.rng)
+    const id = randomId(this.c.rng)
     const actions = this.c.core.rejoin(id, loc)
     // begin registers the join synchronously, before its first action runs.
     const joined = this.begin(id)

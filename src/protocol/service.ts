@@ -94,6 +94,19 @@ export function nodeCoreOptions (overrides: Partial<NodeCoreOptions> = {}): Part
   }
 }
 
+/** The announcement options a started node runs (beside nodeCoreOptions: the other half of its routing profile). */
+export function announceOptions (maxHtl: number, overrides: Partial<AnnounceOptions> = {}): Partial<AnnounceOptions> {
+  return {
+    maxHtl,
+    shareWalk: ANNOUNCE_SHARE_WALK,
+    shareNearest: ANNOUNCE_SHARE_NEAREST,
+    joinHtl: ANNOUNCE_JOIN_HTL,
+    // One hop of a join: the join down and the references back.
+    joinHopMs: 2 * HOP_TIMEOUT_MS,
+    ...overrides
+  }
+}
+
 export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implements Startable, BlockNetwork {
   readonly core: NodeCore<string>
   readonly announceCore: AnnounceCore<string>
@@ -125,15 +138,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       rng,
       now: Date.now,
       location: () => this.loc.value,
-      options: {
-        maxHtl: this.core.options.maxHtl,
-        shareWalk: ANNOUNCE_SHARE_WALK,
-        shareNearest: ANNOUNCE_SHARE_NEAREST,
-        joinHtl: ANNOUNCE_JOIN_HTL,
-        // One hop of a join: the join down and the references back.
-        joinHopMs: 2 * HOP_TIMEOUT_MS,
-        ...init.announce
-      }
+      options: announceOptions(this.core.options.maxHtl, init.announce)
     })
     this.opSlots = new PeerSlots(init.maxOpsPerPeer ?? MAX_OPS_PER_PEER)
     this.ops = new RequestInsertHandler({
