@@ -10,7 +10,7 @@ export const PROTOCOL_PREFIX = '/warren'
 export const REQUEST_PROTOCOL = `${PROTOCOL_PREFIX}/request/1.0.0`
 export const INSERT_PROTOCOL = `${PROTOCOL_PREFIX}/insert/1.0.0`
 export const ANNOUNCE_PROTOCOL = `${PROTOCOL_PREFIX}/announce/1.0.0`
-/** The announcement's routed join, one stream per hop (src/protocol/announce-handler.ts). */
+/** The announcement's routed join, one stream per hop (src/protocol/join.ts). */
 export const JOIN_PROTOCOL = `${PROTOCOL_PREFIX}/join/1.0.0`
 
 /** Hard cap on one length-prefixed frame: a 32 KiB block plus headers, with room to spare. */

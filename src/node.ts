@@ -1,8 +1,9 @@
 /**
  * The composition root: builds a complete warren node from a config — identity, block
  * store, libp2p (TCP, Noise, yamux, bootstrap, identify, ping) with the warren service,
- * neighbour maintenance and the file client. The CLI, the tests and the benchmarks all
- * create nodes through `createWarrenNode`.
+ * neighbour upkeep, announcement scheduling, ARK publishing and the file client (each a
+ * Startable built from components and init objects, as libp2p builds its parts). The CLI,
+ * the tests and the benchmarks all create nodes through `createWarrenNode`.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -10,21 +11,22 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
 import { ANNOUNCE_HTL, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS, STORE_KEEP_FRACTION } from './constants.js'
+import { Announcer } from './protocol/announcer.js'
+import { NodeLocation } from './protocol/location.js'
+import { NeighbourKeeper } from './protocol/neighbour-keeper.js'
 import { WarrenClient } from './client/client.js'
 import { KeyClient } from './client/key-client.js'
 import { ArkKeeper } from './ark/ark-keeper.js'
 import { loadOrCreateIdentity } from './identity.js'
-import { loadAnnouncement, saveAnnouncement } from './announcement.js'
+import { loadAnnouncement } from './announcement.js'
 import type { Announcement } from './announcement.js'
 import type { HealerStats } from './client/heal.js'
 import { RoutingKey } from './keys/routing-key.js'
-import { WarrenService, warren } from './protocol/warren-service.js'
-import type { WarrenServiceInit } from './protocol/warren-service.js'
+import { WarrenService, warren } from './protocol/service.js'
+import type { WarrenServiceInit } from './protocol/service.js'
 import { BlockStore } from './store/block-store.js'
 import { pinoComponentLogger } from './util/libp2p-logger.js'
 import { silentLogger } from './util/logger.js'
@@ -74,6 +76,24 @@ export interface NodeStatus {
   announcement: (Announcement & { restored: boolean }) | null
 }
 
+/** What a node is built from (createWarrenNode makes them). */
+export interface WarrenNodeComponents {
+  config: WarrenConfig
+  libp2p: WarrenLibp2p
+  store: BlockStore
+  log: Logger
+  privateKey: PrivateKey
+}
+
+export interface WarrenNodeInit {
+  /** Publish the node's ARK by itself (default true). */
+  arkPublish?: boolean
+  /** Announce the node by itself once connected (default true). */
+  announce?: boolean
+  /** The announcement of an earlier run (announcement.json). */
+  restored?: Announcement
+}
+
 export class WarrenNode {
   readonly config: WarrenConfig
   readonly libp2p: WarrenLibp2p
@@ -83,26 +103,38 @@ export class WarrenNode {
   readonly keys: KeyClient
   /** Publishes this node's addresses under its ARK and finds moved peers through theirs. */
   readonly ark: ArkKeeper
+  /** Keeps MIN_CONNECTIONS neighbours (libp2p 3.x has no auto-dialer). */
+  readonly neighbours: NeighbourKeeper
+  /** Announces the node once in its life, or rejoins toward its kept location after a restart. */
+  readonly announcer: Announcer
   readonly log: Logger
-  private maintenance?: NodeJS.Timeout
-  private announcement?: Announcement
-  private announcing = false
-  /** The announcement came from disk (an earlier run): its join toward the location is still to run. */
-  private readonly restored: boolean
-  private rejoinDue: boolean
 
-  constructor (config: WarrenConfig, libp2p: WarrenLibp2p, store: BlockStore, log: Logger, privateKey: PrivateKey, autoPublishArk = true,
-    private readonly autoAnnounce = true, restored?: Announcement) {
+  constructor (components: WarrenNodeComponents, init: WarrenNodeInit = {}) {
+    const { config, libp2p, store, log, privateKey } = components
     this.config = config
-    this.announcement = restored
-    this.restored = restored !== undefined
-    this.rejoinDue = this.restored
     this.libp2p = libp2p
     this.store = store
     this.log = log
     this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
     this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
-    this.ark = new ArkKeeper(libp2p, this.keys, privateKey, log, () => this.service.core.table.size > 0, autoPublishArk)
+    this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0 },
+      { autoPublish: init.arkPublish ?? true, intervalMs: MAINTENANCE_INTERVAL_MS })
+    const connected = (): string[] => libp2p.getPeers().map((p) => p.toString())
+    this.neighbours = new NeighbourKeeper({
+      connected,
+      dial: async (t, options) => await libp2p.dial(t, options),
+      known: () => this.service.core.table.peerSet(),
+      ark: this.ark,
+      log
+    }, { bootstrap: config.bootstrap, min: MIN_CONNECTIONS, intervalMs: MAINTENANCE_INTERVAL_MS, dialTimeoutMs: DIAL_TIMEOUT_MS })
+    this.announcer = new Announcer({ service: this.service, connected, log }, {
+      bootstrap: config.bootstrap,
+      htl: ANNOUNCE_HTL,
+      dataDir: config.dataDir,
+      intervalMs: MAINTENANCE_INTERVAL_MS,
+      enabled: init.announce ?? true,
+      restored: init.restored
+    })
   }
 
   get service (): WarrenService {
@@ -118,98 +150,15 @@ export class WarrenNode {
   }
 
   async start (): Promise<void> {
-    // A restarted node joins toward its kept location as soon as it has a neighbour to route through.
-    this.service.onNeighbour = () => { if (this.rejoinDue) void this.announceOnce() }
     await this.libp2p.start()
     this.ark.start()
-    this.maintenance = setInterval(() => {
-      void this.maintain().finally(() => {
-        void this.ark.autoPublish()
-        void this.announceOnce()
-      })
-    }, MAINTENANCE_INTERVAL_MS)
-    this.maintenance.unref()
-    await this.maintain()
-    void this.ark.autoPublish()
-    void this.announceOnce()
+    await this.neighbours.start()
+    this.announcer.start()
   }
 
-  /**
-   * Announce this node (Freenet section 3.5) once in its life, through a connected bootstrap
-   * peer: the nodes of a random walk agree on a key for it by commit-and-reveal and add it to
-   * their routing tables, so the rest of the network learns of the newcomer. The key is saved
-   * (announcement.json); a restarted node keeps it and only routes a join toward it again, once
-   * it has neighbours. Retried by maintenance until it succeeds; a node without bootstrap peers
-   * (the first) never announces.
-   */
-  async announceOnce (): Promise<void> {
-    if (this.announcing || !this.autoAnnounce || this.libp2p.status !== 'started') return
-    if (this.announcement !== undefined) {
-      this.rejoinOnce()
-      return
-    }
-    const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()))
-    const via = this.config.bootstrap
-      .map((a) => multiaddr(a).getComponents().find((c) => c.name === 'p2p')?.value)
-      .find((id): id is string => id !== undefined && connected.has(id))
-    if (via === undefined) return
-    this.announcing = true
-    try {
-      const r = await this.service.announce(via, ANNOUNCE_HTL)
-      const announcement = { key: r.key.hex, participants: r.participants, at: Date.now() }
-      // Saved before it shows in status: an announced node has its location on disk.
-      await saveAnnouncement(this.config.dataDir, announcement).catch((err: Error) => {
-        this.log.warn({ err: err.message }, 'could not save the announcement; the node will announce again on its next start')
-      })
-      this.announcement = announcement
-      this.log.info({ key: r.key.hex, participants: r.participants, refs: r.refs }, 'announced to the network')
-      // The store's kept share follows the new location.
-      this.store.relocate()
-      // The routed join goes on after the result (bounded by its own deadlines): log it, do not wait.
-      void r.joined.then((refs) => {
-        if (refs !== undefined) this.log.info({ key: r.key.hex, refs }, 'joined the nodes near its location')
-      })
-    } catch (err: any) {
-      this.log.warn({ via, err: err.message }, 'announcement failed; will retry')
-    } finally {
-      this.announcing = false
-    }
-  }
-
-  /** After a restart: route a join toward the kept location once the routing table has a neighbour to start from. */
-  private rejoinOnce (): void {
-    if (!this.rejoinDue || this.service.core.table.size === 0) return
-    this.rejoinDue = false
-    const key = this.announcement!.key
-    this.service.rejoin().then((refs) => {
-      if (refs !== undefined) this.log.info({ key, refs }, 'rejoined the nodes near its kept location')
-    }, (err: Error) => {
-      this.rejoinDue = true
-      this.log.warn({ key, err: err.message }, 'join toward the kept location failed; will retry')
-    })
-  }
-
-  /**
-   * libp2p 3.x has no auto-dialer: keep at least MIN_CONNECTIONS neighbours by re-dialling
-   * bootstrap nodes and peers from the routing table.
-   */
+  /** One round of neighbour upkeep now (it also runs every MAINTENANCE_INTERVAL_MS). */
   async maintain (): Promise<void> {
-    if (this.libp2p.status !== 'started') return
-    const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()))
-    if (connected.size >= MIN_CONNECTIONS) return
-    const targets = [
-      ...this.config.bootstrap.map((a) => multiaddr(a)).filter((a) => !connected.has(a.getComponents().find((c) => c.name === 'p2p')?.value ?? '')),
-      ...[...this.service.core.table.peerSet()].filter((p) => !connected.has(p)).slice(0, MIN_CONNECTIONS)
-    ]
-    await Promise.all(targets.map(async (t) => {
-      try {
-        await this.libp2p.dial(typeof t === 'string' ? peerIdFromString(t) : t, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-      } catch (err: any) {
-        this.log.debug({ target: t.toString(), err: err.message }, 'neighbour dial failed')
-      }
-    }))
-    // Peers we knew that are still unreachable may have moved: look them up by their ARKs.
-    await this.ark.reconnect(new Set(this.libp2p.getPeers().map((p) => p.toString())), MIN_CONNECTIONS)
+    await this.neighbours.upkeep()
   }
 
   status (): NodeStatus {
@@ -224,12 +173,13 @@ export class WarrenNode {
       counters: core.stats,
       ark: this.ark.stats,
       healing: this.client.healer.stats,
-      announcement: this.announcement === undefined ? null : { ...this.announcement, restored: this.restored }
+      announcement: this.announcer.announcement
     }
   }
 
   async stop (): Promise<void> {
-    if (this.maintenance !== undefined) clearInterval(this.maintenance)
+    this.announcer.stop()
+    this.neighbours.stop()
     this.ark.stop()
     await this.libp2p.stop()
     await this.store.close()
@@ -240,13 +190,15 @@ export class WarrenNode {
 export async function createWarrenNode (config: WarrenConfig, options: WarrenNodeOptions = {}): Promise<WarrenNode> {
   const log = options.logger ?? silentLogger()
   const privateKey = options.privateKey ?? (await loadOrCreateIdentity(config.dataDir)).key
-  // The store keeps the keys nearest the node's location; the location exists once it announced.
-  let location = (): number => NaN
   const restored = await loadAnnouncement(config.dataDir).catch((err: Error) => {
     log.warn({ err: err.message }, 'ignoring the saved announcement; the node will announce itself again')
     return undefined
   })
-  const store = await BlockStore.open(join(config.dataDir, 'store'), { capacityBytes: config.storeBytes, keepFraction: STORE_KEEP_FRACTION, location: () => location() })
+  // The store keeps the keys nearest the node's location: the one the announcement agreed on
+  // (kept from an earlier run), and after a new announcement the new one.
+  const location = new NodeLocation(restored === undefined ? NaN : RoutingKey.fromHex(restored.key).loc)
+  const store = await BlockStore.open(join(config.dataDir, 'store'), { capacityBytes: config.storeBytes, keepFraction: STORE_KEEP_FRACTION, location: () => location.value })
+  location.addEventListener('change', () => { store.relocate() })
   try {
     const libp2p = await createLibp2p({
       privateKey,
@@ -261,16 +213,13 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       services: {
         identify: identify(),
         ping: ping(),
-        warren: warren({ allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true, ...options.service, store, core: options.core })
+        warren: warren({ allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true, ...options.service, store, core: options.core, location })
       },
       start: false
     }) as WarrenLibp2p
-    location = () => libp2p.services.warren.location
-    if (restored !== undefined) {
-      libp2p.services.warren.restoreLocation(RoutingKey.fromHex(restored.key).loc)
-      store.relocate()
-    }
-    return new WarrenNode(config, libp2p, store, log, privateKey, options.arkPublish ?? true, options.announce ?? true, restored)
+    // Opened before the location was known to it? The kept share follows the restored location.
+    if (restored !== undefined) store.relocate()
+    return new WarrenNode({ config, libp2p, store, log, privateKey }, { arkPublish: options.arkPublish, announce: options.announce, restored })
   } catch (err) {
     await store.close()
     throw err

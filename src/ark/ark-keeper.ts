@@ -2,7 +2,7 @@
  * A node's ARK duties: publish its own addresses (on start, when they change, and again after a
  * publish that reached no other node), remember the peers it has been connected to, and when one
  * of them cannot be dialled at its known addresses, resolve its ARK and dial the addresses found
- * there. The node calls `start`, `stop` and `reconnect` (from its neighbour maintenance).
+ * there. A Startable; the neighbour upkeep (src/protocol/neighbour-keeper.ts) calls `reconnect`.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -10,7 +10,25 @@ import { publishArk, resolveArk } from './ark.js'
 import { ARK_KNOWN_PEERS, DIAL_TIMEOUT_MS } from '../constants.js'
 import type { KeyClient } from '../client/key-client.js'
 import type { Logger } from '../util/logger.js'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, Startable } from '@libp2p/interface'
+
+export interface ArkKeeperComponents {
+  libp2p: Libp2p
+  /** Inserts and resolves the ARK's signed key. */
+  keys: KeyClient
+  /** The node's identity: the ARK is signed with it. */
+  privateKey: PrivateKey
+  log: Logger
+  /** Whether an insert can leave this node (it has routing-table peers). */
+  canRoute: () => boolean
+}
+
+export interface ArkKeeperInit {
+  /** Publish by itself (on start, when addresses change, every interval); test networks call `publish` instead. */
+  autoPublish: boolean
+  /** Time between automatic publish attempts (MAINTENANCE_INTERVAL_MS). */
+  intervalMs: number
+}
 
 /** Peers remembered for reconnection (most recently connected first out of the bound). */
 
@@ -21,13 +39,20 @@ export interface ArkStats {
   reconnected: number
 }
 
-export class ArkKeeper {
+export class ArkKeeper implements Startable {
   readonly stats: ArkStats = { published: 0, lastEdition: -1, resolved: 0, reconnected: 0 }
   private readonly known = new Set<string>()
   private dirty = true
   /** The newest edition was stored by this node only: the next publish writes a new one. */
   private unspread = false
   private publishing?: Promise<void>
+  private timer?: NodeJS.Timeout
+  private readonly libp2p: Libp2p
+  private readonly keys: KeyClient
+  private readonly key: PrivateKey
+  private readonly log: Logger
+  private readonly canRoute: () => boolean
+  private readonly init: ArkKeeperInit
   private readonly onConnect = (evt: CustomEvent<{ toString: () => string }>): void => { this.remember(evt.detail.toString()) }
   private readonly onSelfUpdate = (): void => { this.dirty = true }
   /** A neighbour finished identify (and joins the routing table): a pending publish can go now. */
@@ -35,18 +60,28 @@ export class ArkKeeper {
     if (this.dirty) setTimeout(() => { void this.autoPublish() }, 0)
   }
 
-  /** `canRoute`: whether an insert can leave this node (it has routing-table peers). */
-  constructor (private readonly libp2p: Libp2p, private readonly keys: KeyClient, private readonly key: PrivateKey, private readonly log: Logger,
-    private readonly canRoute: () => boolean, private readonly auto = true) {}
+  constructor (components: ArkKeeperComponents, init: ArkKeeperInit) {
+    this.libp2p = components.libp2p
+    this.keys = components.keys
+    this.key = components.privateKey
+    this.log = components.log
+    this.canRoute = components.canRoute
+    this.init = init
+  }
 
   start (): void {
     this.libp2p.addEventListener('peer:connect', this.onConnect)
     this.libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
     this.libp2p.addEventListener('peer:identify', this.onIdentify)
     for (const p of this.libp2p.getPeers()) this.remember(p.toString())
+    // A publish that could not go (no routes yet, or stored only here) is retried every interval.
+    this.timer = setInterval(() => { void this.autoPublish() }, this.init.intervalMs)
+    this.timer.unref()
+    void this.autoPublish()
   }
 
   stop (): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
     this.libp2p.removeEventListener('peer:connect', this.onConnect)
     this.libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
     this.libp2p.removeEventListener('peer:identify', this.onIdentify)
@@ -60,7 +95,7 @@ export class ArkKeeper {
 
   /** `publish`, unless automatic publishing is off (test networks). */
   async autoPublish (): Promise<void> {
-    if (this.auto) await this.publish()
+    if (this.init.autoPublish) await this.publish()
   }
 
   /** Publish the current addresses if they changed since the last successful publish. */

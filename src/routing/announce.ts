@@ -43,7 +43,21 @@ import type { RoutingTable } from './routing-table.js'
 
 export const ANNOUNCE_SEED_BYTES = 32
 
-export type AnnounceFailure = 'loop' | 'unreachable' | 'invalid' | 'timeout' | 'error'
+/**
+ * Why an announcement or a join failed or was refused. `impostor`: a first-hop announcement
+ * sent by a peer other than the newcomer it names. `taken`: a join at a location this node
+ * holds a routing entry for under another peer.
+ */
+export type AnnounceFailure = 'loop' | 'unreachable' | 'invalid' | 'timeout' | 'error' | 'impostor' | 'taken'
+
+/**
+ * Two locations closer than this (on the circle) are the same place. A join carries no proof
+ * of its location, so "never repoint another peer's location" must not be dodged by a float a
+ * hair away from it: issue 11 placed an attacker at loc + 1e-15 past an exact-equality guard.
+ * 2^-32 is ~2.3e-10: an honest join lands this near one of a node's <= 250 entries with
+ * probability ~1e-7, and a location this close to an entry takes that entry's keys all the same.
+ */
+export const SAME_LOCATION = 2 ** -32
 
 /**
  * A reference the walk passes to the newcomer: route to `peer` for keys near `loc` (a walk
@@ -125,6 +139,12 @@ export interface AnnounceOptions {
    * `shareNearest` entries nearest the location. 0: no join.
    */
   joinHtl: number
+  /**
+   * Time one hop of a join may take (the join down and the references back). A join that
+   * arrives with `htl` may take (htl + 1) hops' worth; it is passed on with the HTL that fits
+   * in what is left, less a quarter hop, so that nested deadlines end below before above.
+   */
+  joinHopMs: number
 }
 
 export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
@@ -134,7 +154,9 @@ export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
   seenCacheTtlMs: 10 * 60_000,
   shareWalk: 'off',
   shareNearest: 0,
-  joinHtl: 0
+  joinHtl: 0,
+  // 2 x the node's HOP_TIMEOUT_MS (3 s); the simulator's hops take 1 time unit and never come near it.
+  joinHopMs: 6000
 }
 
 export interface AnnounceInit<P> {
@@ -160,6 +182,8 @@ interface JoinOp<P> {
   /** Upstream; null at the newcomer. */
   from: P | null
   htl: number
+  /** When the join must have ended here (now() time). */
+  deadline: number
   to?: P
   tried: P[]
 }
@@ -283,6 +307,10 @@ export class AnnounceCore<P> {
 
   /** An announcement arrives from `from`. */
   receive (from: P, msg: AnnounceMessage<P>): Array<AnnounceAction<P>> {
+    // At the first hop (one commitment: the newcomer's own) the sender must be the newcomer:
+    // nobody may announce someone else's identity or addresses into routing tables. Checked
+    // before the seen cache, so that a forged announcement cannot burn the newcomer's ID.
+    if (msg.commitments.length === 1 && msg.node !== from) return [{ type: 'failed', id: msg.id, to: from, reason: 'impostor' }]
     // An ID in progress here is a loop even if it has left the seen cache.
     if (this.ops.has(msg.id) || !this.seen.add(msg.id, this.now())) return [{ type: 'failed', id: msg.id, to: from, reason: 'loop' }]
     const c = msg.commitments
@@ -361,10 +389,15 @@ export class AnnounceCore<P> {
   /** A join arrives from `from`: record the newcomer, route on toward its location or end the route here. */
   join (from: P, msg: JoinMessage<P>): Array<AnnounceAction<P>> {
     const { id, node, loc } = msg
+    // A join carries no proof of its location: it may never repoint (or shadow) an entry held
+    // for another peer, say a neighbour's seed location. Checked before the seen cache, as a
+    // refusal that records nothing.
+    if (validLoc(loc) && this.heldByOther(loc, node)) return [{ type: 'join-failed', id, to: from, reason: 'taken' }]
     if (this.joins.has(id) || !this.joinSeen.add(id, this.now())) return [{ type: 'join-failed', id, to: from, reason: 'loop' }]
     if (node === this.self || !validLoc(loc)) return [{ type: 'join-failed', id, to: from, reason: 'invalid' }]
     this.addRoute(loc, node)
-    const op: JoinOp<P> = { node, loc, from, htl: Math.max(0, Math.min(msg.htl, this.options.maxHtl)), tried: [] }
+    const htl = Math.max(0, Math.min(msg.htl, this.options.maxHtl))
+    const op: JoinOp<P> = { node, loc, from, htl, deadline: this.now() + this.options.joinHopMs * (htl + 1), tried: [] }
     this.joins.set(id, op)
     return this.routeJoin(id, op)
   }
@@ -397,7 +430,8 @@ export class AnnounceCore<P> {
   private startJoin (id: bigint, loc: number): Array<AnnounceAction<P>> {
     if (this.options.joinHtl < 1) return []
     this.joinSeen.add(id, this.now())
-    const op: JoinOp<P> = { node: this.self, loc, from: null, htl: this.options.joinHtl, tried: [] }
+    const htl = this.options.joinHtl
+    const op: JoinOp<P> = { node: this.self, loc, from: null, htl, deadline: this.now() + this.options.joinHopMs * (htl + 1), tried: [] }
     this.joins.set(id, op)
     return this.routeJoin(id, op)
   }
@@ -405,21 +439,31 @@ export class AnnounceCore<P> {
   /** Forward the join to the closest untried peer to its location, or end the route here. */
   private routeJoin (id: bigint, op: JoinOp<P>): Array<AnnounceAction<P>> {
     const { from, node, tried } = op
-    const next = op.htl > 0 && tried.length < this.options.maxTries
+    // Nested deadlines: the next hop's budget (from the HTL we give it) must end a quarter
+    // hop before ours, so a slow route ends below us and we still answer upstream in time.
+    const hop = this.options.joinHopMs
+    const htl = Math.min(op.htl - 1, Math.floor((op.deadline - this.now() - hop / 4) / hop) - 1)
+    const next = htl >= 0 && tried.length < this.options.maxTries
       ? this.nearest(op.loc, 1, (p) => p === from || p === node || p === this.self || tried.includes(p))[0]?.peer
       : undefined
     if (next === undefined) return this.endJoin(id, op, [])
     tried.push(next)
     op.to = next
-    return [{ type: 'join', id, to: next, htl: op.htl - 1, node, loc: op.loc }]
+    return [{ type: 'join', id, to: next, htl, node, loc: op.loc }]
+  }
+
+  /** When join `id` must have ended here (now() time), while it is in progress. */
+  joinDeadline (id: bigint): number | undefined {
+    return this.joins.get(id)?.deadline
   }
 
   private endJoin (id: bigint, op: JoinOp<P>, below: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
     this.joins.delete(id)
     const refs = this.checkRefs(below, op.node)
     if (op.from === null) {
-      for (const r of refs) this.addRoute(r.loc, r.peer)
-      return [{ type: 'joined', id, to: null, refs }]
+      const routes = this.withoutTaken(refs)
+      for (const r of routes) this.addRoute(r.loc, r.peer)
+      return [{ type: 'joined', id, to: null, refs: routes }]
     }
     refs.push(...this.ownRefs(op.loc, op.node, op.from))
     return [{ type: 'joined', id, to: op.from, refs }]
@@ -433,10 +477,31 @@ export class AnnounceCore<P> {
     return refs
   }
 
+  /**
+   * The references a walk or join route can honestly send: the last (1 + shareNearest) x
+   * (maxHtl + 1). References come deepest first, so the last are those of the nodes nearest
+   * us, which a node deeper down cannot crowd out by sending more. A driver applies this to
+   * the list as it arrives, before parsing it, and the core again to what it is given.
+   */
+  boundRefs<T> (refs: T[]): T[] {
+    const cap = (1 + this.options.shareNearest) * (this.options.maxHtl + 1)
+    return refs.length > cap ? refs.slice(refs.length - cap) : refs
+  }
+
   /** Unverifiable claims of the nodes below: bounded by the path length, never about us or the newcomer. */
   private checkRefs (below: Array<WalkRef<P>>, node: P): Array<WalkRef<P>> {
-    return below.filter((r) => r.peer !== this.self && r.peer !== node && validLoc(r.loc))
-      .slice(0, (1 + this.options.shareNearest) * (this.options.maxHtl + 1))
+    return this.boundRefs(below).filter((r) => r.peer !== this.self && r.peer !== node && validLoc(r.loc))
+  }
+
+  /** References that may become routes here: none that would repoint an entry held for another peer. */
+  private withoutTaken (refs: Array<WalkRef<P>>): Array<WalkRef<P>> {
+    return refs.filter((r) => !this.heldByOther(r.loc, r.peer))
+  }
+
+  /** Does this node route `loc` (within SAME_LOCATION) to a peer other than `peer`? */
+  private heldByOther (loc: number, peer: P): boolean {
+    for (const e of this.table.entries()) if (e.peer !== peer && distance(e.loc, loc) < SAME_LOCATION) return true
+    return false
   }
 
   /** Is announcement `id` in progress here? */
@@ -488,7 +553,10 @@ export class AnnounceCore<P> {
     if (op.from !== null) this.addRoute(key.loc, op.node)
     const share = this.options.shareWalk
     if (share === 'off') return [{ type: 'result', id: op.id, to: op.from, key, seeds }, ...(op.from === null ? this.startJoin(op.id, key.loc) : [])]
-    const refs = this.checkRefs(below ?? [], op.node)
+    const checked = this.checkRefs(below ?? [], op.node)
+    // Where the references become routes (the newcomer; every walk node with 'all'), the ones
+    // that would repoint another peer's entry are dropped, here and for the nodes above.
+    const refs = op.from === null || share === 'all' ? this.withoutTaken(checked) : checked
     if (op.from === null || share === 'all') for (const r of refs) this.addRoute(r.loc, r.peer)
     if (op.from === null) return [{ type: 'result', id: op.id, to: null, key, seeds, refs }, ...this.startJoin(op.id, key.loc)]
     refs.push(...this.ownRefs(key.loc, op.node, op.from))

@@ -11,7 +11,7 @@ import { Error as WireError, Frame, FrameType, KeyType } from '../../proto/warre
 import { INSERT_PROTOCOL, REQUEST_PROTOCOL, MAX_FRAME_BYTES } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { distance } from '../../src/keys/routing-key.js'
-import { peerKey } from '../../src/protocol/warren-service.js'
+import { peerKey } from '../../src/protocol/address-book.js'
 import { createNetwork, until } from '../helpers/network.js'
 import { createRawPeer } from '../helpers/raw-peer.js'
 import { randomBytes } from '../helpers/seed.js'

@@ -1,0 +1,122 @@
+/**
+ * Addresses learnt from the network (data sources, inserters, newcomers, walk references),
+ * filtered and bounded (LRU), and the peer references this node sends about itself and others.
+ *
+ * Learnt addresses reach libp2p's peer store only when the node is about to dial the peer
+ * (`prepareDial`), so a flood of made-up peer references cannot grow the peer store; and
+ * only TCP/IP addresses outside private ranges are kept unless private ones are allowed, so a
+ * peer cannot make this node dial addresses of its choosing inside the operator's network.
+ */
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import { isGlobalUnicast, isPrivate } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import * as Digest from 'multiformats/hashes/digest'
+import { ADDR_BOOK_SIZE, PEER_REF_TTL_MS } from '../constants.js'
+import { RoutingKey } from '../keys/routing-key.js'
+import { checkPeerRef, MAX_PEER_ADDRS, ProtocolViolation, WireError } from './messages.js'
+import type { PeerRef } from '../../proto/warren.js'
+import type { PeerId, PeerStore } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Seed location of a peer in routing tables: SHA-256 of its peer ID's multihash bytes. */
+export function peerKey (peerId: PeerId): RoutingKey {
+  return RoutingKey.hash(peerId.toMultihash().bytes)
+}
+
+export interface AddressBookComponents {
+  peerId: PeerId
+  addressManager: AddressManager
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+}
+
+export interface AddressBookInit {
+  /** Accept loopback and private-range addresses learnt from other peers (LANs, local test networks). */
+  allowPrivateAddrs?: boolean
+  /** Peers whose addresses are remembered (default ADDR_BOOK_SIZE). */
+  size?: number
+}
+
+export class AddressBook {
+  private readonly components: AddressBookComponents
+  private readonly self: string
+  private readonly allowPrivateAddrs: boolean
+  private readonly size: number
+  private readonly book = new Map<string, Multiaddr[]>()
+  private selfRef?: { ref: PeerRef, at: number }
+
+  constructor (components: AddressBookComponents, init: AddressBookInit = {}) {
+    this.components = components
+    this.self = components.peerId.toString()
+    this.allowPrivateAddrs = init.allowPrivateAddrs ?? false
+    this.size = init.size ?? ADDR_BOOK_SIZE
+  }
+
+  /**
+   * Parse a peer reference from the wire (throws ProtocolViolation) and remember its dialable
+   * addresses. Returns its peer ID string.
+   */
+  learn (ref: PeerRef): string {
+    checkPeerRef(ref)
+    let id: PeerId
+    let addrs: Multiaddr[]
+    try {
+      id = peerIdFromMultihash(Digest.decode(ref.peerId))
+    } catch {
+      throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable peer ID')
+    }
+    try {
+      addrs = ref.multiaddrs.map((b) => multiaddr(b)).filter((a) => this.dialable(a))
+    } catch {
+      throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable multiaddr')
+    }
+    const s = id.toString()
+    if (s !== this.self && addrs.length > 0) {
+      this.book.delete(s)
+      this.book.set(s, addrs)
+      if (this.book.size > this.size) this.book.delete(this.book.keys().next().value as string)
+    }
+    return s
+  }
+
+  /** A dialable reference to `peer` (ourselves or a peer we know addresses for). */
+  async ref (peer: string): Promise<PeerRef> {
+    if (peer === this.self) {
+      // The own address list is rebuilt at most every PEER_REF_TTL_MS: one per forwarded insert otherwise.
+      const now = Date.now()
+      if (this.selfRef === undefined || now - this.selfRef.at > PEER_REF_TTL_MS) {
+        const addrs = this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421))
+        this.selfRef = { at: now, ref: { peerId: this.components.peerId.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) } }
+      }
+      return this.selfRef.ref
+    }
+    const id = peerIdFromString(peer)
+    let addrs = this.book.get(peer)
+    if (addrs === undefined) {
+      try {
+        addrs = (await this.components.peerStore.get(id)).addresses.map((a) => a.multiaddr)
+      } catch {
+        addrs = []
+      }
+    }
+    return { peerId: id.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) }
+  }
+
+  /** Before dialling `peer`: hand libp2p the addresses we learnt for it, if we are not connected. */
+  async prepareDial (peer: string): Promise<void> {
+    const addrs = this.book.get(peer)
+    if (addrs === undefined) return
+    const id = peerIdFromString(peer)
+    if (this.components.connectionManager.getConnections(id).length > 0) return
+    await this.components.peerStore.merge(id, { multiaddrs: addrs })
+  }
+
+  /** May this node dial an address a peer told it about? TCP over IP only, public unless allowed. */
+  private dialable (ma: Multiaddr): boolean {
+    const [ip, tcp] = ma.getComponents()
+    if ((ip?.name !== 'ip4' && ip?.name !== 'ip6') || tcp?.name !== 'tcp') return false
+    if (this.allowPrivateAddrs) return true
+    return ip.name === 'ip4' ? !isPrivate(ma) : isGlobalUnicast(ma)
+  }
+}

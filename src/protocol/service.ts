@@ -1,0 +1,280 @@
+/**
+ * The warren libp2p service (in the shape of js-libp2p's kad-dht: a service class over
+ * `rpc`-style handlers): its lifecycle, the registrar (protocol handlers and the topology
+ * that turns connected peers into routing-table neighbours), and the construction of the
+ * routing cores and the drivers that run them:
+ *
+ *   request-insert.ts   /warren/request, /warren/insert   -> NodeCore (src/routing/node-core.ts)
+ *   announce.ts         /warren/announce                  -> AnnounceCore (src/routing/announce.ts)
+ *   join.ts             /warren/join                      -> AnnounceCore
+ *
+ * over the shared plumbing in stream.ts and the address book in address-book.ts.
+ */
+import { serviceCapabilities } from '@libp2p/interface'
+import { TypedEventEmitter } from 'main-event'
+import { CustomProgressEvent } from 'progress-events'
+import {
+  ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, FIRST_FRAME_TIMEOUT_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL,
+  JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL,
+  ROUTING_TABLE_SIZE, SOURCE_RESET_PROBABILITY
+} from '../constants.js'
+import { verifyBlock } from '../keys/block-verify.js'
+import { AnnounceCore } from '../routing/announce.js'
+import { NodeCore } from '../routing/node-core.js'
+import { cryptoRng } from '../routing/random.js'
+import { AddressBook, peerKey } from './address-book.js'
+import { AnnounceHandler } from './announce.js'
+import { JoinHandler } from './join.js'
+import { NodeLocation } from './location.js'
+import { RequestInsertHandler } from './request-insert.js'
+import { NotFoundError } from './errors.js'
+import { PeerSlots } from './stream.js'
+import type { AnnounceResult } from './announce.js'
+import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
+import type { Block } from '../../proto/warren.js'
+import type { RoutingKey } from '../keys/routing-key.js'
+import type { AnnounceOptions } from '../routing/announce.js'
+import type { NodeCoreOptions } from '../routing/node-core.js'
+import type { Rng } from '../routing/random.js'
+import type { AbortOptions, ComponentLogger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export interface WarrenServiceInit {
+  store: WarrenStore
+  /** Overrides of the routing core's options (HTL limits, source reset, table size, timeouts...). */
+  core?: Partial<NodeCoreOptions>
+  rng?: Rng
+  /** Operations one peer may have in progress here at once (default MAX_OPS_PER_PEER). */
+  maxOpsPerPeer?: number
+  /** How long an inbound stream may stay silent before its first frame (default FIRST_FRAME_TIMEOUT_MS). */
+  firstFrameTimeoutMs?: number
+  /**
+   * Accept loopback and private-range addresses learnt from other peers (LANs, local test
+   * networks). Off by default: otherwise any peer could make this node dial addresses of
+   * its own choosing inside the operator's network.
+   */
+  allowPrivateAddrs?: boolean
+  /** Overrides of the announcement options (default: walk references shared, src/constants.ts). */
+  announce?: Partial<AnnounceOptions>
+  /** The node's routing location, shared with whatever else reads it (the block store); default: a new one. */
+  location?: NodeLocation
+}
+
+export interface WarrenServiceEvents {
+  /** A connected peer that speaks warren is now in the routing table (a neighbour); detail: its peer ID. */
+  'warren:neighbour': CustomEvent<string>
+}
+
+export interface WarrenServiceComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  peerStore: PeerStore
+  logger: ComponentLogger
+}
+
+/**
+ * The routing core's options as a started node runs them: the one place they are put
+ * together (a named routing profile replaces the literal below).
+ */
+export function nodeCoreOptions (overrides: Partial<NodeCoreOptions> = {}): Partial<NodeCoreOptions> {
+  return {
+    maxHtl: MAX_HTL,
+    sourceResetProb: SOURCE_RESET_PROBABILITY,
+    routingTableSize: ROUTING_TABLE_SIZE,
+    hopTimeoutMs: HOP_TIMEOUT_MS,
+    // What the simulator showed to win on the same seeds (docs/simulation.md) and costs no
+    // anonymity: a loop rejection spends no HTL, and loop detection is per request path.
+    // (Not insertBacktrack: in a small network an insert that backtracks all the way home
+    // ends up stored at its originator only.)
+    loopCostsHop: false,
+    perPathLoops: true,
+    ...overrides
+  }
+}
+
+/** The announcement options a started node runs (beside nodeCoreOptions: the other half of its routing profile). */
+export function announceOptions (maxHtl: number, overrides: Partial<AnnounceOptions> = {}): Partial<AnnounceOptions> {
+  return {
+    maxHtl,
+    shareWalk: ANNOUNCE_SHARE_WALK,
+    shareNearest: ANNOUNCE_SHARE_NEAREST,
+    joinHtl: ANNOUNCE_JOIN_HTL,
+    // One hop of a join: the join down and the references back.
+    joinHopMs: 2 * HOP_TIMEOUT_MS,
+    ...overrides
+  }
+}
+
+export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implements Startable, BlockNetwork {
+  readonly core: NodeCore<string>
+  readonly announceCore: AnnounceCore<string>
+  readonly [Symbol.toStringTag] = '@warren/service'
+  readonly [serviceCapabilities]: string[] = ['@warren/routing']
+
+  private readonly components: WarrenServiceComponents
+  private readonly ops: RequestInsertHandler
+  private readonly walks: AnnounceHandler
+  private readonly joins: JoinHandler
+  private readonly opSlots: PeerSlots
+  private readonly announceSlots: PeerSlots
+  private readonly loc: NodeLocation
+  private topologyId?: string
+  private started = false
+
+  constructor (components: WarrenServiceComponents, init: WarrenServiceInit) {
+    super()
+    this.components = components
+    this.loc = init.location ?? new NodeLocation()
+    const rng = init.rng ?? cryptoRng()
+    const self = components.peerId.toString()
+    const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs })
+    this.core = new NodeCore<string>({ self, store: init.store, rng, now: Date.now, options: nodeCoreOptions(init.core) })
+    this.announceCore = new AnnounceCore<string>({
+      self,
+      table: this.core.table,
+      addRoute: (loc, peer) => { this.core.addRoute(loc, peer) },
+      rng,
+      now: Date.now,
+      location: () => this.loc.value,
+      options: announceOptions(this.core.options.maxHtl, init.announce)
+    })
+    this.opSlots = new PeerSlots(init.maxOpsPerPeer ?? MAX_OPS_PER_PEER)
+    this.ops = new RequestInsertHandler({
+      core: this.core,
+      store: init.store,
+      addressBook,
+      connectionManager: components.connectionManager,
+      slots: this.opSlots,
+      rng,
+      log: components.logger.forComponent('warren:service')
+    }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS })
+    this.announceSlots = new PeerSlots(MAX_ANNOUNCES_PER_PEER)
+    const announce = {
+      core: this.announceCore,
+      addressBook,
+      connectionManager: components.connectionManager,
+      slots: this.announceSlots,
+      rng,
+      log: components.logger.forComponent('warren:announce')
+    }
+    this.joins = new JoinHandler(announce)
+    this.walks = new AnnounceHandler({ ...announce, joins: this.joins, location: this.loc })
+  }
+
+  /** This node's routing location, agreed by its last successful announcement (NaN before). */
+  get location (): number {
+    return this.loc.value
+  }
+
+  /** Announce this node through `peer` (connected) with hops-to-live `htl`: see announce.ts. */
+  async announce (peer: string, htl: number, options: AbortOptions = {}): Promise<AnnounceResult> {
+    this.assertStarted()
+    return await this.walks.announce(peer, htl, options)
+  }
+
+  /**
+   * Route a join toward this node's restored location again, through the routing table: the
+   * references it added as routes, or undefined when no join ran (joinHtl 0) or the node stopped.
+   */
+  async rejoin (options: AbortOptions = {}): Promise<number | undefined> {
+    this.assertStarted()
+    const loc = this.loc.value
+    if (!Number.isFinite(loc)) throw new Error('this node has no location yet: it must announce itself first')
+    return await this.joins.rejoin(loc, options)
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    const registrar = this.components.registrar
+    const limits = { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS }
+    await registrar.handle(REQUEST_PROTOCOL, (s, c) => this.ops.onInbound('request', s, c), limits)
+    await registrar.handle(INSERT_PROTOCOL, (s, c) => this.ops.onInbound('insert', s, c), limits)
+    await registrar.handle(ANNOUNCE_PROTOCOL, (s, c) => this.walks.onInbound(s, c.remotePeer.toString()), limits)
+    await registrar.handle(JOIN_PROTOCOL, (s, c) => this.joins.onInbound(s, c.remotePeer.toString()), limits)
+    this.topologyId = await registrar.register(REQUEST_PROTOCOL, {
+      onConnect: (peerId) => {
+        this.core.addRoute(peerKey(peerId).loc, peerId.toString(), true)
+        this.safeDispatchEvent('warren:neighbour', { detail: peerId.toString() })
+      },
+      onDisconnect: (peerId) => { this.core.unpinPeer(peerId.toString()) }
+    })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    const registrar = this.components.registrar
+    for (const p of [REQUEST_PROTOCOL, INSERT_PROTOCOL, ANNOUNCE_PROTOCOL, JOIN_PROTOCOL]) await registrar.unhandle(p)
+    if (this.topologyId !== undefined) registrar.unregister(this.topologyId)
+    this.ops.stop()
+    this.walks.stop()
+    this.joins.stop()
+    this.opSlots.clear()
+    this.announceSlots.clear()
+  }
+
+  /**
+   * Operations in progress at this node (local and relayed): requests and inserts, and
+   * announcements and joins (driver or core state, whichever holds more: they agree unless one leaks).
+   */
+  get activeOperations (): number {
+    return this.ops.active + Math.max(this.walks.active + this.joins.active, this.announceCore.activeOps)
+  }
+
+  /** Per-peer slots held at this node by the peers' operations (requests and inserts, announcements and joins). */
+  get slotsHeld (): number {
+    return this.opSlots.total + this.announceSlots.total
+  }
+
+  /**
+   * Request `key` from the network (or the local store). Rejects with NotFoundError, or with
+   * the abort reason at once when `options.signal` aborts. Reports `warren:request:result`.
+   */
+  async request (key: RoutingKey, options: NetworkOptions): Promise<RequestResult> {
+    this.assertStarted()
+    try {
+      const r = await this.ops.start<RequestResult>(key, 'request', options.htl, undefined, options.signal)
+      options.onProgress?.(new CustomProgressEvent('warren:request:result', { key, ok: true, hops: r.hops }))
+      return r
+    } catch (err) {
+      options.onProgress?.(new CustomProgressEvent('warren:request:result', { key, ok: false, hops: hopsOf(err) }))
+      throw err
+    }
+  }
+
+  /**
+   * Insert a block under `key`. The block must already verify against the key. Aborting
+   * `options.signal` ends it at once. Reports `warren:insert:result`.
+   */
+  async insert (key: RoutingKey, block: Block, options: NetworkOptions): Promise<InsertResult> {
+    if (!verifyBlock(key, block)) throw new Error('refusing to insert a block that does not match its key')
+    this.assertStarted()
+    try {
+      const r = await this.ops.start<InsertResult>(key, 'insert', options.htl, block, options.signal)
+      options.onProgress?.(new CustomProgressEvent('warren:insert:result', { key, ok: true, stored: r.stored, hops: r.hops }))
+      return r
+    } catch (err) {
+      options.onProgress?.(new CustomProgressEvent('warren:insert:result', { key, ok: false, stored: 0, hops: hopsOf(err) }))
+      throw err
+    }
+  }
+
+  private assertStarted (): void {
+    if (!this.started) throw new Error('the warren service is not started')
+  }
+}
+
+/** Hops an operation took before it failed (known when the network answered "not found"). */
+function hopsOf (err: unknown): number {
+  return err instanceof NotFoundError ? err.hops : 0
+}
+
+/** The libp2p service factory: `services: { warren: warren(init) }`. */
+export function warren (init: WarrenServiceInit): (components: WarrenServiceComponents) => WarrenService {
+  return (components) => new WarrenService(components, init)
+}

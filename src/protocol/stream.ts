@@ -1,0 +1,172 @@
+/**
+ * Stream plumbing shared by every warren protocol handler (request, insert, announce, join):
+ * length-prefixed protobuf framing with a hard size cap, deadlines as abort signals, sending a
+ * frame and closing, answering a protocol violation, and per-peer admission slots.
+ *
+ * Like the `rpc/` helpers of js-libp2p's kad-dht, nothing here knows about routing: the drivers
+ * (request-insert.ts, announce.ts, join.ts) translate frames to core events and back, and use
+ * these to move the frames.
+ */
+import { AbortError } from '@libp2p/interface'
+import { pbStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { MAX_FRAME_BYTES } from '../constants.js'
+import { expectFrame, Frame, FrameType, ProtocolViolation, violationFrame } from './messages.js'
+import type { Logger, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { ProtobufMessageStream } from '@libp2p/utils'
+
+export type FrameStream = ProtobufMessageStream<Frame, Stream>
+
+/** One side of one hop: the peer at the other end, its stream and the frame reader/writer over it. */
+export interface Link {
+  peer: string
+  stream: Stream
+  pb: FrameStream
+}
+
+/** A hop's state as the drivers keep it: the stream to the node above and the one below. */
+export interface HopLinks {
+  upstream?: Link
+  child?: Link
+}
+
+/** setTimeout's (and AbortSignal.timeout's) largest delay; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** `ms` as a valid timer delay: at least 1 ms, at most MAX_TIMER_MS. */
+export function timerMs (ms: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(1, ms))
+}
+
+/** A signal that aborts at the absolute time `deadline` (ms since the epoch). */
+export function deadlineSignal (deadline: number): AbortSignal {
+  return AbortSignal.timeout(timerMs(deadline - Date.now()))
+}
+
+/** Frames on `stream`, each capped at MAX_FRAME_BYTES before it is decoded. */
+export function link (peer: string, stream: Stream): Link {
+  return { peer, stream, pb: pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame) }
+}
+
+/**
+ * Open a stream for `protocol` to `to`. `prepareDial` first hands libp2p the addresses this
+ * node learnt for the peer (the address book keeps them out of the peer store until then).
+ */
+export async function openLink (connectionManager: ConnectionManager, prepareDial: (peer: string) => Promise<void>,
+  to: string, protocol: string, signal: AbortSignal): Promise<Link> {
+  await prepareDial(to)
+  return link(to, await connectionManager.openStream(peerIdFromString(to), protocol, { signal }))
+}
+
+/**
+ * Write `frame` on `l`, then (with `close`) half-close the stream. Never throws: a peer that
+ * cannot take our answer gets its stream reset, and the operation it belonged to ends anyway.
+ */
+export async function send (l: Link, frame: Frame, close: boolean, writeMs: number, closeMs: number, log?: Logger): Promise<void> {
+  try {
+    await l.pb.write(frame, { signal: AbortSignal.timeout(writeMs) })
+    if (close) await l.stream.close({ signal: AbortSignal.timeout(closeMs) })
+  } catch (err: any) {
+    log?.('could not answer %s - %s', l.peer, err.message)
+    l.stream.abort(err)
+  }
+}
+
+/**
+ * Answer what went wrong reading or checking a frame (`err`) with an ERROR frame and close;
+ * a stream that ended early has nobody to answer and is reset.
+ */
+export async function answerViolation (l: Link, err: unknown, writeMs: number, closeMs: number, log?: Logger): Promise<void> {
+  const frame = violationFrame(err)
+  if (frame === undefined) {
+    l.stream.abort(err as Error)
+    return
+  }
+  log?.('protocol violation by %s: %s', l.peer, frame.error?.message)
+  await send(l, frame, true, writeMs, closeMs, log)
+}
+
+/**
+ * The first frame of an inbound stream, one of `allowed` and well formed, read within
+ * `timeoutMs` (a silent stream must not hold a slot); undefined once the stream has been
+ * answered with an ERROR (or reset).
+ */
+export async function readFirst (l: Link, allowed: FrameType[], timeoutMs: number, writeMs: number, closeMs: number, log?: Logger): Promise<Frame | undefined> {
+  try {
+    return expectFrame(await l.pb.read({ signal: AbortSignal.timeout(timeoutMs) }), allowed)
+  } catch (err) {
+    await answerViolation(l, err, writeMs, closeMs, log)
+    return undefined
+  }
+}
+
+/** Why an exchange on a hop failed, as the routing cores name it. */
+export type HopFailure = 'timeout' | 'invalid' | 'error'
+
+/** Classify an error from writing or reading a hop whose deadline is `signal`. */
+export function hopFailure (err: unknown, signal: AbortSignal | undefined): HopFailure {
+  if (signal?.aborted === true) return 'timeout'
+  return err instanceof ProtocolViolation ? 'invalid' : 'error'
+}
+
+/** Write `frame` on `l` and read the answer, one of `allowed` (checked), both by `signal`. */
+export async function exchange (l: Link, frame: Frame, allowed: FrameType[], signal: AbortSignal): Promise<Frame> {
+  await l.pb.write(frame, { signal })
+  return expectFrame(await l.pb.read({ signal }), allowed)
+}
+
+/**
+ * Call `fn` once if `signal` aborts; returns the function that stops listening (call it when
+ * the operation ends first). Without a signal, nothing.
+ */
+export function whenAborted (signal: AbortSignal | undefined, fn: (reason: Error) => void): () => void {
+  if (signal === undefined) return () => {}
+  const listener = (): void => { fn(signal.reason ?? new AbortError()) }
+  signal.addEventListener('abort', listener, { once: true })
+  return () => { signal.removeEventListener('abort', listener) }
+}
+
+/** Reset every stream of every hop in `hops` (the node is stopping). */
+export function abortHops (hops: Iterable<HopLinks>, err: Error): void {
+  for (const h of hops) {
+    h.upstream?.stream.abort(err)
+    h.child?.stream.abort(err)
+  }
+}
+
+/**
+ * Operations each peer has in progress here, bounded per peer. A slot is taken before
+ * anything asynchronous happens, so concurrent streams of one peer cannot all pass the check,
+ * and given back exactly once when the operation's state is released.
+ */
+export class PeerSlots {
+  private readonly held = new Map<string, number>()
+
+  constructor (readonly limit: number) {}
+
+  /** Take a slot for `peer`; false when it already holds `limit`. */
+  acquire (peer: string): boolean {
+    const n = this.held.get(peer) ?? 0
+    if (n >= this.limit) return false
+    this.held.set(peer, n + 1)
+    return true
+  }
+
+  release (peer: string): void {
+    const n = (this.held.get(peer) ?? 1) - 1
+    if (n <= 0) this.held.delete(peer)
+    else this.held.set(peer, n)
+  }
+
+  /** Slots held by all peers together. */
+  get total (): number {
+    let n = 0
+    for (const v of this.held.values()) n += v
+    return n
+  }
+
+  clear (): void {
+    this.held.clear()
+  }
+}
