@@ -5,8 +5,8 @@
  * Startable built from components and init objects, as libp2p builds its parts). The CLI,
  * the tests and the benchmarks all create nodes through `createWarrenNode`.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -197,7 +197,9 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   // The store keeps the keys nearest the node's location: the one the announcement agreed on
   // (kept from an earlier run), and after a new announcement the new one.
   const location = new NodeLocation(restored === undefined ? NaN : RoutingKey.fromHex(restored.key).loc)
-  const store = await BlockStore.open(join(config.dataDir, 'store'), { capacityBytes: config.storeBytes, keepFraction: STORE_KEEP_FRACTION, location: () => location.value })
+  const store = await BlockStore.open(join(config.dataDir, 'store'), {
+    capacityBytes: config.storeBytes, keepFraction: STORE_KEEP_FRACTION, location: () => location.value, logger: log.child({ component: 'warren:store' })
+  })
   location.addEventListener('change', () => { store.relocate() })
   try {
     const libp2p = await createLibp2p({

@@ -272,7 +272,7 @@ export function buildProgram (): Command {
   nodeOptions(program.command('verify').description('check every stored block against its key (node must be stopped); deletes bad ones'))
     .action(async (f: NodeFlags) => {
       const config = await resolveConfig(flagsToConfig(f))
-      const r = await verifyStore(config.dataDir, config.storeBytes)
+      const r = await verifyStore(config.dataDir, config.storeBytes, createLogger(config.logLevel, process.stdout.isTTY))
       console.log(`checked ${r.checked} blocks, deleted ${r.deleted} that failed verification`)
       if (r.deleted > 0) process.exitCode = 1
     })

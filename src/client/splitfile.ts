@@ -22,6 +22,7 @@
  * Every block is checked against its routing key, every rebuilt block too, and the whole
  * file against its SHA-256.
  */
+import { concat } from 'uint8arrays/concat'
 import { createHash } from 'node:crypto'
 import { Splitfile } from '../../proto/splitfile.js'
 import { BLOCK_FETCH_TRIES, CLIENT_CONCURRENCY, SEGMENT_CHECK_BLOCKS, SEGMENT_DATA_BLOCKS } from '../constants.js'
@@ -203,16 +204,6 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
   const root = encodeChk(ChkType.SPLITFILE, Splitfile.encode(meta))
   yield { routingKey: root.routingKey, block: root.block }
   return { routingKey: root.routingKey, decryptKey: root.decryptKey, size, dataBlocks, checkBlocks, segments: layout.length }
-}
-
-function concat (parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
 }
 
 /** Parse a layout into segments, checking it against the metadata. */

@@ -36,6 +36,7 @@
  * announcement for every node on the path.
  */
 import { randomBytes } from 'node:crypto'
+import { equals } from 'uint8arrays/equals'
 import { distance, RoutingKey, sha256 } from '../keys/routing-key.js'
 import { SeenCache } from './seen-cache.js'
 import type { Rng } from './random.js'
@@ -222,19 +223,13 @@ export function announceKey (seeds: Uint8Array[]): RoutingKey {
 export function verifySeeds (commitments: Uint8Array[], seeds: Uint8Array[]): number {
   const n = Math.min(commitments.length, seeds.length)
   for (let i = 0; i < n; i++) {
-    if (seeds[i].length !== ANNOUNCE_SEED_BYTES || !bytesEqual(commitmentOf(seeds[i]), commitments[i])) return i
+    if (seeds[i].length !== ANNOUNCE_SEED_BYTES || !equals(commitmentOf(seeds[i]), commitments[i])) return i
   }
   return seeds.length === commitments.length ? -1 : n
 }
 
 function validLoc (loc: number): boolean {
   return Number.isFinite(loc) && loc >= 0 && loc < 1
-}
-
-function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /**
@@ -340,7 +335,7 @@ export class AnnounceCore<P> {
     const mine = op.commitments
     const ok = commitments.length > mine.length &&
       commitments.length <= this.options.maxHtl + 2 &&
-      mine.every((m, i) => bytesEqual(m, commitments[i])) &&
+      mine.every((m, i) => equals(m, commitments[i])) &&
       commitments.every((x) => x.length === 32)
     if (!ok) return this.fail(op, 'invalid')
     op.commitments = commitments
@@ -366,7 +361,7 @@ export class AnnounceCore<P> {
   result (id: bigint, from: P, key: RoutingKey, seeds: Uint8Array[], refs?: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
     const op = this.ops.get(id)
     if (op === undefined || op.phase !== 'revealed' || from !== op.to) return []
-    if (!bytesEqual(seeds[op.index] ?? new Uint8Array(0), op.seed)) return this.fail(op, 'invalid')
+    if (!equals(seeds[op.index] ?? new Uint8Array(0), op.seed)) return this.fail(op, 'invalid')
     return this.conclude(op, seeds, key, refs)
   }
 

@@ -2,8 +2,8 @@
  * A bare libp2p peer with no warren code (TCP, Noise, yamux, identify only) on 127.0.0.1:
  * the hostile party in tests, speaking the warren protocols by hand.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'

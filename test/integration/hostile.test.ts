@@ -46,7 +46,7 @@ describe('hostile input', () => {
   }
 
   before(async () => {
-    net = await createNetwork(3, { service: { maxOpsPerPeer: MAX_OPS, firstFrameTimeoutMs: 400 }, core: { hopTimeoutMs: 1000 } })
+    net = await createNetwork(3, { service: { maxOpsPerPeer: MAX_OPS, firstFrameTimeoutMs: 1500 }, core: { hopTimeoutMs: 1000 } })
     await net.connect(0, 1)
     await net.connect(1, 2)
     evil = await createRawPeer()
