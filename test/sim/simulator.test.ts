@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DEFAULT_CONVERGENCE, DEFAULT_FAULTS, grow, removalOrder, runConvergence } from '../../src/sim/experiments.js'
-import { IMPROVED_ANNOUNCE, IMPROVED_CORE, Simulator } from '../../src/sim/network.js'
+import { Simulator } from '../../src/sim/network.js'
+import { improvedProfile, paperProfile } from '../../src/routing/profiles.js'
 import { Workload } from '../../src/sim/workload.js'
 import { EventQueue } from '../../src/sim/event-queue.js'
 
@@ -41,19 +42,19 @@ describe('simulator', () => {
     assert.ok(after.median <= 8, `final median ${after.median}`)
   })
 
-  it('the improved profile (IMPROVED_CORE) converges where the defaults do not, on the same seeds', () => {
-    // 1000 nodes, 3000 timesteps: the defaults are still far from converged (median > 100),
+  it('the improved profile converges where the paper profile does not, on the same seeds', () => {
+    // 1000 nodes, 3000 timesteps: the paper profile is still far from converged (median > 100),
     // the improved switches have every seed at a median of a few hops with every probe found.
     for (const seed of [1, 2]) {
       const medians: number[] = []
-      for (const core of [{}, IMPROVED_CORE]) {
-        const sim = new Simulator({ seed, core })
+      for (const profile of [paperProfile, improvedProfile]) {
+        const sim = new Simulator({ seed, profile })
         sim.ringLattice(1000, 2)
         const w = new Workload(sim)
         for (let t = 0; t < 3000; t++) w.step()
         const p = w.probe(200)
         medians.push(p.median)
-        if (core === IMPROVED_CORE) assert.ok(p.success >= 0.99, `seed ${seed}: success ${p.success}`)
+        if (profile === improvedProfile) assert.ok(p.success >= 0.99, `seed ${seed}: success ${p.success}`)
       }
       assert.ok(medians[0] > 100, `seed ${seed}: default median ${medians[0]}`)
       assert.ok(medians[1] <= 5, `seed ${seed}: improved median ${medians[1]}`)
@@ -89,13 +90,13 @@ describe('simulator', () => {
     }
   })
 
-  it('the improved announcement (IMPROVED_ANNOUNCE) starts newcomers with several links, so none is cut off by random failures', () => {
+  it('the improved announcement (shared walks, routed join) starts newcomers with several links, so none is cut off by random failures', () => {
     // Same seed, same growth: without shared walks some young nodes know only their
     // bootstrap and lose every route when 30 % of the nodes fail; with them none does.
     const cutOff: number[] = []
     const newcomerPeers: number[] = []
-    for (const announce of [{}, IMPROVED_ANNOUNCE]) {
-      const sim = new Simulator({ seed: 4, core: IMPROVED_CORE, announce })
+    for (const announce of [paperProfile.announce, {}]) {
+      const sim = new Simulator({ seed: 4, profile: improvedProfile, storeKeep: 0, announce })
       const w = new Workload(sim)
       grow(sim, w, { ...DEFAULT_FAULTS, nodes: 600 })
       newcomerPeers.push(sim.core(sim.size - 1).table.peerSet().size)
