@@ -31,10 +31,11 @@ describe('routing profiles', () => {
     assert.deepEqual(improvedProfile.store, networkProfile.store)
   })
 
-  it('paper: loops cost a hop, loop detection over time, no announcement sharing, plain LRU stores', () => {
-    assert.equal(paperProfile.core.loopCostsHop, true)
+  it('paper: free loops, backtracking inserts, loop detection over time, no announcement sharing, plain LRU stores', () => {
+    assert.equal(paperProfile.core.loopCostsHop, false)
+    assert.equal(paperProfile.core.insertBacktrack, true)
     assert.equal(paperProfile.core.perPathLoops, false)
-    assert.equal(paperProfile.core.insertBacktrack, false)
+    assert.equal(paperProfile.core.probabilisticHtl, false)
     assert.equal(paperProfile.announce.shareWalk, 'off')
     assert.equal(paperProfile.announce.joinHtl, 0)
     assert.equal(paperProfile.store.keepFraction, 0)
