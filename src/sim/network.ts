@@ -66,6 +66,8 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   storeCapacity: 50,
   storeAccessWeight: 0,
   latency: 1,
+  // The library's default is the paper's model (tests and bench scripts reproduce the paper);
+  // the `warren sim` commands default to `network` (src/sim/cli.ts).
   profile: paperProfile,
   core: {},
   announceMaxHtl: 20,
