@@ -4,6 +4,7 @@
  */
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { networkProfile } from './routing/profiles.js'
 
 // Protocol IDs (versioned; bump the version on any incompatible wire change).
 export const PROTOCOL_PREFIX = '/warren'
@@ -19,43 +20,28 @@ export const MAX_FRAME_BYTES = 64 * 1024
 /** Fixed CHK block size (bytes on the wire and on disk, after encryption and padding). */
 export const BLOCK_SIZE = 32 * 1024
 
-// Routing.
-export const MAX_HTL = 20
+// Routing. The numbers that decide how the node routes are defined once, in the `network`
+// routing profile (src/routing/profiles.ts), which the simulator runs too; these names stay
+// for the drivers that read them.
+export const MAX_HTL = networkProfile.core.maxHtl
 /**
  * Own requests and inserts start at the maximum, as in Freenet: with the per-peer
  * probabilistic decrement at the maximum, a neighbour receiving MAX_HTL cannot tell whether
  * we originated the message or relayed it (a lower default would give the originator away).
  */
 export const DEFAULT_HTL = MAX_HTL
-export const ROUTING_TABLE_SIZE = 250
-export const SOURCE_RESET_PROBABILITY = 0.1
-export const HOP_TIMEOUT_MS = 3_000
+export const ROUTING_TABLE_SIZE = networkProfile.core.routingTableSize
+export const SOURCE_RESET_PROBABILITY = networkProfile.core.sourceResetProb
+export const HOP_TIMEOUT_MS = networkProfile.core.hopTimeoutMs as number
 /** Hops-to-live of a new node's announcement (the paper's simulations used 10). */
-export const ANNOUNCE_HTL = 10
-/**
- * Announcement walks share their references with the newcomer (src/routing/announce.ts):
- * every walk node sends itself at its own location and its ANNOUNCE_SHARE_NEAREST routing
- * entries nearest the agreed key, and the newcomer adds them as routes. The simulator's
- * IMPROVED_ANNOUNCE (docs/simulation.md, "Shared announcement walks"): median path 35 -> 9
- * hops at ~90,000 nodes; with 30 % of nodes removed, 96.3 % -> 99.5 % of live keys found
- * (walk references alone; 99.7 % with the nearest entries).
- */
-export const ANNOUNCE_SHARE_WALK: 'off' | 'newcomer' | 'all' = 'newcomer'
-export const ANNOUNCE_SHARE_NEAREST = 6
-/**
- * Share of the block store kept for the keys nearest the node's announced location and spared
- * by LRU eviction (StorePolicy keepFraction; Freenet 0.7's store/cache split). The simulator's
- * IMPROVED_STORE_KEEP (docs/simulation.md, "Specialised stores").
- */
-export const STORE_KEEP_FRACTION = 0.5
-/**
- * After a successful announcement the newcomer routes a join this many hops greedily toward its
- * agreed location (src/routing/announce.ts, joinHtl): every node on the route adds the newcomer
- * and returns itself and its ANNOUNCE_SHARE_NEAREST entries nearest the location, so the nodes
- * already living near the newcomer's place learn it too. docs/simulation.md, "Routed join":
- * median path 9 -> 7 hops at ~90,000 nodes; fault tolerance on a trained network 98.9 % -> 99.2 %.
- */
-export const ANNOUNCE_JOIN_HTL = 10
+export const ANNOUNCE_HTL = networkProfile.announceHtl
+/** Announcement walks share their references with the newcomer: see `networkProfile.announce`. */
+export const ANNOUNCE_SHARE_WALK = networkProfile.announce.shareWalk
+export const ANNOUNCE_SHARE_NEAREST = networkProfile.announce.shareNearest
+/** Share of the block store kept for the keys nearest the node's location: see `networkProfile.store`. */
+export const STORE_KEEP_FRACTION = networkProfile.store.keepFraction
+/** Hops of the routed join after a successful announcement: see `networkProfile.announce`. */
+export const ANNOUNCE_JOIN_HTL = networkProfile.announce.joinHtl
 
 // Streams and per-peer limits.
 export const MAX_INBOUND_STREAMS = 64

@@ -13,7 +13,8 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
-import { ANNOUNCE_HTL, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS, STORE_KEEP_FRACTION } from './constants.js'
+import { DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
+import { networkProfile } from './routing/profiles.js'
 import { Announcer } from './protocol/announcer.js'
 import { NodeLocation } from './protocol/location.js'
 import { NeighbourKeeper } from './protocol/neighbour-keeper.js'
@@ -129,7 +130,7 @@ export class WarrenNode {
     }, { bootstrap: config.bootstrap, min: MIN_CONNECTIONS, intervalMs: MAINTENANCE_INTERVAL_MS, dialTimeoutMs: DIAL_TIMEOUT_MS })
     this.announcer = new Announcer({ service: this.service, connected, log }, {
       bootstrap: config.bootstrap,
-      htl: ANNOUNCE_HTL,
+      htl: networkProfile.announceHtl,
       dataDir: config.dataDir,
       intervalMs: MAINTENANCE_INTERVAL_MS,
       enabled: init.announce ?? true,
@@ -198,7 +199,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   // (kept from an earlier run), and after a new announcement the new one.
   const location = new NodeLocation(restored === undefined ? NaN : RoutingKey.fromHex(restored.key).loc)
   const store = await BlockStore.open(join(config.dataDir, 'store'), {
-    capacityBytes: config.storeBytes, keepFraction: STORE_KEEP_FRACTION, location: () => location.value, logger: log.child({ component: 'warren:store' })
+    capacityBytes: config.storeBytes, keepFraction: networkProfile.store.keepFraction, location: () => location.value, logger: log.child({ component: 'warren:store' })
   })
   location.addEventListener('change', () => { store.relocate() })
   try {

@@ -23,7 +23,7 @@ export interface AnnouncerComponents {
 export interface AnnouncerInit {
   /** Bootstrap multiaddrs; the announcement goes through the first one connected. */
   bootstrap: string[]
-  /** Hops-to-live of the walk (ANNOUNCE_HTL). */
+  /** Hops-to-live of the walk (networkProfile.announceHtl). */
   htl: number
   /** Where announcement.json is kept. */
   dataDir: string
@@ -52,6 +52,11 @@ export class Announcer implements Startable {
     this.init = init
     this.saved = init.restored
     this.rejoinDue = init.restored !== undefined
+  }
+
+  /** Hops-to-live of this node's announcement walks (the `network` profile's announceHtl). */
+  get htl (): number {
+    return this.init.htl
   }
 
   /** This node's announcement (null before it has one), and whether it came from an earlier run. */

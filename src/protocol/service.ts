@@ -14,13 +14,13 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
-  ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, FIRST_FRAME_TIMEOUT_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL,
-  JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL,
-  ROUTING_TABLE_SIZE, SOURCE_RESET_PROBABILITY
+  ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_PROTOCOL, JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER,
+  MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL
 } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
 import { AnnounceCore } from '../routing/announce.js'
 import { NodeCore } from '../routing/node-core.js'
+import { networkProfile } from '../routing/profiles.js'
 import { cryptoRng } from '../routing/random.js'
 import { AddressBook, peerKey } from './address-book.js'
 import { AnnounceHandler } from './announce.js'
@@ -75,36 +75,16 @@ export interface WarrenServiceComponents {
 }
 
 /**
- * The routing core's options as a started node runs them: the one place they are put
- * together (a named routing profile replaces the literal below).
+ * The routing core's options a started node runs: the `network` profile (src/routing/profiles.ts),
+ * the very object the simulator measures, plus test overrides.
  */
-export function nodeCoreOptions (overrides: Partial<NodeCoreOptions> = {}): Partial<NodeCoreOptions> {
-  return {
-    maxHtl: MAX_HTL,
-    sourceResetProb: SOURCE_RESET_PROBABILITY,
-    routingTableSize: ROUTING_TABLE_SIZE,
-    hopTimeoutMs: HOP_TIMEOUT_MS,
-    // What the simulator showed to win on the same seeds (docs/simulation.md) and costs no
-    // anonymity: a loop rejection spends no HTL, and loop detection is per request path.
-    // (Not insertBacktrack: in a small network an insert that backtracks all the way home
-    // ends up stored at its originator only.)
-    loopCostsHop: false,
-    perPathLoops: true,
-    ...overrides
-  }
+export function nodeCoreOptions (overrides: Partial<NodeCoreOptions> = {}): NodeCoreOptions {
+  return { ...networkProfile.core, ...overrides }
 }
 
-/** The announcement options a started node runs (beside nodeCoreOptions: the other half of its routing profile). */
-export function announceOptions (maxHtl: number, overrides: Partial<AnnounceOptions> = {}): Partial<AnnounceOptions> {
-  return {
-    maxHtl,
-    shareWalk: ANNOUNCE_SHARE_WALK,
-    shareNearest: ANNOUNCE_SHARE_NEAREST,
-    joinHtl: ANNOUNCE_JOIN_HTL,
-    // One hop of a join: the join down and the references back.
-    joinHopMs: 2 * HOP_TIMEOUT_MS,
-    ...overrides
-  }
+/** The announcement options a started node runs: the other half of the `network` profile. */
+export function announceOptions (maxHtl: number, overrides: Partial<AnnounceOptions> = {}): AnnounceOptions {
+  return { ...networkProfile.announce, maxHtl, ...overrides }
 }
 
 export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implements Startable, BlockNetwork {

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import {
   DEFAULT_CONVERGENCE, DEFAULT_FAULTS, DEFAULT_SCALABILITY,
   runConvergence, runFaultTolerance, runScalability,
@@ -13,8 +13,14 @@ import {
 } from './experiments.js'
 import { convergenceChart, faultCharts, scalabilityChart } from './charts.js'
 import { renderSvg } from './chart.js'
-import { IMPROVED_ANNOUNCE, IMPROVED_CORE, IMPROVED_STORE_KEEP } from './network.js'
+import { getProfile, PROFILE_NAMES, type ProfileName } from '../routing/profiles.js'
 import type { TopLevelSpec } from 'vega-lite'
+
+/**
+ * Profile of the sim commands unless `--profile` names another: the one the network runs, so
+ * that the headline figures are the network's (docs/simulation.md).
+ */
+export const DEFAULT_SIM_PROFILE: ProfileName = 'network'
 
 function int (v: string): number {
   const n = Number(v)
@@ -26,6 +32,11 @@ function fraction (v: string): number {
   const n = Number(v)
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number from 0 to 1')
   return n
+}
+
+function profileName (v: string): ProfileName {
+  if (!(PROFILE_NAMES as string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${PROFILE_NAMES.join(', ')}`)
+  return v as ProfileName
 }
 
 function json (v: string): Record<string, unknown> {
@@ -44,6 +55,7 @@ interface CommonOpts {
   out: string
   core: Record<string, unknown>
   announce: Record<string, unknown>
+  profile: ProfileName
   improved?: boolean
   probesLearn?: boolean
   probeKeys?: 'inserted' | 'live'
@@ -52,15 +64,21 @@ interface CommonOpts {
   quiet?: boolean
 }
 
+/** The profile a command runs: `--improved` is `--profile improved` (commander refuses both at once). */
+function chosenProfile (o: CommonOpts): ProfileName {
+  return o.improved === true ? 'improved' : o.profile
+}
+
 function common (o: CommonOpts, base: CommonParams): CommonParams {
   return {
     seed: o.seed,
     trials: o.trials ?? base.trials,
-    core: o.improved === true ? { ...IMPROVED_CORE, ...o.core } : o.core,
+    core: o.core,
     sim: {
+      profile: getProfile(chosenProfile(o)),
       ...(o.storeWeight === undefined ? {} : { storeAccessWeight: o.storeWeight }),
-      ...(o.storeKeep !== undefined ? { storeKeep: o.storeKeep } : o.improved === true ? { storeKeep: IMPROVED_STORE_KEEP } : {}),
-      announce: o.improved === true ? { ...IMPROVED_ANNOUNCE, ...o.announce } : o.announce
+      ...(o.storeKeep === undefined ? {} : { storeKeep: o.storeKeep }),
+      announce: o.announce
     },
     workload: {
       ...(o.probesLearn === true ? { probesLearn: true } : {}),
@@ -99,11 +117,12 @@ function addCommon (cmd: Command, defaults: { trials: number, nodes: number }): 
     .option('--out <dir>', 'output directory', 'sim-results')
     .option('--core <json>', 'routing core options, e.g. \'{"sourceResetProb":0}\'', json, {})
     .option('--announce <json>', 'announcement core options, e.g. \'{"shareWalk":"newcomer"}\'', json, {})
-    .option('--improved', 'the "beat them" switches (IMPROVED_CORE, IMPROVED_ANNOUNCE, IMPROVED_STORE_KEEP, docs/simulation.md); --core, --announce and --store-keep override them')
+    .option('--profile <name>', `routing profile every node runs (src/routing/profiles.ts): ${PROFILE_NAMES.join(', ')}; --core, --announce and --store-keep override single options`, profileName, DEFAULT_SIM_PROFILE)
+    .addOption(new Option('--improved', 'alias of --profile improved').conflicts('profile'))
     .option('--probes-learn', 'let probe requests change the network (default: measure a snapshot)')
     .option('--probe-keys <which>', 'probe keys: inserted (any key ever inserted) or live (still stored somewhere)')
     .option('--store-weight <n>', 'store policy access weight per doubling of accesses (0: plain LRU)', int)
-    .option('--store-keep <fraction>', 'share of each store kept for the keys nearest the node\'s location (0: plain LRU; --improved: 0.5)', fraction)
+    .option('--store-keep <fraction>', 'share of each store kept for the keys nearest the node\'s location (default: the profile\'s; 0: plain LRU)', fraction)
     .option('--quiet', 'no progress on stderr')
 }
 
@@ -133,8 +152,8 @@ export function registerSimCommand (program: Command): void {
     .option('--probe-every <n>', 'operations between probes', int, DEFAULT_SCALABILITY.probeEvery)
     .option('--probe-size <n>', 'requests per probe (HTL 500)', int, DEFAULT_SCALABILITY.probeSize)
     .option('--join-every <n>', 'operations between newcomers', int, DEFAULT_SCALABILITY.joinEvery)
-    .option('--announce-htl <n>', 'announcement hops-to-live', int, DEFAULT_SCALABILITY.announceHtl)
-    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl: number }) => {
+    .option('--announce-htl <n>', 'announcement hops-to-live (default: the profile\'s, 10)', int)
+    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl?: number }) => {
       const r: ScalabilityResult = runScalability({
         ...DEFAULT_SCALABILITY,
         ...common(o, DEFAULT_SCALABILITY),
@@ -142,7 +161,7 @@ export function registerSimCommand (program: Command): void {
         probeEvery: o.probeEvery,
         probeSize: o.probeSize,
         joinEvery: o.joinEvery,
-        announceHtl: o.announceHtl
+        announceHtl: o.announceHtl ?? getProfile(chosenProfile(o)).announceHtl
       }, progressReporter(o.quiet))
       await writeOutputs(o.out, 'scalability', r, { 'scalability.svg': scalabilityChart(r) })
       const f = r.fits
@@ -158,7 +177,8 @@ export function registerSimCommand (program: Command): void {
         ...common(o, DEFAULT_FAULTS),
         nodes: o.nodes,
         probeSize: o.probeSize,
-        trainOps: o.train
+        trainOps: o.train,
+        announceHtl: getProfile(chosenProfile(o)).announceHtl
       }, progressReporter(o.quiet))
       await writeOutputs(o.out, 'fault-tolerance', r, faultCharts(r))
       const at30 = r.random.find((p) => Math.abs(p.fraction - 0.3) < 1e-9)

@@ -19,54 +19,27 @@ import { RoutingKey } from '../keys/routing-key.js'
 import { AnnounceCore, ANNOUNCE_SEED_BYTES, type AnnounceAction, type AnnounceFailure, type AnnounceOptions, type WalkRef } from '../routing/announce.js'
 import { NodeCore, type Action, type IncomingMessage, type NodeCoreOptions, type Reply, type Response, type StoreView } from '../routing/node-core.js'
 import { randomId, seededRng, type Rng } from '../routing/random.js'
+import { paperProfile, type RoutingProfile } from '../routing/profiles.js'
 import { StorePolicy } from '../store/store-policy.js'
 import { EventQueue, type SimEvent } from './event-queue.js'
 
 /**
- * Core options of a simulated node: where the paper's model is explicit we follow it, where
- * it is silent we keep the real node's default (see docs/simulation.md).
+ * What the simulator's driver does differently from the libp2p driver, on top of any routing
+ * profile (src/routing/profiles.ts): the parts of the node that live in wall-clock time or
+ * would blur the paper's plain hop counts (docs/simulation.md, "Profiles").
  */
-export const SIM_CORE_DEFAULTS: Partial<NodeCoreOptions> = {
+export const SIM_CORE_OVERRIDES: Partial<NodeCoreOptions> = {
   // Probes use HTL 500: no node may curtail it.
   maxHtl: 500,
   // The paper counts plain hops; Freenet's randomised HTL ends would blur "HTL 20" and "500".
   probabilisticHtl: false,
   // Virtual time has no timeouts: a message is answered or fails as unreachable.
   hopTimeoutMs: null,
-  // Not part of the 2001 model.
+  // Not part of the 2001 model; its TTL is wall-clock time, which virtual time does not model.
   failureTableSize: 0,
   // Operations run one at a time, each with a fresh ID: a short memory suffices.
-  seenCacheSize: 4,
-  routingTableSize: 250
+  seenCacheSize: 4
 }
-
-/**
- * The "beat them" profile (docs/simulation.md): the switches that won on the convergence
- * experiment's seeds, on top of SIM_CORE_DEFAULTS. Loop rejections cost no HTL, forwarding
- * refreshes an entry's LRU place, no data-source reset (every entry points at the real
- * inserter or data source), loop detection per request path, and inserts that backtrack on
- * dead ends like requests (paper 3.3).
- */
-export const IMPROVED_CORE: Partial<NodeCoreOptions> = {
-  loopCostsHop: false,
-  refreshOnForward: true,
-  sourceResetProb: 0,
-  perPathLoops: true,
-  insertBacktrack: true
-}
-
-/**
- * Announcement switches of the improved profile (docs/simulation.md): the newcomer learns
- * every node of its walk and, from each, the 6 entries closest to its own location; then it
- * routes a join 10 hops toward its location, so the nodes near it learn it too.
- */
-export const IMPROVED_ANNOUNCE: Partial<AnnounceOptions> = { shareWalk: 'newcomer', shareNearest: 6, joinHtl: 10 }
-
-/**
- * Store switch of the improved profile (docs/simulation.md, "Specialised stores"): half of each
- * store holds the keys nearest the node's own location and is spared by LRU eviction.
- */
-export const IMPROVED_STORE_KEEP = 0.5
 
 export interface SimConfig {
   seed: number
@@ -74,15 +47,17 @@ export interface SimConfig {
   storeCapacity: number
   /** Store policy access weight (0: plain LRU, as in the paper). */
   storeAccessWeight: number
-  /** Share of each store kept for the keys nearest the node's location (StorePolicy keepFraction; 0: off). */
-  storeKeep: number
+  /** Share of each store kept for the keys nearest the node's location (default: the profile's keepFraction). */
+  storeKeep?: number
   /** Virtual time per message. */
   latency: number
-  /** Core options on top of SIM_CORE_DEFAULTS. */
+  /** The routing profile every node runs (src/routing/profiles.ts). */
+  profile: RoutingProfile
+  /** Core options on top of the profile's and SIM_CORE_OVERRIDES. */
   core: Partial<NodeCoreOptions>
   /** Announcement HTL cap. */
   announceMaxHtl: number
-  /** Announcement core options (e.g. `shareWalk`). */
+  /** Announcement core options on top of the profile's (e.g. `shareWalk`). */
   announce: Partial<AnnounceOptions>
 }
 
@@ -90,8 +65,10 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   seed: 1,
   storeCapacity: 50,
   storeAccessWeight: 0,
-  storeKeep: 0,
   latency: 1,
+  // The library's default is the paper's model (tests and bench scripts reproduce the paper);
+  // the `warren sim` commands default to `network` (src/sim/cli.ts).
+  profile: paperProfile,
   core: {},
   announceMaxHtl: 20,
   announce: {}
@@ -191,7 +168,9 @@ const UNREACHABLE: Response<number> = { type: 'failed', reason: 'unreachable' }
 
 export class Simulator {
   readonly config: SimConfig
-  readonly coreOptions: Partial<NodeCoreOptions>
+  readonly coreOptions: NodeCoreOptions
+  readonly announceOptions: AnnounceOptions
+  readonly storeKeep: number
   readonly rng: Rng
   /** Virtual time. */
   time = 0
@@ -218,7 +197,9 @@ export class Simulator {
 
   constructor (config: Partial<SimConfig> = {}) {
     this.config = { ...DEFAULT_SIM_CONFIG, ...config }
-    this.coreOptions = { ...SIM_CORE_DEFAULTS, ...this.config.core }
+    this.coreOptions = { ...this.config.profile.core, ...SIM_CORE_OVERRIDES, ...this.config.core }
+    this.announceOptions = { ...this.config.profile.announce, maxHtl: this.config.announceMaxHtl, seenCacheSize: 4, ...this.config.announce }
+    this.storeKeep = this.config.storeKeep ?? this.config.profile.store.keepFraction
     this.rng = seededRng(this.config.seed)
   }
 
@@ -270,7 +251,7 @@ export class Simulator {
     }
     this.cores.push(new SimCore({
       self: i,
-      store: (this.stores[i] = new SimStore(this.config.storeCapacity, this.config.storeAccessWeight, this.storeNow, this.config.storeKeep, () => this.locs[i])),
+      store: (this.stores[i] = new SimStore(this.config.storeCapacity, this.config.storeAccessWeight, this.storeNow, this.storeKeep, () => this.locs[i])),
       rng: this.rng,
       now: this.now,
       options: this.coreOptions
@@ -447,7 +428,7 @@ export class Simulator {
         now: this.now,
         location: () => this.locs[i],
         randomSeed: () => fillRandom(new Uint8Array(ANNOUNCE_SEED_BYTES), this.rng),
-        options: { maxHtl: this.config.announceMaxHtl, seenCacheSize: 4, ...this.config.announce }
+        options: this.announceOptions
       })
       this.announcers[i] = a
     }

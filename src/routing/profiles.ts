@@ -1,0 +1,167 @@
+/**
+ * Routing profiles: everything that decides how a node routes, in one object per profile.
+ *
+ * A profile holds the routing core's options (`NodeCoreOptions`), the announcement core's
+ * options (`AnnounceOptions`), the HTL of the node's own announcement and the store policy's
+ * specialisation share. The libp2p node runs `network`; the simulator (`warren sim ...
+ * --profile NAME`) runs any of them, so the figures in docs/simulation.md are figures of the
+ * very switches the network uses.
+ *
+ * - `network`: exactly what a started node runs (test/node/profile.test.ts checks it against a
+ *   real node). The routing numbers of src/constants.ts are defined here.
+ * - `paper`: the model of Clarke, Sandberg, Wiley and Hong (2001), section 5, with the choices
+ *   the paper leaves open read as docs/simulation.md states (it reproduces Fig. 2).
+ * - `improved`: the simulator's "beat them" switches (docs/simulation.md): `network` plus
+ *   LRU refresh on forward, no data-source reset and backtracking inserts.
+ *
+ * Pure data: no I/O. Profiles are frozen; copy one (`{ ...p.core, ... }`) to vary it.
+ */
+import { DEFAULT_ANNOUNCE_OPTIONS, type AnnounceOptions } from './announce.js'
+import { DEFAULT_CORE_OPTIONS, type NodeCoreOptions } from './node-core.js'
+
+export interface StoreProfile {
+  /**
+   * Share of the block store kept for the keys nearest the node's announced location and
+   * spared by LRU eviction (StorePolicy keepFraction; Freenet 0.7's store/cache split). 0: plain LRU.
+   */
+  keepFraction: number
+}
+
+export interface RoutingProfile {
+  name: ProfileName
+  /** One line for `--help` and the docs. */
+  summary: string
+  core: Readonly<NodeCoreOptions>
+  announce: Readonly<AnnounceOptions>
+  /** Hops-to-live of the node's own announcement (the paper's simulations used 10). */
+  announceHtl: number
+  store: Readonly<StoreProfile>
+}
+
+export type ProfileName = 'network' | 'paper' | 'improved'
+
+// The network's routing numbers (re-exported by src/constants.ts under their old names).
+
+/** Incoming HTL is capped to this; own requests and inserts start at it (see DEFAULT_HTL). */
+const MAX_HTL = 20
+const ROUTING_TABLE_SIZE = 250
+/** Probability that a node replaces the data source with itself: it hides where the data is. */
+const SOURCE_RESET_PROBABILITY = 0.1
+const HOP_TIMEOUT_MS = 3_000
+
+function freeze (p: RoutingProfile): RoutingProfile {
+  Object.freeze(p.core)
+  Object.freeze(p.announce)
+  Object.freeze(p.store)
+  return Object.freeze(p)
+}
+
+/** What a started warren node runs. */
+export const networkProfile: RoutingProfile = freeze({
+  name: 'network',
+  summary: 'what a started warren node runs (src/protocol builds its cores from it)',
+  core: {
+    ...DEFAULT_CORE_OPTIONS,
+    maxHtl: MAX_HTL,
+    sourceResetProb: SOURCE_RESET_PROBABILITY,
+    routingTableSize: ROUTING_TABLE_SIZE,
+    hopTimeoutMs: HOP_TIMEOUT_MS,
+    // What the simulator showed to win on the same seeds (docs/simulation.md) and costs no
+    // anonymity: a loop rejection spends no HTL, and loop detection is per request path.
+    // (Not insertBacktrack: in a small network an insert that backtracks all the way home
+    // ends up stored at its originator only.)
+    loopCostsHop: false,
+    perPathLoops: true
+  },
+  announce: {
+    ...DEFAULT_ANNOUNCE_OPTIONS,
+    maxHtl: MAX_HTL,
+    // Announcement walks share their references with the newcomer (src/routing/announce.ts):
+    // every walk node sends itself at its own location and its 6 routing entries nearest the
+    // agreed key, and the newcomer adds them as routes. docs/simulation.md, "Shared
+    // announcement walks": median path 35 -> 9 hops at ~90,000 nodes; with 30 % of nodes
+    // removed, 96.3 % -> 99.5 % of live keys found (walk references alone; 99.7 % with the
+    // nearest entries).
+    shareWalk: 'newcomer',
+    shareNearest: 6,
+    // After a successful announcement the newcomer routes a join 10 hops greedily toward its
+    // agreed location: every node on the route adds the newcomer and returns itself and its
+    // entries nearest the location, so the nodes already living near the newcomer's place
+    // learn it too. docs/simulation.md, "Routed join": median path 9 -> 7 hops at ~90,000
+    // nodes; fault tolerance on a trained network 98.9 % -> 99.2 %.
+    joinHtl: 10
+  },
+  announceHtl: 10,
+  // docs/simulation.md, "Specialised stores".
+  store: { keepFraction: 0.5 }
+})
+
+/**
+ * The 2001 paper's model (section 5): plain hop counting (no probabilistic HTL, no failure
+ * table), "seen before" per node over time, newcomers learn only their bootstrap (announcement
+ * walks share nothing), plain LRU stores. Two readings follow the paper's text where the
+ * previous profile did not (docs/simulation.md, "Why `paper` did not reproduce Fig. 2"):
+ * - a loop rejection costs no HTL: "if a node cannot forward a request to its preferred
+ *   downstream node because the target is down or a loop would be created, the node having
+ *   the second-nearest key will be tried" (3.2) treats a loop like a target that is down,
+ *   which costs no HTL in the core either;
+ * - inserts backtrack on dead ends: "the insert backtracks to the second-nearest key, then the
+ *   third-nearest, and so on in the same way as for requests" (3.3).
+ * With loops costing a hop and inserts ending at dead ends, Fig. 2 ends at a median of ~170
+ * (10 trials) instead of 6.5, and an independent minimal model of the paper with the same
+ * readings does the same (bench/sim-minimal.ts).
+ */
+export const paperProfile: RoutingProfile = freeze({
+  name: 'paper',
+  summary: 'the 2001 paper\'s model (Clarke et al., section 5), open choices as docs/simulation.md states',
+  core: {
+    ...networkProfile.core,
+    probabilisticHtl: false,
+    failureTableSize: 0,
+    loopCostsHop: false,
+    perPathLoops: false,
+    refreshOnForward: false,
+    insertBacktrack: true,
+    insertRouteTo: 'source'
+  },
+  announce: { ...DEFAULT_ANNOUNCE_OPTIONS, maxHtl: MAX_HTL, shareWalk: 'off', shareNearest: 0, joinHtl: 0 },
+  announceHtl: 10,
+  store: { keepFraction: 0 }
+})
+
+/**
+ * The "beat them" switches (docs/simulation.md): `network` plus forwarding refreshes an
+ * entry's LRU place, no data-source reset (every entry points at the real inserter or data
+ * source) and inserts that backtrack on dead ends like requests (paper 3.3). Not what the
+ * node runs: source reset hides the data source, and backtracking inserts misbehave in small
+ * networks.
+ */
+export const improvedProfile: RoutingProfile = freeze({
+  name: 'improved',
+  summary: 'network + LRU refresh on forward, no source reset, backtracking inserts (simulation only)',
+  core: {
+    ...networkProfile.core,
+    refreshOnForward: true,
+    sourceResetProb: 0,
+    insertBacktrack: true
+  },
+  announce: { ...networkProfile.announce },
+  announceHtl: networkProfile.announceHtl,
+  store: { ...networkProfile.store }
+})
+
+export const PROFILES: Readonly<Record<ProfileName, RoutingProfile>> = Object.freeze({
+  network: networkProfile,
+  paper: paperProfile,
+  improved: improvedProfile
+})
+
+export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[]
+
+/** The profile called `name`, or an error naming the known ones. */
+export function getProfile (name: string): RoutingProfile {
+  if (!Object.hasOwn(PROFILES, name)) {
+    throw new Error(`unknown routing profile "${name}": use one of ${PROFILE_NAMES.join(', ')}`)
+  }
+  return PROFILES[name as ProfileName]
+}
