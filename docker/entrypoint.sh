@@ -1,7 +1,7 @@
 #!/bin/sh
 # Container entry point. `start` (the default) runs the node; anything else is passed to the
-# warren CLI (e.g. `docker run --rm IMAGE keygen`, `docker exec NODE warren status` needs
-# the full path: node /app/dist/src/cli/index.js status).
+# warren CLI (e.g. `docker run --rm IMAGE keygen`). In a running container: `docker exec NODE
+# warren status` (the CLI is on PATH and finds the API through WARREN_API).
 #
 # A node given WARREN_SEED (a host name, e.g. the compose service "seed") and no
 # WARREN_BOOTSTRAP asks that seed's client API for its peer ID and bootstraps from

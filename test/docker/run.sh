@@ -180,6 +180,8 @@ wait_for 300 "5 healthy containers" all_healthy
 phase "all healthy"
 wait_for 180 "every node connected and announced" all_joined
 phase "network formed: $(for s in $SERVICES; do echo -n "$s=$(api "$s" /api/v1/status | json v.peers) "; done)peers"
+# The CLI inside a container reaches its node's API through WARREN_API.
+[ "$(docker-compose exec -T peer3 warren peers --json | json v.length)" -ge 1 ] || fail "warren peers in peer3 lists no peer"
 
 # --- a multi-segment file through the seed, back through peer2 --------------------------------
 head -c $(( FILE_MIB * 1024 * 1024 + 12345 )) /dev/urandom >"$WORK/file.bin"
