@@ -26,7 +26,7 @@ fi
 if [ "$(id -u)" != 0 ]; then echo "test:docker needs root (network namespaces, dockerd)" >&2; exit 1; fi
 export PATH="$ROOT/node_modules/.bin:$PATH"   # the project's Node 24 first, as in npm scripts
 T0=$(date +%s)
-phase () { echo "[test:docker +$(( $(date +%s) - T0 ))s] $*"; }
+phase () { echo "[test:docker +$(( $(date +%s) - T0 ))s] $*" >&2; }
 fail () { echo "[test:docker] FAILED: $*" >&2; exit 1; }
 
 CACHE=${WARREN_DOCKER_CACHE:-/var/cache/warren-docker-test}
@@ -105,12 +105,19 @@ flock -w 600 9 || fail "another test:docker run holds $CACHE/lock"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 # nsenter, not `ip netns exec` (which remounts /sys: dockerd then finds no devices cgroup).
-nsenter --net="/run/netns/$NS" dockerd --data-root "$CACHE/engine" --exec-root "$WORK/exec" \
+# setsid: its own process group, so that the timeout's TERM reaches this script (whose trap stops
+# the containers and then dockerd in order) and not dockerd directly.
+setsid nsenter --net="/run/netns/$NS" dockerd --data-root "$CACHE/engine" --exec-root "$WORK/exec" \
   --pidfile "$WORK/dockerd.pid" -H "unix://$WORK/docker.sock" >"$WORK/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
 export DOCKER_HOST="unix://$WORK/docker.sock"
 for _ in $(seq 1 120); do docker version >/dev/null 2>&1 && break; kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
 docker version >/dev/null 2>&1 || { tail -20 "$WORK/dockerd.log"; fail "dockerd did not start"; }
+# The engine and its cache are this test's alone: clear what a run killed outright (KILL after
+# the timeout's grace period) may have left in it.
+docker ps -aq | xargs -r docker rm -f >/dev/null
+docker volume prune -f >/dev/null
+docker network prune -f >/dev/null
 
 export COMPOSE_PROJECT_NAME=$PROJECT COMPOSE_FILE=docker/compose.yaml
 export WARREN_IMAGE=$IMAGE WARREN_GATEWAY_PORT=$GW_PORT WARREN_STORE_SIZE=256MiB
