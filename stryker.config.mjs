@@ -66,7 +66,8 @@ export const areas = {
     ],
     testFiles: [
       'dist/test/store/block-store.test.js',
-      'dist/test/store/store-policy.test.js'
+      'dist/test/store/store-policy.test.js',
+      'dist/test/store/verify.test.js'
     ]
   }
 }
