@@ -27,6 +27,7 @@ export const areas = {
       'src/routing/seen-cache.ts'
     ],
     testFiles: [
+      'dist/test/routing/core-edges.test.js',
       'dist/test/routing/deadlines.test.js',
       'dist/test/routing/failure-table.test.js',
       'dist/test/routing/htl.test.js',
