@@ -70,7 +70,8 @@ export const areas = {
     testFiles: [
       'dist/test/store/block-store.test.js',
       'dist/test/store/store-policy.test.js',
-      'dist/test/store/verify.test.js'
+      'dist/test/store/verify.test.js',
+      'dist/test/store/store-edges.test.js'
     ]
   }
 }
