@@ -94,6 +94,8 @@ export default {
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  // Sandboxes rebuild dist/ themselves; other runs' sandboxes and reports are not copied.
+  ignorePatterns: ['/dist', '/dist-*', '/.stryker-tmp', '/reports'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
   thresholds: { high: 90, low: 80, break: null },

@@ -83,6 +83,9 @@ describe('gateway content filter, rule by rule', () => {
     filters('<a  href="http://evil.test/">', `<a href="${out('http://evil.test/')}">`, 1, 0)
     filters('<a\n\thref = "http://evil.test/" / >', `<a href="${out('http://evil.test/')}">`, 1, 0)
     filters('<a title = "x" lang= y>', '<a title="x" lang="y">', 0, 0)
+    // A bare attribute does not hide the tag from the filter.
+    filters('<a download href="http://evil.test/">', `<a download href="${out('http://evil.test/')}">`, 1, 0)
+    filters('<img async src=x onerror=alert(1)>', '<img async src="x">', 0, 1)
     filters('<p>1 < 2</p>', '<p>1 < 2</p>', 0, 0)
   })
 

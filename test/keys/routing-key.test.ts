@@ -66,6 +66,8 @@ describe('routing keys', () => {
     assert.deepEqual(fromHex('0001abff'), Uint8Array.from([0, 1, 0xab, 0xff]))
     assert.deepEqual(fromHex('ABCD'), Uint8Array.from([0xab, 0xcd]))
     assert.deepEqual(fromHex(''), new Uint8Array(0))
+    const bytes = sha256(enc.encode('every byte differs'))
+    assert.deepEqual(fromHex(toHex(bytes)), bytes)
     for (const bad of ['abc', 'zz00', '00zz', '0g', ' 00', '0x00']) assert.throws(() => fromHex(bad), /invalid hex string/, bad)
   })
 
