@@ -97,12 +97,14 @@ describe('routing core edges', () => {
     assert.deepEqual(replies(core.receive(null, request(1n, 5, held))), [{ to: null, type: 'found', source: 0, hops: 0, fromStore: true }])
     assert.deepEqual(replies(core.receive(null, insert(2n, 5, undefined, held))), [{ to: null, type: 'collision', source: 0, hops: 0, fromStore: true }])
     assert.deepEqual(replies(core.receive(7, request(3n, 5, held))), [{ to: 7, type: 'found', source: 0, hops: 0, fromStore: true }])
+    assert.deepEqual(replies(core.receive(6, request(30n, 5, held))), [{ to: 6, type: 'found', source: 0, hops: 0, fromStore: true }])
     assert.deepEqual(replies(core.receive(7, insert(4n, 5, 7, held))), [{ to: 7, type: 'collision', source: 0, hops: 0, fromStore: true }])
     core.failures.record(KEY.hex, 5, 0)
     assert.deepEqual(replies(core.receive(null, request(5n, 3))), [{ to: null, type: 'not-found', hops: 0 }])
     assert.deepEqual(replies(core.receive(7, request(6n, 3))), [{ to: 7, type: 'not-found', hops: 0 }])
+    assert.deepEqual(replies(core.receive(6, request(60n, 3))), [{ to: 6, type: 'not-found', hops: 0 }])
     assert.deepEqual({ ...core.stats, local: undefined }, {
-      requestsReceived: 4, insertsReceived: 2, forwarded: 0, loopsRejected: 0, failureTableRejects: 2, servedFromStore: 4, local: undefined
+      requestsReceived: 6, insertsReceived: 2, forwarded: 0, loopsRejected: 0, failureTableRejects: 3, servedFromStore: 5, local: undefined
     })
     assert.deepEqual(core.stats.local, {
       requests: { success: 1, failure: 1, hops: 0 },
@@ -264,6 +266,7 @@ describe('routing core edges', () => {
           ? [{ to: 9, type: 'route-not-found', remaining: 3, hops: 1 }]
           : [{ to: 9, type: 'all-clear', depth: 1, remaining: 3, hops: 1 }])
         assert.equal(core.failures.size, 0)
+        if (kind === 'insert') assert.deepEqual(replies(core.insertData(1n)), [{ type: 'store' }, { to: 9, type: 'stored', stored: 1 }], 'the data is taken')
       })
     }
   })

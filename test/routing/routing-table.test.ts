@@ -178,6 +178,7 @@ describe('routing table', () => {
     assert.throws(() => new RoutingTable(2, -1), /spread buckets must be a non-negative integer/)
     assert.throws(() => new RoutingTable(2, 1.5), /spread buckets must be a non-negative integer/)
     assert.equal(new RoutingTable(2, 0).capacity, 2)
+    assert.equal(new RoutingTable(1).capacity, 1)
   })
 
   it('ties go to the earlier slot, in lookups and in LRU replacement', () => {
