@@ -52,6 +52,14 @@ describe('StorePolicy edges', () => {
     assert.deepEqual(p.planInsert('x', 3 * SIZE), ['c', 'd'])
   })
 
+  it('among equal scores the older insert goes first whatever order the records were loaded in', () => {
+    const p = new StorePolicy({ capacityBytes: 2 * SIZE, accessWeightMs: 0, now: () => 50 })
+    p.restore('young', { size: SIZE, lastAccess: 20, accessCount: 0, insertedAt: 20 })
+    p.restore('old', { size: SIZE, lastAccess: 20, accessCount: 3, insertedAt: 10 })
+    assert.deepEqual(p.planInsert('x', SIZE), ['old'])
+    assert.deepEqual(p.planInsert('x', 2 * SIZE), ['old', 'young'])
+  })
+
   it('restoring a key again replaces its record instead of counting it twice', () => {
     const p = new StorePolicy({ capacityBytes: 10 * SIZE, now: () => 5 })
     p.restore('a', { size: SIZE, lastAccess: 1, accessCount: 2, insertedAt: 1 })
@@ -104,6 +112,13 @@ describe('StorePolicy edges', () => {
       p.commitInsert(at(0.5, 'f'), SIZE) // displaces d
       p.commitInsert(at(0.5, 'g'), SIZE) // displaces a (kept before b, as far)
       assert.deepEqual(kept(p, [hexes[0], hexes[1], at(0.375, 'd'), at(0.5, 'f'), at(0.5, 'g')]), [false, true, false, true, true])
+    })
+
+    it('a key as far as the farthest kept one does not become the farthest', () => {
+      const hexes = [at(0.4375, 'a'), at(0.5625, 'b')]
+      const p = keeping(2, hexes)
+      p.commitInsert(at(0.5, 'c'), SIZE) // displaces a, the first of the two as far
+      assert.deepEqual(kept(p, [...hexes, at(0.5, 'c')]), [false, true, true])
     })
 
     it('an entry exactly the size of the share is kept; a larger one displaces nothing', () => {
@@ -263,12 +278,8 @@ describe('BlockStore edges', () => {
     await store.put(a.key, bad)
     await store.put(b.key, Uint8Array.from(b.bytes).fill(7)) // also bad
     const running = store.verify(hashMatches)
-    const deleted = store.delete(a.key)
-    const replaced = (async () => {
-      await store.delete(b.key)
-      await store.put(b.key, b.bytes)
-    })()
-    await Promise.all([deleted, replaced])
+    // Queued at once, so both run before verify's deletions: a deleted, b replaced by its good copy.
+    await Promise.all([store.delete(a.key), store.delete(b.key), store.put(b.key, b.bytes)])
     assert.deepEqual(await running, { checked: 2, deleted: 0 })
     assert.deepEqual(await store.get(b.key), b.bytes)
     assert.equal(store.has(a.key), false)
