@@ -101,10 +101,17 @@ describe('gateway security headers', () => {
     after(async () => { await gw?.stop() })
 
     it('serves content, HTML content and its own pages with those exact headers and no cookies', async () => {
-      const { uri } = await putFile(gw.base, '<p>hello</p>', 'hello.html')
+      const { uri } = await putFile(gw.base, '<p>hello <a href="http://evil.test/">out</a></p>', 'hello.html')
       const html = await fetch(`${gw.base}/${uri.replace(/^warren:/, '')}`)
       assert.equal(html.status, 200)
-      assert.equal(await html.text(), '<p>hello</p>')
+      const body = await html.text()
+      // The filtered link leads to the gateway's own warning page, which is one of its pages.
+      const href = /href="([^"]*)"/.exec(body)?.[1] ?? ''
+      assert.equal(href, '/_/external?url=' + encodeURIComponent('http://evil.test/'))
+      const warning = await fetch(new URL(href.replace(/&amp;/g, '&'), html.url))
+      assert.equal(warning.status, 200)
+      assert.match(await warning.text(), /http:\/\/evil\.test\//)
+      assert.deepEqual(securityHeaders(warning.headers), EXPECTED_PAGE)
       assert.deepEqual(securityHeaders(html.headers), EXPECTED_CONTENT)
       const download = await fetch(`${gw.base}/api/v1/get?uri=${encodeURIComponent(uri)}`)
       assert.equal(download.status, 200)
