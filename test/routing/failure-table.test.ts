@@ -29,6 +29,25 @@ describe('failure table', () => {
     assert.equal(t.rejects('k', 0, 3001), false)
   })
 
+  it('an entry at its expiry instant no longer counts: a new failure starts from its own HTL', () => {
+    const t = new FailureTable(10, 1000)
+    t.record('k', 6, 0)
+    t.record('k', 2, 1000)
+    assert.equal(t.rejects('k', 3, 1001), false)
+    assert.equal(t.rejects('k', 2, 1001), true)
+  })
+
+  it('a renewed key counts as the newest when the table is full', () => {
+    const t = new FailureTable(2, 1000)
+    t.record('a', 1, 0)
+    t.record('b', 1, 0)
+    t.record('a', 1, 10)
+    t.record('c', 1, 20)
+    assert.equal(t.rejects('a', 1, 30), true, 'a was renewed after b')
+    assert.equal(t.rejects('b', 1, 30), false, 'b was the oldest')
+    assert.equal(t.rejects('c', 1, 30), true)
+  })
+
   it('is bounded: the oldest key goes first', () => {
     const t = new FailureTable(2, 1000)
     t.record('a', 1, 0)

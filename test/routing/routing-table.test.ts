@@ -172,9 +172,69 @@ describe('routing table', () => {
     assert.deepEqual(locs(t).sort(), [0.2, 0.3])
   })
 
-  it('rejects a capacity that is not a positive integer', () => {
-    assert.throws(() => new RoutingTable(0))
-    assert.throws(() => new RoutingTable(2.5))
+  it('rejects a capacity that is not a positive integer, and spread buckets that are not a non-negative integer', () => {
+    assert.throws(() => new RoutingTable(0), /routing table capacity must be a positive integer/)
+    assert.throws(() => new RoutingTable(2.5), /routing table capacity must be a positive integer/)
+    assert.throws(() => new RoutingTable(2, -1), /spread buckets must be a non-negative integer/)
+    assert.throws(() => new RoutingTable(2, 1.5), /spread buckets must be a non-negative integer/)
+    assert.equal(new RoutingTable(2, 0).capacity, 2)
+    assert.equal(new RoutingTable(1).capacity, 1)
+  })
+
+  it('ties go to the earlier slot, in lookups and in LRU replacement', () => {
+    const t = new RoutingTable<string>(3)
+    t.add(0.4, 'below')
+    t.add(0.6, 'above')
+    assert.equal(t.closest(0.5), 'below')
+    const u = new RoutingTable<string>(3)
+    u.add(0.6, 'above')
+    u.add(0.4, 'below')
+    assert.equal(u.closest(0.5), 'above')
+    // touchPeer gives all of a peer's entries one stamp: the earlier slot goes first.
+    u.add(0.9, 'above')
+    u.touchPeer('below')
+    u.touchPeer('above')
+    u.touchPeer('below')
+    u.add(0.1, 'new')
+    assert.deepEqual([...u.entries()].map((e) => [e.loc, e.peer]), [[0.1, 'new'], [0.4, 'below'], [0.9, 'above']], 'the entry at 0.6 (slot 0) went')
+  })
+
+  it('spread counts follow every eviction', () => {
+    // Two slices. Slice [0, 0.5) holds two entries, slice [0.5, 1) one.
+    const t = new RoutingTable<string>(3, 2)
+    t.add(0.6, 'lone')
+    t.add(0.1, 'a')
+    t.add(0.2, 'b')
+    t.add(0.3, 'c') // evicts a (oldest that shares its slice); slice 0 still holds two
+    assert.deepEqual(locs(t).sort(), [0.2, 0.3, 0.6])
+    t.add(0.35, 'd') // evicts b: the count of slice 0 must have stayed at two
+    assert.deepEqual(locs(t).sort(), [0.3, 0.35, 0.6])
+    t.add(0.7, 'e') // c, the oldest of the two sharing slice 0, goes; the new entry is not counted yet
+    assert.deepEqual(locs(t).sort(), [0.35, 0.6, 0.7])
+    t.add(0.6, 'lone') // refreshed: now d (alone in slice 0 after two evictions) is the oldest
+    t.add(0.8, 'f') // d is alone and stays; of the two in slice 1, e is the older
+    assert.deepEqual(locs(t).sort(), [0.35, 0.6, 0.8])
+  })
+
+  it('with every entry alone in its slice, the least recently used goes', () => {
+    const t = new RoutingTable<string>(2, 4)
+    t.add(0.1, 'old')
+    t.add(0.6, 'young')
+    t.add(0.9, 'new')
+    assert.deepEqual(locs(t).sort(), [0.6, 0.9])
+  })
+
+  it('an add refused because every entry is pinned leaves the spread counts alone', () => {
+    const t = new RoutingTable<string>(2, 2)
+    t.add(0.6, 'b', true)
+    t.add(0.1, 'a', true)
+    t.add(0.2, 'refused') // not added: would have counted a second entry in slice [0, 0.5)
+    assert.equal(t.has('refused'), false)
+    t.unpinPeer('a')
+    t.unpinPeer('b')
+    // Both entries alone in their slices: the least recently used (b) goes.
+    t.add(0.7, 'c')
+    assert.deepEqual(locs(t).sort(), [0.1, 0.7])
   })
 
   it('a node never routes to itself', () => {

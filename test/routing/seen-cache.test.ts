@@ -18,6 +18,18 @@ describe('seen cache', () => {
     assert.equal(c.size, 1)
   })
 
+  it('forgets a deleted ID at once', () => {
+    const c = new SeenCache<number>(3, 1000)
+    c.add(1, 0)
+    c.add(2, 0)
+    c.delete(1)
+    c.delete(99)
+    assert.equal(c.size, 1)
+    assert.equal(c.has(1, 0), false)
+    assert.equal(c.add(1, 0), true)
+    assert.equal(c.has(2, 0), true)
+  })
+
   it('drops the oldest IDs when full', () => {
     const c = new SeenCache<number>(3, 1000)
     for (const id of [1, 2, 3, 4]) assert.equal(c.add(id, 0), true)
