@@ -13,11 +13,12 @@
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { createNetwork } from '../test/helpers/network.js'
+import type { WarrenNode } from '../src/node.js'
 import type { Stream } from '@libp2p/interface'
 
 const RAW_PROTOCOL = '/warren-bench/raw/1.0.0'
 
-async function rawStream (from: import('../src/node.js').WarrenNode, to: import('../src/node.js').WarrenNode, bytes: number): Promise<number> {
+async function rawStream (from: WarrenNode, to: WarrenNode, bytes: number): Promise<number> {
   let received = 0
   const done = new Promise<void>((resolve) => {
     void to.libp2p.handle(RAW_PROTOCOL, async (stream: Stream) => {

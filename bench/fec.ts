@@ -47,7 +47,7 @@ async function main (): Promise<void> {
   // The split-file pipeline over an in-memory block map.
   const blocks = new Map<string, Uint8Array>()
   const file = new Uint8Array(randomBytes(bytes))
-  let t = performance.now()
+  const t = performance.now()
   const gen = splitfileBlocks((function * () { for (let o = 0; o < file.length; o += 1 << 20) yield file.subarray(o, o + (1 << 20)) })())
   let root
   for (;;) {

@@ -287,7 +287,7 @@ export class MinimalModel {
 /** Fig. 2's timesteps: quartiles averaged over trials, as the paper does. */
 const PAPER_T = [100, 500, 1000, 2000, 5000]
 
-if (process.argv[1]?.endsWith('sim-minimal.js') === true) {
+if (process.argv[1]?.endsWith('sim-minimal.js')) {
   const trials = Number(process.argv[2] ?? 10)
   const steps = Number(process.argv[3] ?? 5000)
   const s = JSON.parse(process.argv[4] ?? '{}') as Partial<Switches>

@@ -34,7 +34,7 @@ export async function loadAnnouncement (dataDir: string): Promise<Announcement |
   try {
     a = JSON.parse(text)
   } catch (err: any) {
-    throw new Error(`${file} is not JSON (${err.message as string})`)
+    throw new Error(`${file} is not JSON (${err.message as string})`, { cause: err })
   }
   if (typeof a?.key !== 'string' || !/^[0-9a-f]{64}$/.test(a.key) || !Number.isSafeInteger(a.participants) ||
       (a.participants as number) < 0 || !Number.isFinite(a.at)) {

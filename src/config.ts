@@ -119,9 +119,9 @@ export async function readConfigFile (dataDir: string): Promise<Partial<WarrenCo
   try {
     const c = JSON.parse(text) as Partial<WarrenConfig> & { storeBytes?: number | string }
     if (c.storeBytes !== undefined) c.storeBytes = parseSize(c.storeBytes)
-    return c as Partial<WarrenConfig>
+    return c
   } catch (err: any) {
-    throw new Error(`${file}: ${err.message}; fix or delete it`)
+    throw new Error(`${file}: ${err.message}; fix or delete it`, { cause: err })
   }
 }
 

@@ -17,7 +17,7 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<{ key: Pri
     try {
       return { key: privateKeyFromProtobuf(bytes), created: false }
     } catch (err: any) {
-      throw new Error(`${file} is not a libp2p protobuf private key (${err.message}); move it away to create a new identity`)
+      throw new Error(`${file} is not a libp2p protobuf private key (${err.message}); move it away to create a new identity`, { cause: err })
     }
   } catch (err: any) {
     if (err.code !== 'ENOENT') throw err

@@ -51,7 +51,7 @@ export function registerKeyRoutes (app: FastifyInstance, node: KeyRoutesNode): v
     try {
       r = await node.keys.resolve(uri)
     } catch (err: any) {
-      if (/^invalid warren URI/.test(err.message)) throw new KeyError(err.message)
+      if (err.message.startsWith('invalid warren URI')) throw new KeyError(err.message)
       throw err
     }
     return { chk: formatUri(r.chk), trace: r.trace, edition: r.edition, probes: r.probes }

@@ -44,7 +44,7 @@ function human (n: number): string {
 
 /** A progress bar for `total` bytes (unknown: 0), or a no-op when quiet or not a terminal. */
 export function meter (label: string, total: number, quiet = false, stream: NodeJS.WriteStream = process.stderr): Meter {
-  if (quiet || stream.isTTY !== true) return { onProgress: () => {}, stop: () => {} }
+  if (quiet || ! stream.isTTY) return { onProgress: () => {}, stop: () => {} }
   const started = Date.now()
   let done = 0
   /** Blocks the node reported inserted; undefined while none was (a download: estimated from the bytes). */

@@ -62,7 +62,7 @@ export function decodeManifest (payload: Uint8Array): DecodedManifest {
   try {
     manifest = Manifest.decode(payload)
   } catch (err) {
-    throw new Error(`malformed manifest: ${(err as Error).message}`)
+    throw new Error(`malformed manifest: ${(err as Error).message}`, { cause: err })
   }
   const { size, height, refs: packed } = manifest
   if (!Number.isSafeInteger(size) || size < 0) throw new Error(`malformed manifest: size ${size}`)

@@ -137,7 +137,7 @@ export async function openContent (uri: string | WarrenUri, fetchBlock: FetchBlo
         meta = await decodeSplitfile(root.payload, readNested)
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode !== undefined) throw err
-        throw new ContentError((err as Error).message, /^malformed/.test((err as Error).message) ? 502 : 404)
+        throw new ContentError((err as Error).message, (err as Error).message.startsWith('malformed') ? 502 : 404)
       }
       return { size: meta.size, mime: meta.mime, stream: (range) => readSplitfile(meta, fetchBlock, { ...options, ...range }) }
     }

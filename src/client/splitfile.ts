@@ -266,7 +266,7 @@ export async function decodeSplitfile (payload: Uint8Array, readNested: (ref: Ch
   try {
     s = Splitfile.decode(payload)
   } catch (err) {
-    throw new Error(`malformed split file metadata: ${(err as Error).message}`)
+    throw new Error(`malformed split file metadata: ${(err as Error).message}`, { cause: err })
   }
   if (!Number.isSafeInteger(s.size) || s.size < 0) throw new Error(`malformed split file metadata: size ${s.size}`)
   if (s.sha256.length !== 32) throw new Error('malformed split file metadata: no SHA-256')
@@ -415,6 +415,8 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
     for (;;) {
       const wantedDone = wanted.every((i) => slots[i] !== undefined)
       if (wantedDone || (escalated && have >= k)) break
+      // `escalated` is set by fetchSlot (a closure), which the rule cannot see.
+      // oxlint-disable-next-line eslint/no-unmodified-loop-condition
       while (inFlight.size < limit && queue.length > 0 && (!escalated || have + inFlight.size < k)) {
         const slot = queue.shift()!
         const p: Promise<void> = fetchSlot(slot).finally(() => { inFlight.delete(p) })

@@ -74,7 +74,7 @@ export function chkDecryptKey (type: ChkType, payload: Uint8Array): Uint8Array {
 
 /** Encrypt one payload into a CHK block. */
 export function encodeChk (type: ChkType, payload: Uint8Array): EncodedChk {
-  if (!isChkType(type)) throw new Error(`unknown CHK envelope type ${type}`)
+  if (!isChkType(type)) throw new Error(`unknown CHK envelope type ${String(type)}`)
   if (payload.length > CHK_MAX_PAYLOAD) {
     throw new Error(`a CHK payload is at most ${CHK_MAX_PAYLOAD} bytes, got ${payload.length}`)
   }

@@ -245,5 +245,7 @@ export function decodeSsk (key: RoutingKey, block: Block, ref: Pick<SskRef, 'cry
   if (SskType[type] === undefined) throw new Error(`malformed SSK envelope: unknown type ${type}`)
   const length = new DataView(envelope.buffer).getUint32(1)
   if (length > SSK_MAX_PAYLOAD) throw new Error(`malformed SSK envelope: payload length ${length} exceeds ${SSK_MAX_PAYLOAD}`)
+  // `type` was checked against SskType above.
+  // oxlint-disable-next-line typescript/no-unsafe-enum-assignment
   return { type, payload: envelope.slice(SSK_HEADER_BYTES, SSK_HEADER_BYTES + length) }
 }

@@ -54,11 +54,11 @@ export function expectFrame (frame: Frame, allowed: FrameType[]): Frame {
   }
   const field = FIELD[frame.type]
   if (field !== undefined && frame[field] === undefined) {
-    throw new ProtocolViolation(WireError.Code.MALFORMED, `${frame.type} frame without its ${String(field)} field`)
+    throw new ProtocolViolation(WireError.Code.MALFORMED, `${frame.type} frame without its ${field} field`)
   }
   for (const f of ALL_FIELDS) {
     if (f !== field && frame[f] !== undefined) {
-      throw new ProtocolViolation(WireError.Code.MALFORMED, `${frame.type} frame carries a stray ${String(f)} field`)
+      throw new ProtocolViolation(WireError.Code.MALFORMED, `${frame.type} frame carries a stray ${f} field`)
     }
   }
   const m = frame.request ?? frame.insert

@@ -256,9 +256,9 @@ export class AnnounceCore<P> {
   private readonly now: () => number
   private readonly randomSeed: () => Uint8Array
   private readonly location: () => number
-  private readonly seen: SeenCache<bigint>
+  private readonly seen: SeenCache
   private readonly ops = new Map<bigint, AnnounceOp<P>>()
-  private readonly joinSeen: SeenCache<bigint>
+  private readonly joinSeen: SeenCache
   private readonly joins = new Map<bigint, JoinOp<P>>()
 
   constructor (init: AnnounceInit<P>) {
@@ -270,8 +270,8 @@ export class AnnounceCore<P> {
     this.randomSeed = init.randomSeed ?? (() => new Uint8Array(randomBytes(ANNOUNCE_SEED_BYTES)))
     this.location = init.location ?? (() => NaN)
     this.options = { ...DEFAULT_ANNOUNCE_OPTIONS, ...init.options }
-    this.seen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
-    this.joinSeen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
+    this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
+    this.joinSeen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
   }
 
   /** Announcements in progress here. */

@@ -207,7 +207,7 @@ export class NodeCore<P> {
   readonly self: P
   readonly options: NodeCoreOptions
   readonly table: RoutingTable<P>
-  readonly seen: SeenCache<bigint>
+  readonly seen: SeenCache
   readonly failures: FailureTable
   readonly stats: NodeCoreStats
   private readonly store: StoreView
@@ -223,7 +223,7 @@ export class NodeCore<P> {
     this.now = init.now
     this.options = { ...DEFAULT_CORE_OPTIONS, ...init.options }
     this.table = new RoutingTable<P>(this.options.routingTableSize, this.options.tableSpreadBuckets)
-    this.seen = new SeenCache<bigint>(this.options.seenCacheSize, this.options.seenCacheTtlMs)
+    this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
     this.failures = new FailureTable(this.options.failureTableSize, this.options.failureTableTtlMs)
     this.stats = {
       requestsReceived: 0,

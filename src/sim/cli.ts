@@ -5,7 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import type { Command} from 'commander';
+import { InvalidArgumentError, Option } from 'commander'
 import {
   DEFAULT_CONVERGENCE, DEFAULT_FAULTS, DEFAULT_SCALABILITY,
   runConvergence, runFaultTolerance, runScalability,

@@ -41,9 +41,9 @@ async function start (dir: string, bootstrap?: string): Promise<Running> {
   if (bootstrap !== undefined) args.push('-b', bootstrap)
   const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
-  proc.stderr!.on('data', (d) => { output.push(String(d)) })
+  proc.stderr.on('data', (d) => { output.push(String(d)) })
   const r: Partial<Running> = { proc, output }
-  const lines = createInterface({ input: proc.stdout! })
+  const lines = createInterface({ input: proc.stdout })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`node did not start: ${output.join('')}`)) }, 30_000)
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited with ${code}: ${output.join('')}`)) })

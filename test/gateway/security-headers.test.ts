@@ -40,7 +40,7 @@ function securityHeaders (headers: Record<string, unknown> | Headers): Record<st
   const out: Record<string, string> = {}
   for (const name of SECURITY_HEADERS) {
     const v = headers instanceof Headers ? headers.get(name) : headers[name]
-    if (v !== undefined && v !== null) out[name] = String(v)
+    if (v !== undefined && v !== null) out[name] = Array.isArray(v) ? v.join(', ') : String(v as string | number)
   }
   return out
 }

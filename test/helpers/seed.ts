@@ -52,5 +52,5 @@ const bytesStream = createCipheriv('chacha20', createHash('sha256').update(`${TE
  */
 export function randomBytes (n: number): Buffer<ArrayBuffer> {
   // A cipher's output is a fresh, unshared buffer (typed more loosely by @types/node).
-  return bytesStream.update(Buffer.alloc(n)) as Buffer<ArrayBuffer>
+  return bytesStream.update(Buffer.alloc(n))
 }

@@ -114,7 +114,7 @@ describe('node announcement over libp2p', () => {
   })
 
   it('announces by itself on start when given a bootstrap peer, and reports it in status', async () => {
-    const boot = `${net.nodes[3].libp2p.getMultiaddrs()[0].toString()}`
+    const boot = net.nodes[3].libp2p.getMultiaddrs()[0].toString()
     const { node } = await createNode({ config: { bootstrap: [boot] }, service: { announce: { joinHtl: 0 } } })
     extra.push({ node })
     await until(() => node.status().announcement !== null, 20_000, 'automatic announcement')

@@ -85,10 +85,9 @@ describe('hostile peers and node state', () => {
     await evil.hangUp(target.libp2p.peerId)
     await evil.dial(target.libp2p.getMultiaddrs()[0])
     await until(() => target.service.core.table.has(evil.peerId.toString()), 10_000, 'evil peer routable')
-    let seenId: bigint | undefined
     const request = target.service.request(RoutingKey.hash(randomBytes(8)), { htl: 3 })
     await until(() => held !== undefined, 5000, 'the request to reach the evil peer')
-    seenId = (await pbStream(held!).pb(Frame).read()).request?.id
+    const seenId = (await pbStream(held!).pb(Frame).read()).request?.id
     assert.ok(seenId !== undefined)
     // Push the ID out of the (8-entry) seen cache, then replay it.
     for (let i = 0; i < 12; i++) {

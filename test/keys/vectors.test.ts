@@ -15,6 +15,8 @@ import { deriveChk, deriveKskVector, deriveSplit, deriveSskDoc, deriveSskPublic,
 import type { ChkCase, ChkResult, KskResult, SplitCase, SplitResult, SskDoc, SskSubspace } from '../vectors/derive.js'
 import type { Block } from '../../proto/warren.js'
 
+// The vector files' shapes are the call sites' to state (JSON.parse gives no type to infer).
+// oxlint-disable-next-line typescript/no-unnecessary-type-parameters
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../../../test/vectors/${name}`, import.meta.url), 'utf8')) as T
 
 describe('known-answer vectors', () => {

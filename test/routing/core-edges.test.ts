@@ -312,7 +312,7 @@ describe('routing core edges', () => {
     assert.deepEqual([...core.table.entries()].map((e) => e.peer), [1, 3])
     core.unpinPeer(1)
     core.addRoute(0.4, 4)
-    assert.deepEqual([...core.table.entries()].map((e) => e.peer).sort(), [3, 4])
+    assert.deepEqual([...core.table.entries()].map((e) => e.peer).sort((a, b) => a - b), [3, 4])
     core.addRoute(0.5, 0)
     assert.equal(core.table.has(0), false, 'never a route to itself')
   })

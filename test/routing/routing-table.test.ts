@@ -32,21 +32,21 @@ describe('routing table', () => {
       t.add(0.2, 'c')
       t.add(0.12, 'new')
     }
-    assert.deepEqual(locs(plain).sort(), [0.1, 0.12, 0.15, 0.2])
-    assert.deepEqual(locs(spread).sort(), [0.12, 0.15, 0.2, 0.8])
+    assert.deepEqual(locs(plain).sort((a, b) => a - b), [0.1, 0.12, 0.15, 0.2])
+    assert.deepEqual(locs(spread).sort((a, b) => a - b), [0.12, 0.15, 0.2, 0.8])
     assert.equal(spread.closest(0.9), 'far')
     // Counts follow removals: once 'far' is gone, a lone entry at 0.9 is kept and the oldest
     // of the three sharing [0, 0.25) goes.
     spread.removePeer('far')
     spread.add(0.9, 'x')
     spread.add(0.3, 'y')
-    assert.deepEqual(locs(spread).sort(), [0.12, 0.2, 0.3, 0.9])
+    assert.deepEqual(locs(spread).sort((a, b) => a - b), [0.12, 0.2, 0.3, 0.9])
     spread.add(0.6, 'z')
     // Every other entry is alone in its slice; the older of the two sharing [0, 0.25) goes.
-    assert.deepEqual(locs(spread).sort(), [0.12, 0.3, 0.6, 0.9])
+    assert.deepEqual(locs(spread).sort((a, b) => a - b), [0.12, 0.3, 0.6, 0.9])
     // All entries alone: plain LRU among them.
     spread.add(0.05, 'w')
-    assert.deepEqual(locs(spread).sort(), [0.05, 0.3, 0.6, 0.9])
+    assert.deepEqual(locs(spread).sort((a, b) => a - b), [0.05, 0.3, 0.6, 0.9])
   })
 
   it('chooses the entry closest on the circle, across the 0/1 seam', () => {
@@ -86,15 +86,15 @@ describe('routing table', () => {
     t.add(0.3, 3)
     t.add(0.4, 4)
     assert.equal(t.size, 3)
-    assert.deepEqual(locs(t).sort(), [0.2, 0.3, 0.4])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.2, 0.3, 0.4])
     // Re-adding 0.2 refreshes it, so 0.3 is now the oldest.
     t.add(0.2, 2)
     t.add(0.5, 5)
-    assert.deepEqual(locs(t).sort(), [0.2, 0.4, 0.5])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.2, 0.4, 0.5])
     // touchPeer refreshes every entry of a peer.
     t.touchPeer(4)
     t.add(0.6, 6)
-    assert.deepEqual(locs(t).sort(), [0.4, 0.5, 0.6])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.4, 0.5, 0.6])
     assert.equal(t.has(2), false)
     assert.equal(t.size, t.capacity)
   })
@@ -148,15 +148,15 @@ describe('routing table', () => {
     t.add(0.2, 'n2', true)
     t.add(0.3, 'x')
     t.add(0.4, 'y') // evicts x, the only unpinned entry, though the pinned ones are older
-    assert.deepEqual(locs(t).sort(), [0.1, 0.2, 0.4])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.1, 0.2, 0.4])
     t.add(0.5, 'z')
-    assert.deepEqual(locs(t).sort(), [0.1, 0.2, 0.5])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.1, 0.2, 0.5])
     t.add(0.5, 'z', true)
     t.add(0.6, 'w') // every entry pinned: the new one is not added
-    assert.deepEqual(locs(t).sort(), [0.1, 0.2, 0.5])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.1, 0.2, 0.5])
     t.unpinPeer('n1')
     t.add(0.7, 'v')
-    assert.deepEqual(locs(t).sort(), [0.2, 0.5, 0.7])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.2, 0.5, 0.7])
     // removePeer keeps pinned entries only when asked to.
     assert.equal(t.removePeer('n2', true), 0)
     assert.equal(t.removePeer('n2'), 1)
@@ -169,7 +169,7 @@ describe('routing table', () => {
     t.add(0.2, 'a')
     t.add(0.3, 'b') // evicts the oldest unpinned entry: the repointed one
     assert.equal(t.has('stranger'), false)
-    assert.deepEqual(locs(t).sort(), [0.2, 0.3])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.2, 0.3])
   })
 
   it('rejects a capacity that is not a positive integer, and spread buckets that are not a non-negative integer', () => {
@@ -206,14 +206,14 @@ describe('routing table', () => {
     t.add(0.1, 'a')
     t.add(0.2, 'b')
     t.add(0.3, 'c') // evicts a (oldest that shares its slice); slice 0 still holds two
-    assert.deepEqual(locs(t).sort(), [0.2, 0.3, 0.6])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.2, 0.3, 0.6])
     t.add(0.35, 'd') // evicts b: the count of slice 0 must have stayed at two
-    assert.deepEqual(locs(t).sort(), [0.3, 0.35, 0.6])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.3, 0.35, 0.6])
     t.add(0.7, 'e') // c, the oldest of the two sharing slice 0, goes; the new entry is not counted yet
-    assert.deepEqual(locs(t).sort(), [0.35, 0.6, 0.7])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.35, 0.6, 0.7])
     t.add(0.6, 'lone') // refreshed: now d (alone in slice 0 after two evictions) is the oldest
     t.add(0.8, 'f') // d is alone and stays; of the two in slice 1, e is the older
-    assert.deepEqual(locs(t).sort(), [0.35, 0.6, 0.8])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.35, 0.6, 0.8])
   })
 
   it('with every entry alone in its slice, the least recently used goes', () => {
@@ -221,7 +221,7 @@ describe('routing table', () => {
     t.add(0.1, 'old')
     t.add(0.6, 'young')
     t.add(0.9, 'new')
-    assert.deepEqual(locs(t).sort(), [0.6, 0.9])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.6, 0.9])
   })
 
   it('an add refused because every entry is pinned leaves the spread counts alone', () => {
@@ -234,7 +234,7 @@ describe('routing table', () => {
     t.unpinPeer('b')
     // Both entries alone in their slices: the least recently used (b) goes.
     t.add(0.7, 'c')
-    assert.deepEqual(locs(t).sort(), [0.1, 0.7])
+    assert.deepEqual(locs(t).sort((a, b) => a - b), [0.1, 0.7])
   })
 
   it('a node never routes to itself', () => {

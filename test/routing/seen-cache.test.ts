@@ -8,7 +8,7 @@ const KEY = keyAt(0.5)
 describe('seen cache', () => {
   it('reports a repeat until the entry expires', () => {
     const ttl = 1000
-    const c = new SeenCache<bigint>(10, ttl)
+    const c = new SeenCache(10, ttl)
     assert.equal(c.add(1n, 0), true)
     assert.equal(c.add(1n, ttl - 1), false)
     assert.equal(c.has(1n, ttl - 1), true)
