@@ -3,6 +3,7 @@
  * gateway answer 400 with the message), command-line flags and WARREN_* variables (the CLI
  * prints the message). One module, so `htl=abc` gets the same answer everywhere.
  */
+import { MAX_HTL } from '../constants.js'
 
 /** A parameter the user got wrong; `statusCode` is what the HTTP API answers. */
 export class ParamError extends Error {
@@ -18,8 +19,11 @@ export interface IntegerRange {
   max: number
 }
 
-/** Hops-to-live a caller may ask for; the node caps it at its own maximum (MAX_HTL). */
-export const HTL_RANGE: IntegerRange = { min: 0, max: 255 }
+/**
+ * Hops-to-live a caller may ask for: the one limit, the node's MAX_HTL (src/constants.ts), the
+ * same for `--htl`, `?htl=`, WARREN_HTL and config.json.
+ */
+export const HTL_RANGE: IntegerRange = { min: 0, max: MAX_HTL }
 
 /** A whole number in `range` from text (digits only: no "1e3", "0x10" or " 5"). */
 export function parseInteger (name: string, text: string | number, range: IntegerRange): number {
