@@ -4,7 +4,7 @@
  *
  *   GET  /api/v1/status            node status (peers, routing table, store, counters)
  *   GET  /api/v1/peers             connected peers
- *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, size, blocks, ... }
+ *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, namedUri (with name=), size, blocks, ... }
  *        (with Accept: application/x-ndjson: {type:'warren:insert:block',detail:{blocks,bytes}} lines
  *        as blocks are inserted, then {type:'result',result} or {type:'error',error,statusCode})
  *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
@@ -55,6 +55,16 @@ function toJson (value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v))
 }
 
+/**
+ * A file's CHK with its name after it (`CHK@…/report.pdf`, as fred writes them): the gateway and
+ * `warren get` use the name for the download and its type. `uri` stays the bare CHK (what a
+ * site manifest refers to); `namedUri` is the one to share.
+ */
+function withName<T extends { uri: string }> (result: T, name: string | undefined): T & { namedUri?: string } {
+  const base = name?.split('/').filter((p) => p !== '').at(-1)
+  return base === undefined ? result : { ...result, namedUri: `${result.uri}/${encodeURIComponent(base)}` }
+}
+
 export async function createApiServer (node: ApiNode): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: Number.MAX_SAFE_INTEGER })
   // Uploads are streamed straight into the splitter: never buffered whole.
@@ -103,7 +113,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)
     const insert = async (onProgress?: ClientOptions['onProgress']): Promise<unknown> => toJson(signed !== undefined
       ? await node.keys.publish(source, signed, { htl, mime, onProgress })
-      : await node.client.put(source, { htl, mime, onProgress }))
+      : withName(await node.client.put(source, { htl, mime, onProgress }), q.name))
     if (!(req.headers.accept ?? '').includes(NDJSON)) return await insert()
     // Progress as it happens (the CLI's bar): a JSON line per block inserted, then the result or the error.
     reply.hijack()

@@ -250,7 +250,8 @@ export function buildProgram (): Command {
       }))
       const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
       if (signed !== undefined && o.json !== true) console.error(signed)
-      console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
+      // The URI with the file name (CHK@…/report.pdf) when the node gave one.
+      console.log(o.json === true ? JSON.stringify(out, null, 2) : (typeof out.namedUri === 'string' ? out.namedUri : out.uri))
     })
 
   signedPutOptions(clientOptions(program.command('put-site').description('insert a directory as a site (files + manifest); prints its URI').argument('<dir>', 'directory to insert')))

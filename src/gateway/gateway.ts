@@ -24,6 +24,7 @@ import { HOME_JS, NODE_JS, STYLE_CSS } from './assets.js'
 import { errorPage, externalLinkPage, homePage, listingPage, nodePage } from './pages.js'
 import { contentHeaders, filterHtml, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
+import { contentDisposition, fileNameOf, locateSigned, signedGatewayPath } from './paths.js'
 import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
 import type { KeyClient } from '../client/key-client.js'
 import type { SiteEntry } from '../client/site.js'
@@ -102,7 +103,7 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
   // A reader who goes away cancels the block requests still in flight for it.
   const gone = new AbortController()
   reply.raw.once('close', () => { if (!reply.raw.writableFinished) gone.abort(new Error('the HTTP client went away')) })
-  const file = await node.client.open(uri, { htl, signal: gone.signal })
+  const { file, fileName } = await openNamed(node, uri, { htl, signal: gone.signal })
   if (gatewayPath !== undefined && file.site !== undefined) {
     // Relative links resolve against the directory: a site root or a directory served by
     // its index must end with "/". Under a signed key the site path follows "//" (the
@@ -122,10 +123,11 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
       return await contentHeaders(reply).type('text/html; charset=utf-8').send(listingPage(file.site.uri, file.site.path, file.listing))
     }
   }
-  const name = file.site?.path ?? ''
-  let mime = file.mime !== '' ? file.mime : (name !== '' ? mimeFor(name) : DEFAULT_MIME)
+  const name = fileName ?? fileNameOf(file.site?.path ?? '')
+  // A name the reader chose (CHK@…/report.pdf) types a file stored without one.
+  let mime = file.mime !== '' && !(fileName !== undefined && file.mime === DEFAULT_MIME) ? file.mime : (name !== '' ? mimeFor(name) : DEFAULT_MIME)
   contentHeaders(reply)
-  if (download) void reply.header('content-disposition', 'attachment')
+  if (download || name !== '') void reply.header('content-disposition', contentDisposition(download ? 'attachment' : 'inline', name))
   // The type comes from the network: judge its essence (trimmed, lower-case), and treat
   // anything HTML- or XML-like as markup, so " text/html" or XHTML sent as application/xml
   // cannot slip past the filter.
@@ -154,8 +156,48 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
   }
   const { start, end } = range ?? { start: 0, end: file.size }
   void reply.header('content-length', String(end - start))
-  if (req.method === 'HEAD') return await reply.send()
+  if (req.method === 'HEAD') {
+    // Fastify's HEAD handling would write content-length 0 for an empty body, or read a whole
+    // stream to count it: answer the headers ourselves, with the real length, and no body.
+    reply.hijack()
+    reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
+    reply.raw.end()
+    return reply
+  }
   return await reply.send(Readable.from(file.stream({ start, end })))
+}
+
+/**
+ * Open `uri`; a CHK of a plain file followed by a name (`CHK@…/report.pdf`, as fred writes them)
+ * opens the file, and the name is returned for the download name and type.
+ */
+async function openNamed (node: Pick<GatewayNode, 'client'>, uri: string, options: { htl?: number, signal: AbortSignal }): Promise<{ file: Awaited<ReturnType<WarrenClient['open']>>, fileName?: string }> {
+  try {
+    return { file: await node.client.open(uri, options) }
+  } catch (err) {
+    const m = /^(warren:CHK@[^/]+)\/([^/]+)\/?$/i.exec(uri)
+    if (m === null || statusOf(err) !== 404) throw err
+    const bare = await node.client.open(m[1], options).catch(() => undefined)
+    if (bare === undefined || bare.site !== undefined) throw err
+    return { file: bare, fileName: fileNameOf(m[2]) }
+  }
+}
+
+/** A link to the site path a 404 suggests (src/client/site.ts nearestSitePath), on the requested path's key. */
+function suggestionLink (requested: string, err: unknown): { href: string, text: string } | undefined {
+  const suggestion = (err as { suggestion?: unknown }).suggestion
+  const missing = /no file "([^"]*)" in this site/.exec((err as Error).message)?.[1]
+  if (typeof suggestion !== 'string' || missing === undefined) return undefined
+  const encode = (p: string): string => p.split('/').map(encodeURIComponent).join('/')
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(requested)
+  } catch {
+    return undefined
+  }
+  if (!decoded.endsWith(missing)) return undefined
+  const prefix = requested.slice(0, requested.length - encode(missing).length)
+  return requested.endsWith(encode(missing)) ? { href: prefix + encode(suggestion), text: suggestion } : undefined
 }
 
 /** Register the gateway's routes and request checks on the API server. */
@@ -249,7 +291,25 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       } catch {
         throw new ContentError('malformed percent-encoding in the path', 400)
       }
-      const key = `${m[1].toUpperCase()}@${m[2]}`
+      const type = m[1].toUpperCase()
+      if (type === 'SSK' || type === 'KSK') {
+        // Single-slash site paths and updatable documents: src/gateway/paths.ts.
+        let afterAt: string
+        try {
+          afterAt = decodeURIComponent(m[2]) + rest
+        } catch {
+          throw new ContentError('malformed percent-encoding in the path', 400)
+        }
+        const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''
+        const loc = await locateSigned(node.keys, type, afterAt, { htl: parseHtl((req.query as Record<string, string | undefined>).htl) })
+        const canonical = signedGatewayPath(loc.doc, loc.path, afterAt.includes('//'))
+        if (decodeURIComponent(canonical) !== `/${type}@${afterAt}`) {
+          // An updatable document's answer changes with each new version: never cache it.
+          if (loc.mutable) return await reply.header('cache-control', 'no-store').redirect(canonical + query, 302)
+          return await reply.redirect(canonical + query, 301)
+        }
+      }
+      const key = `${type}@${m[2]}`
       const uri = `warren:${key}${rest === '' || rest === '/' ? '' : rest}`
       return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' })
     } catch (err) {
@@ -257,7 +317,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       const status = statusOf(err)
       const message = (err as Error).message
       if (!wantsHtml(req)) throw Object.assign(err as Error, { statusCode: status })
-      return await pageHeaders(reply).code(status).type('text/html; charset=utf-8').send(errorPage(status, message))
+      return await pageHeaders(reply).code(status).type('text/html; charset=utf-8').send(errorPage(status, message, suggestionLink(path, err)))
     }
   })
 }

@@ -105,9 +105,10 @@ export function externalLinkPage (url: string): string {
 <p><a href="/">Back to the gateway</a></p>`)
 }
 
-export function errorPage (status: number, message: string): string {
+export function errorPage (status: number, message: string, suggestion?: { href: string, text: string }): string {
   return page(`error ${status}`, `
 <h1>${status === 404 ? 'Not found' : `Error ${status}`}</h1>
 <p class="error">${escapeHtml(message)}</p>
-<p><a href="/">Try another key</a></p>`)
+${suggestion === undefined ? '' : `<p>Did you mean <a id="suggestion" href="${escapeHtml(suggestion.href)}">${escapeHtml(suggestion.text)}</a>?</p>
+`}<p><a href="/">Try another key</a></p>`)
 }

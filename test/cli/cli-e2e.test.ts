@@ -64,7 +64,7 @@ describe('warren CLI end to end', () => {
     const put = await run(['put', file, '-a', nodes[1].api])
     assert.equal(put.code, 0, put.stderr)
     const uri = put.stdout.trim()
-    assert.match(uri, /^warren:CHK@[1-9A-HJ-NP-Za-km-z]+,[1-9A-HJ-NP-Za-km-z]+$/)
+    assert.match(uri, /^warren:CHK@[1-9A-HJ-NP-Za-km-z]+,[1-9A-HJ-NP-Za-km-z]+\/in\.bin$/)
 
     const out = join(dir, 'out.bin')
     const get = await run(['get', uri, '-a', nodes[2].api, '-o', out])
