@@ -20,8 +20,11 @@ import { isLoopback } from '../config.js'
 import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { mimeFor } from '../client/site-mime.js'
-import { registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
-import { parseHtl, parseSignedTarget } from '../util/params.js'
+import { readBody, registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
+import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { errorPage } from '../gateway/pages.js'
+import { pageHeaders } from '../gateway/security.js'
 import { registerKeyRoutes } from './keys-routes.js'
 import type { ClientOptions } from '../client/types.js'
 import type { GatewayNode } from '../gateway/gateway.js'
@@ -32,7 +35,7 @@ import type { FastifyInstance } from 'fastify'
 /** What the API needs of a node (WarrenNode satisfies it). */
 export interface ApiNode extends GatewayNode, KeyRoutesNode {
   readonly config: { apiAllowRemote: boolean }
-  readonly libp2p: Pick<Libp2p, 'getConnections'>
+  readonly libp2p: Pick<Libp2p, 'getConnections' | 'dial'>
   status: () => ReturnType<GatewayNode['status']>
 }
 
@@ -71,12 +74,17 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, payload, done) => { done(null, payload) })
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+  // A browser landing on an error gets a page; scripts and the CLI get JSON.
+  const browser = (req: { url: string, headers: Record<string, unknown> }): boolean => !req.url.startsWith('/api/') && String(req.headers.accept ?? '').includes('text/html')
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     let status = err.statusCode ?? 500
     if (err instanceof NotFoundError) status = 404
+    if (browser(req)) return void pageHeaders(reply).status(status).type('text/html; charset=utf-8').send(errorPage(status, err.message))
     void reply.status(status).type('application/json').send({ error: err.message, statusCode: status })
   })
   app.setNotFoundHandler((req, reply) => {
+    const message = `no such page: ${req.method} ${req.url}`
+    if (browser(req)) return void pageHeaders(reply).status(404).type('text/html; charset=utf-8').send(errorPage(404, message))
     void reply.status(404).send({ error: `no such endpoint: ${req.method} ${req.url}`, statusCode: 404 })
   })
 
@@ -89,6 +97,25 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
       direction: c.direction,
       since: c.timeline.open
     }))
+  })
+
+  // The node page's add-peer form: dial a multiaddr with /p2p/<peer ID>.
+  app.post('/api/v1/peers', async (req) => {
+    const body = JSON.parse(await readBody(req.body, 4096) || '{}') as { address?: unknown }
+    const text = typeof body.address === 'string' ? body.address.trim() : ''
+    let addr
+    try {
+      addr = multiaddr(text)
+    } catch (err: any) {
+      throw new HttpError(400, `"${text}" is not a multiaddr (expected /ip4/<address>/tcp/<port>/p2p/<peer ID>): ${err.message}`)
+    }
+    if (addr.getComponents().find((c) => c.name === 'p2p') === undefined) throw new HttpError(400, `"${text}" has no /p2p/<peer ID>: copy the whole address the other node prints`)
+    try {
+      const conn = await node.libp2p.dial(addr, { signal: AbortSignal.timeout(15_000) })
+      return { peerId: conn.remotePeer.toString(), address: conn.remoteAddr.toString() }
+    } catch (err: any) {
+      throw new HttpError(502, `could not connect to ${text}: ${err.message}`)
+    }
   })
 
   app.post('/api/v1/redirect', async (req) => {
@@ -107,7 +134,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
     // ?ssk=, ?ksk=, ?update=: under a signed key (KeyClient.publish).
-    const signed = parseSignedTarget(q)
+    const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
     const body = req.body as Readable | undefined
     const source = body instanceof Readable ? body : Readable.from([])
     const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)

@@ -209,20 +209,16 @@ export function buildProgram (): Command {
         await node.stop()
         throw err
       }
-      console.log(`warren node ${node.peerId}`)
-      for (const a of node.addresses()) console.log(`listening ${a}`)
-      console.log(`client API ${api.url}`)
-      console.log(`data dir ${config.dataDir} (store ${humanBytes(config.storeBytes)})`)
-      for (const line of banner(api.url, node.addresses(), config.bootstrap.length)) console.log(line)
-      log.info({ peerId: node.peerId, bootstrap: config.bootstrap.length }, 'node started')
+      // Stop cleanly on a signal from here on (before the banner: whoever reads it may signal at once).
       let stopping = false
+      const started = api
       const shutdown = async (signal: string): Promise<void> => {
         if (stopping) return
         stopping = true
         log.info({ signal }, 'shutting down')
         const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, 15_000)
         force.unref()
-        await api.app.close()
+        await started.app.close()
         await node.stop()
         await lock.release()
         console.log('stopped')
@@ -230,6 +226,12 @@ export function buildProgram (): Command {
       }
       process.on('SIGINT', () => { void shutdown('SIGINT') })
       process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+      console.log(`warren node ${node.peerId}`)
+      for (const a of node.addresses()) console.log(`listening ${a}`)
+      console.log(`client API ${api.url}`)
+      console.log(`data dir ${config.dataDir} (store ${humanBytes(config.storeBytes)})`)
+      for (const line of banner(api.url, node.addresses(), config.bootstrap.length)) console.log(line)
+      log.info({ peerId: node.peerId, bootstrap: config.bootstrap.length }, 'node started')
     })
 
   signedPutOptions(clientOptions(program.command('put').description('insert a file (FEC split file); prints its warren URI').argument('<file>', 'file to insert ("-" for stdin)')))

@@ -19,9 +19,12 @@ import { GATEWAY_MAX_HTML_BYTES, MAX_SITE_JSON_BYTES } from '../constants.js'
 import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
 import { ContentError, normalizeSitePath } from '../client/site.js'
 import { NotFoundError } from '../protocol/errors.js'
-import { parseHtl, parseSignedTarget } from '../util/params.js'
+import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
+import { keygen } from '../client/key-client.js'
+import { parseUri, formatUri } from '../keys/uri.js'
+import { sskUriOf } from '../keys/ssk-uri.js'
 import { HOME_JS, NODE_JS, STYLE_CSS } from './assets.js'
-import { errorPage, externalLinkPage, homePage, listingPage, nodePage } from './pages.js'
+import { errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage } from './pages.js'
 import { contentHeaders, filterHtml, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
 import { contentDisposition, fileNameOf, locateSigned, signedGatewayPath } from './paths.js'
@@ -78,7 +81,8 @@ function wantsHtml (req: FastifyRequest): boolean {
   return (req.headers.accept ?? '').includes('text/html')
 }
 
-async function readBody (body: unknown, limit: number): Promise<string> {
+/** A small request body as text (at most `limit` bytes: 413 beyond). */
+export async function readBody (body: unknown, limit: number): Promise<string> {
   if (!(body instanceof Readable)) return typeof body === 'string' ? body : ''
   const parts: Buffer[] = []
   let n = 0
@@ -200,6 +204,35 @@ function suggestionLink (requested: string, err: unknown): { href: string, text:
   return requested.endsWith(encode(missing)) ? { href: prefix + encode(suggestion), text: suggestion } : undefined
 }
 
+/**
+ * The gateway path of what someone typed into the fetch form: a warren URI with or without
+ * `warren:`, or a link copied from a gateway (`http://127.0.0.1:7480/CHK@…`). Only ever a key path
+ * on this gateway, never "//host" or "/\\host". An insert URI is refused, naming the request URI
+ * to use instead.
+ */
+export function keyPath (typed: string): string {
+  let k = typed.trim()
+  const link = /^https?:\/\/[^/]*(\/.*)$/i.exec(k)
+  if (link !== null) {
+    try {
+      k = decodeURIComponent(link[1].slice(1).split(/[?#]/)[0])
+    } catch {
+      k = link[1].slice(1)
+    }
+  }
+  k = k.replace(/^warren:/i, '')
+  if (/^SSK-INSERT@/i.test(k)) {
+    let request = ''
+    try {
+      const u = parseUri(k)
+      if (u.type === 'SSK-INSERT') request = ` Its request URI, which is safe to share and fetch, is ${formatUri({ ...sskUriOf(u), path: u.path })}`
+    } catch {}
+    throw new ContentError(`that is an insert URI (SSK-INSERT@…): it is secret, whoever has it can publish under this key; use it only in the "Publish under a key" form and never share it.${request}`, 400)
+  }
+  if (!/^(CHK|SSK|KSK)@[^/\\]/i.test(k)) throw new ContentError(`"${k.slice(0, 80)}" is not a warren key: paste a URI such as warren:CHK@…, warren:SSK@…/name or warren:KSK@word, or a link to one on a gateway`, 400)
+  return '/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/')
+}
+
 /** Register the gateway's routes and request checks on the API server. */
 export function registerGateway (app: FastifyInstance, node: GatewayNode, options: GatewayOptions = {}): void {
   const recent = new RecentRequests()
@@ -216,7 +249,9 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     const site = req.headers['sec-fetch-site']
     const origin = req.headers.origin
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD'
-    const foreignOrigin = origin !== undefined && (origin === 'null' || origin.replace(/^https?:\/\//, '') !== req.headers.host)
+    // A form posted from the gateway's own pages says "Origin: null" (their Referrer-Policy is
+    // no-referrer); the browser's Sec-Fetch-Site, which no page can set, vouches for it.
+    const foreignOrigin = origin !== undefined && (origin === 'null' ? site !== 'same-origin' : origin.replace(/^https?:\/\//, '') !== req.headers.host)
     const crossSite = site === 'cross-site' || site === 'same-site'
     if ((unsafe && (foreignOrigin || crossSite)) || (crossSite && req.headers['sec-fetch-mode'] !== 'navigate')) {
       return await reply.code(403).type('application/json').send({ error: 'cross-origin requests to the node are refused', statusCode: 403 })
@@ -232,14 +267,16 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
 
   app.get('/', async (req, reply) => {
     const key = (req.query as Record<string, string | undefined>).key?.trim()
-    if (key !== undefined && key !== '') {
-      // Only ever redirect to a key path on this gateway: never to "//host" or "/\\host".
-      const k = key.replace(/^warren:/i, '')
-      if (!/^(CHK|SSK|KSK)@[^/\\]/i.test(k)) throw new ContentError(`"${k.slice(0, 80)}" is not a warren key (expected CHK@…, SSK@… or KSK@…)`, 400)
-      return await reply.redirect('/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/'), 303)
-    }
+    if (key !== undefined && key !== '') return await reply.redirect(keyPath(key), 303)
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(homePage())
   })
+  // The home page's fetch form posts here, so what was typed (perhaps a secret insert URI by
+  // mistake) never enters the address bar or the history.
+  app.post('/fetch', async (req, reply) => {
+    const key = new URLSearchParams(await readBody(req.body, 64 * 1024)).get('key') ?? ''
+    return await reply.redirect(keyPath(key), 303)
+  })
+  app.post('/keygen', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(keygenPage(keygen())))
   app.get('/node', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(nodePage()))
   app.get('/_/external', async (req, reply) => {
     const url = (req.query as Record<string, string | undefined>).url ?? ''
@@ -255,7 +292,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
   app.post('/api/v1/site', async (req) => {
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
-    const signed = parseSignedTarget(q)
+    const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
     let body: { entries?: unknown, index?: unknown }
     try {
       body = JSON.parse(await readBody(req.body, MAX_SITE_JSON_BYTES))

@@ -64,6 +64,20 @@ export function present (q: Query, k: string): string | undefined {
   return v === undefined || v === '' ? undefined : v
 }
 
+/**
+ * The query with the signed-target fields that came as headers (`X-Warren-Update: <insert URI>`,
+ * and x-warren-ssk, -ksk, -period, -start, -at): the gateway's pages send insert URIs that way,
+ * so a secret never lands in a URL (server logs, browser history).
+ */
+export function withTargetHeaders (q: Query, headers: Record<string, string | string[] | undefined>): Query {
+  const out: Query = { ...q }
+  for (const k of ['ssk', 'ksk', 'update', 'period', 'start', 'at']) {
+    const v = headers[`x-warren-${k}`]
+    if (typeof v === 'string' && v !== '') out[k] = v
+  }
+  return out
+}
+
 /** The signed target named by `ssk=`, `ksk=` or `update=` (with `period`, `start`, `at`); undefined when none is. */
 export function parseSignedTarget (q: Query): SignedTarget | undefined {
   const modes = (['ssk', 'ksk', 'update'] as const).filter((k) => present(q, k) !== undefined)
