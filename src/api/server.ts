@@ -26,6 +26,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { errorPage } from '../gateway/pages.js'
 import { pageHeaders } from '../gateway/security.js'
 import { registerKeyRoutes } from './keys-routes.js'
+import { TransferLog } from '../gateway/transfers.js'
+import { Bookmarks } from '../gateway/bookmarks.js'
 import type { ClientOptions } from '../client/types.js'
 import type { GatewayNode } from '../gateway/gateway.js'
 import type { KeyRoutesNode } from './keys-routes.js'
@@ -34,7 +36,8 @@ import type { FastifyInstance } from 'fastify'
 
 /** What the API needs of a node (WarrenNode satisfies it). */
 export interface ApiNode extends GatewayNode, KeyRoutesNode {
-  readonly config: { apiAllowRemote: boolean }
+  /** dataDir: where the list of uploads and downloads is kept (none: in memory only). */
+  readonly config: { apiAllowRemote: boolean, dataDir?: string }
   readonly libp2p: Pick<Libp2p, 'getConnections' | 'dial'>
   status: () => ReturnType<GatewayNode['status']>
 }
@@ -70,6 +73,8 @@ function withName<T extends { uri: string }> (result: T, name: string | undefine
 
 export async function createApiServer (node: ApiNode): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: Number.MAX_SAFE_INTEGER })
+  const transfers = await TransferLog.open(node.config.dataDir)
+  app.addHook('onClose', async () => { await transfers.save() })
   // Uploads are streamed straight into the splitter: never buffered whole.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, payload, done) => { done(null, payload) })
@@ -138,9 +143,24 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     const body = req.body as Readable | undefined
     const source = body instanceof Readable ? body : Readable.from([])
     const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)
-    const insert = async (onProgress?: ClientOptions['onProgress']): Promise<unknown> => toJson(signed !== undefined
-      ? await node.keys.publish(source, signed, { htl, mime, onProgress })
-      : withName(await node.client.put(source, { htl, mime, onProgress }), q.name))
+    const length = Number(req.headers['content-length'])
+    const record = transfers.start('upload', q.name !== undefined && q.name !== '' ? q.name : 'upload', Number.isSafeInteger(length) ? length : undefined)
+    const insert = async (progress?: ClientOptions['onProgress']): Promise<unknown> => {
+      const onProgress: ClientOptions['onProgress'] = (evt) => {
+        if (evt.type === 'warren:insert:block') record.block()
+        progress?.(evt)
+      }
+      try {
+        const result = toJson(signed !== undefined
+          ? await node.keys.publish(source, signed, { htl, mime, onProgress })
+          : withName(await node.client.put(source, { htl, mime, onProgress }), q.name)) as { uri: string, namedUri?: string }
+        record.done(result.namedUri ?? result.uri)
+        return result
+      } catch (err) {
+        record.fail(err)
+        throw err
+      }
+    }
     if (!(req.headers.accept ?? '').includes(NDJSON)) return await insert()
     // Progress as it happens (the CLI's bar): a JSON line per block inserted, then the result or the error.
     reply.hijack()
@@ -169,10 +189,10 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
       throw new HttpError(400, err.message)
     }
     // Range requests, MIME type and the content security headers: src/gateway/gateway.ts.
-    return await serveContent(node, req, reply, q.uri)
+    return await serveContent(node, req, reply, q.uri, undefined, transfers)
   })
 
-  registerGateway(app, node, { allowRemote: node.config.apiAllowRemote })
+  registerGateway(app, node, { allowRemote: node.config.apiAllowRemote, transfers, bookmarks: await Bookmarks.open(node.config.dataDir) })
   return app
 }
 

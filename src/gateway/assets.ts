@@ -248,3 +248,77 @@ $('peer-form').addEventListener('submit', async (e) => {
 refresh()
 setInterval(refresh, 2000)
 `
+
+/** The transfers page: this node's uploads and downloads, refreshed every second. */
+export const TRANSFERS_JS = `
+'use strict'
+const $ = (id) => document.getElementById(id)
+const fmt = (n) => { const u = ['B', 'KiB', 'MiB', 'GiB']; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++ } return n.toFixed(i ? 1 : 0) + ' ' + u[i] }
+const BLOCK = 32 * 1024
+
+function cell (tr, child) { const td = document.createElement('td'); if (typeof child === 'string') td.textContent = child; else td.appendChild(child); tr.appendChild(td) }
+
+async function refresh () {
+  let list
+  try { list = await (await fetch('/api/v1/transfers')).json() } catch { return }
+  const tb = $('transfers').tBodies[0]
+  tb.replaceChildren()
+  $('transfers-empty').hidden = list.length > 0
+  for (const t of list) {
+    const tr = document.createElement('tr')
+    tr.dataset.state = t.state
+    cell(tr, t.kind === 'upload' ? 'upload' : 'download')
+    cell(tr, t.name)
+    const done = t.kind === 'upload' ? Math.min(t.blocks * BLOCK, t.size || 0) : t.bytes
+    if (t.state === 'running') {
+      const p = document.createElement('progress')
+      p.max = Math.max(t.size || 1, 1)
+      p.value = done
+      const span = document.createElement('span')
+      span.append(p, ' ' + (t.kind === 'upload' ? t.blocks + ' blocks' : fmt(done)) + (t.size ? ' of ' + fmt(t.size) : ''))
+      cell(tr, span)
+    } else cell(tr, t.state + (t.size !== undefined ? ', ' + fmt(t.size) : '') + (t.kind === 'upload' && t.blocks ? ', ' + t.blocks + ' blocks' : ''))
+    if (t.uri) {
+      const a = document.createElement('a')
+      a.href = '/' + t.uri.replace(/^warren:/i, '')
+      a.textContent = t.uri
+      a.className = 'uri'
+      cell(tr, a)
+    } else cell(tr, t.error || '')
+    tb.appendChild(tr)
+  }
+}
+refresh()
+setInterval(refresh, 1000)
+`
+
+/** The bookmarks page: each bookmark, resolved to what it leads to now. */
+export const BOOKMARKS_JS = `
+'use strict'
+const $ = (id) => document.getElementById(id)
+function cell (tr, child) { const td = document.createElement('td'); if (typeof child === 'string') td.textContent = child; else td.appendChild(child); tr.appendChild(td) }
+
+async function refresh () {
+  const list = await (await fetch('/api/v1/bookmarks')).json()
+  const tb = $('bookmarks').tBodies[0]
+  tb.replaceChildren()
+  $('bookmarks-empty').hidden = list.length > 0
+  for (const b of list) {
+    const tr = document.createElement('tr')
+    const a = document.createElement('a')
+    a.href = b.path
+    a.textContent = b.title
+    a.className = 'bookmark'
+    cell(tr, a)
+    cell(tr, b.error ? 'not found now: ' + b.error : (b.edition !== undefined ? 'edition ' + b.edition : 'found'))
+    const form = document.createElement('form')
+    form.method = 'post'
+    form.action = '/bookmarks'
+    for (const [k, v] of [['uri', b.uri], ['remove', '1']]) { const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; form.appendChild(i) }
+    const btn = document.createElement('button'); btn.type = 'submit'; btn.textContent = 'remove'; form.appendChild(btn)
+    cell(tr, form)
+    tb.appendChild(tr)
+  }
+}
+refresh()
+`

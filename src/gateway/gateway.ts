@@ -5,7 +5,10 @@
  *   GET  /?key=URI                  redirect to the key's gateway path
  *   GET  /CHK@.../path              content, streamed, with Content-Type and Range support
  *        (also /warren:CHK@... and any key type the client resolves)
- *   GET  /node                      node page: peers, key spread, store, recent requests
+ *   POST /fetch, POST /keygen       the home page's fetch form (typed keys stay out of URLs), a new SSK
+ *   GET  /node                      node page: own addresses, add a peer, peers, key spread, store, requests
+ *   GET  /transfers, /bookmarks     this node's uploads and downloads; bookmarks with their newest edition
+ *   POST /bookmarks                 add (uri, title) or remove (uri, remove=1) a bookmark
  *   GET  /_/...                     the pages' script and style; /_/external: link warning
  *   GET  /api/v1/stats/recent       recent request success rate and hops (JSON)
  *   POST /api/v1/site[?ssk=|ksk=|update=]  {entries:[{path,uri,mime?,size?}], index?} -> {uri}
@@ -23,8 +26,10 @@ import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.j
 import { keygen } from '../client/key-client.js'
 import { parseUri, formatUri } from '../keys/uri.js'
 import { sskUriOf } from '../keys/ssk-uri.js'
-import { HOME_JS, NODE_JS, STYLE_CSS } from './assets.js'
-import { errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage } from './pages.js'
+import { BOOKMARKS_JS, HOME_JS, NODE_JS, STYLE_CSS, TRANSFERS_JS } from './assets.js'
+import { bookmarksPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
+import type { Bookmarks } from './bookmarks.js'
+import type { TransferLog } from './transfers.js'
 import { contentHeaders, filterHtml, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
 import { contentDisposition, fileNameOf, locateSigned, signedGatewayPath } from './paths.js'
@@ -47,6 +52,10 @@ const KEY_PATH = /^\/(?:warren:)?([A-Za-z]{3})@([^/?#]*)(\/[^?#]*)?/
 export interface GatewayOptions {
   /** Accept any Host header (the API was deliberately bound to a non-loopback address). */
   allowRemote?: boolean
+  /** Where uploads and downloads are listed (the /transfers page). */
+  transfers?: TransferLog
+  /** The /bookmarks page's list. */
+  bookmarks?: Bookmarks
 }
 
 export function statusOf (err: unknown): number {
@@ -99,7 +108,7 @@ export async function readBody (body: unknown, limit: number): Promise<string> {
  * `gatewayPath` is the key part of the request path when serving a gateway URL (so site
  * roots and directories can be redirected to a trailing slash, for relative links).
  */
-export async function serveContent (node: Pick<GatewayNode, 'client'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }): Promise<FastifyReply> {
+export async function serveContent (node: Pick<GatewayNode, 'client'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }, transfers?: TransferLog): Promise<FastifyReply> {
   // Without a gateway path this is the API's download: the exact bytes, as an attachment
   // (never rendered, so never filtered).
   const download = gatewayPath === undefined
@@ -160,6 +169,22 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
   }
   const { start, end } = range ?? { start: 0, end: file.size }
   void reply.header('content-length', String(end - start))
+  // Downloads (the API's, and files outside sites on the gateway) go on the transfers page.
+  if (transfers !== undefined && req.method === 'GET' && (download || file.site === undefined)) {
+    const record = transfers.start('download', name !== '' ? name : uri.replace(/^warren:/, ''), end - start)
+    let got = 0
+    reply.raw.once('finish', () => { record.done(uri) })
+    // After 'finish' this changes nothing (a record is finished once).
+    reply.raw.once('close', () => { record.fail(new Error(`cancelled after ${got} of ${end - start} bytes`)) })
+    const source = file.stream({ start, end })
+    return await reply.send(Readable.from((async function * () {
+      for await (const chunk of source) {
+        got += chunk.length
+        record.bytes(got)
+        yield chunk
+      }
+    })()))
+  }
   if (req.method === 'HEAD') {
     // Fastify's HEAD handling would write content-length 0 for an empty body, or read a whole
     // stream to count it: answer the headers ourselves, with the real length, and no body.
@@ -264,6 +289,8 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
   asset('/_/style.css', 'text/css; charset=utf-8', STYLE_CSS)
   asset('/_/home.js', 'text/javascript; charset=utf-8', HOME_JS)
   asset('/_/node.js', 'text/javascript; charset=utf-8', NODE_JS)
+  asset('/_/transfers.js', 'text/javascript; charset=utf-8', TRANSFERS_JS)
+  asset('/_/bookmarks.js', 'text/javascript; charset=utf-8', BOOKMARKS_JS)
 
   app.get('/', async (req, reply) => {
     const key = (req.query as Record<string, string | undefined>).key?.trim()
@@ -278,6 +305,27 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
   })
   app.post('/keygen', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(keygenPage(keygen())))
   app.get('/node', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(nodePage()))
+  app.get('/transfers', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(transfersPage()))
+  app.get('/api/v1/transfers', async () => options.transfers?.list() ?? [])
+  app.get('/bookmarks', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(bookmarksPage()))
+  // Each bookmark with what it leads to now: the newest edition of an updatable site.
+  app.get('/api/v1/bookmarks', async () => await Promise.all((options.bookmarks?.list() ?? []).map(async (b) => {
+    try {
+      const r = await node.keys.resolve(b.uri, { signal: AbortSignal.timeout(20_000) })
+      return { ...b, path: keyPath(b.uri), edition: r.edition, current: formatUri(r.chk) }
+    } catch (err) {
+      return { ...b, path: keyPath(b.uri), error: (err as Error).message }
+    }
+  })))
+  app.post('/bookmarks', async (req, reply) => {
+    const form = new URLSearchParams(await readBody(req.body, 64 * 1024))
+    const typed = form.get('uri') ?? ''
+    // The same checks as the fetch form (an insert URI is refused); stored as a warren: URI.
+    const uri = 'warren:' + decodeURIComponent(keyPath(typed).slice(1))
+    if (form.get('remove') === '1') await options.bookmarks?.remove(uri)
+    else await options.bookmarks?.add(uri, (form.get('title') ?? '').trim())
+    return await reply.redirect('/bookmarks', 303)
+  })
   app.get('/_/external', async (req, reply) => {
     const url = (req.query as Record<string, string | undefined>).url ?? ''
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(externalLinkPage(url))
@@ -307,10 +355,17 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       return { path: e.path, uri: e.uri, mime, size: typeof e.size === 'number' && Number.isSafeInteger(e.size) && e.size >= 0 ? e.size : 0 }
     })
     const index = typeof body.index === 'string' && body.index !== '' ? body.index : undefined
-    const site = await node.client.putSite(entries, { index, htl })
-    if (signed === undefined) return site
-    // ?ssk=, ?ksk=, ?update=: the signed key points at the site just inserted.
-    return { ...await node.keys.publish({ uri: site.uri }, signed, { htl }), site: site.uri, blocks: site.blocks }
+    const record = options.transfers?.start('upload', `site of ${entries.length} files`, entries.reduce((n, e) => n + e.size, 0))
+    try {
+      const site = await node.client.putSite(entries, { index, htl })
+      // ?ssk=, ?ksk=, ?update=: the signed key points at the site just inserted.
+      const out = signed === undefined ? site : { ...await node.keys.publish({ uri: site.uri }, signed, { htl }), site: site.uri, blocks: site.blocks }
+      record?.done(out.uri)
+      return out
+    } catch (err) {
+      record?.fail(err)
+      throw err
+    }
   })
 
   // Everything else: a key path, or a JSON 404 for the API, or an HTML 404.
@@ -348,7 +403,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       }
       const key = `${type}@${m[2]}`
       const uri = `warren:${key}${rest === '' || rest === '/' ? '' : rest}`
-      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' })
+      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' }, options.transfers)
     } catch (err) {
       if (reply.sent) throw err
       const status = statusOf(err)

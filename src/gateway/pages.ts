@@ -11,7 +11,7 @@ function page (title: string, body: string, script?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} - warren</title><link rel="stylesheet" href="/_/style.css"></head>
-<body><header><a class="brand" href="/">warren</a><nav><a href="/">fetch &amp; upload</a><a href="/node">node</a></nav></header>
+<body><header><a class="brand" href="/">warren</a><nav><a href="/">fetch &amp; upload</a><a href="/transfers">uploads &amp; downloads</a><a href="/bookmarks">bookmarks</a><a href="/node">node</a></nav></header>
 <main>${body}</main>${script === undefined ? '' : `<script src="/_/${script}"></script>`}</body></html>
 `
 }
@@ -79,6 +79,30 @@ export function keygenPage (k: { insertUri: string, requestUri: string }): strin
 <p>Append a name to both, e.g. <code>${escapeHtml(k.insertUri)}mysite</code> to publish and <code>${escapeHtml(k.requestUri)}mysite</code> to read.
 Keep the insert URI somewhere safe: this page is the only place it is shown, and the node does not keep it.</p>
 <p><a href="/">Back to upload and publish</a></p>`)
+}
+
+export function bookmarksPage (): string {
+  return page('bookmarks', `
+<h1>Bookmarks</h1>
+<p class="hint">Sites and files you follow, each with what it leads to now: an updatable site shows its newest edition.</p>
+<table id="bookmarks"><thead><tr><th>title</th><th>now</th><th></th></tr></thead><tbody></tbody></table>
+<p id="bookmarks-empty" class="hint" hidden>No bookmarks yet.</p>
+<h2>Add a bookmark</h2>
+<form id="bookmark-form" method="post" action="/bookmarks">
+  <input id="bookmark-uri" name="uri" placeholder="warren:SSK@…/mysite" required autocomplete="off" spellcheck="false">
+  <input id="bookmark-title" name="title" placeholder="title (optional)">
+  <button type="submit">Add</button>
+</form>
+`, 'bookmarks.js')
+}
+
+export function transfersPage (): string {
+  return page('uploads and downloads', `
+<h1>Uploads and downloads</h1>
+<p class="hint">This node's transfers, newest first, kept across restarts (transfers.json in the data dir).</p>
+<table id="transfers"><thead><tr><th></th><th>name</th><th>progress</th><th>result</th></tr></thead><tbody></tbody></table>
+<p id="transfers-empty" class="hint" hidden>Nothing yet: upload or fetch something from the home page.</p>
+`, 'transfers.js')
 }
 
 export function nodePage (): string {

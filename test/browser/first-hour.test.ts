@@ -81,6 +81,20 @@ describe('the gateway as the main UI, in headless Chromium', () => {
     await page.goto(`${gw.base}/${requestUri.replace(/^warren:/, '')}notes`)
     assert.equal(await page.evaluate(() => document.body.textContent), 'second edition')
     assert.ok(page.url().endsWith('notes/1'), `redirected to edition 1: ${page.url()}`)
+    // Both publications are on the uploads and downloads page, with the name they went under.
+    await page.goto(gw.base + '/transfers')
+    await page.waitForSelector('#transfers tbody tr a.uri')
+    const rows = await page.$$eval('#transfers tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-state'), tr.querySelector('a.uri')?.textContent ?? '']))
+    assert.deepEqual(rows.filter(([, u]) => u === requestUri + 'notes').map(([s]) => s), ['done', 'done'])
+    // Bookmarked, the name shows the edition it leads to now, and opens the newest.
+    await page.goto(gw.base + '/bookmarks')
+    await page.fill('#bookmark-uri', requestUri + 'notes')
+    await page.fill('#bookmark-title', 'my notes')
+    await Promise.all([page.waitForNavigation(), page.click('#bookmark-form button')])
+    await page.waitForSelector('#bookmarks tbody tr a.bookmark')
+    assert.deepEqual(await page.$$eval('#bookmarks tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent))), [['my notes', 'edition 1']])
+    await Promise.all([page.waitForNavigation(), page.click('#bookmarks a.bookmark')])
+    assert.equal(await page.evaluate(() => document.body.textContent), 'second edition')
     // Nothing the browser visited carries the insert URI.
     const secret = insertUri.slice('warren:SSK-INSERT@'.length).split(',')[0]
     for (const u of [...history, page.url()]) assert.ok(!u.includes(secret), u)
