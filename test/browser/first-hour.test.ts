@@ -6,7 +6,10 @@
  * this node's own address and connects to a peer from its add-peer form.
  */
 import assert from 'node:assert/strict'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { tempDir } from '../helpers/temp.js'
 import { putFile, startGateway } from '../gateway/helpers.js'
 import { launchChromium } from '../helpers/browser.js'
 import type { GatewayFixture } from '../gateway/helpers.js'
@@ -105,6 +108,36 @@ describe('the gateway as the main UI, in headless Chromium', () => {
     assert.match((await oops.textContent('p.error'))!, new RegExp(`that is an insert URI .* Its request URI, which is safe to share and fetch, is ${requestUri.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}notes`))
     assert.ok(!oops.url().includes(secret), oops.url())
     await oops.close()
+  })
+
+  it('publishes a folder as an updatable site, updates it, and another node sees the new edition', async () => {
+    const dir = await tempDir('warren-usk-site-')
+    const keys = await (await fetch(gw.base + '/api/v1/keygen')).json() as { insertUri: string, requestUri: string }
+    const page = await context.newPage()
+    for (const version of ['one', 'two']) {
+      await mkdir(join(dir, version), { recursive: true })
+      await writeFile(join(dir, version, 'index.html'), `<html><body><h1 id="t">site ${version}</h1><a id="about" href="about.html">about</a></body></html>`)
+      await writeFile(join(dir, version, 'about.html'), `<html><body><p id="a">about ${version}</p></body></html>`)
+      await page.goto(gw.base + '/')
+      await page.selectOption('#target-kind', 'update')
+      await page.fill('#target', keys.insertUri + 'mysite')
+      await page.setInputFiles('#folder', join(dir, version))
+      await page.click('#site-form button')
+      await page.waitForSelector('#result:not([hidden])', { timeout: 30_000 })
+      assert.equal((await page.textContent('#result-uri'))!.trim(), keys.requestUri + 'mysite')
+    }
+    // The name opens the newest edition; its relative links work; a single-slash link works too.
+    await Promise.all([page.waitForURL(/\/mysite\/1\/\/$/), page.click('#result-link')])
+    assert.equal(await page.textContent('#t'), 'site two')
+    await Promise.all([page.waitForURL(/\/mysite\/1\/\/about\.html$/), page.click('#about')])
+    assert.equal(await page.textContent('#a'), 'about two')
+    await page.goto(`${gw.base}/${keys.requestUri.replace(/^warren:/, '')}mysite/about.html`)
+    assert.equal(await page.textContent('#a'), 'about two')
+    await page.close()
+    // Another node of the network finds the same newest edition.
+    const other = await gw.net.nodes[2].keys.resolve(keys.requestUri + 'mysite//about.html')
+    assert.equal(other.edition, 1)
+    assert.equal(new TextDecoder().decode(await gw.net.nodes[2].client.get(keys.requestUri + 'mysite//about.html')), '<html><body><p id="a">about two</p></body></html>')
   })
 
   it('shows the node\'s own address and adds a peer from the node page', async () => {

@@ -169,9 +169,9 @@ describe('human errors for the common mistakes', () => {
     feed.on('error', () => {}) // the reader goes away at Ctrl-C
     feed.write(randomBytes(9 * 1024 * 1024))
     const stored = async (): Promise<number> => (await (await fetch(`http://${node.api}/api/v1/status`)).json() as { store: { count: number } }).store.count
-    const before = await stored()
+    const storedBefore = await stored()
     // Ctrl-C once the node has inserted blocks of this file (it inserts a whole FEC segment at a time).
-    const { code, screen } = await interruptInTerminal(['put', fifo, '-a', node.api], /put .* blocks/, async () => await stored() > before)
+    const { code, screen } = await interruptInTerminal(['put', fifo, '-a', node.api], /put .* blocks/, async () => await stored() > storedBefore)
     feed.destroy()
     assert.equal(code, 130, screen)
     const m = /cancelled: the node had inserted (\d+) blocks \(([\d.]+ (?:KiB|MiB))\); they stay in its store/.exec(screen)
@@ -180,7 +180,7 @@ describe('human errors for the common mistakes', () => {
     const tail = screen.slice(screen.lastIndexOf('put '))
     assert.ok(tail.includes('\x1b[?25h'), 'cursor shown again')
     assert.ok(tail.includes('\x1b[?7h'), 'line wrap on again')
-    assert.ok(await stored() - before >= Number(m[1]), 'the blocks reported are in the store')
+    assert.ok(await stored() - storedBefore >= Number(m[1]), 'the blocks reported are in the store')
   })
 
   it('Ctrl-C during a get restores the terminal, says how far it got and removes the partial file', async () => {
