@@ -258,6 +258,12 @@ export function keyPath (typed: string): string {
   return '/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/')
 }
 
+/** A 403: a page for a browser, JSON for everything else. */
+async function refuse (req: FastifyRequest, reply: FastifyReply, message: string): Promise<FastifyReply> {
+  if (wantsHtml(req)) return await pageHeaders(reply).code(403).type('text/html; charset=utf-8').send(errorPage(403, message))
+  return await reply.code(403).type('application/json').send({ error: message, statusCode: 403 })
+}
+
 /** Register the gateway's routes and request checks on the API server. */
 export function registerGateway (app: FastifyInstance, node: GatewayNode, options: GatewayOptions = {}): void {
   const recent = new RecentRequests()
@@ -269,7 +275,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
 
   app.addHook('onRequest', async (req, reply) => {
     if (options.allowRemote !== true && !isLoopbackHost(req.headers.host)) {
-      return await reply.code(403).type('application/json').send({ error: `refusing request for host "${req.headers.host ?? ''}": the gateway answers loopback names only (DNS rebinding protection)`, statusCode: 403 })
+      return await refuse(req, reply, `refusing request for host "${req.headers.host ?? ''}": the gateway answers loopback names only (DNS rebinding protection)`)
     }
     const site = req.headers['sec-fetch-site']
     const origin = req.headers.origin
@@ -279,7 +285,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     const foreignOrigin = origin !== undefined && (origin === 'null' ? site !== 'same-origin' : origin.replace(/^https?:\/\//, '') !== req.headers.host)
     const crossSite = site === 'cross-site' || site === 'same-site'
     if ((unsafe && (foreignOrigin || crossSite)) || (crossSite && req.headers['sec-fetch-mode'] !== 'navigate')) {
-      return await reply.code(403).type('application/json').send({ error: 'cross-origin requests to the node are refused', statusCode: 403 })
+      return await refuse(req, reply, 'cross-origin requests to the node are refused')
     }
   })
 

@@ -85,6 +85,15 @@ describe('gateway paths', () => {
     assert.match(json.json().error, /did you mean "about\.html"\?/)
   })
 
+  it('answers a browser refused by the request checks with an HTML page', async () => {
+    const res = await app.inject({ url: '/', headers: { host: 'evil.example', accept: 'text/html' } })
+    assert.equal(res.statusCode, 403)
+    assert.match(String(res.headers['content-type']), /^text\/html/)
+    assert.match(res.body, /answers loopback names only/)
+    const api = await app.inject({ url: '/', headers: { host: 'evil.example' } })
+    assert.equal(api.json().statusCode, 403)
+  })
+
   it('names a file after its CHK: download name, type from the name, and HEAD with the real length', async () => {
     const body = Buffer.alloc(70_000, 7)
     const r = await put(body, 'report.pdf')
