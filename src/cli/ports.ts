@@ -50,7 +50,7 @@ export async function checkPortsFree (listen: string[], api: { host: string, por
 
 /** A start error in a user's words: a port another process took between the check and the listen. */
 export function explainStartError (err: unknown, listen: string[]): Error {
-  const text = String((err as Error)?.message ?? err)
+  const text = err instanceof Error ? err.message : String(err)
   const m = /EADDRINUSE[^\n]*?:(\d+)\s*$/m.exec(text)
   if (m === null) return err as Error
   const port = Number(m[1])

@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test'
 import { randomBytes } from '../helpers/seed.js'
 import { tempDir } from '../helpers/temp.js'
 import { CLI, run, start, stop } from './helpers.js'
+import { explainStartError, PortInUseError } from '../../src/cli/ports.js'
 import type { Running } from './helpers.js'
 import type { Server } from 'node:net'
 
@@ -127,6 +128,15 @@ describe('human errors for the common mistakes', () => {
     // Nothing was left locked: the same data dir starts now.
     const n = await start(join(dir, 'ports'))
     await stop(n)
+  })
+
+  it('words libp2p\'s listen failure (a port taken after the check) the same way', () => {
+    const libp2p = new Error('Some configured addresses failed to be listened on, you may need to remove one or more listen addresses from your configuration or set `transportManager.faultTolerance` to NO_FATAL:\n\n  /ip4/0.0.0.0/tcp/7400: Error: listen EADDRINUSE: address already in use 0.0.0.0:7400\n      at Server.setupListenHandle [as _listen2] (node:net:2328:16)')
+    const e = explainStartError(libp2p, ['/ip4/0.0.0.0/tcp/7400'])
+    assert.ok(e instanceof PortInUseError)
+    assert.equal(e.message, 'port 7400 in use; pick another with -l (e.g. -l /ip4/0.0.0.0/tcp/7401), or stop the program using it')
+    const other = new Error('something else')
+    assert.equal(explainStartError(other, []), other)
   })
 
   it('refuses put of a folder (use put-site) and put-site of a file, before contacting a node', async () => {
