@@ -2,12 +2,13 @@
  * Node configuration: embedded defaults (src/constants.ts), overridden by the data dir's
  * config.json, then by WARREN_* environment variables, then by command-line flags.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, DEFAULT_HTL, DEFAULT_LISTEN, DEFAULT_STORE_BYTES
 } from './constants.js'
-import { parseInteger, ParamError } from './util/params.js'
+import { HTL_RANGE, parseInteger, ParamError } from './util/params.js'
+import { readTextIfExists, writeFileAtomic } from './util/files.js'
 
 export const CONFIG_FILE = 'config.json'
 
@@ -77,8 +78,8 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   return c
 }
 
-/** The node's own default hops-to-live (a node that sends nothing would be useless, so at least 1). */
-export const NODE_HTL_RANGE = { min: 1, max: 255 }
+/** The node's own default hops-to-live: at most MAX_HTL, like every htl, and at least 1 (a node that sends nothing would be useless). */
+export const NODE_HTL_RANGE = { min: 1, max: HTL_RANGE.max }
 
 /**
  * "127.0.0.1:7480", "[::1]:7480", ":7480", "7480", or a URL as a browser shows it:
@@ -109,13 +110,8 @@ export function parseApiAddress (s: string): { apiHost?: string, apiPort: number
 
 export async function readConfigFile (dataDir: string): Promise<Partial<WarrenConfig>> {
   const file = join(dataDir, CONFIG_FILE)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err: any) {
-    if (err.code === 'ENOENT') return {}
-    throw err
-  }
+  const text = await readTextIfExists(file)
+  if (text === undefined) return {}
   try {
     const c = JSON.parse(text) as Partial<WarrenConfig> & { storeBytes?: number | string }
     if (c.storeBytes !== undefined) c.storeBytes = parseSize(c.storeBytes)
@@ -129,9 +125,7 @@ export async function writeConfigFile (config: WarrenConfig): Promise<string> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const file = join(config.dataDir, CONFIG_FILE)
   const { dataDir: _, ...rest } = config
-  const tmp = `${file}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(rest, null, 2) + '\n', { mode: 0o600 })
-  await rename(tmp, file)
+  await writeFileAtomic(file, JSON.stringify(rest, null, 2) + '\n')
   return file
 }
 

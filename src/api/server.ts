@@ -4,7 +4,7 @@
  *
  *   GET  /api/v1/status            node status (peers, routing table, store, counters)
  *   GET  /api/v1/peers             connected peers
- *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, size, blocks, ... }
+ *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, namedUri (with name=), size, blocks, ... }
  *        (with Accept: application/x-ndjson: {type:'warren:insert:block',detail:{blocks,bytes}} lines
  *        as blocks are inserted, then {type:'result',result} or {type:'error',error,statusCode})
  *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
@@ -20,9 +20,14 @@ import { isLoopback } from '../config.js'
 import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { mimeFor } from '../client/site-mime.js'
-import { registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
-import { parseHtl, parseSignedTarget } from '../util/params.js'
+import { readBody, registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
+import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { errorPage } from '../gateway/pages.js'
+import { pageHeaders } from '../gateway/security.js'
 import { registerKeyRoutes } from './keys-routes.js'
+import { TransferLog } from '../gateway/transfers.js'
+import { Bookmarks } from '../gateway/bookmarks.js'
 import type { ClientOptions } from '../client/types.js'
 import type { GatewayNode } from '../gateway/gateway.js'
 import type { KeyRoutesNode } from './keys-routes.js'
@@ -31,8 +36,9 @@ import type { FastifyInstance } from 'fastify'
 
 /** What the API needs of a node (WarrenNode satisfies it). */
 export interface ApiNode extends GatewayNode, KeyRoutesNode {
-  readonly config: { apiAllowRemote: boolean }
-  readonly libp2p: Pick<Libp2p, 'getConnections'>
+  /** dataDir: where the list of uploads and downloads is kept (none: in memory only). */
+  readonly config: { apiAllowRemote: boolean, dataDir?: string }
+  readonly libp2p: Pick<Libp2p, 'getConnections' | 'dial'>
   status: () => ReturnType<GatewayNode['status']>
 }
 
@@ -55,18 +61,35 @@ function toJson (value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v))
 }
 
+/**
+ * A file's CHK with its name after it (`CHK@…/report.pdf`, as fred writes them): the gateway and
+ * `warren get` use the name for the download and its type. `uri` stays the bare CHK (what a
+ * site manifest refers to); `namedUri` is the one to share.
+ */
+function withName<T extends { uri: string }> (result: T, name: string | undefined): T & { namedUri?: string } {
+  const base = name?.split('/').filter((p) => p !== '').at(-1)
+  return base === undefined ? result : { ...result, namedUri: `${result.uri}/${encodeURIComponent(base)}` }
+}
+
 export async function createApiServer (node: ApiNode): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: Number.MAX_SAFE_INTEGER })
+  const transfers = await TransferLog.open(node.config.dataDir)
+  app.addHook('onClose', async () => { await transfers.save() })
   // Uploads are streamed straight into the splitter: never buffered whole.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, payload, done) => { done(null, payload) })
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+  // A browser landing on an error gets a page; scripts and the CLI get JSON.
+  const browser = (req: { url: string, headers: Record<string, unknown> }): boolean => !req.url.startsWith('/api/') && (typeof req.headers.accept === 'string' ? req.headers.accept : '').includes('text/html')
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     let status = err.statusCode ?? 500
     if (err instanceof NotFoundError) status = 404
+    if (browser(req)) return void pageHeaders(reply).status(status).type('text/html; charset=utf-8').send(errorPage(status, err.message))
     void reply.status(status).type('application/json').send({ error: err.message, statusCode: status })
   })
   app.setNotFoundHandler((req, reply) => {
+    const message = `no such page: ${req.method} ${req.url}`
+    if (browser(req)) return void pageHeaders(reply).status(404).type('text/html; charset=utf-8').send(errorPage(404, message))
     void reply.status(404).send({ error: `no such endpoint: ${req.method} ${req.url}`, statusCode: 404 })
   })
 
@@ -79,6 +102,25 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
       direction: c.direction,
       since: c.timeline.open
     }))
+  })
+
+  // The node page's add-peer form: dial a multiaddr with /p2p/<peer ID>.
+  app.post('/api/v1/peers', async (req) => {
+    const body = JSON.parse(await readBody(req.body, 4096) || '{}') as { address?: unknown }
+    const text = typeof body.address === 'string' ? body.address.trim() : ''
+    let addr
+    try {
+      addr = multiaddr(text)
+    } catch (err: any) {
+      throw new HttpError(400, `"${text}" is not a multiaddr (expected /ip4/<address>/tcp/<port>/p2p/<peer ID>): ${err.message}`)
+    }
+    if (addr.getComponents().find((c) => c.name === 'p2p') === undefined) throw new HttpError(400, `"${text}" has no /p2p/<peer ID>: copy the whole address the other node prints`)
+    try {
+      const conn = await node.libp2p.dial(addr, { signal: AbortSignal.timeout(15_000) })
+      return { peerId: conn.remotePeer.toString(), address: conn.remoteAddr.toString() }
+    } catch (err: any) {
+      throw new HttpError(502, `could not connect to ${text}: ${err.message}`)
+    }
   })
 
   app.post('/api/v1/redirect', async (req) => {
@@ -97,13 +139,28 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
     // ?ssk=, ?ksk=, ?update=: under a signed key (KeyClient.publish).
-    const signed = parseSignedTarget(q)
+    const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
     const body = req.body as Readable | undefined
     const source = body instanceof Readable ? body : Readable.from([])
     const mime = q.mime !== undefined && q.mime !== '' ? q.mime : (q.name !== undefined && q.name !== '' ? mimeFor(q.name) : undefined)
-    const insert = async (onProgress?: ClientOptions['onProgress']): Promise<unknown> => toJson(signed !== undefined
-      ? await node.keys.publish(source, signed, { htl, mime, onProgress })
-      : await node.client.put(source, { htl, mime, onProgress }))
+    const length = Number(req.headers['content-length'])
+    const record = transfers.start('upload', q.name !== undefined && q.name !== '' ? q.name : 'upload', Number.isSafeInteger(length) ? length : undefined)
+    const insert = async (progress?: ClientOptions['onProgress']): Promise<unknown> => {
+      const onProgress: ClientOptions['onProgress'] = (evt) => {
+        if (evt.type === 'warren:insert:block') record.block()
+        progress?.(evt)
+      }
+      try {
+        const result = toJson(signed !== undefined
+          ? await node.keys.publish(source, signed, { htl, mime, onProgress })
+          : withName(await node.client.put(source, { htl, mime, onProgress }), q.name)) as { uri: string, namedUri?: string }
+        record.done(result.namedUri ?? result.uri)
+        return result
+      } catch (err) {
+        record.fail(err)
+        throw err
+      }
+    }
     if (!(req.headers.accept ?? '').includes(NDJSON)) return await insert()
     // Progress as it happens (the CLI's bar): a JSON line per block inserted, then the result or the error.
     reply.hijack()
@@ -132,10 +189,10 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
       throw new HttpError(400, err.message)
     }
     // Range requests, MIME type and the content security headers: src/gateway/gateway.ts.
-    return await serveContent(node, req, reply, q.uri)
+    return await serveContent(node, req, reply, q.uri, undefined, transfers)
   })
 
-  registerGateway(app, node, { allowRemote: node.config.apiAllowRemote })
+  registerGateway(app, node, { allowRemote: node.config.apiAllowRemote, transfers, bookmarks: await Bookmarks.open(node.config.dataDir) })
   return app
 }
 

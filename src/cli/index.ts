@@ -4,16 +4,21 @@
  * running node's client API (HTTP+JSON on 127.0.0.1). See README for every command.
  */
 import { Command } from 'commander'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs'
+import { rm, stat } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { startApiServer } from '../api/server.js'
-import { counted, meter, uploadFile, uploadSite } from './transfer.js'
+import { counted, interruptible, meter, uploadFile, uploadSite } from './transfer.js'
+import type { TransferProgress } from './transfer.js'
+import { lockDataDir } from './lock.js'
+import { checkPortsFree, explainStartError } from './ports.js'
+import { banner } from './banner.js'
+import { BLOCK_SIZE } from '../constants.js'
 import { NODE_HTL_RANGE, parseApiAddress, parseSize, readConfigFile, resolveConfig, writeConfigFile, envConfig } from '../config.js'
 import { parseHtl, parseInteger, parseSignedTarget } from '../util/params.js'
-import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR } from '../constants.js'
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, MAX_HTL } from '../constants.js'
 import { loadOrCreateIdentity } from '../identity.js'
 import { createWarrenNode } from '../node.js'
 import { createLogger } from '../util/logger.js'
@@ -47,7 +52,7 @@ function nodeOptions (cmd: Command): Command {
     .option('-s, --store-size <size>', 'store capacity, e.g. 512MiB, 2GiB [env WARREN_STORE_SIZE, default 1GiB]')
     .option('-a, --api <host:port>', `client API address [env WARREN_API, default ${DEFAULT_API_HOST}:${DEFAULT_API_PORT}]`)
     .option('--api-allow-remote', 'allow the unauthenticated client API on a non-loopback address')
-    .option('--htl <n>', 'default hops-to-live of this node\'s inserts and requests [env WARREN_HTL, default 20, the maximum]')
+    .option('--htl <n>', `default hops-to-live of this node's inserts and requests [env WARREN_HTL, default and maximum ${MAX_HTL}]`)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
     .option('--allow-private-addrs', 'dial loopback/private addresses learnt from peers (LANs, several nodes on one host) [env WARREN_ALLOW_PRIVATE_ADDRS]')
 }
@@ -79,7 +84,15 @@ async function apiBase (opts: { api?: string, dataDir?: string }): Promise<strin
   if (opts.api !== undefined) addr = parseApiAddress(opts.api)
   else {
     const env = envConfig()
-    const file = await readConfigFile(opts.dataDir ?? env.dataDir ?? DEFAULT_DATA_DIR).catch(() => ({}) as Partial<WarrenConfig>)
+    const named = opts.dataDir ?? env.dataDir
+    if (named !== undefined) {
+      // A typo in -d must not quietly reach the default node instead.
+      const st = await stat(named).catch(() => undefined)
+      if (st?.isDirectory() !== true) {
+        throw new Error(`no data dir at ${resolve(named)}${opts.dataDir === undefined ? ' (from WARREN_HOME)' : ''}: check the path (it is the -d given to \`warren start\`), or give the node's API address with -a HOST:PORT`)
+      }
+    }
+    const file = await readConfigFile(named ?? DEFAULT_DATA_DIR).catch(() => ({}) as Partial<WarrenConfig>)
     addr = { apiHost: env.apiHost ?? file.apiHost, apiPort: env.apiPort ?? file.apiPort }
   }
   const host = addr.apiHost ?? DEFAULT_API_HOST
@@ -91,7 +104,8 @@ async function call (base: string, path: string, init?: RequestInit): Promise<Re
   try {
     res = await fetch(base + path, init)
   } catch (err: any) {
-    throw new Error(`cannot reach the warren node API at ${base} (${err.cause?.code ?? err.message}). Is \`warren start\` running? Use --api HOST:PORT (or http://HOST:PORT) to point elsewhere.`)
+    if (init?.signal?.aborted === true) throw err
+    throw new Error(`cannot reach the warren node API at ${base} (${err.cause?.code ?? err.message}). Is \`warren start\` running? Use --api HOST:PORT (or http://HOST:PORT) to point elsewhere.`, { cause: err })
   }
   if (!res.ok) {
     const text = await res.text()
@@ -108,6 +122,49 @@ function clientOptions (cmd: Command): Command {
     .option('-d, --data-dir <dir>', 'read the API address from this data dir\'s config')
 }
 
+/** The version in package.json (two folders above dist/src/cli). */
+function version (): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** The file a put reads: refuse a folder (put-site) and say what is missing. */
+async function inputFile (file: string): Promise<{ size?: number }> {
+  if (file === '-') return {}
+  const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${err.message}`)
+  })
+  if (st.isDirectory()) throw new Error(`${file} is a folder: use put-site to insert a folder as a site (warren put-site ${file})`)
+  // A pipe or a device has no size known in advance.
+  return st.isFile() ? { size: st.size } : {}
+}
+
+/**
+ * Run a put (or put-site) that Ctrl-C can cancel: on SIGINT the bar is stopped (cursor and line
+ * wrap restored), "cancelled" is printed with the blocks the node already inserted (they stay in
+ * its store, and at any peers that took them, until evicted), and the process exits with 130.
+ */
+async function cancellableInsert<T> (stopBar: () => void, run: (signal: AbortSignal, onBlock: TransferProgress) => Promise<T>): Promise<T> {
+  const { signal, done } = interruptible()
+  let blocks = 0
+  try {
+    return await run(signal, (evt) => { if (evt.type === 'warren:insert:block') blocks++ })
+  } catch (err) {
+    if (!signal.aborted) throw err
+    stopBar()
+    console.error(blocks === 0
+      ? 'cancelled: nothing was inserted yet'
+      : `cancelled: the node had inserted ${blocks} blocks (${humanBytes(blocks * BLOCK_SIZE)}); they stay in its store, and at any peers that took them, until evicted to make room (nothing refers to them: they are not reachable by any URI)`)
+    process.exit(130)
+  } finally {
+    stopBar()
+    done()
+  }
+}
+
 function humanBytes (n: number): string {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let i = 0
@@ -117,7 +174,7 @@ function humanBytes (n: number): string {
 
 export function buildProgram (): Command {
   const program = new Command()
-  program.name('warren').description('An anonymous, censorship-resistant storage and retrieval network node (Freenet-style, on libp2p)').version('0.1.0')
+  program.name('warren').description('An anonymous, censorship-resistant storage and retrieval network node (Freenet-style, on libp2p)').version(`${version()} (Node.js ${process.version})`)
 
   nodeOptions(program.command('init').description('create the data directory with a new Ed25519 identity and a config file'))
     .action(async (f: NodeFlags) => {
@@ -134,10 +191,17 @@ export function buildProgram (): Command {
     .action(async (f: NodeFlags) => {
       const config = await resolveConfig(flagsToConfig(f))
       const log = createLogger(config.logLevel, process.stdout.isTTY)
+      const lock = await lockDataDir(config.dataDir)
+      await checkPortsFree(config.listen, { host: config.apiHost, port: config.apiPort })
       const { created } = await loadOrCreateIdentity(config.dataDir)
       if (created) await writeConfigFile(config)
       const node = await createWarrenNode(config, { logger: log })
-      await node.start()
+      try {
+        await node.start()
+      } catch (err) {
+        await node.stop().catch(() => {})
+        throw explainStartError(err, config.listen)
+      }
       let api
       try {
         api = await startApiServer(node, { host: config.apiHost, port: config.apiPort, allowRemote: config.apiAllowRemote })
@@ -145,25 +209,29 @@ export function buildProgram (): Command {
         await node.stop()
         throw err
       }
-      console.log(`warren node ${node.peerId}`)
-      for (const a of node.addresses()) console.log(`listening ${a}`)
-      console.log(`client API ${api.url}`)
-      console.log(`data dir ${config.dataDir} (store ${humanBytes(config.storeBytes)})`)
-      log.info({ peerId: node.peerId, bootstrap: config.bootstrap.length }, 'node started')
+      // Stop cleanly on a signal from here on (before the banner: whoever reads it may signal at once).
       let stopping = false
+      const started = api
       const shutdown = async (signal: string): Promise<void> => {
         if (stopping) return
         stopping = true
         log.info({ signal }, 'shutting down')
         const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, 15_000)
         force.unref()
-        await api.app.close()
+        await started.app.close()
         await node.stop()
+        await lock.release()
         console.log('stopped')
         process.exit(0)
       }
       process.on('SIGINT', () => { void shutdown('SIGINT') })
       process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+      console.log(`warren node ${node.peerId}`)
+      for (const a of node.addresses()) console.log(`listening ${a}`)
+      console.log(`client API ${api.url}`)
+      console.log(`data dir ${config.dataDir} (store ${humanBytes(config.storeBytes)})`)
+      for (const line of banner(api.url, node.addresses(), config.bootstrap.length)) console.log(line)
+      log.info({ peerId: node.peerId, bootstrap: config.bootstrap.length }, 'node started')
     })
 
   signedPutOptions(clientOptions(program.command('put').description('insert a file (FEC split file); prints its warren URI').argument('<file>', 'file to insert ("-" for stdin)')))
@@ -174,19 +242,18 @@ export function buildProgram (): Command {
     .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, mime?: string, json?: boolean, quiet?: boolean } & SignedPutFlags) => {
       const htl = htlFlag(o.htl)
       parseSignedTarget(signedQuery(o))
+      const { size } = await inputFile(file)
       const base = await apiBase(o)
       const body = file === '-' ? process.stdin : createReadStream(file)
-      const size = file === '-' ? undefined : (await stat(file)).size
       const bar = meter('put', size ?? 0, o.quiet === true || o.json === true)
-      let out
-      try {
-        out = await uploadFile(call, base, body, { size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl, onProgress: bar.onProgress, query: signedQuery(o) })
-      } finally {
-        bar.stop()
-      }
+      const out = await cancellableInsert(bar.stop, async (signal, onBlock) => await uploadFile(call, base, body, {
+        size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl, query: signedQuery(o), signal,
+        onProgress: (evt) => { bar.onProgress(evt); onBlock(evt) }
+      }))
       const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
       if (signed !== undefined && o.json !== true) console.error(signed)
-      console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
+      // The URI with the file name (CHK@…/report.pdf) when the node gave one.
+      console.log(o.json === true ? JSON.stringify(out, null, 2) : (typeof out.namedUri === 'string' ? out.namedUri : out.uri))
     })
 
   signedPutOptions(clientOptions(program.command('put-site').description('insert a directory as a site (files + manifest); prints its URI').argument('<dir>', 'directory to insert')))
@@ -198,7 +265,10 @@ export function buildProgram (): Command {
       const htl = htlFlag(o.htl)
       parseSignedTarget(signedQuery(o))
       const base = await apiBase(o)
-      const out = await uploadSite(call, base, dir, { index: o.index, htl, quiet: o.quiet === true || o.json === true, query: signedQuery(o) })
+      const st = await stat(dir).catch(() => undefined)
+      if (st === undefined) throw new Error(`no such folder: ${dir}`)
+      if (!st.isDirectory()) throw new Error(`${dir} is a file, not a folder: use put to insert one file (warren put ${dir})`)
+      const out = await cancellableInsert(() => {}, async (signal, onProgress) => await uploadSite(call, base, dir, { index: o.index, htl, quiet: o.quiet === true || o.json === true, query: signedQuery(o), signal, onProgress }))
       const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
       if (signed !== undefined && o.json !== true) console.error(signed)
       console.log(o.json === true ? JSON.stringify(out, null, 2) : out.uri)
@@ -212,13 +282,27 @@ export function buildProgram (): Command {
       const htl = htlFlag(o.htl)
       const base = await apiBase(o)
       const q = `?uri=${encodeURIComponent(uri)}${htl === undefined ? '' : `&htl=${htl}`}`
-      const res = await call(base, `/api/v1/get${q}`)
-      const bar = meter('get', Number(res.headers.get('content-length') ?? 0), o.quiet === true)
+      const { signal, done } = interruptible()
+      const size = { total: 0, got: 0 }
+      let bar = { stop: () => {} }
       try {
-        const src = counted(Readable.fromWeb(res.body as any), bar.onProgress)
-        await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output))
+        const res = await call(base, `/api/v1/get${q}`, { signal })
+        size.total = Number(res.headers.get('content-length') ?? 0)
+        const m = meter('get', size.total, o.quiet === true)
+        bar = m
+        const src = counted(Readable.fromWeb(res.body as any), (evt) => { m.onProgress(evt); if (evt.type === 'warren:file:bytes') size.got = evt.detail.total })
+        await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output), { signal })
+      } catch (err) {
+        if (!signal.aborted) throw err
+        bar.stop()
+        // An incomplete file is worse than none: remove it. The blocks fetched stay in the node's store (its cache).
+        const partial = o.output !== undefined && (await stat(o.output).catch(() => undefined))?.isFile() === true
+        if (partial) await rm(o.output!, { force: true })
+        console.error(`cancelled after ${humanBytes(size.got)}${size.total > 0 ? ` of ${humanBytes(size.total)}` : ''}${partial ? `; removed the incomplete ${o.output!}` : ''}; the blocks fetched so far stay in the node's store as cache`)
+        process.exit(130)
       } finally {
         bar.stop()
+        done()
       }
     })
 
@@ -272,7 +356,13 @@ export function buildProgram (): Command {
   nodeOptions(program.command('verify').description('check every stored block against its key (node must be stopped); deletes bad ones'))
     .action(async (f: NodeFlags) => {
       const config = await resolveConfig(flagsToConfig(f))
-      const r = await verifyStore(config.dataDir, config.storeBytes, createLogger(config.logLevel, process.stdout.isTTY))
+      const lock = await lockDataDir(config.dataDir)
+      let r: Awaited<ReturnType<typeof verifyStore>>
+      try {
+        r = await verifyStore(config.dataDir, config.storeBytes, createLogger(config.logLevel, process.stdout.isTTY))
+      } finally {
+        await lock.release()
+      }
       console.log(`checked ${r.checked} blocks, deleted ${r.deleted} that failed verification`)
       if (r.deleted > 0) process.exitCode = 1
     })

@@ -51,7 +51,10 @@ export function meter (label: string, total: number, quiet = false, stream: Node
   let inserted: number | undefined
   const bar = new SingleBar({
     stream,
-    format: `${label} [{bar}] {percentage}% | {done} of {size} | {blocks} blocks | {rate}/s | ETA {eta_formatted}`,
+    // A pipe's size is unknown: no bar, percentage or ETA then.
+    format: total > 0
+      ? `${label} [{bar}] {percentage}% | {done} of {size} | {blocks} blocks | {rate}/s | ETA {eta_formatted}`
+      : `${label} {done} | {blocks} blocks | {rate}/s`,
     barCompleteChar: '#',
     barIncompleteChar: '-',
     hideCursor: true,
@@ -73,8 +76,37 @@ export function meter (label: string, total: number, quiet = false, stream: Node
   }
 }
 
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a transfer aborts `signal` instead of killing the process
+ * mid-bar (which left the cursor hidden and line wrap off). `done()` removes the handlers.
+ * A second Ctrl-C while the command tidies up exits at once (130).
+ */
+export function interruptible (): { signal: AbortSignal, done: () => void } {
+  const ac = new AbortController()
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) process.exit(130)
+    ac.abort(new CancelledError(sig))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return {
+    signal: ac.signal,
+    done: () => {
+      process.removeListener('SIGINT', onSignal)
+      process.removeListener('SIGTERM', onSignal)
+    }
+  }
+}
+
+export class CancelledError extends Error {
+  constructor (readonly signal: NodeJS.Signals) {
+    super(`cancelled (${signal})`)
+    this.name = 'CancelledError'
+  }
+}
+
 /** Pass a stream through, reporting its bytes as 'warren:file:bytes' events. */
-export function counted (source: NodeJS.ReadableStream, onProgress: TransferProgress): Readable {
+export function counted (source: Readable, onProgress: TransferProgress): Readable {
   let total = 0
   const t = new Transform({
     transform (chunk: Buffer, _enc, cb) {
@@ -83,7 +115,9 @@ export function counted (source: NodeJS.ReadableStream, onProgress: TransferProg
       cb(null, chunk)
     }
   })
-  return (source as Readable).pipe(t)
+  // pipe() does not pass errors on: an aborted or failed source must fail the stream read from it.
+  source.once('error', (err) => t.destroy(err))
+  return source.pipe(t)
 }
 
 /** Read a streamed put's NDJSON answer: progress lines to `onProgress`, then the result (or its error). */
@@ -103,7 +137,7 @@ async function progressResult (res: Response, onProgress?: TransferProgress): Pr
 export interface UploadResult { uri: string, size: number, blocks: number, [k: string]: unknown }
 
 /** POST one file (or stdin) to the API's put endpoint, streaming. */
-export async function uploadFile (call: ApiCall, base: string, body: NodeJS.ReadableStream, o: { size?: number, name?: string, mime?: string, htl?: string, onProgress?: TransferProgress, query?: Record<string, string> }): Promise<UploadResult> {
+export async function uploadFile (call: ApiCall, base: string, body: Readable, o: { size?: number, name?: string, mime?: string, htl?: string, onProgress?: TransferProgress, query?: Record<string, string>, signal?: AbortSignal }): Promise<UploadResult> {
   const q = new URLSearchParams(o.query)
   if (o.htl !== undefined) q.set('htl', o.htl)
   if (o.name !== undefined) q.set('name', o.name)
@@ -112,8 +146,9 @@ export async function uploadFile (call: ApiCall, base: string, body: NodeJS.Read
   const res = await call(base, `/api/v1/put${qs}`, {
     method: 'POST',
     headers: { 'content-type': 'application/octet-stream', accept: NDJSON, ...(o.size === undefined ? {} : { 'content-length': String(o.size) }) },
-    body: Readable.toWeb(o.onProgress === undefined ? body as Readable : counted(body, o.onProgress)) as unknown as BodyInit,
-    duplex: 'half'
+    body: Readable.toWeb(o.onProgress === undefined ? body : counted(body, o.onProgress)) as unknown as BodyInit,
+    duplex: 'half',
+    signal: o.signal
   } as RequestInit)
   return await progressResult(res, o.onProgress) as UploadResult
 }
@@ -135,7 +170,7 @@ export async function walk (dir: string): Promise<string[]> {
 export interface SiteResult { uri: string, files: number, bytes: number, blocks: number, [k: string]: unknown }
 
 /** Insert a directory as a site: each file, then the manifest naming them. */
-export async function uploadSite (call: ApiCall, base: string, dir: string, o: { index?: string, htl?: string, quiet?: boolean, query?: Record<string, string> }): Promise<SiteResult> {
+export async function uploadSite (call: ApiCall, base: string, dir: string, o: { index?: string, htl?: string, quiet?: boolean, query?: Record<string, string>, signal?: AbortSignal, onProgress?: TransferProgress }): Promise<SiteResult> {
   const paths = await walk(dir)
   if (paths.length === 0) throw new Error(`${dir} has no files to insert`)
   const sizes = await Promise.all(paths.map(async (p) => (await stat(join(dir, p))).size))
@@ -145,7 +180,8 @@ export async function uploadSite (call: ApiCall, base: string, dir: string, o: {
   let blocks = 0
   try {
     for (let i = 0; i < paths.length; i++) {
-      const r = await uploadFile(call, base, createReadStream(join(dir, paths[i])), { size: sizes[i], name: paths[i], htl: o.htl, onProgress: bar.onProgress })
+      const onProgress: TransferProgress = (evt) => { bar.onProgress(evt); o.onProgress?.(evt) }
+      const r = await uploadFile(call, base, createReadStream(join(dir, paths[i])), { size: sizes[i], name: paths[i], htl: o.htl, onProgress, signal: o.signal })
       blocks += r.blocks
       entries.push({ path: paths[i], uri: r.uri, mime: mimeFor(paths[i]), size: sizes[i] })
     }
@@ -154,7 +190,7 @@ export async function uploadSite (call: ApiCall, base: string, dir: string, o: {
   }
   const q = new URLSearchParams(o.query)
   if (o.htl !== undefined) q.set('htl', o.htl)
-  const res = await call(base, `/api/v1/site${q.size > 0 ? `?${q.toString()}` : ''}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries, index: o.index }) })
+  const res = await call(base, `/api/v1/site${q.size > 0 ? `?${q.toString()}` : ''}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries, index: o.index }), signal: o.signal })
   const site = await res.json() as { uri: string, blocks: number, [k: string]: unknown }
   return { ...site, uri: site.uri, files: paths.length, bytes: total, blocks: blocks + site.blocks }
 }

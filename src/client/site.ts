@@ -4,6 +4,7 @@
  * relative links. `warren:CHK@<site>/docs/a.html` names the file the manifest lists as
  * "docs/a.html"; the site root and directory paths serve the directory's index file.
  */
+import { closest, distance } from 'fastest-levenshtein'
 import { SiteManifest } from '../../proto/site.js'
 import { ChkType, CHK_MAX_PAYLOAD, encodeChk } from '../keys/chk.js'
 import { formatUri, parseUri } from '../keys/uri.js'
@@ -96,7 +97,25 @@ export function resolveSitePath (site: Site, rawPath: string): SiteEntry | null 
   if (index !== undefined) return index
   const prefix = path === '' ? '' : `${path}/`
   for (const p of site.entries.keys()) if (p.startsWith(prefix)) return null
-  throw new ContentError(`no file "${path}" in this site`, 404)
+  const suggestion = nearestSitePath(site, path)
+  throw Object.assign(new ContentError(`no file "${path}" in this site${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`, 404), { suggestion })
+}
+
+/**
+ * The site path a mistyped one most likely meant (the gateway's 404 links it): the same path in
+ * another letter case, else the path fewest edits away (at most a third of its length), else the
+ * only file with the same name in another folder.
+ */
+export function nearestSitePath (site: Site, path: string): string | undefined {
+  const paths = [...site.entries.keys()]
+  const lower = path.toLowerCase()
+  const sameCase = paths.find((p) => p.toLowerCase() === lower)
+  if (sameCase !== undefined) return sameCase
+  const near = closest(path, paths)
+  if (near !== undefined && distance(path, near) <= Math.max(1, Math.floor(path.length / 3))) return near
+  const name = lower.split('/').at(-1)
+  const sameName = paths.filter((p) => p.toLowerCase().split('/').at(-1) === name)
+  return sameName.length === 1 ? sameName[0] : undefined
 }
 
 /** Entries directly below a directory path (for a listing page). */

@@ -58,13 +58,14 @@ function lines (text) {
  * POST one file to the API; resolves with its result. The node streams its progress back
  * (Accept: application/x-ndjson): onBlocks(n) as it inserts the file's blocks.
  */
-function upload (file, onProgress, onBlocks) {
+function upload (file, onProgress, onBlocks, target) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
     const q = '?name=' + encodeURIComponent(file.name) + (file.type ? '&mime=' + encodeURIComponent(file.type) : '')
     xhr.open('POST', '/api/v1/put' + q)
     xhr.setRequestHeader('content-type', 'application/octet-stream')
     xhr.setRequestHeader('accept', 'application/x-ndjson')
+    for (const [k, v] of Object.entries(target || {})) xhr.setRequestHeader(k, v)
     xhr.upload.onprogress = (e) => onProgress(e.loaded)
     let seen = 0
     xhr.onprogress = () => {
@@ -90,6 +91,15 @@ function upload (file, onProgress, onBlocks) {
   })
 }
 
+/** Headers naming the key to publish under (the insert URI never goes in a URL), or undefined for a plain CHK. */
+function signedTarget () {
+  const kind = $('target-kind').value
+  const value = $('target').value.trim()
+  if (kind === '') return undefined
+  if (value === '') throw new Error('name the key to publish under (an insert URI with a name, or a keyword)')
+  return { ['x-warren-' + kind]: value }
+}
+
 function done (uri, href) {
   $('result').hidden = false
   $('result-uri').textContent = uri
@@ -107,9 +117,10 @@ $('file-form').addEventListener('submit', async (e) => {
     let sent = 0
     let blocks = 0
     const show = () => progress(sent, file.size, started, 'uploading ' + file.name + (blocks > 0 ? ', ' + blocks + ' blocks inserted' : ''))
-    const r = await upload(file, (n) => { sent = n; show() }, (n) => { blocks = n; show() })
+    const r = await upload(file, (n) => { sent = n; show() }, (n) => { blocks = n; show() }, signedTarget())
     progress(file.size, file.size, started, 'inserted ' + r.blocks + ' blocks')
-    done(r.uri, gatewayPath(r.uri))
+    const uri = r.namedUri || r.uri
+    done(uri, gatewayPath(uri))
   } catch (err) { showError(err.message) }
 })
 
@@ -133,11 +144,11 @@ $('site-form').addEventListener('submit', async (e) => {
       sent += f.size
       entries.push({ path, uri: r.uri, mime: f.type || '', size: f.size })
     }
-    const res = await fetch('/api/v1/site', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries, index: $('index').value }) })
+    const res = await fetch('/api/v1/site', { method: 'POST', headers: { 'content-type': 'application/json', ...(signedTarget() || {}) }, body: JSON.stringify({ entries, index: $('index').value }) })
     const body = await res.json()
     if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status))
     progress(total, total, started, 'site of ' + entries.length + ' files inserted')
-    done(body.uri, gatewayPath(body.uri) + '/')
+    done(body.uri, gatewayPath(body.uri) + (body.target === undefined ? '/' : ''))
   } catch (err) { showError(err.message) }
 })
 `
@@ -184,10 +195,10 @@ async function refresh () {
     const dl = $('summary')
     dl.replaceChildren()
     const an = status.announcement
-    const location = an === null ? 'none yet (announced once connected to a bootstrap peer)' : an.key.slice(0, 16) + '… (' + an.participants + ' nodes on its walk' + (an.restored ? ', kept from an earlier run' : '') + ')'
+    const location = an === null ? (status.peers === 0 ? 'none yet: a node announces itself through a bootstrap peer once connected' : 'none yet: this node announces itself through its bootstrap peers (a seed node started without -b never does; it takes its place as others join)') : an.key.slice(0, 16) + '… (' + an.participants + ' nodes on its walk' + (an.restored ? ', kept from an earlier run' : '') + ')'
     const h = status.healing
     const healing = h.healed + ' rebuilt blocks inserted again, ' + h.pending + ' pending, ' + h.failed + ' failed, ' + h.dropped + ' dropped'
-    for (const [k, v] of [['peer ID', status.peerId], ['location', location], ['peers', status.peers], ['routing table', status.routingTable.size + ' / ' + status.routingTable.capacity + ' entries, ' + status.routingTable.peers + ' peers'], ['operations in progress', status.operations.active], ['healing', healing]]) {
+    for (const [k, v] of [['peer ID', status.peerId], ['location', location], ['peers', status.peers + ' connected'], ['routing table', status.routingTable.size + ' / ' + status.routingTable.capacity + ' entries, ' + status.routingTable.peers + ' peers'], ['operations in progress', status.operations.active], ['healing', healing]]) {
       const dt = document.createElement('dt'); dt.textContent = k
       const dd = document.createElement('dd'); dd.textContent = String(v)
       dl.append(dt, dd)
@@ -207,13 +218,107 @@ async function refresh () {
     row(tb, ['requests (since start)', c.requests.success, c.requests.failure, rate(c.requests.success, c.requests.failure), c.requests.success > 0 ? (c.requests.hops / c.requests.success).toFixed(1) : '-'])
     $('recent-window').textContent = 'Hops per successful request, client fetches of the last ' + Math.round(recent.windowSeconds) + ' s:'
     bars($('hops'), recent.hopHistogram, recent.hopHistogram.map((_, i) => i === recent.hopHistogram.length - 1 ? i + '+' : String(i)), 120)
+    const al = $('addresses')
+    al.replaceChildren()
+    for (const a of status.addresses) { const li = document.createElement('li'); const c = document.createElement('code'); c.textContent = a; li.appendChild(c); al.appendChild(li) }
+    // One row per peer (a peer may hold several connections), so the count above matches.
+    const byPeer = new Map()
+    for (const p of peers) {
+      const e = byPeer.get(p.peerId) || { dirs: new Set(), addrs: [] }
+      e.dirs.add(p.direction); e.addrs.push(p.address); byPeer.set(p.peerId, e)
+    }
     const pb = $('peers').tBodies[0]
     pb.replaceChildren()
-    for (const p of peers) row(pb, [p.peerId, p.direction, p.address])
+    for (const [id, e] of byPeer) row(pb, [id, [...e.dirs].join(', '), e.addrs.join(' ')])
   } catch (err) {
     $('summary').textContent = 'cannot reach the node API: ' + err.message
   }
 }
+$('peer-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  $('peer-result').textContent = 'connecting…'
+  try {
+    const res = await fetch('/api/v1/peers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: $('peer-address').value.trim() }) })
+    const body = await res.json()
+    if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status))
+    $('peer-result').textContent = 'connected to ' + body.peerId
+    refresh()
+  } catch (err) { $('peer-result').textContent = 'could not connect: ' + err.message }
+})
 refresh()
 setInterval(refresh, 2000)
+`
+
+/** The transfers page: this node's uploads and downloads, refreshed every second. */
+export const TRANSFERS_JS = `
+'use strict'
+const $ = (id) => document.getElementById(id)
+const fmt = (n) => { const u = ['B', 'KiB', 'MiB', 'GiB']; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++ } return n.toFixed(i ? 1 : 0) + ' ' + u[i] }
+const BLOCK = 32 * 1024
+
+function cell (tr, child) { const td = document.createElement('td'); if (typeof child === 'string') td.textContent = child; else td.appendChild(child); tr.appendChild(td) }
+
+async function refresh () {
+  let list
+  try { list = await (await fetch('/api/v1/transfers')).json() } catch { return }
+  const tb = $('transfers').tBodies[0]
+  tb.replaceChildren()
+  $('transfers-empty').hidden = list.length > 0
+  for (const t of list) {
+    const tr = document.createElement('tr')
+    tr.dataset.state = t.state
+    cell(tr, t.kind === 'upload' ? 'upload' : 'download')
+    cell(tr, t.name)
+    const done = t.kind === 'upload' ? Math.min(t.blocks * BLOCK, t.size || 0) : t.bytes
+    if (t.state === 'running') {
+      const p = document.createElement('progress')
+      p.max = Math.max(t.size || 1, 1)
+      p.value = done
+      const span = document.createElement('span')
+      span.append(p, ' ' + (t.kind === 'upload' ? t.blocks + ' blocks' : fmt(done)) + (t.size ? ' of ' + fmt(t.size) : ''))
+      cell(tr, span)
+    } else cell(tr, t.state + (t.size !== undefined ? ', ' + fmt(t.size) : '') + (t.kind === 'upload' && t.blocks ? ', ' + t.blocks + ' blocks' : ''))
+    if (t.uri) {
+      const a = document.createElement('a')
+      a.href = '/' + t.uri.replace(/^warren:/i, '')
+      a.textContent = t.uri
+      a.className = 'uri'
+      cell(tr, a)
+    } else cell(tr, t.error || '')
+    tb.appendChild(tr)
+  }
+}
+refresh()
+setInterval(refresh, 1000)
+`
+
+/** The bookmarks page: each bookmark, resolved to what it leads to now. */
+export const BOOKMARKS_JS = `
+'use strict'
+const $ = (id) => document.getElementById(id)
+function cell (tr, child) { const td = document.createElement('td'); if (typeof child === 'string') td.textContent = child; else td.appendChild(child); tr.appendChild(td) }
+
+async function refresh () {
+  const list = await (await fetch('/api/v1/bookmarks')).json()
+  const tb = $('bookmarks').tBodies[0]
+  tb.replaceChildren()
+  $('bookmarks-empty').hidden = list.length > 0
+  for (const b of list) {
+    const tr = document.createElement('tr')
+    const a = document.createElement('a')
+    a.href = b.path
+    a.textContent = b.title
+    a.className = 'bookmark'
+    cell(tr, a)
+    cell(tr, b.error ? 'not found now: ' + b.error : (b.edition !== undefined ? 'edition ' + b.edition : 'found'))
+    const form = document.createElement('form')
+    form.method = 'post'
+    form.action = '/bookmarks'
+    for (const [k, v] of [['uri', b.uri], ['remove', '1']]) { const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; form.appendChild(i) }
+    const btn = document.createElement('button'); btn.type = 'submit'; btn.textContent = 'remove'; form.appendChild(btn)
+    cell(tr, form)
+    tb.appendChild(tr)
+  }
+}
+refresh()
 `

@@ -5,7 +5,10 @@
  *   GET  /?key=URI                  redirect to the key's gateway path
  *   GET  /CHK@.../path              content, streamed, with Content-Type and Range support
  *        (also /warren:CHK@... and any key type the client resolves)
- *   GET  /node                      node page: peers, key spread, store, recent requests
+ *   POST /fetch, POST /keygen       the home page's fetch form (typed keys stay out of URLs), a new SSK
+ *   GET  /node                      node page: own addresses, add a peer, peers, key spread, store, requests
+ *   GET  /transfers, /bookmarks     this node's uploads and downloads; bookmarks with their newest edition
+ *   POST /bookmarks                 add (uri, title) or remove (uri, remove=1) a bookmark
  *   GET  /_/...                     the pages' script and style; /_/external: link warning
  *   GET  /api/v1/stats/recent       recent request success rate and hops (JSON)
  *   POST /api/v1/site[?ssk=|ksk=|update=]  {entries:[{path,uri,mime?,size?}], index?} -> {uri}
@@ -19,11 +22,17 @@ import { GATEWAY_MAX_HTML_BYTES, MAX_SITE_JSON_BYTES } from '../constants.js'
 import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
 import { ContentError, normalizeSitePath } from '../client/site.js'
 import { NotFoundError } from '../protocol/errors.js'
-import { parseHtl, parseSignedTarget } from '../util/params.js'
-import { HOME_JS, NODE_JS, STYLE_CSS } from './assets.js'
-import { errorPage, externalLinkPage, homePage, listingPage, nodePage } from './pages.js'
+import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
+import { keygen } from '../client/key-client.js'
+import { parseUri, formatUri } from '../keys/uri.js'
+import { sskUriOf } from '../keys/ssk-uri.js'
+import { BOOKMARKS_JS, HOME_JS, NODE_JS, STYLE_CSS, TRANSFERS_JS } from './assets.js'
+import { bookmarksPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
+import type { Bookmarks } from './bookmarks.js'
+import type { TransferLog } from './transfers.js'
 import { contentHeaders, filterHtml, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
+import { contentDisposition, fileNameOf, locateSigned, signedGatewayPath } from './paths.js'
 import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
 import type { KeyClient } from '../client/key-client.js'
 import type { SiteEntry } from '../client/site.js'
@@ -43,6 +52,10 @@ const KEY_PATH = /^\/(?:warren:)?([A-Za-z]{3})@([^/?#]*)(\/[^?#]*)?/
 export interface GatewayOptions {
   /** Accept any Host header (the API was deliberately bound to a non-loopback address). */
   allowRemote?: boolean
+  /** Where uploads and downloads are listed (the /transfers page). */
+  transfers?: TransferLog
+  /** The /bookmarks page's list. */
+  bookmarks?: Bookmarks
 }
 
 export function statusOf (err: unknown): number {
@@ -77,7 +90,8 @@ function wantsHtml (req: FastifyRequest): boolean {
   return (req.headers.accept ?? '').includes('text/html')
 }
 
-async function readBody (body: unknown, limit: number): Promise<string> {
+/** A small request body as text (at most `limit` bytes: 413 beyond). */
+export async function readBody (body: unknown, limit: number): Promise<string> {
   if (!(body instanceof Readable)) return typeof body === 'string' ? body : ''
   const parts: Buffer[] = []
   let n = 0
@@ -94,7 +108,7 @@ async function readBody (body: unknown, limit: number): Promise<string> {
  * `gatewayPath` is the key part of the request path when serving a gateway URL (so site
  * roots and directories can be redirected to a trailing slash, for relative links).
  */
-export async function serveContent (node: Pick<GatewayNode, 'client'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }): Promise<FastifyReply> {
+export async function serveContent (node: Pick<GatewayNode, 'client'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }, transfers?: TransferLog): Promise<FastifyReply> {
   // Without a gateway path this is the API's download: the exact bytes, as an attachment
   // (never rendered, so never filtered).
   const download = gatewayPath === undefined
@@ -102,7 +116,7 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
   // A reader who goes away cancels the block requests still in flight for it.
   const gone = new AbortController()
   reply.raw.once('close', () => { if (!reply.raw.writableFinished) gone.abort(new Error('the HTTP client went away')) })
-  const file = await node.client.open(uri, { htl, signal: gone.signal })
+  const { file, fileName } = await openNamed(node, uri, { htl, signal: gone.signal })
   if (gatewayPath !== undefined && file.site !== undefined) {
     // Relative links resolve against the directory: a site root or a directory served by
     // its index must end with "/". Under a signed key the site path follows "//" (the
@@ -122,10 +136,11 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
       return await contentHeaders(reply).type('text/html; charset=utf-8').send(listingPage(file.site.uri, file.site.path, file.listing))
     }
   }
-  const name = file.site?.path ?? ''
-  let mime = file.mime !== '' ? file.mime : (name !== '' ? mimeFor(name) : DEFAULT_MIME)
+  const name = fileName ?? fileNameOf(file.site?.path ?? '')
+  // A name the reader chose (CHK@…/report.pdf) types a file stored without one.
+  let mime = file.mime !== '' && !(fileName !== undefined && file.mime === DEFAULT_MIME) ? file.mime : (name !== '' ? mimeFor(name) : DEFAULT_MIME)
   contentHeaders(reply)
-  if (download) void reply.header('content-disposition', 'attachment')
+  if (download || name !== '') void reply.header('content-disposition', contentDisposition(download ? 'attachment' : 'inline', name))
   // The type comes from the network: judge its essence (trimmed, lower-case), and treat
   // anything HTML- or XML-like as markup, so " text/html" or XHTML sent as application/xml
   // cannot slip past the filter.
@@ -154,8 +169,99 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
   }
   const { start, end } = range ?? { start: 0, end: file.size }
   void reply.header('content-length', String(end - start))
-  if (req.method === 'HEAD') return await reply.send()
+  // Downloads (the API's, and files outside sites on the gateway) go on the transfers page.
+  if (transfers !== undefined && req.method === 'GET' && (download || file.site === undefined)) {
+    const record = transfers.start('download', name !== '' ? name : uri.replace(/^warren:/, ''), end - start)
+    let got = 0
+    reply.raw.once('finish', () => { record.done(uri) })
+    // After 'finish' this changes nothing (a record is finished once).
+    reply.raw.once('close', () => { record.fail(new Error(`cancelled after ${got} of ${end - start} bytes`)) })
+    const source = file.stream({ start, end })
+    return await reply.send(Readable.from((async function * () {
+      for await (const chunk of source) {
+        got += chunk.length
+        record.bytes(got)
+        yield chunk
+      }
+    })()))
+  }
+  if (req.method === 'HEAD') {
+    // Fastify's HEAD handling would write content-length 0 for an empty body, or read a whole
+    // stream to count it: answer the headers ourselves, with the real length, and no body.
+    reply.hijack()
+    reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
+    reply.raw.end()
+    return reply
+  }
   return await reply.send(Readable.from(file.stream({ start, end })))
+}
+
+/**
+ * Open `uri`; a CHK of a plain file followed by a name (`CHK@…/report.pdf`, as fred writes them)
+ * opens the file, and the name is returned for the download name and type.
+ */
+async function openNamed (node: Pick<GatewayNode, 'client'>, uri: string, options: { htl?: number, signal: AbortSignal }): Promise<{ file: Awaited<ReturnType<WarrenClient['open']>>, fileName?: string }> {
+  try {
+    return { file: await node.client.open(uri, options) }
+  } catch (err) {
+    const m = /^(warren:CHK@[^/]+)\/([^/]+)\/?$/i.exec(uri)
+    if (m === null || statusOf(err) !== 404) throw err
+    const bare = await node.client.open(m[1], options).catch(() => undefined)
+    if (bare === undefined || bare.site !== undefined) throw err
+    return { file: bare, fileName: fileNameOf(m[2]) }
+  }
+}
+
+/** A link to the site path a 404 suggests (src/client/site.ts nearestSitePath), on the requested path's key. */
+function suggestionLink (requested: string, err: unknown): { href: string, text: string } | undefined {
+  const suggestion = (err as { suggestion?: unknown }).suggestion
+  const missing = /no file "([^"]*)" in this site/.exec((err as Error).message)?.[1]
+  if (typeof suggestion !== 'string' || missing === undefined) return undefined
+  const encode = (p: string): string => p.split('/').map(encodeURIComponent).join('/')
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(requested)
+  } catch {
+    return undefined
+  }
+  if (!decoded.endsWith(missing)) return undefined
+  const prefix = requested.slice(0, requested.length - encode(missing).length)
+  return requested.endsWith(encode(missing)) ? { href: prefix + encode(suggestion), text: suggestion } : undefined
+}
+
+/**
+ * The gateway path of what someone typed into the fetch form: a warren URI with or without
+ * `warren:`, or a link copied from a gateway (`http://127.0.0.1:7480/CHK@…`). Only ever a key path
+ * on this gateway, never "//host" or "/\\host". An insert URI is refused, naming the request URI
+ * to use instead.
+ */
+export function keyPath (typed: string): string {
+  let k = typed.trim()
+  const link = /^https?:\/\/[^/]*(\/.*)$/i.exec(k)
+  if (link !== null) {
+    try {
+      k = decodeURIComponent(link[1].slice(1).split(/[?#]/)[0])
+    } catch {
+      k = link[1].slice(1)
+    }
+  }
+  k = k.replace(/^warren:/i, '')
+  if (/^SSK-INSERT@/i.test(k)) {
+    let request = ''
+    try {
+      const u = parseUri(k)
+      if (u.type === 'SSK-INSERT') request = ` Its request URI, which is safe to share and fetch, is ${formatUri({ ...sskUriOf(u), path: u.path })}`
+    } catch {}
+    throw new ContentError(`that is an insert URI (SSK-INSERT@…): it is secret, whoever has it can publish under this key; use it only in the "Publish under a key" form and never share it.${request}`, 400)
+  }
+  if (!/^(CHK|SSK|KSK)@[^/\\]/i.test(k)) throw new ContentError(`"${k.slice(0, 80)}" is not a warren key: paste a URI such as warren:CHK@…, warren:SSK@…/name or warren:KSK@word, or a link to one on a gateway`, 400)
+  return '/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/')
+}
+
+/** A 403: a page for a browser, JSON for everything else. */
+async function refuse (req: FastifyRequest, reply: FastifyReply, message: string): Promise<FastifyReply> {
+  if (wantsHtml(req)) return await pageHeaders(reply).code(403).type('text/html; charset=utf-8').send(errorPage(403, message))
+  return await reply.code(403).type('application/json').send({ error: message, statusCode: 403 })
 }
 
 /** Register the gateway's routes and request checks on the API server. */
@@ -169,15 +275,17 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
 
   app.addHook('onRequest', async (req, reply) => {
     if (options.allowRemote !== true && !isLoopbackHost(req.headers.host)) {
-      return await reply.code(403).type('application/json').send({ error: `refusing request for host "${req.headers.host ?? ''}": the gateway answers loopback names only (DNS rebinding protection)`, statusCode: 403 })
+      return await refuse(req, reply, `refusing request for host "${req.headers.host ?? ''}": the gateway answers loopback names only (DNS rebinding protection)`)
     }
     const site = req.headers['sec-fetch-site']
     const origin = req.headers.origin
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD'
-    const foreignOrigin = origin !== undefined && (origin === 'null' || origin.replace(/^https?:\/\//, '') !== req.headers.host)
+    // A form posted from the gateway's own pages says "Origin: null" (their Referrer-Policy is
+    // no-referrer); the browser's Sec-Fetch-Site, which no page can set, vouches for it.
+    const foreignOrigin = origin !== undefined && (origin === 'null' ? site !== 'same-origin' : origin.replace(/^https?:\/\//, '') !== req.headers.host)
     const crossSite = site === 'cross-site' || site === 'same-site'
     if ((unsafe && (foreignOrigin || crossSite)) || (crossSite && req.headers['sec-fetch-mode'] !== 'navigate')) {
-      return await reply.code(403).type('application/json').send({ error: 'cross-origin requests to the node are refused', statusCode: 403 })
+      return await refuse(req, reply, 'cross-origin requests to the node are refused')
     }
   })
 
@@ -187,18 +295,43 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
   asset('/_/style.css', 'text/css; charset=utf-8', STYLE_CSS)
   asset('/_/home.js', 'text/javascript; charset=utf-8', HOME_JS)
   asset('/_/node.js', 'text/javascript; charset=utf-8', NODE_JS)
+  asset('/_/transfers.js', 'text/javascript; charset=utf-8', TRANSFERS_JS)
+  asset('/_/bookmarks.js', 'text/javascript; charset=utf-8', BOOKMARKS_JS)
 
   app.get('/', async (req, reply) => {
     const key = (req.query as Record<string, string | undefined>).key?.trim()
-    if (key !== undefined && key !== '') {
-      // Only ever redirect to a key path on this gateway: never to "//host" or "/\\host".
-      const k = key.replace(/^warren:/i, '')
-      if (!/^(CHK|SSK|KSK)@[^/\\]/i.test(k)) throw new ContentError(`"${k.slice(0, 80)}" is not a warren key (expected CHK@…, SSK@… or KSK@…)`, 400)
-      return await reply.redirect('/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/'), 303)
-    }
+    if (key !== undefined && key !== '') return await reply.redirect(keyPath(key), 303)
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(homePage())
   })
+  // The home page's fetch form posts here, so what was typed (perhaps a secret insert URI by
+  // mistake) never enters the address bar or the history.
+  app.post('/fetch', async (req, reply) => {
+    const key = new URLSearchParams(await readBody(req.body, 64 * 1024)).get('key') ?? ''
+    return await reply.redirect(keyPath(key), 303)
+  })
+  app.post('/keygen', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(keygenPage(keygen())))
   app.get('/node', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(nodePage()))
+  app.get('/transfers', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(transfersPage()))
+  app.get('/api/v1/transfers', async () => options.transfers?.list() ?? [])
+  app.get('/bookmarks', async (_req, reply) => await pageHeaders(reply).type('text/html; charset=utf-8').send(bookmarksPage()))
+  // Each bookmark with what it leads to now: the newest edition of an updatable site.
+  app.get('/api/v1/bookmarks', async () => await Promise.all((options.bookmarks?.list() ?? []).map(async (b) => {
+    try {
+      const r = await node.keys.resolve(b.uri, { signal: AbortSignal.timeout(20_000) })
+      return { ...b, path: keyPath(b.uri), edition: r.edition, current: formatUri(r.chk) }
+    } catch (err) {
+      return { ...b, path: keyPath(b.uri), error: (err as Error).message }
+    }
+  })))
+  app.post('/bookmarks', async (req, reply) => {
+    const form = new URLSearchParams(await readBody(req.body, 64 * 1024))
+    const typed = form.get('uri') ?? ''
+    // The same checks as the fetch form (an insert URI is refused); stored as a warren: URI.
+    const uri = 'warren:' + decodeURIComponent(keyPath(typed).slice(1))
+    if (form.get('remove') === '1') await options.bookmarks?.remove(uri)
+    else await options.bookmarks?.add(uri, (form.get('title') ?? '').trim())
+    return await reply.redirect('/bookmarks', 303)
+  })
   app.get('/_/external', async (req, reply) => {
     const url = (req.query as Record<string, string | undefined>).url ?? ''
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(externalLinkPage(url))
@@ -213,7 +346,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
   app.post('/api/v1/site', async (req) => {
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
-    const signed = parseSignedTarget(q)
+    const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
     let body: { entries?: unknown, index?: unknown }
     try {
       body = JSON.parse(await readBody(req.body, MAX_SITE_JSON_BYTES))
@@ -228,10 +361,17 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       return { path: e.path, uri: e.uri, mime, size: typeof e.size === 'number' && Number.isSafeInteger(e.size) && e.size >= 0 ? e.size : 0 }
     })
     const index = typeof body.index === 'string' && body.index !== '' ? body.index : undefined
-    const site = await node.client.putSite(entries, { index, htl })
-    if (signed === undefined) return site
-    // ?ssk=, ?ksk=, ?update=: the signed key points at the site just inserted.
-    return { ...await node.keys.publish({ uri: site.uri }, signed, { htl }), site: site.uri, blocks: site.blocks }
+    const record = options.transfers?.start('upload', `site of ${entries.length} files`, entries.reduce((n, e) => n + e.size, 0))
+    try {
+      const site = await node.client.putSite(entries, { index, htl })
+      // ?ssk=, ?ksk=, ?update=: the signed key points at the site just inserted.
+      const out = signed === undefined ? site : { ...await node.keys.publish({ uri: site.uri }, signed, { htl }), site: site.uri, blocks: site.blocks }
+      record?.done(out.uri)
+      return out
+    } catch (err) {
+      record?.fail(err)
+      throw err
+    }
   })
 
   // Everything else: a key path, or a JSON 404 for the API, or an HTML 404.
@@ -249,15 +389,33 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       } catch {
         throw new ContentError('malformed percent-encoding in the path', 400)
       }
-      const key = `${m[1].toUpperCase()}@${m[2]}`
+      const type = m[1].toUpperCase()
+      if (type === 'SSK' || type === 'KSK') {
+        // Single-slash site paths and updatable documents: src/gateway/paths.ts.
+        let afterAt: string
+        try {
+          afterAt = decodeURIComponent(m[2]) + rest
+        } catch {
+          throw new ContentError('malformed percent-encoding in the path', 400)
+        }
+        const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''
+        const loc = await locateSigned(node.keys, type, afterAt, { htl: parseHtl((req.query as Record<string, string | undefined>).htl) })
+        const canonical = signedGatewayPath(loc.doc, loc.path, afterAt.includes('//'))
+        if (decodeURIComponent(canonical) !== `/${type}@${afterAt}`) {
+          // An updatable document's answer changes with each new version: never cache it.
+          if (loc.mutable) return await reply.header('cache-control', 'no-store').redirect(canonical + query, 302)
+          return await reply.redirect(canonical + query, 301)
+        }
+      }
+      const key = `${type}@${m[2]}`
       const uri = `warren:${key}${rest === '' || rest === '/' ? '' : rest}`
-      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' })
+      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' }, options.transfers)
     } catch (err) {
       if (reply.sent) throw err
       const status = statusOf(err)
       const message = (err as Error).message
       if (!wantsHtml(req)) throw Object.assign(err as Error, { statusCode: status })
-      return await pageHeaders(reply).code(status).type('text/html; charset=utf-8').send(errorPage(status, message))
+      return await pageHeaders(reply).code(status).type('text/html; charset=utf-8').send(errorPage(status, message, suggestionLink(path, err)))
     }
   })
 }

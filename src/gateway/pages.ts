@@ -11,7 +11,7 @@ function page (title: string, body: string, script?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} - warren</title><link rel="stylesheet" href="/_/style.css"></head>
-<body><header><a class="brand" href="/">warren</a><nav><a href="/">fetch &amp; upload</a><a href="/node">node</a></nav></header>
+<body><header><a class="brand" href="/">warren</a><nav><a href="/">fetch &amp; upload</a><a href="/transfers">uploads &amp; downloads</a><a href="/bookmarks">bookmarks</a><a href="/node">node</a></nav></header>
 <main>${body}</main>${script === undefined ? '' : `<script src="/_/${script}"></script>`}</body></html>
 `
 }
@@ -21,10 +21,24 @@ export function homePage (): string {
 <h1>Anonymous storage</h1>
 <section>
   <h2>Fetch a key</h2>
-  <form id="fetch-form" method="get" action="/">
-    <input id="key" name="key" placeholder="warren:CHK@..." required autocomplete="off" spellcheck="false">
+  <form id="fetch-form" method="post" action="/fetch">
+    <input id="key" name="key" placeholder="warren:CHK@…, SSK@…, KSK@…, or a gateway link" required autocomplete="off" spellcheck="false">
     <button type="submit">Fetch</button>
   </form>
+</section>
+<section>
+  <h2>Publish under a key</h2>
+  <p class="hint">Uploads below go to a plain CHK unless you name a key here. An <em>insert URI</em> (<code>SSK-INSERT@…</code>) is secret: it is sent in the request body or headers, never in a link.</p>
+  <form id="keygen-form" method="post" action="/keygen"><button type="submit">Create a signed key (SSK)</button></form>
+  <p>
+    <label>publish as <select id="target-kind">
+      <option value="">a plain file or site (CHK)</option>
+      <option value="update">the next edition of an updatable name (insert URI + name)</option>
+      <option value="ssk">a signed document (insert URI + name)</option>
+      <option value="ksk">a keyword (KSK: anyone who knows the word can read it)</option>
+    </select></label>
+    <input id="target" type="password" placeholder="warren:SSK-INSERT@…/mysite, or a keyword" autocomplete="off" spellcheck="false">
+  </p>
 </section>
 <section>
   <h2>Upload a file</h2>
@@ -54,10 +68,57 @@ export function homePage (): string {
 `, 'home.js')
 }
 
+/** The page a new signed key is shown on (the answer to POST /keygen: the insert URI never enters a URL). */
+export function keygenPage (k: { insertUri: string, requestUri: string }): string {
+  return page('new signed key', `
+<h1>A new signed subspace (SSK)</h1>
+<dl class="grid">
+<dt>insert URI (secret: whoever has it can publish here)</dt><dd><code id="insert-uri">${escapeHtml(k.insertUri)}</code></dd>
+<dt>request URI (share it)</dt><dd><code id="request-uri">${escapeHtml(k.requestUri)}</code></dd>
+</dl>
+<p>Append a name to both, e.g. <code>${escapeHtml(k.insertUri)}mysite</code> to publish and <code>${escapeHtml(k.requestUri)}mysite</code> to read.
+Keep the insert URI somewhere safe: this page is the only place it is shown, and the node does not keep it.</p>
+<p><a href="/">Back to upload and publish</a></p>`)
+}
+
+export function bookmarksPage (): string {
+  return page('bookmarks', `
+<h1>Bookmarks</h1>
+<p class="hint">Sites and files you follow, each with what it leads to now: an updatable site shows its newest edition.</p>
+<table id="bookmarks"><thead><tr><th>title</th><th>now</th><th></th></tr></thead><tbody></tbody></table>
+<p id="bookmarks-empty" class="hint" hidden>No bookmarks yet.</p>
+<h2>Add a bookmark</h2>
+<form id="bookmark-form" method="post" action="/bookmarks">
+  <input id="bookmark-uri" name="uri" placeholder="warren:SSK@…/mysite" required autocomplete="off" spellcheck="false">
+  <input id="bookmark-title" name="title" placeholder="title (optional)">
+  <button type="submit">Add</button>
+</form>
+`, 'bookmarks.js')
+}
+
+export function transfersPage (): string {
+  return page('uploads and downloads', `
+<h1>Uploads and downloads</h1>
+<p class="hint">This node's transfers, newest first, kept across restarts (transfers.json in the data dir).</p>
+<table id="transfers"><thead><tr><th></th><th>name</th><th>progress</th><th>result</th></tr></thead><tbody></tbody></table>
+<p id="transfers-empty" class="hint" hidden>Nothing yet: upload or fetch something from the home page.</p>
+`, 'transfers.js')
+}
+
 export function nodePage (): string {
   return page('node', `
 <h1>This node</h1>
 <dl id="summary" class="grid"></dl>
+<section>
+  <h2>Connect</h2>
+  <p class="hint">Other nodes join this one with <code>warren start -b &lt;address&gt;</code>, using an address below that they can reach:</p>
+  <ul id="addresses"></ul>
+  <form id="peer-form">
+    <input id="peer-address" placeholder="/ip4/…/tcp/7400/p2p/12D3KooW…" required autocomplete="off" spellcheck="false">
+    <button type="submit">Add peer</button>
+  </form>
+  <p id="peer-result" class="hint"></p>
+</section>
 <section>
   <h2>Routing table: key spread</h2>
   <p class="hint">Where on the key circle (0x0… to 0xf…) this node's routing-table entries point: the peaks are the key regions this node specialises in.</p>
@@ -76,7 +137,7 @@ export function nodePage (): string {
 </section>
 <section>
   <h2>Peers</h2>
-  <table id="peers"><thead><tr><th>peer</th><th>direction</th><th>address</th></tr></thead><tbody></tbody></table>
+  <table id="peers"><thead><tr><th>peer</th><th>direction</th><th>addresses</th></tr></thead><tbody></tbody></table>
 </section>
 `, 'node.js')
 }
@@ -105,9 +166,10 @@ export function externalLinkPage (url: string): string {
 <p><a href="/">Back to the gateway</a></p>`)
 }
 
-export function errorPage (status: number, message: string): string {
+export function errorPage (status: number, message: string, suggestion?: { href: string, text: string }): string {
   return page(`error ${status}`, `
 <h1>${status === 404 ? 'Not found' : `Error ${status}`}</h1>
 <p class="error">${escapeHtml(message)}</p>
-<p><a href="/">Try another key</a></p>`)
+${suggestion === undefined ? '' : `<p>Did you mean <a id="suggestion" href="${escapeHtml(suggestion.href)}">${escapeHtml(suggestion.text)}</a>?</p>
+`}<p><a href="/">Try another key</a></p>`)
 }

@@ -3,6 +3,7 @@
  * gateway answer 400 with the message), command-line flags and WARREN_* variables (the CLI
  * prints the message). One module, so `htl=abc` gets the same answer everywhere.
  */
+import { MAX_HTL } from '../constants.js'
 
 /** A parameter the user got wrong; `statusCode` is what the HTTP API answers. */
 export class ParamError extends Error {
@@ -18,8 +19,11 @@ export interface IntegerRange {
   max: number
 }
 
-/** Hops-to-live a caller may ask for; the node caps it at its own maximum (MAX_HTL). */
-export const HTL_RANGE: IntegerRange = { min: 0, max: 255 }
+/**
+ * Hops-to-live a caller may ask for: the one limit, the node's MAX_HTL (src/constants.ts), the
+ * same for `--htl`, `?htl=`, WARREN_HTL and config.json.
+ */
+export const HTL_RANGE: IntegerRange = { min: 0, max: MAX_HTL }
 
 /** A whole number in `range` from text (digits only: no "1e3", "0x10" or " 5"). */
 export function parseInteger (name: string, text: string | number, range: IntegerRange): number {
@@ -58,6 +62,20 @@ export type Query = Record<string, string | undefined>
 export function present (q: Query, k: string): string | undefined {
   const v = q[k]
   return v === undefined || v === '' ? undefined : v
+}
+
+/**
+ * The query with the signed-target fields that came as headers (`X-Warren-Update: <insert URI>`,
+ * and x-warren-ssk, -ksk, -period, -start, -at): the gateway's pages send insert URIs that way,
+ * so a secret never lands in a URL (server logs, browser history).
+ */
+export function withTargetHeaders (q: Query, headers: Record<string, string | string[] | undefined>): Query {
+  const out: Query = { ...q }
+  for (const k of ['ssk', 'ksk', 'update', 'period', 'start', 'at']) {
+    const v = headers[`x-warren-${k}`]
+    if (typeof v === 'string' && v !== '') out[k] = v
+  }
+  return out
 }
 
 /** The signed target named by `ssk=`, `ksk=` or `update=` (with `period`, `start`, `at`); undefined when none is. */

@@ -11,7 +11,7 @@ export function memoryNode (net: MemoryBlockNetwork): ApiNode {
     config: { apiAllowRemote: false },
     client: new WarrenClient({ network: net, resolve: keys.resolveToChk }, { htl: 5 }),
     keys,
-    libp2p: { getConnections: () => [] },
+    libp2p: { getConnections: () => [], dial: async () => { throw new Error('the memory node has no libp2p to dial with') } },
     status: () => ({ counters: { local: { inserts: { success: 0, collision: 0, failure: 0 } } } })
   }
 }

@@ -4,63 +4,14 @@
  * another returning identical bytes, `warren status`/`peers`, and clean SIGTERM shutdown.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { randomBytes } from '../helpers/seed.js'
 import { tempDir } from '../helpers/temp.js'
-import type { ChildProcess } from 'node:child_process'
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/index.js')
-
-interface Running {
-  proc: ChildProcess
-  peerId: string
-  addr: string
-  api: string
-  output: string[]
-}
-
-async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
-  let stdout = ''
-  let stderr = ''
-  proc.stdout.on('data', (d) => { stdout += String(d) })
-  proc.stderr.on('data', (d) => { stderr += String(d) })
-  const [code] = await once(proc, 'exit') as [number | null]
-  return { code, stdout, stderr }
-}
-
-/** Start `warren start` and resolve once it has printed its peer ID, address and API URL. */
-async function start (dir: string, bootstrap?: string): Promise<Running> {
-  const args = ['start', '-d', dir, '-l', '/ip4/127.0.0.1/tcp/0', '-a', '127.0.0.1:0', '--log-level', 'warn']
-  if (bootstrap !== undefined) args.push('-b', bootstrap)
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const output: string[] = []
-  proc.stderr.on('data', (d) => { output.push(String(d)) })
-  const r: Partial<Running> = { proc, output }
-  const lines = createInterface({ input: proc.stdout })
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`node did not start: ${output.join('')}`)) }, 30_000)
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited with ${code}: ${output.join('')}`)) })
-    lines.on('line', (line) => {
-      output.push(line)
-      const [k, v] = [line.split(' ').slice(0, -1).join(' '), line.split(' ').at(-1)!]
-      if (k === 'warren node') r.peerId = v
-      if (k === 'listening') r.addr = v
-      if (k === 'client API') r.api = v.replace('http://', '')
-      if (r.peerId !== undefined && r.addr !== undefined && r.api !== undefined) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  })
-  return r as Running
-}
+import { run, start } from './helpers.js'
+import type { Running } from './helpers.js'
 
 async function status (api: string): Promise<any> {
   const res = await fetch(`http://${api}/api/v1/status`)
@@ -113,7 +64,7 @@ describe('warren CLI end to end', () => {
     const put = await run(['put', file, '-a', nodes[1].api])
     assert.equal(put.code, 0, put.stderr)
     const uri = put.stdout.trim()
-    assert.match(uri, /^warren:CHK@[1-9A-HJ-NP-Za-km-z]+,[1-9A-HJ-NP-Za-km-z]+$/)
+    assert.match(uri, /^warren:CHK@[1-9A-HJ-NP-Za-km-z]+,[1-9A-HJ-NP-Za-km-z]+\/in\.bin$/)
 
     const out = join(dir, 'out.bin')
     const get = await run(['get', uri, '-a', nodes[2].api, '-o', out])
@@ -156,17 +107,21 @@ describe('warren CLI end to end', () => {
   it('rejects a bad --htl with a clear message before contacting the node', async () => {
     const file = join(dir, 'small.txt')
     await writeFile(file, 'x')
-    for (const [args, bads] of [[['put', file], ['abc', '-1', '1000']], [['get', 'warren:CHK@x'], ['abc']], [['redirect', 'warren:CHK@x'], ['-1']], [['put-site', dir], ['1000']]]) {
+    for (const [args, bads] of [[['put', file], ['abc', '-1', '21', '1000']], [['get', 'warren:CHK@x'], ['abc', '200']], [['redirect', 'warren:CHK@x'], ['-1']], [['put-site', dir], ['1000']]]) {
       for (const bad of bads) {
         // Port 1 has no node: the flag is refused before any connection is tried.
         const r = await run([...args, '--htl', bad, '-a', '127.0.0.1:1'])
         assert.equal(r.code, 1, `${args[0]} --htl ${bad}`)
-        assert.equal(r.stderr.trim(), `warren: --htl must be an integer from 0 to 255, got "${bad}"`)
+        assert.equal(r.stderr.trim(), `warren: --htl must be an integer from 0 to 20, got "${bad}"`)
       }
     }
-    const start = await run(['init', '-d', join(dir, 'never'), '--htl', 'abc'])
-    assert.equal(start.code, 1)
-    assert.equal(start.stderr.trim(), 'warren: --htl must be an integer from 1 to 255, got "abc"')
+    for (const bad of ['abc', '21']) {
+      const init = await run(['init', '-d', join(dir, 'never'), '--htl', bad])
+      assert.equal(init.code, 1)
+      assert.equal(init.stderr.trim(), `warren: --htl must be an integer from 1 to 20, got "${bad}"`)
+    }
+    const env = await run(['init', '-d', join(dir, 'never')], { WARREN_HTL: '200' })
+    assert.equal(env.stderr.trim(), 'warren: WARREN_HTL must be an integer from 1 to 20, got "200"')
   })
 
   it('shuts down cleanly on SIGTERM and keeps its identity and location across restarts', async () => {

@@ -53,6 +53,6 @@ describe('uploadFile', () => {
   })
 
   it('answers a bad parameter with the 400 message before streaming', async () => {
-    await assert.rejects(uploadFile(call, base, Readable.from([Buffer.from('x')]), { htl: 'abc' }), /htl must be an integer from 0 to 255, got "abc"/)
+    await assert.rejects(uploadFile(call, base, Readable.from([Buffer.from('x')]), { htl: 'abc' }), /htl must be an integer from 0 to 20, got "abc"/)
   })
 })

@@ -86,7 +86,7 @@ describe('HTTP gateway', () => {
     assert.equal((await fetch(gw.base + site + 'notes.txt')).headers.get('content-type'), 'text/plain; charset=utf-8')
     // The API's download is the exact bytes, as an attachment, unfiltered.
     const raw = await fetch(`${gw.base}/api/v1/get?uri=${encodeURIComponent(site.slice(1) + 'index.html')}`)
-    assert.equal(raw.headers.get('content-disposition'), 'attachment')
+    assert.equal(raw.headers.get('content-disposition'), `attachment; filename="index.html"; filename*=UTF-8''index.html`)
     assert.match(await raw.text(), /href="http:\/\/evil.test\/"/)
     const listing = await fetch(gw.base + site + 'img/')
     assert.match(await listing.text(), /<a href="logo.svg">logo.svg<\/a>/)

@@ -1,0 +1,19 @@
+/** Small file helpers shared by the CLI, the config and the gateway's saved state. */
+import { readFile, rename, writeFile } from 'node:fs/promises'
+
+/** A text file's contents, or undefined when it does not exist (other errors are thrown). */
+export async function readTextIfExists (file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err: any) {
+    if (err.code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/** Replace `file` with `text` atomically (a temporary file renamed over it): readers see the old or the new, never half. */
+export async function writeFileAtomic (file: string, text: string, mode = 0o600): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, text, { mode })
+  await rename(tmp, file)
+}
