@@ -18,6 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { hkdfSync } from 'node:crypto'
 import { editionName } from '../client/updatable.js'
 import { SSK_MAX_PAYLOAD, sskPubKeyHash, sskPublicKey, SskType } from '../keys/ssk.js'
+import { decodeJsonRecord } from '../util/files.js'
 import type { KeyClient } from '../client/key-client.js'
 import type { SskInsertRef, SskRef } from '../keys/ssk.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -78,12 +79,7 @@ export function encodeArk (r: ArkRecord): Uint8Array {
 }
 
 export function decodeArk (bytes: Uint8Array): ArkRecord {
-  let o: any
-  try {
-    o = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new Error('malformed ARK record: not UTF-8 JSON')
-  }
+  const o = decodeJsonRecord(bytes, 'ARK record')
   if (o?.v !== VERSION || !Array.isArray(o.addrs) || !Number.isSafeInteger(o.time)) throw new Error('malformed ARK record')
   const addrs = (o.addrs as unknown[]).slice(0, ARK_MAX_ADDRS).filter((a): a is string => typeof a === 'string').filter((a) => {
     try {

@@ -15,6 +15,8 @@
  *
  * The descriptor itself is a small JSON object inside the encrypted envelope (nodes never see it).
  */
+import { decodeJsonRecord } from '../util/files.js'
+
 export type UpdatableDescriptor =
   | { kind: 'editions' }
   | { kind: 'dbr', /** Period length in seconds. */ period: number, /** Unix seconds of slot 0. */ start: number }
@@ -29,12 +31,7 @@ export function encodeDescriptor (d: UpdatableDescriptor): Uint8Array {
 }
 
 export function decodeDescriptor (bytes: Uint8Array): UpdatableDescriptor {
-  let o: any
-  try {
-    o = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new Error('malformed updatable descriptor: not UTF-8 JSON')
-  }
+  const o = decodeJsonRecord(bytes, 'updatable descriptor')
   if (o?.v !== VERSION) throw new Error(`unsupported updatable descriptor version ${String(o?.v)}`)
   const d: UpdatableDescriptor = o.kind === 'dbr' ? { kind: 'dbr', period: o.period, start: o.start } : { kind: o.kind }
   checkDescriptor(d)

@@ -4,7 +4,7 @@
  * leads to now, so a followed updatable site shows when it has a new one.
  */
 import { join } from 'node:path'
-import { readTextIfExists, writeFileAtomic } from '../util/files.js'
+import { readJsonList, writeFileAtomic } from '../util/files.js'
 
 export const BOOKMARKS_FILE = 'bookmarks.json'
 
@@ -20,11 +20,7 @@ export class Bookmarks {
   static async open (dataDir?: string): Promise<Bookmarks> {
     if (dataDir === undefined) return new Bookmarks(undefined, [])
     const file = join(dataDir, BOOKMARKS_FILE)
-    let items: Bookmark[] = []
-    try {
-      const parsed = JSON.parse(await readTextIfExists(file) ?? '[]')
-      if (Array.isArray(parsed)) items = parsed.filter((b) => typeof b?.uri === 'string')
-    } catch {}
+    const items = (await readJsonList(file)).filter((b): b is Bookmark => typeof (b as Bookmark | null)?.uri === 'string')
     return new Bookmarks(file, items)
   }
 

@@ -5,7 +5,7 @@
  * the node stopped is shown as interrupted.
  */
 import { join } from 'node:path'
-import { readTextIfExists, writeFileAtomic } from '../util/files.js'
+import { readJsonList, writeFileAtomic } from '../util/files.js'
 
 export const TRANSFERS_FILE = 'transfers.json'
 /** Entries kept (the oldest finished ones go first). */
@@ -43,11 +43,7 @@ export class TransferLog {
   static async open (dataDir?: string): Promise<TransferLog> {
     if (dataDir === undefined) return new TransferLog(undefined, [])
     const file = join(dataDir, TRANSFERS_FILE)
-    let items: Transfer[] = []
-    try {
-      const parsed = JSON.parse(await readTextIfExists(file) ?? '[]')
-      if (Array.isArray(parsed)) items = parsed
-    } catch {}
+    const items = await readJsonList(file) as Transfer[]
     for (const t of items) {
       if (t.state === 'running') Object.assign(t, { state: 'interrupted', error: 'the node stopped during the transfer' })
     }
