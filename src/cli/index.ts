@@ -359,7 +359,7 @@ export function buildProgram (): Command {
       const lock = await lockDataDir(config.dataDir)
       let r: Awaited<ReturnType<typeof verifyStore>>
       try {
-        r = await verifyStore(config.dataDir, config.storeBytes, createLogger(config.logLevel, process.stdout.isTTY))
+        r = await verifyStore(config.dataDir, config.storeBytes, createLogger(config.logLevel, process.stderr.isTTY, 2))
       } finally {
         await lock.release()
       }

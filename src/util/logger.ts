@@ -8,11 +8,12 @@ import type { Logger } from 'pino'
 
 export type { Logger }
 
-export function createLogger (level = process.env.WARREN_LOG_LEVEL ?? 'info', pretty = false): Logger {
+/** `fd` 1 (stdout, the node's log) or 2 (stderr: commands whose stdout is their answer). */
+export function createLogger (level = process.env.WARREN_LOG_LEVEL ?? 'info', pretty = false, fd: 1 | 2 = 1): Logger {
   if (pretty) {
-    return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } })
+    return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: fd } } })
   }
-  return pino({ level })
+  return pino({ level }, pino.destination(fd))
 }
 
 /** A logger that drops everything (tests, library use). */

@@ -34,5 +34,20 @@ it('warren verify deletes a block corrupted on disk, reports it and exits 1', as
   const r = await runCli(['verify', '-d', dir])
   assert.equal(r.stdout.trim(), 'checked 3 blocks, deleted 1 that failed verification', r.stderr)
   assert.equal(r.code, 1)
+  // The store's own report goes through the one logger, on stderr (stdout is the answer).
+  assert.match(r.stderr, /store: verify deleted 1 of 3 blocks that failed their check/)
   assert.deepEqual([...(await storedBlocks(dir)).keys()].sort(), good.map((b) => b.key.hex).sort())
+})
+
+it('warren verify honours --log-level: silent leaves only the answer', async () => {
+  const block = chkBlock('chk', 'delta')
+  const quiet = await dataDirWith([block], new Map())
+  try {
+    const r = await runCli(['verify', '-d', quiet, '--log-level', 'silent'])
+    assert.equal(r.stdout.trim(), 'checked 1 blocks, deleted 0 that failed verification')
+    assert.equal(r.stderr, '')
+    assert.equal(r.code, 0)
+  } finally {
+    await removeDir(quiet)
+  }
 })
