@@ -112,11 +112,19 @@ export class AddressBook {
     await this.components.peerStore.merge(id, { multiaddrs: addrs })
   }
 
-  /** May this node dial an address a peer told it about? TCP over IP only, public unless allowed. */
-  private dialable (ma: Multiaddr): boolean {
-    const [ip, tcp] = ma.getComponents()
-    if ((ip?.name !== 'ip4' && ip?.name !== 'ip6') || tcp?.name !== 'tcp') return false
-    if (this.allowPrivateAddrs) return true
-    return ip.name === 'ip4' ? !isPrivate(ma) : isGlobalUnicast(ma)
+  /** May this node dial an address a peer told it about? See `dialableAddr`. */
+  dialable (ma: Multiaddr): boolean {
+    return dialableAddr(ma, this.allowPrivateAddrs)
   }
+}
+
+/**
+ * May a node dial an address somebody else told it about (a peer reference, an ARK)? TCP over
+ * IP only, and outside loopback and private ranges unless `allowPrivate`.
+ */
+export function dialableAddr (ma: Multiaddr, allowPrivate: boolean): boolean {
+  const [ip, tcp] = ma.getComponents()
+  if ((ip?.name !== 'ip4' && ip?.name !== 'ip6') || tcp?.name !== 'tcp') return false
+  if (allowPrivate) return true
+  return ip.name === 'ip4' ? !isPrivate(ma) : isGlobalUnicast(ma)
 }

@@ -38,6 +38,7 @@ import type { NodeCoreOptions } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { AbortOptions, ComponentLogger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface WarrenServiceInit {
   store: WarrenStore
@@ -120,6 +121,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   private readonly opSlots: PeerSlots
   private readonly announceSlots: PeerSlots
   private readonly loc: NodeLocation
+  private readonly addressBook: AddressBook
   private topologyId?: string
   private started = false
 
@@ -130,6 +132,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const rng = init.rng ?? cryptoRng()
     const self = components.peerId.toString()
     const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs })
+    this.addressBook = addressBook
     this.core = new NodeCore<string>({ self, store: init.store, rng, now: Date.now, options: nodeCoreOptions(init.core) })
     this.announceCore = new AnnounceCore<string>({
       self,
@@ -183,6 +186,14 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const loc = this.loc.value
     if (!Number.isFinite(loc)) throw new Error('this node has no location yet: it must announce itself first')
     return await this.joins.rejoin(loc, options)
+  }
+
+  /**
+   * May this node dial `ma`, an address learnt from somebody else (a peer reference, an ARK)?
+   * TCP/IP only, and public unless the node allows private addresses.
+   */
+  dialable (ma: Multiaddr): boolean {
+    return this.addressBook.dialable(ma)
   }
 
   isStarted (): boolean {
