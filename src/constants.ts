@@ -119,3 +119,16 @@ export const EDITION_MAX_PROBES = 32
 export const DEFAULT_DBR_PERIOD_S = 86_400
 /** How often a node republishes its ARK if its addresses changed (and retries a failed publish). */
 export const ARK_REPUBLISH_MS = 60_000
+
+// Limits on what one peer (and everyone together) may make this node do (issue 11).
+/**
+ * Inserts one peer may make this node take per INSERT_QUOTA_WINDOW_MS, in blocks and in bytes
+ * (src/protocol/quota.ts); past either the insert is refused with OVERLOADED. A security review
+ * stored 12,751 blocks (~398 MiB) from one peer in 20 s, turning a 1 GiB store over in about a
+ * minute; with these a peer gets at most 2,048 blocks (64 MiB) a minute, so turning the default
+ * store over takes one peer 16 minutes. A neighbour relaying an honest 50 MB put (with FEC checks
+ * ~3,200 blocks) stays under it as long as the put is spread over more than one neighbour or a minute.
+ */
+export const INSERT_QUOTA_BLOCKS = 2048
+export const INSERT_QUOTA_BYTES = 64 * 1024 * 1024
+export const INSERT_QUOTA_WINDOW_MS = 60_000

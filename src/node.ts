@@ -42,7 +42,7 @@ export interface WarrenNodeOptions {
   /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
   core?: Partial<NodeCoreOptions>
   /** Service overrides (per-peer limits, first-frame timeout, private addresses, announcement options). */
-  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce'>
+  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce' | 'insertQuota'>
   /** Use this identity instead of the data dir's identity.key. */
   privateKey?: PrivateKey
   /**

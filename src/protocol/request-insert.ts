@@ -21,6 +21,7 @@ import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
 import type { AddressBook } from './address-book.js'
+import type { InsertQuota } from './quota.js'
 import type { Frame } from './messages.js'
 import type { Action, NodeCore, Reply, Response } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
@@ -34,6 +35,8 @@ export interface RequestInsertComponents {
   connectionManager: ConnectionManager
   /** Operations each upstream peer holds here (MAX_OPS_PER_PEER). */
   slots: PeerSlots
+  /** Inserts (blocks and bytes) each peer may make this node take per window. */
+  quota: InsertQuota
   rng: Rng
   log: Logger
 }
@@ -129,6 +132,14 @@ export class RequestInsertHandler {
     const up = link(peer, stream)
     const frame = await readFirst(up, [kind === 'request' ? FrameType.REQUEST : FrameType.INSERT], this.firstFrameTimeoutMs, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, this.c.log)
     if (frame === undefined) return
+    if (kind === 'insert') {
+      try {
+        this.c.quota.admit(peer)
+      } catch (err) {
+        await refuse(this.c.log, up, err)
+        return
+      }
+    }
     // The slot is reserved before anything asynchronous; every early return gives it back.
     if (!this.c.slots.acquire(peer)) {
       await refuse(this.c.log, up, new ProtocolViolation(WireError.Code.OVERLOADED, `too many operations in progress from you (max ${this.c.slots.limit})`))
@@ -293,6 +304,7 @@ export class RequestInsertHandler {
   private async awaitInsertData (id: bigint, c: OpContext, up: Link): Promise<void> {
     try {
       c.block = await readInsertData(up, c.key, this.firstFrameTimeoutMs + HOP_TIMEOUT_MS)
+      this.c.quota.charge(up.peer, blockBytes(c.block))
     } catch (err) {
       await refuse(this.c.log, up, err)
       this.c.core.abort(id)
@@ -340,6 +352,11 @@ export class RequestInsertHandler {
     if (c.upstream !== undefined) this.c.slots.release(c.upstream.peer)
   }
 
+}
+
+/** The bytes a block takes in the store (its fields; the framing is not charged). */
+function blockBytes (b: Block): number {
+  return b.data.length + b.pubkey.length + b.signature.length + b.headers.length
 }
 
 /** Answer upstream (and close, unless more frames follow): two hops' time to write, one to close. */

@@ -14,7 +14,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
-  ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, FIRST_FRAME_TIMEOUT_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL,
+  ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, FIRST_FRAME_TIMEOUT_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL,
   JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL,
   ROUTING_TABLE_SIZE, SOURCE_RESET_PROBABILITY
 } from '../constants.js'
@@ -29,6 +29,8 @@ import { NodeLocation } from './location.js'
 import { RequestInsertHandler } from './request-insert.js'
 import { NotFoundError } from './errors.js'
 import { PeerSlots } from './stream.js'
+import { InsertQuota } from './quota.js'
+import type { InsertQuotaInit } from './quota.js'
 import type { AnnounceResult } from './announce.js'
 import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
 import type { Block } from '../../proto/warren.js'
@@ -47,6 +49,8 @@ export interface WarrenServiceInit {
   rng?: Rng
   /** Operations one peer may have in progress here at once (default MAX_OPS_PER_PEER). */
   maxOpsPerPeer?: number
+  /** Inserts one peer may make this node take per window (default INSERT_QUOTA_*). */
+  insertQuota?: Partial<InsertQuotaInit>
   /** How long an inbound stream may stay silent before its first frame (default FIRST_FRAME_TIMEOUT_MS). */
   firstFrameTimeoutMs?: number
   /**
@@ -150,6 +154,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       addressBook,
       connectionManager: components.connectionManager,
       slots: this.opSlots,
+      quota: new InsertQuota({ blocks: INSERT_QUOTA_BLOCKS, bytes: INSERT_QUOTA_BYTES, windowMs: INSERT_QUOTA_WINDOW_MS, ...init.insertQuota }),
       rng,
       log: components.logger.forComponent('warren:service')
     }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS })
