@@ -211,14 +211,17 @@ export class RequestInsertHandler {
     }
   }
 
-  /** End an operation with an error: to the local client, or as an ERROR frame upstream. */
+  /**
+   * End an operation with an error: `message` to the local client; upstream, a generic ERROR
+   * frame (local paths and internal errors stay in this node's log).
+   */
   private async failOp (id: bigint, message: string): Promise<void> {
     const c = this.ctx.get(id)
     if (c === undefined) return
     this.c.core.abort(id)
     this.release(id)
     c.local?.reject(new Error(message))
-    if (c.upstream !== undefined) await answer(this.c.log, c.upstream, errorFrame(WireError.Code.INTERNAL, message), true)
+    if (c.upstream !== undefined) await answer(this.c.log, c.upstream, errorFrame(WireError.Code.INTERNAL, STORE_FAILED), true)
   }
 
   private deliver (id: bigint, peer: string, res: Response<string>): void {
@@ -353,6 +356,9 @@ export class RequestInsertHandler {
   }
 
 }
+
+/** What a peer is told when this node could not store its block (the reason stays in the log). */
+const STORE_FAILED = 'the block could not be stored at this node; insert it through another'
 
 /** The bytes a block takes in the store (its fields; the framing is not charged). */
 function blockBytes (b: Block): number {

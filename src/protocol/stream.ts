@@ -83,7 +83,7 @@ export async function answerViolation (l: Link, err: unknown, writeMs: number, c
     l.stream.abort(err as Error)
     return
   }
-  log?.('protocol violation by %s: %s', l.peer, frame.error?.message)
+  log?.('protocol violation by %s: %s (%s)', l.peer, frame.error?.message, (err as Error)?.message ?? err)
   await send(l, frame, true, writeMs, closeMs, log)
 }
 
