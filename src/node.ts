@@ -42,7 +42,7 @@ export interface WarrenNodeOptions {
   /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
   core?: Partial<NodeCoreOptions>
   /** Service overrides (per-peer limits, first-frame timeout, private addresses, announcement options). */
-  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce' | 'insertQuota'>
+  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce' | 'insertQuota' | 'maxOpsPerIp' | 'maxOpsTotal'>
   /** Use this identity instead of the data dir's identity.key. */
   privateKey?: PrivateKey
   /**
@@ -213,7 +213,15 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       services: {
         identify: identify(),
         ping: ping(),
-        warren: warren({ allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true, ...options.service, store, core: options.core, location })
+        warren: warren({
+          allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true,
+          // Every node of a local test network shares 127.0.0.1: no per-IP limit there.
+          ...(options.localTestnet === true ? { maxOpsPerIp: Infinity } : {}),
+          ...options.service,
+          store,
+          core: options.core,
+          location
+        })
       },
       start: false
     }) as WarrenLibp2p

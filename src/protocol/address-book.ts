@@ -128,3 +128,21 @@ export function dialableAddr (ma: Multiaddr, allowPrivate: boolean): boolean {
   if (allowPrivate) return true
   return ip.name === 'ip4' ? !isPrivate(ma) : isGlobalUnicast(ma)
 }
+
+/**
+ * The address group a connection's remote address counts against for per-IP limits: the IPv4
+ * address, or the /64 of an IPv6 address (one host is usually given a whole /64). Anything
+ * else (not IP) is one group by its own text.
+ */
+export function ipGroup (ma: Multiaddr): string {
+  const ip = ma.getComponents()[0]
+  if (ip?.name === 'ip4' && ip.value !== undefined) return ip.value
+  if (ip?.name === 'ip6' && ip.value !== undefined) {
+    const [head, tail = ''] = ip.value.toLowerCase().split('::')
+    const h = head === '' ? [] : head.split(':')
+    const t = tail === '' ? [] : tail.split(':')
+    const groups = ip.value.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h
+    return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64'
+  }
+  return ma.toString()
+}

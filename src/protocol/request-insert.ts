@@ -20,6 +20,7 @@ import { abortHops, answerViolation, exchange, hopFailure, link, openLink, readF
 import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
+import { ipGroup } from './address-book.js'
 import type { AddressBook } from './address-book.js'
 import type { InsertQuota } from './quota.js'
 import type { Frame } from './messages.js'
@@ -35,6 +36,8 @@ export interface RequestInsertComponents {
   connectionManager: ConnectionManager
   /** Operations each upstream peer holds here (MAX_OPS_PER_PEER). */
   slots: PeerSlots
+  /** Operations the peers at each IP address (IPv6: each /64) hold here together (MAX_OPS_PER_IP). */
+  ipSlots: PeerSlots
   /** Inserts (blocks and bytes) each peer may make this node take per window. */
   quota: InsertQuota
   rng: Rng
@@ -44,10 +47,14 @@ export interface RequestInsertComponents {
 export interface RequestInsertInit {
   /** How long an inbound stream may stay silent before its first frame. */
   firstFrameTimeoutMs: number
+  /** Operations from all peers together in progress here at most (MAX_OPS_TOTAL); past it, OVERLOADED. */
+  maxOps: number
 }
 
 interface OpContext extends HopLinks {
   key: RoutingKey
+  /** The upstream peer's IP group (ipGroup), whose slot the operation holds. */
+  ip?: string
   /**
    * Aborted when the operation's state is released here (answered, aborted by its caller, its
    * upstream gone, the node stopping): a dial or a wait on the child stops at once.
@@ -67,11 +74,13 @@ type Kind = 'request' | 'insert'
 export class RequestInsertHandler {
   private readonly c: RequestInsertComponents
   private readonly firstFrameTimeoutMs: number
+  private readonly maxOps: number
   private readonly ctx = new Map<bigint, OpContext>()
 
   constructor (components: RequestInsertComponents, init: RequestInsertInit) {
     this.c = components
     this.firstFrameTimeoutMs = init.firstFrameTimeoutMs
+    this.maxOps = init.maxOps
   }
 
   /** Operations in progress here (the node's own and relayed). */
@@ -140,9 +149,11 @@ export class RequestInsertHandler {
         return
       }
     }
-    // The slot is reserved before anything asynchronous; every early return gives it back.
-    if (!this.c.slots.acquire(peer)) {
-      await refuse(this.c.log, up, new ProtocolViolation(WireError.Code.OVERLOADED, `too many operations in progress from you (max ${this.c.slots.limit})`))
+    // The slots are reserved before anything asynchronous; every early return gives them back.
+    const ip = ipGroup(connection.remoteAddr)
+    const full = this.admit(peer, ip)
+    if (full !== undefined) {
+      await refuse(this.c.log, up, new ProtocolViolation(WireError.Code.OVERLOADED, full))
       return
     }
     const m = (frame.request ?? frame.insert)!
@@ -152,7 +163,7 @@ export class RequestInsertHandler {
       try {
         source = this.c.addressBook.learn(frame.insert.source)
       } catch (err) {
-        this.c.slots.release(peer)
+        this.unadmit(peer, ip)
         await refuse(this.c.log, up, err)
         return
       }
@@ -164,11 +175,11 @@ export class RequestInsertHandler {
       : this.c.core.receive(peer, { kind, id: m.id, key, htl: m.htl, source })
     const first = actions[0]
     if (actions.length === 1 && first.type === 'reply' && first.reply.type === 'loop') {
-      this.c.slots.release(peer)
+      this.unadmit(peer, ip)
       await answer(this.c.log, up, { type: FrameType.REJECTED_LOOP }, true)
       return
     }
-    this.ctx.set(m.id, { key, upstream: up, ended: new AbortController() })
+    this.ctx.set(m.id, { key, upstream: up, ip, ended: new AbortController() })
     // The node above gave up (its caller aborted, it stopped, its stream was reset): nobody
     // waits for the answer, so end the operation here now rather than at its deadline, and
     // reset our own child stream, so that the nodes below do the same.
@@ -352,7 +363,27 @@ export class RequestInsertHandler {
     this.ctx.delete(id)
     c.ended.abort()
     if (c.child !== undefined) c.child.stream.abort(new Error('operation finished'))
-    if (c.upstream !== undefined) this.c.slots.release(c.upstream.peer)
+    if (c.upstream !== undefined) this.unadmit(c.upstream.peer, c.ip!)
+  }
+
+  /**
+   * Take the slots an inbound operation of `peer` at `ip` holds: one of the peer's, one of
+   * its IP group's (many identities on one host share it), and one of the node's; the
+   * refusal's words when a limit is reached (shed with OVERLOADED: the peer tries another route).
+   */
+  private admit (peer: string, ip: string): string | undefined {
+    if (this.c.slots.total >= this.maxOps) return `this node is busy (${this.maxOps} operations in progress); try another`
+    if (!this.c.slots.acquire(peer)) return `too many operations in progress from you (max ${this.c.slots.limit})`
+    if (!this.c.ipSlots.acquire(ip)) {
+      this.c.slots.release(peer)
+      return `too many operations in progress from your address (max ${this.c.ipSlots.limit})`
+    }
+    return undefined
+  }
+
+  private unadmit (peer: string, ip: string): void {
+    this.c.slots.release(peer)
+    this.c.ipSlots.release(ip)
   }
 
 }

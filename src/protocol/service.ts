@@ -15,7 +15,7 @@ import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
   ANNOUNCE_JOIN_HTL, ANNOUNCE_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, ANNOUNCE_SHARE_NEAREST, ANNOUNCE_SHARE_WALK, FIRST_FRAME_TIMEOUT_MS, HOP_TIMEOUT_MS, INSERT_PROTOCOL,
-  JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL,
+  JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_HTL, MAX_INBOUND_STREAMS, MAX_OPS_PER_IP, MAX_OPS_PER_PEER, MAX_OPS_TOTAL, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL,
   ROUTING_TABLE_SIZE, SOURCE_RESET_PROBABILITY
 } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
@@ -49,6 +49,10 @@ export interface WarrenServiceInit {
   rng?: Rng
   /** Operations one peer may have in progress here at once (default MAX_OPS_PER_PEER). */
   maxOpsPerPeer?: number
+  /** Operations the peers at one IP address (IPv6: one /64) may have in progress here together (default MAX_OPS_PER_IP). */
+  maxOpsPerIp?: number
+  /** Operations all peers together may have in progress here (default MAX_OPS_TOTAL); past it, OVERLOADED. */
+  maxOpsTotal?: number
   /** Inserts one peer may make this node take per window (default INSERT_QUOTA_*). */
   insertQuota?: Partial<InsertQuotaInit>
   /** How long an inbound stream may stay silent before its first frame (default FIRST_FRAME_TIMEOUT_MS). */
@@ -154,10 +158,11 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       addressBook,
       connectionManager: components.connectionManager,
       slots: this.opSlots,
+      ipSlots: new PeerSlots(init.maxOpsPerIp ?? MAX_OPS_PER_IP),
       quota: new InsertQuota({ blocks: INSERT_QUOTA_BLOCKS, bytes: INSERT_QUOTA_BYTES, windowMs: INSERT_QUOTA_WINDOW_MS, ...init.insertQuota }),
       rng,
       log: components.logger.forComponent('warren:service')
-    }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS })
+    }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS, maxOps: init.maxOpsTotal ?? MAX_OPS_TOTAL })
     this.announceSlots = new PeerSlots(MAX_ANNOUNCES_PER_PEER)
     const announce = {
       core: this.announceCore,

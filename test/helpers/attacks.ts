@@ -75,3 +75,20 @@ export async function insertFlood (evil: RawPeer, target: Multiaddr, count: numb
   }))
   return out
 }
+
+/**
+ * Hold `n` operations open at `target` from the raw peer `evil`: INSERTs (HTL 0) whose data
+ * never follows. Returns each answer's frame type (ALL_CLEAR: held; ERROR: refused, with its
+ * code) and a function that lets them all go.
+ */
+export async function holdInserts (evil: RawPeer, target: Multiaddr, n: number, firstId: bigint): Promise<{ answers: Array<{ type: FrameType, code?: WireError.Code, message?: string }>, release: () => void }> {
+  const streams = await Promise.all(Array.from({ length: n }, async () => await evil.dialProtocol(target, INSERT_PROTOCOL)))
+  const answers = []
+  for (const [i, s] of streams.entries()) {
+    const pb = pbStream(s).pb(Frame)
+    await pb.write({ type: FrameType.INSERT, insert: { id: firstId + BigInt(i), key: randomBytes(32), htl: 0, source: { peerId: evil.peerId.toMultihash().bytes, multiaddrs: [] } } })
+    const f = await pb.read({ signal: AbortSignal.timeout(10_000) })
+    answers.push({ type: f.type, code: f.error?.code, message: f.error?.message })
+  }
+  return { answers, release: () => { for (const s of streams) s.abort(new Error('attack over')) } }
+}
