@@ -11,7 +11,7 @@ import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import { isGlobalUnicast, isPrivate } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
-import { ADDR_BOOK_SIZE, PEER_REF_TTL_MS } from '../constants.js'
+import { ADDR_BOOK_ADDRS_PER_PEER, ADDR_BOOK_SIZE, PEER_REF_TTL_MS } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { checkPeerRef, MAX_PEER_ADDRS, ProtocolViolation, WireError } from './messages.js'
 import type { PeerRef } from '../../proto/warren.js'
@@ -43,7 +43,8 @@ export class AddressBook {
   private readonly self: string
   private readonly allowPrivateAddrs: boolean
   private readonly size: number
-  private readonly book = new Map<string, Multiaddr[]>()
+  /** Learnt peers' dialable addresses as multiaddr bytes (IP and TCP port only), oldest first. */
+  private readonly book = new Map<string, Uint8Array[]>()
   private selfRef?: { ref: PeerRef, at: number }
 
   constructor (components: AddressBookComponents, init: AddressBookInit = {}) {
@@ -71,10 +72,14 @@ export class AddressBook {
     } catch {
       throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable multiaddr')
     }
+    // Kept small (issue 11: ~10 KB of heap per entry of 8 long parsed multiaddrs): only what is
+    // dialled (IP and TCP port: the rest of an address means nothing to a TCP dial), as bytes,
+    // at most ADDR_BOOK_ADDRS_PER_PEER distinct ones.
+    const kept = [...new Set(addrs.map(dialPart))].slice(0, ADDR_BOOK_ADDRS_PER_PEER).map((a) => multiaddr(a).bytes)
     const s = id.toString()
-    if (s !== this.self && addrs.length > 0) {
+    if (s !== this.self && kept.length > 0) {
       this.book.delete(s)
-      this.book.set(s, addrs)
+      this.book.set(s, kept)
       if (this.book.size > this.size) this.book.delete(this.book.keys().next().value as string)
     }
     return s
@@ -95,12 +100,12 @@ export class AddressBook {
     let addrs = this.book.get(peer)
     if (addrs === undefined) {
       try {
-        addrs = (await this.components.peerStore.get(id)).addresses.map((a) => a.multiaddr)
+        addrs = (await this.components.peerStore.get(id)).addresses.map((a) => a.multiaddr.bytes)
       } catch {
         addrs = []
       }
     }
-    return { peerId: id.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) }
+    return { peerId: id.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS) as Array<Uint8Array<ArrayBuffer>> }
   }
 
   /** Before dialling `peer`: hand libp2p the addresses we learnt for it, if we are not connected. */
@@ -109,13 +114,19 @@ export class AddressBook {
     if (addrs === undefined) return
     const id = peerIdFromString(peer)
     if (this.components.connectionManager.getConnections(id).length > 0) return
-    await this.components.peerStore.merge(id, { multiaddrs: addrs })
+    await this.components.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) })
   }
 
   /** May this node dial an address a peer told it about? See `dialableAddr`. */
   dialable (ma: Multiaddr): boolean {
     return dialableAddr(ma, this.allowPrivateAddrs)
   }
+}
+
+/** The part of a dialable address a TCP dial uses: /ip4|ip6/<ip>/tcp/<port>. */
+function dialPart (ma: Multiaddr): string {
+  const [ip, tcp] = ma.getComponents()
+  return `/${ip.name}/${ip.value ?? ''}/tcp/${tcp.value ?? ''}`
 }
 
 /**

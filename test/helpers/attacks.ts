@@ -8,6 +8,8 @@ import { createServer } from 'node:net'
 import { Error as WireError, Frame, FrameType, KeyType } from '../../proto/warren.js'
 import { INSERT_PROTOCOL, MAX_FRAME_BYTES } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
+import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
+import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from './seed.js'
 import type { RawPeer } from './raw-peer.js'
 import type { Block } from '../../proto/warren.js'
@@ -91,4 +93,50 @@ export async function holdInserts (evil: RawPeer, target: Multiaddr, n: number, 
     answers.push({ type: f.type, code: f.error?.code, message: f.error?.message })
   }
   return { answers, release: () => { for (const s of streams) s.abort(new Error('attack over')) } }
+}
+
+type WirePeerRef = { peerId: Uint8Array<ArrayBuffer>, multiaddrs: Array<Uint8Array<ArrayBuffer>> }
+
+/** A fresh peer ID: the identity multihash of a random Ed25519 public key (0x00 0x24, then the key's protobuf). */
+function freshPeerId (): Uint8Array<ArrayBuffer> {
+  return new Uint8Array([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...randomBytes(32)])
+}
+
+/** A public TCP address, /ip4/198.51.<i>.<random>/tcp/<1024 + i>. */
+function publicAddr (i: number): Multiaddr {
+  return multiaddr(`/ip4/198.51.${i}.${1 + (randomBytes(1)[0] % 250)}/tcp/${1024 + i}`)
+}
+
+/** The shortest useful peer reference: a fresh peer with one public TCP address. */
+export function shortPeerRef (): WirePeerRef {
+  return { peerId: freshPeerId(), multiaddrs: [publicAddr(0).bytes as Uint8Array<ArrayBuffer>] }
+}
+
+/**
+ * The longest peer reference the wire allows: a fresh peer with MAX_PEER_ADDRS public TCP
+ * addresses padded to the byte limit (a long /http-path after /tcp).
+ */
+export function longPeerRef (): WirePeerRef {
+  const multiaddrs = Array.from({ length: MAX_PEER_ADDRS }, (_, i) => {
+    const base = publicAddr(i).toString()
+    let path = 'x'.repeat(240)
+    while (multiaddr(`${base}/http-path/${path}`).bytes.length > 256) path = path.slice(1)
+    return multiaddr(`${base}/http-path/${path}`).bytes as Uint8Array<ArrayBuffer>
+  })
+  return { peerId: freshPeerId(), multiaddrs }
+}
+
+/** Make `target` learn `count` fresh peers named by `ref()` (inserts at HTL 0 whose data never follows). */
+export async function peerRefFlood (evil: RawPeer, target: Multiaddr, count: number, firstId: bigint, ref: () => WirePeerRef, parallel = 8): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const i = next++
+      const s = await evil.dialProtocol(target, INSERT_PROTOCOL)
+      const pb = pbStream(s).pb(Frame)
+      await pb.write({ type: FrameType.INSERT, insert: { id: firstId + BigInt(i), key: randomBytes(32), htl: 0, source: ref() } })
+      await pb.read({ signal: AbortSignal.timeout(10_000) })
+      s.abort(new Error('never sending the data'))
+    }
+  }))
 }
