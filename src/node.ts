@@ -117,7 +117,8 @@ export class WarrenNode {
     this.log = log
     this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
     this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
-    this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0, dialable: (a) => this.service.dialable(a) },
+    this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0, dialable: (a) => this.service.dialable(a),
+      advertised: () => this.service.advertised() },
       { autoPublish: init.arkPublish ?? true, intervalMs: MAINTENANCE_INTERVAL_MS })
     const connected = (): string[] => libp2p.getPeers().map((p) => p.toString())
     this.neighbours = new NeighbourKeeper({
@@ -218,6 +219,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           // Every node of a local test network shares 127.0.0.1: no per-IP limit there.
           ...(options.localTestnet === true ? { maxOpsPerIp: Infinity } : {}),
           ...options.service,
+          announceAddrs: config.announce,
           store,
           core: options.core,
           location

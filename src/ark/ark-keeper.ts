@@ -28,6 +28,8 @@ export interface ArkKeeperComponents {
    * operator's network for this node to dial.
    */
   dialable: (ma: Multiaddr) => boolean
+  /** The addresses the node advertises for itself (the service's: configured, or public ones). */
+  advertised: () => Multiaddr[]
 }
 
 export interface ArkKeeperInit {
@@ -60,6 +62,7 @@ export class ArkKeeper implements Startable {
   private readonly log: Logger
   private readonly canRoute: () => boolean
   private readonly dialable: (ma: Multiaddr) => boolean
+  private readonly advertised: () => Multiaddr[]
   private readonly init: ArkKeeperInit
   private readonly onConnect = (evt: CustomEvent<{ toString: () => string }>): void => { this.remember(evt.detail.toString()) }
   private readonly onSelfUpdate = (): void => { this.dirty = true }
@@ -75,6 +78,7 @@ export class ArkKeeper implements Startable {
     this.log = components.log
     this.canRoute = components.canRoute
     this.dialable = components.dialable
+    this.advertised = components.advertised
     this.init = init
   }
 
@@ -113,10 +117,13 @@ export class ArkKeeper implements Startable {
     if (!force && !this.dirty) return
     // Nobody to tell yet: stay dirty until the next maintenance finds neighbours.
     if (!this.canRoute()) return
+    // Nothing a peer could dial (a node on private addresses only): nothing to publish.
+    const addrs = this.advertised().map((a) => a.toString())
+    if (addrs.length === 0) return
     this.publishing ??= (async () => {
       this.dirty = false
       try {
-        const r = await publishArk(this.keys, this.key, this.libp2p.getMultiaddrs().map((a) => a.toString()), { force: this.unspread })
+        const r = await publishArk(this.keys, this.key, addrs, { force: this.unspread })
         this.stats.lastEdition = r.edition
         if (!r.unchanged) this.stats.published++
         // Stored only here: nobody else can find it. Publish a new edition at the next maintenance.

@@ -36,6 +36,11 @@ export interface AddressBookInit {
   allowPrivateAddrs?: boolean
   /** Peers whose addresses are remembered (default ADDR_BOOK_SIZE). */
   size?: number
+  /**
+   * The addresses this node advertises for itself (config `announce`), as given. Default: its
+   * own addresses that pass the same filter as learnt ones (public unless allowPrivateAddrs).
+   */
+  announce?: string[]
 }
 
 export class AddressBook {
@@ -43,6 +48,7 @@ export class AddressBook {
   private readonly self: string
   private readonly allowPrivateAddrs: boolean
   private readonly size: number
+  private readonly announce: Multiaddr[]
   /** Learnt peers' dialable addresses as multiaddr bytes (IP and TCP port only), oldest first. */
   private readonly book = new Map<string, Uint8Array[]>()
   private selfRef?: { ref: PeerRef, at: number }
@@ -52,6 +58,17 @@ export class AddressBook {
     this.self = components.peerId.toString()
     this.allowPrivateAddrs = init.allowPrivateAddrs ?? false
     this.size = init.size ?? ADDR_BOOK_SIZE
+    this.announce = (init.announce ?? []).map((a) => multiaddr(a))
+  }
+
+  /**
+   * The addresses this node advertises for itself, without /p2p: the configured ones, else its
+   * own that a peer may dial (public ones unless private addresses are allowed: an address
+   * record listing loopback and LAN interfaces tells every peer about the operator's network).
+   */
+  advertised (): Multiaddr[] {
+    if (this.announce.length > 0) return this.announce
+    return this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421)).filter((a) => this.dialable(a))
   }
 
   /**
@@ -91,7 +108,7 @@ export class AddressBook {
       // The own address list is rebuilt at most every PEER_REF_TTL_MS: one per forwarded insert otherwise.
       const now = Date.now()
       if (this.selfRef === undefined || now - this.selfRef.at > PEER_REF_TTL_MS) {
-        const addrs = this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421))
+        const addrs = this.advertised()
         this.selfRef = { at: now, ref: { peerId: this.components.peerId.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) } }
       }
       return this.selfRef.ref

@@ -65,6 +65,8 @@ export interface WarrenServiceInit {
   allowPrivateAddrs?: boolean
   /** Overrides of the announcement options (default: walk references shared, src/constants.ts). */
   announce?: Partial<AnnounceOptions>
+  /** Addresses the node advertises for itself (config `announce`); default: its public ones (AddressBook.advertised). */
+  announceAddrs?: string[]
   /** The node's routing location, shared with whatever else reads it (the block store); default: a new one. */
   location?: NodeLocation
 }
@@ -139,7 +141,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     this.loc = init.location ?? new NodeLocation()
     const rng = init.rng ?? cryptoRng()
     const self = components.peerId.toString()
-    const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs })
+    const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs, announce: init.announceAddrs })
     this.addressBook = addressBook
     this.core = new NodeCore<string>({ self, store: init.store, rng, now: Date.now, options: nodeCoreOptions(init.core) })
     this.announceCore = new AnnounceCore<string>({
@@ -204,6 +206,11 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
    */
   dialable (ma: Multiaddr): boolean {
     return this.addressBook.dialable(ma)
+  }
+
+  /** The addresses this node advertises for itself (peer references, ARK): see AddressBook.advertised. */
+  advertised (): Multiaddr[] {
+    return this.addressBook.advertised()
   }
 
   isStarted (): boolean {

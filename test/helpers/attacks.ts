@@ -6,7 +6,7 @@
 import { pbStream } from '@libp2p/utils'
 import { createServer } from 'node:net'
 import { Error as WireError, Frame, FrameType, KeyType } from '../../proto/warren.js'
-import { INSERT_PROTOCOL, MAX_FRAME_BYTES } from '../../src/constants.js'
+import { INSERT_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -139,4 +139,16 @@ export async function peerRefFlood (evil: RawPeer, target: Multiaddr, count: num
       s.abort(new Error('never sending the data'))
     }
   }))
+}
+
+/** One REQUEST (HTL 0) by the raw peer `evil` at `target`; the answer frame. */
+export async function rawRequest (evil: RawPeer, target: Multiaddr, id: bigint, key: Uint8Array<ArrayBuffer>): Promise<Frame> {
+  const s = await evil.dialProtocol(target, REQUEST_PROTOCOL)
+  try {
+    const pb = pbStream(s, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+    await pb.write({ type: FrameType.REQUEST, request: { id, key, htl: 0 } })
+    return await pb.read({ signal: AbortSignal.timeout(10_000) })
+  } finally {
+    s.abort(new Error('request done'))
+  }
 }
