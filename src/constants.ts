@@ -125,12 +125,13 @@ export const ARK_REPUBLISH_MS = 60_000
  * Inserts one peer may make this node take per INSERT_QUOTA_WINDOW_MS, in blocks and in bytes
  * (src/protocol/quota.ts); past either the insert is refused with OVERLOADED. A security review
  * stored 12,751 blocks (~398 MiB) from one peer in 20 s, turning a 1 GiB store over in about a
- * minute; with these a peer gets at most 2,048 blocks (64 MiB) a minute, so turning the default
- * store over takes one peer 16 minutes. A neighbour relaying an honest 50 MB put (with FEC checks
- * ~3,200 blocks) stays under it as long as the put is spread over more than one neighbour or a minute.
+ * minute; with these a peer gets at most 4,096 blocks (128 MiB) a minute, so turning the default
+ * store over takes one peer 8 minutes. The price: an honest bulk put relayed through a single
+ * neighbour is held to ~2 MiB/s at that neighbour (a 32 MiB file with its FEC check blocks,
+ * ~2,100 blocks, passes within a minute; a 256 MiB one through one link does not).
  */
-export const INSERT_QUOTA_BLOCKS = 2048
-export const INSERT_QUOTA_BYTES = 64 * 1024 * 1024
+export const INSERT_QUOTA_BLOCKS = 4096
+export const INSERT_QUOTA_BYTES = 128 * 1024 * 1024
 export const INSERT_QUOTA_WINDOW_MS = 60_000
 /**
  * Operations (requests and inserts) the peers at one IP address (IPv6: one /64) may have in

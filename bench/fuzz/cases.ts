@@ -65,7 +65,7 @@ function u64 (rng: Rng): bigint {
 const ODD_LENGTHS = [0, 1, 16, 31, 33, 64, 255, 1024]
 const ODD_U32 = [21, 100, 255, 256, 65_535, 2 ** 31, 2 ** 32 - 1]
 const ODD_IDS = [0n, 1n, 2n ** 63n, 2n ** 64n - 1n]
-const ODD_LOCS = [NaN, -0, -1e-300, 1, 1 + 1e-15, Infinity, -Infinity, 1e308, 5e-324, 0.999999999999999999]
+const ODD_LOCS = [NaN, -0, -1e-300, 1, 1 + 1e-15, Infinity, -Infinity, 1e308, 5e-324, 1 - Number.EPSILON / 2]
 const ALL_TYPES = Object.values(FrameType).filter((t) => typeof t === 'string') as FrameType[]
 
 function key (rng: Rng): Uint8Array<ArrayBuffer> {
@@ -177,7 +177,7 @@ function opening (proto: Protocol, m: Material, rng: Rng, p: number): { frame: F
         }
       }
     }
-    case 'join':
+    default: // 'join'
       return { frame: { type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: odd() ? pick(rng, ODD_IDS) : u64(rng), htl: odd() ? pick(rng, ODD_U32) : int(rng, 3), node: peerRef(m, rng, !odd()), loc: odd() ? pick(rng, ODD_LOCS) : rng() } } }
   }
 }

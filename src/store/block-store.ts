@@ -117,6 +117,10 @@ function isNotFound (err: unknown): boolean {
   return (err as { name?: unknown } | null)?.name === 'NotFoundError'
 }
 
+function errorText (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
 /** The error a write reports once the store has failed to write (disk full, I/O error). */
 export class StoreWriteError extends Error {
   constructor (message: string, cause: unknown) {
@@ -433,12 +437,12 @@ export class BlockStore implements StoreView {
     if (failed === undefined || this.closing !== undefined) return
     const { free, needed } = await this.room()
     if (free < needed) {
-      throw new Error(`disk still full: ${free} bytes free in ${this.dir}, ${needed} needed to reopen the store (first error: ${String(failed)})`)
+      throw new Error(`disk still full: ${free} bytes free in ${this.dir}, ${needed} needed to reopen the store (first error: ${errorText(failed)})`)
     }
     await this.ds.close()
     await this.ds.open()
     this.failed = undefined
-    this.log.info(`store: reopened after a write error (${String(failed)})`)
+    this.log.info(`store: reopened after a write error (${errorText(failed)})`)
   }
 
   /** Bytes free on the store's file system, and what a reopen needs: the logs' size, plus 1 MiB. */

@@ -5,7 +5,8 @@
  */
 import { pbStream } from '@libp2p/utils'
 import { createServer } from 'node:net'
-import { Error as WireError, Frame, FrameType, KeyType } from '../../proto/warren.js'
+import { Frame, FrameType, KeyType } from '../../proto/warren.js'
+import type { Error as WireError } from '../../proto/warren.js'
 import { INSERT_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
@@ -67,7 +68,7 @@ export async function rawInsert (evil: RawPeer, target: Multiaddr, id: bigint, b
 
 /** Finding 4: `count` inserts of fresh blocks by one peer, `parallel` at a time; the outcomes in order. */
 export async function insertFlood (evil: RawPeer, target: Multiaddr, count: number, parallel = 8, firstId = 1n): Promise<InsertOutcome[]> {
-  const out: InsertOutcome[] = new Array(count)
+  const out: InsertOutcome[] = []
   let next = 0
   await Promise.all(Array.from({ length: parallel }, async () => {
     while (next < count) {
@@ -109,7 +110,7 @@ function publicAddr (i: number): Multiaddr {
 
 /** The shortest useful peer reference: a fresh peer with one public TCP address. */
 export function shortPeerRef (): WirePeerRef {
-  return { peerId: freshPeerId(), multiaddrs: [publicAddr(0).bytes as Uint8Array<ArrayBuffer>] }
+  return { peerId: freshPeerId(), multiaddrs: [publicAddr(0).bytes] }
 }
 
 /**
@@ -121,7 +122,7 @@ export function longPeerRef (): WirePeerRef {
     const base = publicAddr(i).toString()
     let path = 'x'.repeat(240)
     while (multiaddr(`${base}/http-path/${path}`).bytes.length > 256) path = path.slice(1)
-    return multiaddr(`${base}/http-path/${path}`).bytes as Uint8Array<ArrayBuffer>
+    return multiaddr(`${base}/http-path/${path}`).bytes
   })
   return { peerId: freshPeerId(), multiaddrs }
 }

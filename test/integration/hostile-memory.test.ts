@@ -49,10 +49,10 @@ describe('address book memory', () => {
   it(`costs at most ${EXTRA_BYTES} bytes more per learnt peer with the longest references`, async () => {
     const target = node.libp2p.getMultiaddrs()[0]
     const flood = async (n: number, first: bigint, ref: typeof shortPeerRef): Promise<number> => {
-      const before = heap()
+      const start = heap()
       await peerRefFlood(evil, target, n, first, ref)
       await until(() => node.service.activeOperations === 0, 10_000, 'inserts released')
-      return heap() - before
+      return heap() - start
     }
     // Warm-up: the routing table fills, streams, buffers and code paths are allocated once.
     await flood(300, 1n, shortPeerRef)
