@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import {
   DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, DEFAULT_HTL, DEFAULT_LISTEN, DEFAULT_STORE_BYTES
 } from './constants.js'
+import { multiaddr } from '@multiformats/multiaddr'
 import { HTL_RANGE, parseInteger, ParamError } from './util/params.js'
 import { readTextIfExists, writeFileAtomic } from './util/files.js'
 
@@ -30,6 +31,12 @@ export interface WarrenConfig {
   htl: number
   /** Accept loopback/private addresses learnt from peers (LANs, test networks on one host). */
   allowPrivateAddrs: boolean
+  /**
+   * Multiaddrs this node tells other nodes to reach it at (its peer references and its ARK),
+   * e.g. a public address behind port forwarding. Empty: its listen addresses, public ones only
+   * unless allowPrivateAddrs (a node never advertises loopback or LAN addresses by default).
+   */
+  announce: string[]
   logLevel: string
 }
 
@@ -44,6 +51,7 @@ export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
     apiAllowRemote: false,
     htl: DEFAULT_HTL,
     allowPrivateAddrs: false,
+    announce: [],
     logLevel: 'info'
   }
 }
@@ -74,6 +82,7 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   if (env.WARREN_API_ALLOW_REMOTE !== undefined) c.apiAllowRemote = env.WARREN_API_ALLOW_REMOTE === '1' || env.WARREN_API_ALLOW_REMOTE === 'true'
   if (env.WARREN_HTL !== undefined) c.htl = parseInteger('WARREN_HTL', env.WARREN_HTL, NODE_HTL_RANGE)
   if (env.WARREN_ALLOW_PRIVATE_ADDRS !== undefined) c.allowPrivateAddrs = env.WARREN_ALLOW_PRIVATE_ADDRS === '1' || env.WARREN_ALLOW_PRIVATE_ADDRS === 'true'
+  if (env.WARREN_ANNOUNCE !== undefined) c.announce = list(env.WARREN_ANNOUNCE)
   if (env.WARREN_LOG_LEVEL !== undefined) c.logLevel = env.WARREN_LOG_LEVEL
   return c
 }
@@ -152,6 +161,13 @@ export function isLoopback (host: string): boolean {
 export function validateConfig (c: WarrenConfig): void {
   if (!Number.isInteger(c.storeBytes) || c.storeBytes < 1024 * 1024) throw new Error(`store size ${c.storeBytes} is too small (minimum 1 MiB)`)
   parseInteger('htl', c.htl, NODE_HTL_RANGE)
+  for (const a of c.announce) {
+    try {
+      multiaddr(a)
+    } catch {
+      throw new Error(`invalid announce address "${a}" (expected a multiaddr such as /ip4/203.0.113.5/tcp/7400)`)
+    }
+  }
   if (!isLoopback(c.apiHost) && !c.apiAllowRemote) {
     throw new Error(`refusing to bind the client API to ${c.apiHost}: it has no authentication. Use a loopback address, or pass --api-allow-remote if you really mean it`)
   }

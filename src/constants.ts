@@ -105,3 +105,32 @@ export const EDITION_MAX_PROBES = 32
 export const DEFAULT_DBR_PERIOD_S = 86_400
 /** How often a node republishes its ARK if its addresses changed (and retries a failed publish). */
 export const ARK_REPUBLISH_MS = 60_000
+
+// Limits on what one peer (and everyone together) may make this node do (issue 11).
+/**
+ * Inserts one peer may make this node take per INSERT_QUOTA_WINDOW_MS, in blocks and in bytes
+ * (src/protocol/quota.ts); past either the insert is refused with OVERLOADED. A security review
+ * stored 12,751 blocks (~398 MiB) from one peer in 20 s, turning a 1 GiB store over in about a
+ * minute; with these a peer gets at most 4,096 blocks (128 MiB) a minute, so turning the default
+ * store over takes one peer 8 minutes. The price: an honest bulk put relayed through a single
+ * neighbour is held to ~2 MiB/s at that neighbour (a 32 MiB file with its FEC check blocks,
+ * ~2,100 blocks, passes within a minute; a 256 MiB one through one link does not).
+ */
+export const INSERT_QUOTA_BLOCKS = 4096
+export const INSERT_QUOTA_BYTES = 128 * 1024 * 1024
+export const INSERT_QUOTA_WINDOW_MS = 60_000
+/**
+ * Operations (requests and inserts) the peers at one IP address (IPv6: one /64) may have in
+ * progress at this node together, and all peers together; past either, OVERLOADED and the
+ * upstream tries another route. The review ran 30 identities x MAX_OPS_PER_PEER from one host
+ * (260 at once; honest median 14 -> 336 ms): one host now gets two identities' worth, and the
+ * node's load is bounded whatever the number of hosts.
+ */
+export const MAX_OPS_PER_IP = 2 * MAX_OPS_PER_PEER
+export const MAX_OPS_TOTAL = 256
+/**
+ * Addresses the address book keeps per learnt peer (of the MAX_PEER_ADDRS a reference may carry),
+ * each cut to what a TCP dial uses (/ip4|ip6/<ip>/tcp/<port>, at most 20 bytes): a security
+ * review grew a node's RSS 105 -> 283 MiB with 6,000 references of 8 long addresses each.
+ */
+export const ADDR_BOOK_ADDRS_PER_PEER = 4

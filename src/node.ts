@@ -43,7 +43,7 @@ export interface WarrenNodeOptions {
   /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
   core?: Partial<NodeCoreOptions>
   /** Service overrides (per-peer limits, first-frame timeout, private addresses, announcement options). */
-  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce'>
+  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce' | 'insertQuota' | 'maxOpsPerIp' | 'maxOpsTotal'>
   /** Use this identity instead of the data dir's identity.key. */
   privateKey?: PrivateKey
   /**
@@ -118,7 +118,8 @@ export class WarrenNode {
     this.log = log
     this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
     this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
-    this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0 },
+    this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0, dialable: (a) => this.service.dialable(a),
+      advertised: () => this.service.advertised() },
       { autoPublish: init.arkPublish ?? true, intervalMs: MAINTENANCE_INTERVAL_MS })
     const connected = (): string[] => libp2p.getPeers().map((p) => p.toString())
     this.neighbours = new NeighbourKeeper({
@@ -216,7 +217,16 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       services: {
         identify: identify(),
         ping: ping(),
-        warren: warren({ allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true, ...options.service, store, core: options.core, location })
+        warren: warren({
+          allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true,
+          // Every node of a local test network shares 127.0.0.1: no per-IP limit there.
+          ...(options.localTestnet === true ? { maxOpsPerIp: Infinity } : {}),
+          ...options.service,
+          announceAddrs: config.announce,
+          store,
+          core: options.core,
+          location
+        })
       },
       start: false
     }) as WarrenLibp2p

@@ -11,6 +11,7 @@ import { ARK_KNOWN_PEERS, DIAL_TIMEOUT_MS } from '../constants.js'
 import type { KeyClient } from '../client/key-client.js'
 import type { Logger } from '../util/logger.js'
 import type { Libp2p, PrivateKey, Startable } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface ArkKeeperComponents {
   libp2p: Libp2p
@@ -21,6 +22,14 @@ export interface ArkKeeperComponents {
   log: Logger
   /** Whether an insert can leave this node (it has routing-table peers). */
   canRoute: () => boolean
+  /**
+   * Whether an address found in somebody's ARK may be dialled (the service's private-address
+   * filter): an ARK is written by its peer, so a hostile one could list addresses inside the
+   * operator's network for this node to dial.
+   */
+  dialable: (ma: Multiaddr) => boolean
+  /** The addresses the node advertises for itself (the service's: configured, or public ones). */
+  advertised: () => Multiaddr[]
 }
 
 export interface ArkKeeperInit {
@@ -52,6 +61,8 @@ export class ArkKeeper implements Startable {
   private readonly key: PrivateKey
   private readonly log: Logger
   private readonly canRoute: () => boolean
+  private readonly dialable: (ma: Multiaddr) => boolean
+  private readonly advertised: () => Multiaddr[]
   private readonly init: ArkKeeperInit
   private readonly onConnect = (evt: CustomEvent<{ toString: () => string }>): void => { this.remember(evt.detail.toString()) }
   private readonly onSelfUpdate = (): void => { this.dirty = true }
@@ -66,6 +77,8 @@ export class ArkKeeper implements Startable {
     this.key = components.privateKey
     this.log = components.log
     this.canRoute = components.canRoute
+    this.dialable = components.dialable
+    this.advertised = components.advertised
     this.init = init
   }
 
@@ -104,10 +117,13 @@ export class ArkKeeper implements Startable {
     if (!force && !this.dirty) return
     // Nobody to tell yet: stay dirty until the next maintenance finds neighbours.
     if (!this.canRoute()) return
+    // Nothing a peer could dial (a node on private addresses only): nothing to publish.
+    const addrs = this.advertised().map((a) => a.toString())
+    if (addrs.length === 0) return
     this.publishing ??= (async () => {
       this.dirty = false
       try {
-        const r = await publishArk(this.keys, this.key, this.libp2p.getMultiaddrs().map((a) => a.toString()), { force: this.unspread })
+        const r = await publishArk(this.keys, this.key, addrs, { force: this.unspread })
         this.stats.lastEdition = r.edition
         if (!r.unchanged) this.stats.published++
         // Stored only here: nobody else can find it. Publish a new edition at the next maintenance.
@@ -141,7 +157,10 @@ export class ArkKeeper implements Startable {
         const ark = await resolveArk(this.keys, id)
         if (ark === undefined || ark.record.addrs.length === 0) throw new Error('no ARK found')
         this.stats.resolved++
-        await this.libp2p.peerStore.patch(id, { multiaddrs: ark.record.addrs.map((a) => multiaddr(a)) })
+        // Only through the private-address filter: the peer store is what libp2p dials.
+        const addrs = ark.record.addrs.map((a) => multiaddr(a)).filter((a) => this.dialable(a))
+        if (addrs.length === 0) throw new Error(`its ARK lists no address this node may dial (${ark.record.addrs.length} private or not TCP/IP)`)
+        await this.libp2p.peerStore.patch(id, { multiaddrs: addrs })
         await this.libp2p.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
         this.stats.reconnected++
         reached.push(p)

@@ -11,7 +11,7 @@ import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import { isGlobalUnicast, isPrivate } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
-import { ADDR_BOOK_SIZE, PEER_REF_TTL_MS } from '../constants.js'
+import { ADDR_BOOK_ADDRS_PER_PEER, ADDR_BOOK_SIZE, PEER_REF_TTL_MS } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { checkPeerRef, MAX_PEER_ADDRS, ProtocolViolation, WireError } from './messages.js'
 import type { PeerRef } from '../../proto/warren.js'
@@ -36,6 +36,11 @@ export interface AddressBookInit {
   allowPrivateAddrs?: boolean
   /** Peers whose addresses are remembered (default ADDR_BOOK_SIZE). */
   size?: number
+  /**
+   * The addresses this node advertises for itself (config `announce`), as given. Default: its
+   * own addresses that pass the same filter as learnt ones (public unless allowPrivateAddrs).
+   */
+  announce?: string[]
 }
 
 export class AddressBook {
@@ -43,7 +48,9 @@ export class AddressBook {
   private readonly self: string
   private readonly allowPrivateAddrs: boolean
   private readonly size: number
-  private readonly book = new Map<string, Multiaddr[]>()
+  private readonly announce: Multiaddr[]
+  /** Learnt peers' dialable addresses as multiaddr bytes (IP and TCP port only), oldest first. */
+  private readonly book = new Map<string, Uint8Array[]>()
   private selfRef?: { ref: PeerRef, at: number }
 
   constructor (components: AddressBookComponents, init: AddressBookInit = {}) {
@@ -51,6 +58,17 @@ export class AddressBook {
     this.self = components.peerId.toString()
     this.allowPrivateAddrs = init.allowPrivateAddrs ?? false
     this.size = init.size ?? ADDR_BOOK_SIZE
+    this.announce = (init.announce ?? []).map((a) => multiaddr(a))
+  }
+
+  /**
+   * The addresses this node advertises for itself, without /p2p: the configured ones, else its
+   * own that a peer may dial (public ones unless private addresses are allowed: an address
+   * record listing loopback and LAN interfaces tells every peer about the operator's network).
+   */
+  advertised (): Multiaddr[] {
+    if (this.announce.length > 0) return this.announce
+    return this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421)).filter((a) => this.dialable(a))
   }
 
   /**
@@ -71,10 +89,14 @@ export class AddressBook {
     } catch {
       throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable multiaddr')
     }
+    // Kept small (issue 11: ~10 KB of heap per entry of 8 long parsed multiaddrs): only what is
+    // dialled (IP and TCP port: the rest of an address means nothing to a TCP dial), as bytes,
+    // at most ADDR_BOOK_ADDRS_PER_PEER distinct ones.
+    const kept = [...new Set(addrs.map(dialPart))].slice(0, ADDR_BOOK_ADDRS_PER_PEER).map((a) => multiaddr(a).bytes)
     const s = id.toString()
-    if (s !== this.self && addrs.length > 0) {
+    if (s !== this.self && kept.length > 0) {
       this.book.delete(s)
-      this.book.set(s, addrs)
+      this.book.set(s, kept)
       if (this.book.size > this.size) this.book.delete(this.book.keys().next().value as string)
     }
     return s
@@ -86,7 +108,7 @@ export class AddressBook {
       // The own address list is rebuilt at most every PEER_REF_TTL_MS: one per forwarded insert otherwise.
       const now = Date.now()
       if (this.selfRef === undefined || now - this.selfRef.at > PEER_REF_TTL_MS) {
-        const addrs = this.components.addressManager.getAddresses().map((a) => a.decapsulateCode(421))
+        const addrs = this.advertised()
         this.selfRef = { at: now, ref: { peerId: this.components.peerId.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) } }
       }
       return this.selfRef.ref
@@ -95,12 +117,12 @@ export class AddressBook {
     let addrs = this.book.get(peer)
     if (addrs === undefined) {
       try {
-        addrs = (await this.components.peerStore.get(id)).addresses.map((a) => a.multiaddr)
+        addrs = (await this.components.peerStore.get(id)).addresses.map((a) => a.multiaddr.bytes)
       } catch {
         addrs = []
       }
     }
-    return { peerId: id.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS).map((a) => a.bytes) }
+    return { peerId: id.toMultihash().bytes, multiaddrs: addrs.slice(0, MAX_PEER_ADDRS) as Array<Uint8Array<ArrayBuffer>> }
   }
 
   /** Before dialling `peer`: hand libp2p the addresses we learnt for it, if we are not connected. */
@@ -109,14 +131,46 @@ export class AddressBook {
     if (addrs === undefined) return
     const id = peerIdFromString(peer)
     if (this.components.connectionManager.getConnections(id).length > 0) return
-    await this.components.peerStore.merge(id, { multiaddrs: addrs })
+    await this.components.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) })
   }
 
-  /** May this node dial an address a peer told it about? TCP over IP only, public unless allowed. */
-  private dialable (ma: Multiaddr): boolean {
-    const [ip, tcp] = ma.getComponents()
-    if ((ip?.name !== 'ip4' && ip?.name !== 'ip6') || tcp?.name !== 'tcp') return false
-    if (this.allowPrivateAddrs) return true
-    return ip.name === 'ip4' ? !isPrivate(ma) : isGlobalUnicast(ma)
+  /** May this node dial an address a peer told it about? See `dialableAddr`. */
+  dialable (ma: Multiaddr): boolean {
+    return dialableAddr(ma, this.allowPrivateAddrs)
   }
+}
+
+/** The part of a dialable address a TCP dial uses: /ip4|ip6/<ip>/tcp/<port>. */
+function dialPart (ma: Multiaddr): string {
+  const [ip, tcp] = ma.getComponents()
+  return `/${ip.name}/${ip.value ?? ''}/tcp/${tcp.value ?? ''}`
+}
+
+/**
+ * May a node dial an address somebody else told it about (a peer reference, an ARK)? TCP over
+ * IP only, and outside loopback and private ranges unless `allowPrivate`.
+ */
+export function dialableAddr (ma: Multiaddr, allowPrivate: boolean): boolean {
+  const [ip, tcp] = ma.getComponents()
+  if ((ip?.name !== 'ip4' && ip?.name !== 'ip6') || tcp?.name !== 'tcp') return false
+  if (allowPrivate) return true
+  return ip.name === 'ip4' ? !isPrivate(ma) : isGlobalUnicast(ma)
+}
+
+/**
+ * The address group a connection's remote address counts against for per-IP limits: the IPv4
+ * address, or the /64 of an IPv6 address (one host is usually given a whole /64). Anything
+ * else (not IP) is one group by its own text.
+ */
+export function ipGroup (ma: Multiaddr): string {
+  const ip = ma.getComponents()[0]
+  if (ip?.name === 'ip4' && ip.value !== undefined) return ip.value
+  if (ip?.name === 'ip6' && ip.value !== undefined) {
+    const [head, tail = ''] = ip.value.toLowerCase().split('::')
+    const h = head === '' ? [] : head.split(':')
+    const t = tail === '' ? [] : tail.split(':')
+    const groups = ip.value.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h
+    return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64'
+  }
+  return ma.toString()
 }

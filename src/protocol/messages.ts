@@ -97,9 +97,14 @@ export function checkPeerRef (ref: PeerRef): void {
 export function violationFrame (err: unknown): Frame | undefined {
   const e = err as Error & { name?: string }
   let code = WireError.Code.MALFORMED
-  let message = e?.message ?? String(err)
-  if (err instanceof ProtocolViolation) code = err.code
-  else if (e?.name === 'InvalidDataLengthError' || e?.name === 'MaxLengthError' || /too long|length/i.test(message)) {
+  // Only our own refusals go to the peer as they are: any other error's text (a decoder's,
+  // a library's) stays in the local log (answerViolation), the peer gets the generic words.
+  let message = 'malformed frame: it could not be decoded as a warren Frame'
+  const detail = e?.message ?? String(err)
+  if (err instanceof ProtocolViolation) {
+    code = err.code
+    message = err.message
+  } else if (e?.name === 'InvalidDataLengthError' || e?.name === 'MaxLengthError' || /too long|length/i.test(detail)) {
     code = WireError.Code.TOO_LARGE
     message = `frame too large (max ${MAX_FRAME_BYTES} bytes)`
   } else if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {

@@ -20,7 +20,9 @@ import { abortHops, answerViolation, exchange, hopFailure, link, openLink, readF
 import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
+import { ipGroup } from './address-book.js'
 import type { AddressBook } from './address-book.js'
+import type { InsertQuota } from './quota.js'
 import type { Frame } from './messages.js'
 import type { Action, NodeCore, Reply, Response } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
@@ -34,6 +36,10 @@ export interface RequestInsertComponents {
   connectionManager: ConnectionManager
   /** Operations each upstream peer holds here (MAX_OPS_PER_PEER). */
   slots: PeerSlots
+  /** Operations the peers at each IP address (IPv6: each /64) hold here together (MAX_OPS_PER_IP). */
+  ipSlots: PeerSlots
+  /** Inserts (blocks and bytes) each peer may make this node take per window. */
+  quota: InsertQuota
   rng: Rng
   log: Logger
 }
@@ -41,10 +47,14 @@ export interface RequestInsertComponents {
 export interface RequestInsertInit {
   /** How long an inbound stream may stay silent before its first frame. */
   firstFrameTimeoutMs: number
+  /** Operations from all peers together in progress here at most (MAX_OPS_TOTAL); past it, OVERLOADED. */
+  maxOps: number
 }
 
 interface OpContext extends HopLinks {
   key: RoutingKey
+  /** The upstream peer's IP group (ipGroup), whose slot the operation holds. */
+  ip?: string
   /**
    * Aborted when the operation's state is released here (answered, aborted by its caller, its
    * upstream gone, the node stopping): a dial or a wait on the child stops at once.
@@ -64,11 +74,13 @@ type Kind = 'request' | 'insert'
 export class RequestInsertHandler {
   private readonly c: RequestInsertComponents
   private readonly firstFrameTimeoutMs: number
+  private readonly maxOps: number
   private readonly ctx = new Map<bigint, OpContext>()
 
   constructor (components: RequestInsertComponents, init: RequestInsertInit) {
     this.c = components
     this.firstFrameTimeoutMs = init.firstFrameTimeoutMs
+    this.maxOps = init.maxOps
   }
 
   /** Operations in progress here (the node's own and relayed). */
@@ -129,9 +141,19 @@ export class RequestInsertHandler {
     const up = link(peer, stream)
     const frame = await readFirst(up, [kind === 'request' ? FrameType.REQUEST : FrameType.INSERT], this.firstFrameTimeoutMs, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, this.c.log)
     if (frame === undefined) return
-    // The slot is reserved before anything asynchronous; every early return gives it back.
-    if (!this.c.slots.acquire(peer)) {
-      await refuse(this.c.log, up, new ProtocolViolation(WireError.Code.OVERLOADED, `too many operations in progress from you (max ${this.c.slots.limit})`))
+    if (kind === 'insert') {
+      try {
+        this.c.quota.admit(peer)
+      } catch (err) {
+        await refuse(this.c.log, up, err)
+        return
+      }
+    }
+    // The slots are reserved before anything asynchronous; every early return gives them back.
+    const ip = ipGroup(connection.remoteAddr)
+    const full = this.admit(peer, ip)
+    if (full !== undefined) {
+      await refuse(this.c.log, up, new ProtocolViolation(WireError.Code.OVERLOADED, full))
       return
     }
     const m = (frame.request ?? frame.insert)!
@@ -141,7 +163,7 @@ export class RequestInsertHandler {
       try {
         source = this.c.addressBook.learn(frame.insert.source)
       } catch (err) {
-        this.c.slots.release(peer)
+        this.unadmit(peer, ip)
         await refuse(this.c.log, up, err)
         return
       }
@@ -153,11 +175,11 @@ export class RequestInsertHandler {
       : this.c.core.receive(peer, { kind, id: m.id, key, htl: m.htl, source })
     const first = actions[0]
     if (actions.length === 1 && first.type === 'reply' && first.reply.type === 'loop') {
-      this.c.slots.release(peer)
+      this.unadmit(peer, ip)
       await answer(this.c.log, up, { type: FrameType.REJECTED_LOOP }, true)
       return
     }
-    this.ctx.set(m.id, { key, upstream: up, ended: new AbortController() })
+    this.ctx.set(m.id, { key, upstream: up, ip, ended: new AbortController() })
     // The node above gave up (its caller aborted, it stopped, its stream was reset): nobody
     // waits for the answer, so end the operation here now rather than at its deadline, and
     // reset our own child stream, so that the nodes below do the same.
@@ -200,14 +222,17 @@ export class RequestInsertHandler {
     }
   }
 
-  /** End an operation with an error: to the local client, or as an ERROR frame upstream. */
+  /**
+   * End an operation with an error: `message` to the local client; upstream, a generic ERROR
+   * frame (local paths and internal errors stay in this node's log).
+   */
   private async failOp (id: bigint, message: string): Promise<void> {
     const c = this.ctx.get(id)
     if (c === undefined) return
     this.c.core.abort(id)
     this.release(id)
     c.local?.reject(new Error(message))
-    if (c.upstream !== undefined) await answer(this.c.log, c.upstream, errorFrame(WireError.Code.INTERNAL, message), true)
+    if (c.upstream !== undefined) await answer(this.c.log, c.upstream, errorFrame(WireError.Code.INTERNAL, STORE_FAILED), true)
   }
 
   private deliver (id: bigint, peer: string, res: Response<string>): void {
@@ -293,6 +318,7 @@ export class RequestInsertHandler {
   private async awaitInsertData (id: bigint, c: OpContext, up: Link): Promise<void> {
     try {
       c.block = await readInsertData(up, c.key, this.firstFrameTimeoutMs + HOP_TIMEOUT_MS)
+      this.c.quota.charge(up.peer, blockBytes(c.block))
     } catch (err) {
       await refuse(this.c.log, up, err)
       this.c.core.abort(id)
@@ -337,9 +363,37 @@ export class RequestInsertHandler {
     this.ctx.delete(id)
     c.ended.abort()
     if (c.child !== undefined) c.child.stream.abort(new Error('operation finished'))
-    if (c.upstream !== undefined) this.c.slots.release(c.upstream.peer)
+    if (c.upstream !== undefined) this.unadmit(c.upstream.peer, c.ip!)
   }
 
+  /**
+   * Take the slots an inbound operation of `peer` at `ip` holds: one of the peer's, one of
+   * its IP group's (many identities on one host share it), and one of the node's; the
+   * refusal's words when a limit is reached (shed with OVERLOADED: the peer tries another route).
+   */
+  private admit (peer: string, ip: string): string | undefined {
+    if (this.c.slots.total >= this.maxOps) return `this node is busy (${this.maxOps} operations in progress); try another`
+    if (!this.c.slots.acquire(peer)) return `too many operations in progress from you (max ${this.c.slots.limit})`
+    if (!this.c.ipSlots.acquire(ip)) {
+      this.c.slots.release(peer)
+      return `too many operations in progress from your address (max ${this.c.ipSlots.limit})`
+    }
+    return undefined
+  }
+
+  private unadmit (peer: string, ip: string): void {
+    this.c.slots.release(peer)
+    this.c.ipSlots.release(ip)
+  }
+
+}
+
+/** What a peer is told when this node could not store its block (the reason stays in the log). */
+const STORE_FAILED = 'the block could not be stored at this node; insert it through another'
+
+/** The bytes a block takes in the store (its fields; the framing is not charged). */
+function blockBytes (b: Block): number {
+  return b.data.length + b.pubkey.length + b.signature.length + b.headers.length
 }
 
 /** Answer upstream (and close, unless more frames follow): two hops' time to write, one to close. */

@@ -14,8 +14,8 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
-  ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_PROTOCOL, JOIN_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_INBOUND_STREAMS, MAX_OPS_PER_PEER,
-  MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL
+  ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, JOIN_PROTOCOL,
+  MAX_ANNOUNCES_PER_PEER, MAX_INBOUND_STREAMS, MAX_OPS_PER_IP, MAX_OPS_PER_PEER, MAX_OPS_TOTAL, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL
 } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
 import { AnnounceCore } from '../routing/announce.js'
@@ -29,6 +29,8 @@ import { NodeLocation } from './location.js'
 import { RequestInsertHandler } from './request-insert.js'
 import { NotFoundError } from './errors.js'
 import { PeerSlots } from './stream.js'
+import { InsertQuota } from './quota.js'
+import type { InsertQuotaInit } from './quota.js'
 import type { AnnounceResult } from './announce.js'
 import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
 import type { Block } from '../../proto/warren.js'
@@ -38,6 +40,7 @@ import type { NodeCoreOptions } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { AbortOptions, ComponentLogger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface WarrenServiceInit {
   store: WarrenStore
@@ -46,6 +49,12 @@ export interface WarrenServiceInit {
   rng?: Rng
   /** Operations one peer may have in progress here at once (default MAX_OPS_PER_PEER). */
   maxOpsPerPeer?: number
+  /** Operations the peers at one IP address (IPv6: one /64) may have in progress here together (default MAX_OPS_PER_IP). */
+  maxOpsPerIp?: number
+  /** Operations all peers together may have in progress here (default MAX_OPS_TOTAL); past it, OVERLOADED. */
+  maxOpsTotal?: number
+  /** Inserts one peer may make this node take per window (default INSERT_QUOTA_*). */
+  insertQuota?: Partial<InsertQuotaInit>
   /** How long an inbound stream may stay silent before its first frame (default FIRST_FRAME_TIMEOUT_MS). */
   firstFrameTimeoutMs?: number
   /**
@@ -56,6 +65,8 @@ export interface WarrenServiceInit {
   allowPrivateAddrs?: boolean
   /** Overrides of the announcement options (default: walk references shared, src/constants.ts). */
   announce?: Partial<AnnounceOptions>
+  /** Addresses the node advertises for itself (config `announce`); default: its public ones (AddressBook.advertised). */
+  announceAddrs?: string[]
   /** The node's routing location, shared with whatever else reads it (the block store); default: a new one. */
   location?: NodeLocation
 }
@@ -100,6 +111,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   private readonly opSlots: PeerSlots
   private readonly announceSlots: PeerSlots
   private readonly loc: NodeLocation
+  private readonly addressBook: AddressBook
   private topologyId?: string
   private started = false
 
@@ -109,7 +121,8 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     this.loc = init.location ?? new NodeLocation()
     const rng = init.rng ?? cryptoRng()
     const self = components.peerId.toString()
-    const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs })
+    const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs, announce: init.announceAddrs })
+    this.addressBook = addressBook
     this.core = new NodeCore<string>({ self, store: init.store, rng, now: Date.now, options: nodeCoreOptions(init.core) })
     this.announceCore = new AnnounceCore<string>({
       self,
@@ -127,9 +140,11 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       addressBook,
       connectionManager: components.connectionManager,
       slots: this.opSlots,
+      ipSlots: new PeerSlots(init.maxOpsPerIp ?? MAX_OPS_PER_IP),
+      quota: new InsertQuota({ blocks: INSERT_QUOTA_BLOCKS, bytes: INSERT_QUOTA_BYTES, windowMs: INSERT_QUOTA_WINDOW_MS, ...init.insertQuota }),
       rng,
       log: components.logger.forComponent('warren:service')
-    }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS })
+    }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS, maxOps: init.maxOpsTotal ?? MAX_OPS_TOTAL })
     this.announceSlots = new PeerSlots(MAX_ANNOUNCES_PER_PEER)
     const announce = {
       core: this.announceCore,
@@ -163,6 +178,19 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const loc = this.loc.value
     if (!Number.isFinite(loc)) throw new Error('this node has no location yet: it must announce itself first')
     return await this.joins.rejoin(loc, options)
+  }
+
+  /**
+   * May this node dial `ma`, an address learnt from somebody else (a peer reference, an ARK)?
+   * TCP/IP only, and public unless the node allows private addresses.
+   */
+  dialable (ma: Multiaddr): boolean {
+    return this.addressBook.dialable(ma)
+  }
+
+  /** The addresses this node advertises for itself (peer references, ARK): see AddressBook.advertised. */
+  advertised (): Multiaddr[] {
+    return this.addressBook.advertised()
   }
 
   isStarted (): boolean {

@@ -84,7 +84,7 @@ export async function answerViolation (l: Link, err: unknown, writeMs: number, c
     l.stream.abort(err as Error)
     return
   }
-  log?.('protocol violation by %s: %s', l.peer, frame.error?.message)
+  log?.('protocol violation by %s: %s (%s)', l.peer, frame.error?.message, (err as Error)?.message ?? err)
   await send(l, frame, true, writeMs, closeMs, log)
 }
 
@@ -143,6 +143,7 @@ export function abortHops (hops: Iterable<HopLinks>, err: Error): void {
  */
 export class PeerSlots {
   private readonly held = new Map<string, number>()
+  private count = 0
 
   constructor (readonly limit: number) {}
 
@@ -151,23 +152,25 @@ export class PeerSlots {
     const n = this.held.get(peer) ?? 0
     if (n >= this.limit) return false
     this.held.set(peer, n + 1)
+    this.count++
     return true
   }
 
   release (peer: string): void {
-    const n = (this.held.get(peer) ?? 1) - 1
-    if (n <= 0) this.held.delete(peer)
-    else this.held.set(peer, n)
+    const n = this.held.get(peer)
+    if (n === undefined) return
+    this.count--
+    if (n <= 1) this.held.delete(peer)
+    else this.held.set(peer, n - 1)
   }
 
-  /** Slots held by all peers together. */
+  /** Slots held by all peers together (kept as a count: the node's cap reads it on every admission). */
   get total (): number {
-    let n = 0
-    for (const v of this.held.values()) n += v
-    return n
+    return this.count
   }
 
   clear (): void {
     this.held.clear()
+    this.count = 0
   }
 }

@@ -15,8 +15,14 @@
  * Access statistics from `get` are write-behind: kept in memory and flushed as one batch every
  * `flushIntervalMs` and on `close`. A crash loses at most that interval's access counts; they
  * only steer eviction, so losing a few is harmless, and a read then costs no disk write.
+ *
+ * A full disk: once a LevelDB compaction fails (ENOSPC, I/O error) LevelDB repeats that error on
+ * every write until the database is reopened. A failed write marks the store failed, and each
+ * later write reopens the database first as soon as the disk has room again (`recover`): no
+ * restart. Reads go on meanwhile.
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readdir, stat, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
 import { StorePolicy } from './store-policy.js'
@@ -111,6 +117,18 @@ function isNotFound (err: unknown): boolean {
   return (err as { name?: unknown } | null)?.name === 'NotFoundError'
 }
 
+function errorText (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** The error a write reports once the store has failed to write (disk full, I/O error). */
+export class StoreWriteError extends Error {
+  constructor (message: string, cause: unknown) {
+    super(message, { cause })
+    this.name = 'StoreWriteError'
+  }
+}
+
 export class BlockStore implements StoreView {
   readonly dir: string
   readonly openReport: OpenReport
@@ -121,6 +139,12 @@ export class BlockStore implements StoreView {
   private readonly timer: ReturnType<typeof setInterval>
   private tail: Promise<unknown> = Promise.resolve()
   private closing?: Promise<void>
+  /**
+   * The write error LevelDB now repeats on every write: after a failed compaction (disk full,
+   * I/O error) it keeps its background error until the database is reopened. Set on a failed
+   * write; the next write reopens the database first (see `recover`).
+   */
+  private failed?: unknown
 
   private constructor (dir: string, ds: LevelDatastore, policy: StorePolicy, log: StoreLogger, report: OpenReport, flushIntervalMs: number) {
     this.dir = dir
@@ -383,11 +407,52 @@ export class BlockStore implements StoreView {
     }
   }
 
-  /** Run `fn` after every write queued before it. */
+  /**
+   * Run the write `fn` after every write queued before it. A write that fails marks the store
+   * failed; the next write first reopens the database (`recover`), so a full disk that was
+   * freed, or a passing I/O error, costs the writes in between and no restart.
+   */
   private async serial<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn)
+    const run = this.tail.then(async () => {
+      try {
+        await this.recover()
+        return await fn()
+      } catch (err) {
+        if (!isNotFound(err)) this.failed ??= err
+        throw new StoreWriteError(`the block store could not write in ${this.dir} (${String(err)}); a disk that is full must be given space`, err)
+      }
+    })
     this.tail = run.catch(() => {})
     return run
+  }
+
+  /**
+   * After a failed write: close and reopen the database (LevelDB replays its log and forgets
+   * the error), but only once the disk has room for the replay (the size of the write-ahead
+   * logs): reopening on a still-full disk could fail half-way and leave the store closed for
+   * reads too. Throws while the store is still failed.
+   */
+  private async recover (): Promise<void> {
+    const failed = this.failed
+    if (failed === undefined || this.closing !== undefined) return
+    const { free, needed } = await this.room()
+    if (free < needed) {
+      throw new Error(`disk still full: ${free} bytes free in ${this.dir}, ${needed} needed to reopen the store (first error: ${errorText(failed)})`)
+    }
+    await this.ds.close()
+    await this.ds.open()
+    this.failed = undefined
+    this.log.info(`store: reopened after a write error (${errorText(failed)})`)
+  }
+
+  /** Bytes free on the store's file system, and what a reopen needs: the logs' size, plus 1 MiB. */
+  private async room (): Promise<{ free: number, needed: number }> {
+    const fs = await statfs(this.dir)
+    let logs = 0
+    for (const name of await readdir(this.dir)) {
+      if (name.endsWith('.log')) logs += (await stat(join(this.dir, name))).size
+    }
+    return { free: fs.bavail * fs.bsize, needed: logs + 1024 * 1024 }
   }
 
   private assertOpen (): void {

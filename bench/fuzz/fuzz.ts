@@ -1,0 +1,326 @@
+/**
+ * The fuzz campaign of issue 11:
+ *
+ *   npm run fuzz -- --seed N (--count N | --seconds N) [--protocol request|insert|announce|join|api]
+ *                   [--concurrency 32] [--peers 8]
+ *
+ * Forks bench/fuzz/target.ts (three real nodes on 127.0.0.1 and node 0's client API, in their
+ * own process), then drives node 0's protocol handlers from raw libp2p peers (no warren code)
+ * with the structure-aware malformed frames of bench/fuzz/cases.ts, and its HTTP API with
+ * bench/fuzz/api.ts, each protocol for `count` cases or `seconds`. Every answer is classified:
+ * a typed ERROR (by code), a valid reply (by frame type), an HTTP status, or none (the stream
+ * ended without an answer: a finding). Prints one JSON report: per protocol the frames sent,
+ * the answers, the unanswered cases with their bytes; for the target, crashes (it exited),
+ * unhandled rejections, RSS and heap (after a full GC) before and after, operations and slots left over.
+ */
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { fork } from 'node:child_process'
+import { request as httpRequest, Agent } from 'node:http'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { Error as WireError, Frame, FrameType } from '../../proto/warren.js'
+import { ANNOUNCE_PROTOCOL, INSERT_PROTOCOL, JOIN_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { seededRng } from '../../src/routing/random.js'
+import { createRawPeer } from '../../test/helpers/raw-peer.js'
+import { makeApiCase } from './api.js'
+import { makeCase, material, PROTOCOLS } from './cases.js'
+import type { ApiCase } from './api.js'
+import type { Case, Material, Protocol } from './cases.js'
+import type { TargetStats } from './target.js'
+import type { RawPeer } from '../../test/helpers/raw-peer.js'
+import type { ChildProcess } from 'node:child_process'
+
+export type FuzzProtocol = Protocol | 'api'
+export const FUZZ_PROTOCOLS: FuzzProtocol[] = [...PROTOCOLS, 'api']
+
+const PROTOCOL_ID: Record<Protocol, string> = { request: REQUEST_PROTOCOL, insert: INSERT_PROTOCOL, announce: ANNOUNCE_PROTOCOL, join: JOIN_PROTOCOL }
+/** Longer than any answer may take: a walk or join of a few hops at a 1 s hop timeout, or a first-frame timeout. */
+const ANSWER_TIMEOUT_MS = 30_000
+const CONTINUE = new Set([FrameType.ALL_CLEAR, FrameType.ANNOUNCE_COMMIT])
+
+export interface FuzzOptions {
+  seed: number
+  count?: number
+  seconds?: number
+  protocols: FuzzProtocol[]
+  concurrency?: number
+  peers?: number
+}
+
+export interface ProtocolReport {
+  cases: number
+  frames: number
+  seconds: number
+  framesPerSecond: number
+  /** 'ERROR <CODE>', a reply's frame type, 'HTTP <status>', or 'none: <why>' (unanswered). */
+  answers: Record<string, number>
+  unanswered: number
+  /** HTTP answers with a 5xx status (the API only). */
+  serverErrors: number
+  /** The first few unanswered cases (hex of the frames, or the HTTP request) for replay. */
+  examples: Array<{ kind: string, answer: string, first: string, second?: string }>
+}
+
+export interface FuzzReport {
+  seed: number
+  command: string
+  protocols: Partial<Record<FuzzProtocol, ProtocolReport>>
+  target: {
+    crashed: boolean
+    exit?: string
+    unhandledRejections: number
+    rejections: string[]
+    rssBefore: number
+    rssAfter: number
+    heapBefore: number
+    heapAfter: number
+    activeOperationsAfter: number[]
+    slotsHeldAfter: number[]
+  }
+}
+
+interface Target {
+  child: ChildProcess
+  addr: string
+  api: string
+  exited: () => string | undefined
+  stats: () => Promise<TargetStats>
+  stop: () => Promise<void>
+}
+
+async function startTarget (): Promise<Target> {
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'target.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] })
+  let exit: string | undefined
+  const exited = new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => {
+      exit = signal !== null ? `signal ${signal}` : `code ${code}`
+      resolve()
+    })
+  })
+  const ready = await new Promise<any>((resolve, reject) => {
+    child.once('message', resolve)
+    child.once('exit', () => { reject(new Error(`the fuzz target exited before it was ready (${exit})`)) })
+  })
+  const stats = async (): Promise<TargetStats> => await new Promise((resolve, reject) => {
+    if (exit !== undefined) { reject(new Error(`target exited (${exit})`)); return }
+    const on = (m: any): void => {
+      if (m?.stats !== undefined) {
+        child.off('message', on)
+        resolve(m.stats)
+      }
+    }
+    child.on('message', on)
+    child.send('stats')
+  })
+  return {
+    child,
+    addr: ready.addrs[0],
+    api: ready.api,
+    exited: () => exit,
+    stats,
+    stop: async () => {
+      if (exit === undefined) child.send('stop')
+      await exited
+    }
+  }
+}
+
+function label (bytes: Uint8Array): { label: string, type?: FrameType } {
+  let f: Frame
+  try {
+    f = Frame.decode(bytes)
+  } catch {
+    return { label: 'none: undecodable answer' }
+  }
+  if (f.type === FrameType.ERROR) return { label: `ERROR ${f.error?.code ?? WireError.Code.INTERNAL}`, type: f.type }
+  return { label: f.type, type: f.type }
+}
+
+/** ERROR or REJECTED_LOOP when `bytes` is one (a frame that ends an exchange: no answer is due). */
+function finalFrame (bytes: Uint8Array): FrameType | undefined {
+  try {
+    const t = Frame.decode(bytes).type
+    return t === FrameType.ERROR || t === FrameType.REJECTED_LOOP ? t : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+/** Send one case on a new stream; the answers' labels and the frames sent. */
+async function runCase (peer: RawPeer, target: string, proto: Protocol, c: Case): Promise<{ labels: string[], frames: number }> {
+  let stream
+  try {
+    stream = await peer.dialProtocol(multiaddr(target), PROTOCOL_ID[proto], { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) })
+  } catch (err: any) {
+    return { labels: [`none: stream refused (${err.name})`], frames: 0 }
+  }
+  const lp = lpStream(stream, { maxDataLength: 4 * MAX_FRAME_BYTES })
+  const labels: string[] = []
+  let frames = 0
+  try {
+    for (const frame of [c.first, c.second]) {
+      if (frame === undefined) break
+      await lp.write(frame, { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) })
+      frames++
+      let answer: { label: string, type?: FrameType }
+      const final = finalFrame(frame)
+      try {
+        answer = label((await lp.read({ signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) })).subarray())
+      } catch (err: any) {
+        // ERROR and REJECTED_LOOP are a side's last word: the node answers them by ending the stream.
+        answer = { label: final !== undefined && err.name !== 'TimeoutError' ? `ended after our ${final}` : `none: ${err.name}` }
+      }
+      labels.push(answer.label)
+      if (answer.type === undefined || !CONTINUE.has(answer.type)) break
+    }
+  } catch (err: any) {
+    labels.push(`none: write failed (${err.name})`)
+  } finally {
+    stream.abort(new Error('case done'))
+  }
+  return { labels, frames }
+}
+
+// A connection per request: a server that answers before reading a body may close the connection, which must not fail the next case.
+const apiAgent = new Agent({ keepAlive: false, maxSockets: 64 })
+
+async function runApiCase (base: URL, c: ApiCase): Promise<string> {
+  return await new Promise((resolve) => {
+    const req = httpRequest({ host: base.hostname, port: base.port, method: c.method, path: c.path, headers: c.headers, agent: apiAgent, timeout: ANSWER_TIMEOUT_MS }, (res) => {
+      res.resume()
+      res.on('end', () => { resolve(`HTTP ${res.statusCode ?? 0}`) })
+      res.on('error', (err) => { resolve(`none: ${err.name}`) })
+    })
+    req.on('timeout', () => { req.destroy(new Error('timeout')) })
+    req.on('error', (err: any) => { resolve(`none: ${err.code ?? err.name}`) })
+    if (c.body !== undefined) req.write(c.body)
+    req.end()
+  })
+}
+
+function newReport (): ProtocolReport {
+  return { cases: 0, frames: 0, seconds: 0, framesPerSecond: 0, answers: {}, unanswered: 0, serverErrors: 0, examples: [] }
+}
+
+function record (r: ProtocolReport, answer: string, example: () => ProtocolReport['examples'][number]): void {
+  r.answers[answer] = (r.answers[answer] ?? 0) + 1
+  const bad = answer.startsWith('none') || answer.startsWith('HTTP 5')
+  if (answer.startsWith('none')) r.unanswered++
+  if (answer.startsWith('HTTP 5')) r.serverErrors++
+  // Up to three examples of each kind of bad answer.
+  if (bad && r.examples.filter((e) => e.answer === answer).length < 3) r.examples.push(example())
+}
+
+export async function runFuzz (o: FuzzOptions): Promise<FuzzReport> {
+  if (o.count === undefined && o.seconds === undefined) throw new Error('give --count N or --seconds N')
+  const concurrency = o.concurrency ?? 32
+  const target = await startTarget()
+  const peers = await Promise.all(Array.from({ length: o.peers ?? 8 }, async () => await createRawPeer()))
+  const report: FuzzReport = {
+    seed: o.seed,
+    command: `npm run fuzz -- --seed ${o.seed} ${o.count !== undefined ? `--count ${o.count}` : `--seconds ${o.seconds}`}${o.protocols.length === 1 ? ` --protocol ${o.protocols[0]}` : ''}`,
+    protocols: {},
+    target: { crashed: false, unhandledRejections: 0, rejections: [], rssBefore: 0, rssAfter: 0, heapBefore: 0, heapAfter: 0, activeOperationsAfter: [], slotsHeldAfter: [] }
+  }
+  try {
+    for (const p of peers) await p.start()
+    const before = await target.stats()
+    report.target.rssBefore = before.rss
+    report.target.heapBefore = before.heapUsed
+    for (const [pi, proto] of o.protocols.entries()) {
+      const r = newReport()
+      report.protocols[proto] = r
+      const started = Date.now()
+      const deadline = o.seconds === undefined ? Infinity : started + o.seconds * 1000
+      let next = 0
+      const more = (): boolean => target.exited() === undefined && Date.now() < deadline && (o.count === undefined || next < o.count)
+      await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
+        const rng = seededRng(o.seed * 1_000_003 + pi * 1009 + w)
+        const peer = peers[w % peers.length]
+        const m: Material | undefined = proto === 'api' ? undefined : material({ peerId: peer.peerId.toMultihash().bytes, multiaddrs: [] }, rng)
+        const apiBase = new URL(target.api)
+        while (more()) {
+          next++
+          r.cases++
+          if (proto === 'api') {
+            const c = makeApiCase(apiBase.host, rng)
+            const answer = await runApiCase(apiBase, c)
+            r.frames++
+            record(r, answer, () => ({ kind: c.kind, answer, first: `${c.method} ${c.path} ${JSON.stringify(c.headers)} body ${c.body?.length ?? 0} B` }))
+          } else {
+            const c = makeCase(proto, m!, rng)
+            const { labels, frames } = await runCase(peer, target.addr, proto, c)
+            r.frames += frames
+            for (const answer of labels) record(r, answer, () => ({ kind: c.kind, answer, first: hex(c.first), second: c.second === undefined ? undefined : hex(c.second) }))
+          }
+        }
+      }))
+      r.seconds = (Date.now() - started) / 1000
+      r.framesPerSecond = Math.round(r.frames / r.seconds)
+      if (target.exited() !== undefined) break
+    }
+    if (target.exited() === undefined) {
+      // Let relayed operations end (hop deadlines), then read the leftovers and the memory.
+      let after = await target.stats()
+      const until = Date.now() + 30_000
+      while ((after.activeOperations.some((n) => n > 0) || after.slotsHeld.some((n) => n > 0)) && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        after = await target.stats()
+      }
+      Object.assign(report.target, {
+        unhandledRejections: after.unhandledRejections,
+        rejections: after.rejections,
+        rssAfter: after.rss,
+        heapAfter: after.heapUsed,
+        activeOperationsAfter: after.activeOperations,
+        slotsHeldAfter: after.slotsHeld
+      })
+    }
+  } finally {
+    report.target.crashed = target.exited() !== undefined
+    report.target.exit = target.exited()
+    for (const p of peers) await Promise.resolve(p.stop()).catch(() => {})
+    await target.stop()
+    apiAgent.destroy()
+  }
+  return report
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string' },
+      count: { type: 'string' },
+      seconds: { type: 'string' },
+      protocol: { type: 'string' },
+      concurrency: { type: 'string' },
+      peers: { type: 'string' }
+    }
+  })
+  const num = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number, not "${v}"`)
+    return n
+  }
+  const protocols = values.protocol === undefined ? FUZZ_PROTOCOLS : [values.protocol as FuzzProtocol]
+  if (!protocols.every((p) => FUZZ_PROTOCOLS.includes(p))) {
+    console.error(`unknown --protocol ${values.protocol} (one of ${FUZZ_PROTOCOLS.join(', ')})`)
+    process.exit(2)
+  }
+  const report = await runFuzz({
+    seed: num('seed', values.seed) ?? Math.floor(Math.random() * 2 ** 31),
+    count: num('count', values.count),
+    seconds: num('seconds', values.seconds),
+    protocols,
+    concurrency: num('concurrency', values.concurrency),
+    peers: num('peers', values.peers)
+  })
+  console.log(JSON.stringify(report, null, 2))
+  const bad = report.target.crashed || report.target.unhandledRejections > 0 || Object.values(report.protocols).some((r) => r.unanswered > 0 || r.serverErrors > 0)
+  process.exit(bad ? 1 : 0)
+}

@@ -1,0 +1,155 @@
+/**
+ * Attack scripts of the security review (issue 11), kept as test helpers: each drives real
+ * nodes the way an attacker would, with a raw libp2p peer (test/helpers/raw-peer.ts) or a
+ * warren node of the attacker's, and reports what it achieved.
+ */
+import { pbStream } from '@libp2p/utils'
+import { createServer } from 'node:net'
+import { Frame, FrameType, KeyType } from '../../proto/warren.js'
+import type { Error as WireError } from '../../proto/warren.js'
+import { INSERT_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { ChkType, encodeChk } from '../../src/keys/chk.js'
+import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { randomBytes } from './seed.js'
+import type { RawPeer } from './raw-peer.js'
+import type { Block } from '../../proto/warren.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A TCP listener on 127.0.0.1 that counts the connections made to it (and drops them). */
+export interface Canary {
+  port: number
+  addr: string
+  connections: () => number
+  close: () => Promise<void>
+}
+
+export async function canary (): Promise<Canary> {
+  let n = 0
+  const server = createServer((sock) => { n++; sock.destroy() })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    port,
+    addr: `/ip4/127.0.0.1/tcp/${port}`,
+    connections: () => n,
+    close: async () => { await new Promise<void>((resolve) => server.close(() => { resolve() })) }
+  }
+}
+
+/** A genuine CHK block of `payload` (random 32 KiB-block content by default) and its routing key. */
+export function chkBlock (payload: Uint8Array = randomBytes(100)): { key: Uint8Array<ArrayBuffer>, block: Block } {
+  const c = encodeChk(ChkType.DATA, payload)
+  return { key: c.routingKey.bytes as Uint8Array<ArrayBuffer>, block: { type: KeyType.CHK, data: c.block, pubkey: new Uint8Array(), signature: new Uint8Array(), headers: new Uint8Array() } }
+}
+
+/** How one insert of a flood ended: stored, or refused with an ERROR code (or another frame type). */
+export type InsertOutcome = { stored: true } | { stored: false, frame: FrameType, code?: WireError.Code, message?: string }
+
+/**
+ * One complete insert of a genuine block by the raw peer `evil` at `target`, HTL 0 (stored
+ * there only): INSERT, then on ALL_CLEAR the block.
+ */
+export async function rawInsert (evil: RawPeer, target: Multiaddr, id: bigint, b = chkBlock()): Promise<InsertOutcome> {
+  const s = await evil.dialProtocol(target, INSERT_PROTOCOL)
+  const pb = pbStream(s, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+  try {
+    await pb.write({ type: FrameType.INSERT, insert: { id, key: b.key, htl: 0, source: { peerId: evil.peerId.toMultihash().bytes, multiaddrs: [] } } })
+    const ac = await pb.read({ signal: AbortSignal.timeout(10_000) })
+    if (ac.type !== FrameType.ALL_CLEAR) return { stored: false, frame: ac.type, code: ac.error?.code, message: ac.error?.message }
+    await pb.write({ type: FrameType.INSERT_DATA, insertData: { block: b.block } })
+    const f = await pb.read({ signal: AbortSignal.timeout(10_000) })
+    if (f.type === FrameType.INSERT_STORED) return { stored: true }
+    return { stored: false, frame: f.type, code: f.error?.code, message: f.error?.message }
+  } finally {
+    s.abort(new Error('insert done'))
+  }
+}
+
+/** Finding 4: `count` inserts of fresh blocks by one peer, `parallel` at a time; the outcomes in order. */
+export async function insertFlood (evil: RawPeer, target: Multiaddr, count: number, parallel = 8, firstId = 1n): Promise<InsertOutcome[]> {
+  const out: InsertOutcome[] = []
+  let next = 0
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const i = next++
+      out[i] = await rawInsert(evil, target, firstId + BigInt(i), chkBlock(randomBytes(32 * 1024 - 64)))
+    }
+  }))
+  return out
+}
+
+/**
+ * Hold `n` operations open at `target` from the raw peer `evil`: INSERTs (HTL 0) whose data
+ * never follows. Returns each answer's frame type (ALL_CLEAR: held; ERROR: refused, with its
+ * code) and a function that lets them all go.
+ */
+export async function holdInserts (evil: RawPeer, target: Multiaddr, n: number, firstId: bigint): Promise<{ answers: Array<{ type: FrameType, code?: WireError.Code, message?: string }>, release: () => void }> {
+  const streams = await Promise.all(Array.from({ length: n }, async () => await evil.dialProtocol(target, INSERT_PROTOCOL)))
+  const answers = []
+  for (const [i, s] of streams.entries()) {
+    const pb = pbStream(s).pb(Frame)
+    await pb.write({ type: FrameType.INSERT, insert: { id: firstId + BigInt(i), key: randomBytes(32), htl: 0, source: { peerId: evil.peerId.toMultihash().bytes, multiaddrs: [] } } })
+    const f = await pb.read({ signal: AbortSignal.timeout(10_000) })
+    answers.push({ type: f.type, code: f.error?.code, message: f.error?.message })
+  }
+  return { answers, release: () => { for (const s of streams) s.abort(new Error('attack over')) } }
+}
+
+type WirePeerRef = { peerId: Uint8Array<ArrayBuffer>, multiaddrs: Array<Uint8Array<ArrayBuffer>> }
+
+/** A fresh peer ID: the identity multihash of a random Ed25519 public key (0x00 0x24, then the key's protobuf). */
+function freshPeerId (): Uint8Array<ArrayBuffer> {
+  return new Uint8Array([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...randomBytes(32)])
+}
+
+/** A public TCP address, /ip4/198.51.<i>.<random>/tcp/<1024 + i>. */
+function publicAddr (i: number): Multiaddr {
+  return multiaddr(`/ip4/198.51.${i}.${1 + (randomBytes(1)[0] % 250)}/tcp/${1024 + i}`)
+}
+
+/** The shortest useful peer reference: a fresh peer with one public TCP address. */
+export function shortPeerRef (): WirePeerRef {
+  return { peerId: freshPeerId(), multiaddrs: [publicAddr(0).bytes] }
+}
+
+/**
+ * The longest peer reference the wire allows: a fresh peer with MAX_PEER_ADDRS public TCP
+ * addresses padded to the byte limit (a long /http-path after /tcp).
+ */
+export function longPeerRef (): WirePeerRef {
+  const multiaddrs = Array.from({ length: MAX_PEER_ADDRS }, (_, i) => {
+    const base = publicAddr(i).toString()
+    let path = 'x'.repeat(240)
+    while (multiaddr(`${base}/http-path/${path}`).bytes.length > 256) path = path.slice(1)
+    return multiaddr(`${base}/http-path/${path}`).bytes
+  })
+  return { peerId: freshPeerId(), multiaddrs }
+}
+
+/** Make `target` learn `count` fresh peers named by `ref()` (inserts at HTL 0 whose data never follows). */
+export async function peerRefFlood (evil: RawPeer, target: Multiaddr, count: number, firstId: bigint, ref: () => WirePeerRef, parallel = 8): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const i = next++
+      const s = await evil.dialProtocol(target, INSERT_PROTOCOL)
+      const pb = pbStream(s).pb(Frame)
+      await pb.write({ type: FrameType.INSERT, insert: { id: firstId + BigInt(i), key: randomBytes(32), htl: 0, source: ref() } })
+      await pb.read({ signal: AbortSignal.timeout(10_000) })
+      s.abort(new Error('never sending the data'))
+    }
+  }))
+}
+
+/** One REQUEST (HTL 0) by the raw peer `evil` at `target`; the answer frame. */
+export async function rawRequest (evil: RawPeer, target: Multiaddr, id: bigint, key: Uint8Array<ArrayBuffer>): Promise<Frame> {
+  const s = await evil.dialProtocol(target, REQUEST_PROTOCOL)
+  try {
+    const pb = pbStream(s, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+    await pb.write({ type: FrameType.REQUEST, request: { id, key, htl: 0 } })
+    return await pb.read({ signal: AbortSignal.timeout(10_000) })
+  } finally {
+    s.abort(new Error('request done'))
+  }
+}
