@@ -7,6 +7,7 @@
  */
 import { RateLimiter } from '@libp2p/utils'
 import { ProtocolViolation, WireError } from './messages.js'
+import type { Block } from '../../proto/warren.js'
 
 export interface InsertQuotaInit {
   /** Inserts (blocks) per peer per window. */
@@ -34,6 +35,11 @@ export class InsertQuota {
   /** Charge `n` bytes of block data to `peer`; throws ProtocolViolation(OVERLOADED) past the quota. */
   charge (peer: string, n: number): void {
     this.consume(this.bytes, peer, n)
+  }
+
+  /** Charge a block's stored bytes (its fields; the framing is not charged) to `peer`. */
+  chargeBlock (peer: string, b: Block): void {
+    this.charge(peer, b.data.length + b.pubkey.length + b.signature.length + b.headers.length)
   }
 
   private consume (limiter: RateLimiter, peer: string, n: number): void {

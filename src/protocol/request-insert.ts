@@ -14,13 +14,14 @@ import { Block } from '../../proto/warren.js'
 import { HOP_TIMEOUT_MS, INSERT_PROTOCOL, REQUEST_PROTOCOL } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
-import { errorFrame, FrameType, insertFrame, ProtocolViolation, requestFrame, WireError } from './messages.js'
+import { errorFrame, FrameType, insertFrame, requestFrame, WireError } from './messages.js'
 import { ANSWERS, localOutcome, readBlock, readInsertData, replyFrame, toResponse } from './request-frames.js'
 import { abortHops, answerViolation, exchange, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
 import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
-import { ipGroup } from './address-book.js'
+import { Admission } from './admission.js'
+import type { Admitted } from './admission.js'
 import type { AddressBook } from './address-book.js'
 import type { InsertQuota } from './quota.js'
 import type { Frame } from './messages.js'
@@ -34,11 +35,9 @@ export interface RequestInsertComponents {
   store: WarrenStore
   addressBook: AddressBook
   connectionManager: ConnectionManager
-  /** Operations each upstream peer holds here (MAX_OPS_PER_PEER). */
+  /** Per-peer and per-IP slots and the insert quota (admission.ts). */
   slots: PeerSlots
-  /** Operations the peers at each IP address (IPv6: each /64) hold here together (MAX_OPS_PER_IP). */
   ipSlots: PeerSlots
-  /** Inserts (blocks and bytes) each peer may make this node take per window. */
   quota: InsertQuota
   rng: Rng
   log: Logger
@@ -53,8 +52,8 @@ export interface RequestInsertInit {
 
 interface OpContext extends HopLinks {
   key: RoutingKey
-  /** The upstream peer's IP group (ipGroup), whose slot the operation holds. */
-  ip?: string
+  /** The slots the upstream peer's operation holds here (Admission). */
+  admitted?: Admitted
   /**
    * Aborted when the operation's state is released here (answered, aborted by its caller, its
    * upstream gone, the node stopping): a dial or a wait on the child stops at once.
@@ -74,13 +73,13 @@ type Kind = 'request' | 'insert'
 export class RequestInsertHandler {
   private readonly c: RequestInsertComponents
   private readonly firstFrameTimeoutMs: number
-  private readonly maxOps: number
+  private readonly admission: Admission
   private readonly ctx = new Map<bigint, OpContext>()
 
   constructor (components: RequestInsertComponents, init: RequestInsertInit) {
     this.c = components
     this.firstFrameTimeoutMs = init.firstFrameTimeoutMs
-    this.maxOps = init.maxOps
+    this.admission = new Admission(components, init.maxOps)
   }
 
   /** Operations in progress here (the node's own and relayed). */
@@ -141,19 +140,12 @@ export class RequestInsertHandler {
     const up = link(peer, stream)
     const frame = await readFirst(up, [kind === 'request' ? FrameType.REQUEST : FrameType.INSERT], this.firstFrameTimeoutMs, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, this.c.log)
     if (frame === undefined) return
-    if (kind === 'insert') {
-      try {
-        this.c.quota.admit(peer)
-      } catch (err) {
-        await refuse(this.c.log, up, err)
-        return
-      }
-    }
     // The slots are reserved before anything asynchronous; every early return gives them back.
-    const ip = ipGroup(connection.remoteAddr)
-    const full = this.admit(peer, ip)
-    if (full !== undefined) {
-      await refuse(this.c.log, up, new ProtocolViolation(WireError.Code.OVERLOADED, full))
+    let admitted: Admitted
+    try {
+      admitted = this.admission.admit(kind, peer, connection.remoteAddr)
+    } catch (err) {
+      await refuse(this.c.log, up, err)
       return
     }
     const m = (frame.request ?? frame.insert)!
@@ -163,7 +155,7 @@ export class RequestInsertHandler {
       try {
         source = this.c.addressBook.learn(frame.insert.source)
       } catch (err) {
-        this.unadmit(peer, ip)
+        this.admission.release(admitted)
         await refuse(this.c.log, up, err)
         return
       }
@@ -175,11 +167,11 @@ export class RequestInsertHandler {
       : this.c.core.receive(peer, { kind, id: m.id, key, htl: m.htl, source })
     const first = actions[0]
     if (actions.length === 1 && first.type === 'reply' && first.reply.type === 'loop') {
-      this.unadmit(peer, ip)
+      this.admission.release(admitted)
       await answer(this.c.log, up, { type: FrameType.REJECTED_LOOP }, true)
       return
     }
-    this.ctx.set(m.id, { key, upstream: up, ip, ended: new AbortController() })
+    this.ctx.set(m.id, { key, upstream: up, admitted, ended: new AbortController() })
     // The node above gave up (its caller aborted, it stopped, its stream was reset): nobody
     // waits for the answer, so end the operation here now rather than at its deadline, and
     // reset our own child stream, so that the nodes below do the same.
@@ -318,7 +310,7 @@ export class RequestInsertHandler {
   private async awaitInsertData (id: bigint, c: OpContext, up: Link): Promise<void> {
     try {
       c.block = await readInsertData(up, c.key, this.firstFrameTimeoutMs + HOP_TIMEOUT_MS)
-      this.c.quota.charge(up.peer, blockBytes(c.block))
+      this.c.quota.chargeBlock(up.peer, c.block)
     } catch (err) {
       await refuse(this.c.log, up, err)
       this.c.core.abort(id)
@@ -363,38 +355,12 @@ export class RequestInsertHandler {
     this.ctx.delete(id)
     c.ended.abort()
     if (c.child !== undefined) c.child.stream.abort(new Error('operation finished'))
-    if (c.upstream !== undefined) this.unadmit(c.upstream.peer, c.ip!)
+    if (c.admitted !== undefined) this.admission.release(c.admitted)
   }
-
-  /**
-   * Take the slots an inbound operation of `peer` at `ip` holds: one of the peer's, one of
-   * its IP group's (many identities on one host share it), and one of the node's; the
-   * refusal's words when a limit is reached (shed with OVERLOADED: the peer tries another route).
-   */
-  private admit (peer: string, ip: string): string | undefined {
-    if (this.c.slots.total >= this.maxOps) return `this node is busy (${this.maxOps} operations in progress); try another`
-    if (!this.c.slots.acquire(peer)) return `too many operations in progress from you (max ${this.c.slots.limit})`
-    if (!this.c.ipSlots.acquire(ip)) {
-      this.c.slots.release(peer)
-      return `too many operations in progress from your address (max ${this.c.ipSlots.limit})`
-    }
-    return undefined
-  }
-
-  private unadmit (peer: string, ip: string): void {
-    this.c.slots.release(peer)
-    this.c.ipSlots.release(ip)
-  }
-
 }
 
 /** What a peer is told when this node could not store its block (the reason stays in the log). */
 const STORE_FAILED = 'the block could not be stored at this node; insert it through another'
-
-/** The bytes a block takes in the store (its fields; the framing is not charged). */
-function blockBytes (b: Block): number {
-  return b.data.length + b.pubkey.length + b.signature.length + b.headers.length
-}
 
 /** Answer upstream (and close, unless more frames follow): two hops' time to write, one to close. */
 async function answer (log: Logger, l: Link, frame: Frame, close: boolean): Promise<void> {
