@@ -230,7 +230,8 @@ export function buildProgram (): Command {
       for (const a of node.addresses()) console.log(`listening ${a}`)
       console.log(`client API ${api.url}`)
       console.log(`data dir ${config.dataDir} (store ${humanBytes(config.storeBytes)})`)
-      for (const line of banner(api.url, node.addresses(), config.bootstrap.length)) console.log(line)
+      // One write, so that a reader that has seen the gateway line has the whole banner.
+      console.log(banner(api.url, node.addresses(), config.bootstrap.length).join('\n'))
       log.info({ peerId: node.peerId, bootstrap: config.bootstrap.length }, 'node started')
     })
 
