@@ -1,12 +1,14 @@
 // Build: compile proto/*.proto with protons, then type-check and compile everything with tsc.
 // Runs on whatever `node` npm put first on PATH (Node 24 from node_modules/.bin).
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = (name) => join(root, 'node_modules', '.bin', name)
+// A clean output folder: a renamed or deleted test must not live on as stale JavaScript.
+rmSync(join(root, 'dist'), { recursive: true, force: true })
 const protos = readdirSync(join(root, 'proto')).filter((f) => f.endsWith('.proto')).map((f) => join('proto', f))
 if (protos.length > 0) {
   execFileSync(bin('protons'), protos, { cwd: root, stdio: 'inherit' })
