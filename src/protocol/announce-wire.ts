@@ -5,7 +5,7 @@
  */
 import { HOP_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
 import { errorFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
-import { answerViolation, deadlineSignal, exchange, hopFailure, openLink, readFirst, send } from './stream.js'
+import { abortHops, answerViolation, deadlineSignal, exchange, hopFailure, openLink, readFirst, send } from './stream.js'
 import type { AddressBook } from './address-book.js'
 import type { Frame } from './messages.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
@@ -27,6 +27,33 @@ export interface AnnounceComponents {
 }
 
 /** A walk or join in progress here, as a driver keeps it. */
+/**
+ * What both AnnounceCore drivers (walks, joins) share: their components and the table of hops in
+ * progress here, all ended when the node stops.
+ */
+export abstract class HopTable<C extends AnnounceComponents, T extends HopLinks> {
+  protected readonly hops = new Map<bigint, T>()
+
+  constructor (protected readonly c: C) {}
+
+  /** Operations in progress here. */
+  get active (): number {
+    return this.hops.size
+  }
+
+  stop (): void {
+    for (const [id, h] of this.hops) {
+      this.settleOnStop(h)
+      this.c.core.abort(id)
+    }
+    abortHops(this.hops.values(), new Error('node stopping'))
+    this.hops.clear()
+  }
+
+  /** Settle the local caller of a hop (if it is this node's own) as the node stops. */
+  protected abstract settleOnStop (hop: T): void
+}
+
 export interface AnnounceHop extends HopLinks {
   deadline: number
 }

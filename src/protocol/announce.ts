@@ -24,10 +24,10 @@
 import { ANNOUNCE_PROTOCOL, HOP_TIMEOUT_MS } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
-import { admit, failureFrame, openHop, readAnnouncement, readRefs, releaseHop, sendClose, step, wire, writeRefs } from './announce-wire.js'
+import { admit, failureFrame, HopTable, openHop, readAnnouncement, readRefs, releaseHop, sendClose, step, wire, writeRefs } from './announce-wire.js'
 import { isJoinAction } from './join.js'
 import { FrameType, ProtocolViolation, WireError } from './messages.js'
-import { abortHops, link, whenAborted } from './stream.js'
+import { link, whenAborted } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { JoinAction, JoinHandler } from './join.js'
 import type { NodeLocation } from './location.js'
@@ -60,26 +60,10 @@ export interface AnnounceHandlerComponents extends AnnounceComponents {
   location: NodeLocation
 }
 
-export class AnnounceHandler {
-  private readonly c: AnnounceHandlerComponents
-  private readonly pending = new Map<bigint, WalkHop>()
-
-  constructor (components: AnnounceHandlerComponents) {
-    this.c = components
-  }
-
-  /** Walks in progress here. */
-  get active (): number {
-    return this.pending.size
-  }
-
-  stop (): void {
-    for (const [id, p] of this.pending) {
-      p.local?.reject(new Error('the node is shutting down'))
-      this.c.core.abort(id)
-    }
-    abortHops(this.pending.values(), new Error('node stopping'))
-    this.pending.clear()
+/** The announcement walk's driver (walks in progress here: `active`). */
+export class AnnounceHandler extends HopTable<AnnounceHandlerComponents, WalkHop> {
+  protected settleOnStop (hop: WalkHop): void {
+    hop.local?.reject(new Error('the node is shutting down'))
   }
 
   /**
@@ -92,11 +76,11 @@ export class AnnounceHandler {
     let hop!: WalkHop
     const result = new Promise<AnnounceResult>((resolve, reject) => {
       hop = { deadline: Date.now() + this.budget(htl), local: { resolve, reject } }
-      this.pending.set(id, hop)
+      this.hops.set(id, hop)
     })
     const unlisten = whenAborted(options.signal, (err) => {
-      if (this.pending.get(id) === hop) {
-        releaseHop(this.c, this.pending, id, 'announce')
+      if (this.hops.get(id) === hop) {
+        releaseHop(this.c, this.hops, id, 'announce')
         hop.child?.stream.abort(err)
       }
       hop.local?.reject(err)
@@ -120,18 +104,18 @@ export class AnnounceHandler {
     if (first === undefined) return
     const a = first.frame.announce!
     // An ID in use here is a loop even if it left the seen cache: never take over live state.
-    const actions = await admit(this.c, up, 'announcement', () => this.pending.has(a.id)
+    const actions = await admit(this.c, up, 'announcement', () => this.hops.has(a.id)
       ? [{ type: 'failed', id: a.id, to: peer, reason: 'loop' }]
       : this.c.core.receive(peer, { id: a.id, htl: a.htl, node: first.node, commitments: a.commitments }))
     if (actions === undefined) return
-    this.pending.set(a.id, { upstream: up, deadline: Date.now() + this.budget(Math.min(a.htl, this.c.core.options.maxHtl)) })
+    this.hops.set(a.id, { upstream: up, deadline: Date.now() + this.budget(Math.min(a.htl, this.c.core.options.maxHtl)) })
     this.run(actions)
   }
 
   private run (actions: Array<AnnounceAction<string>>): void {
     // Look the driver state up before executing anything: a failure is reported to both
     // neighbours, and the first report releases the state the second one needs.
-    const batch = actions.map((a) => [a, this.pending.get(a.id)] as const)
+    const batch = actions.map((a) => [a, this.hops.get(a.id)] as const)
     for (const [a, p] of batch) {
       // A join's state is looked up when it runs: the newcomer's is created by its result, just before.
       if (isJoinAction(a)) this.c.joins.run([a])
@@ -168,7 +152,7 @@ export class AnnounceHandler {
           }, (r) => core.failed(a.id, a.to, r)))
         return
       case 'result':
-        releaseHop(this.c, this.pending, a.id, 'announce')
+        releaseHop(this.c, this.hops, a.id, 'announce')
         if (a.to === null) {
           this.c.location.set(a.key.loc)
           // Synchronously, before the join action that follows in this batch runs.
@@ -182,7 +166,7 @@ export class AnnounceHandler {
         return
       case 'failed': {
         // The core only reports a failure once the announcement is over at this node.
-        releaseHop(this.c, this.pending, a.id, 'announce')
+        releaseHop(this.c, this.hops, a.id, 'announce')
         if (a.to === null) {
           p.local?.reject(new Error(`announcement failed: ${a.reason}`))
           return
@@ -198,7 +182,7 @@ export class AnnounceHandler {
    * last node of the walk when its upstream fails): release our state for it too.
    */
   private settle (id: bigint, actions: Array<AnnounceAction<string>>): void {
-    if (actions.length === 0 && !this.c.core.has(id)) releaseHop(this.c, this.pending, id, 'announce')
+    if (actions.length === 0 && !this.c.core.has(id)) releaseHop(this.c, this.hops, id, 'announce')
     this.run(actions)
   }
 }

@@ -12,9 +12,9 @@
  */
 import { JOIN_PROTOCOL } from '../constants.js'
 import { randomId } from '../routing/random.js'
-import { admit, openHop, readAnnouncement, readRefs, refusal, releaseHop, sendClose, step, writeRefs } from './announce-wire.js'
+import { admit, HopTable, openHop, readAnnouncement, readRefs, refusal, releaseHop, sendClose, step, writeRefs } from './announce-wire.js'
 import { FrameType } from './messages.js'
-import { abortHops, link, whenAborted } from './stream.js'
+import { link, whenAborted } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { AnnounceAction } from '../routing/announce.js'
 import type { AbortOptions, Stream } from '@libp2p/interface'
@@ -30,26 +30,10 @@ export function isJoinAction (a: AnnounceAction<string>): a is JoinAction {
   return a.type === 'join' || a.type === 'joined' || a.type === 'join-failed'
 }
 
-export class JoinHandler {
-  private readonly c: AnnounceComponents
-  private readonly joins = new Map<bigint, JoinHop>()
-
-  constructor (components: AnnounceComponents) {
-    this.c = components
-  }
-
-  /** Joins in progress here. */
-  get active (): number {
-    return this.joins.size
-  }
-
-  stop (): void {
-    for (const [id, j] of this.joins) {
-      j.done?.(undefined)
-      this.c.core.abort(id)
-    }
-    abortHops(this.joins.values(), new Error('node stopping'))
-    this.joins.clear()
+/** The routed join's driver (joins in progress here: `active`). */
+export class JoinHandler extends HopTable<AnnounceComponents, JoinHop> {
+  protected settleOnStop (hop: JoinHop): void {
+    hop.done?.(undefined)
   }
 
   /**
@@ -62,13 +46,13 @@ export class JoinHandler {
     const actions = this.c.core.rejoin(id, loc)
     // begin registers the join synchronously, before its first action runs.
     const joined = this.begin(id)
-    const hop = this.joins.get(id)
+    const hop = this.hops.get(id)
     let unlisten = (): void => {}
     // Aborting ends the join here at once and resets the stream to its next hop.
     const aborted = new Promise<never>((_resolve, reject) => {
       unlisten = whenAborted(options.signal, (err) => {
-        if (hop !== undefined && this.joins.get(id) === hop) {
-          releaseHop(this.c, this.joins, id, 'join')
+        if (hop !== undefined && this.hops.get(id) === hop) {
+          releaseHop(this.c, this.hops, id, 'join')
           hop.child?.stream.abort(err)
         }
         reject(err)
@@ -89,7 +73,7 @@ export class JoinHandler {
   async begin (id: bigint): Promise<number | undefined> {
     if (this.c.core.options.joinHtl < 1) return undefined
     return await new Promise<number | undefined>((resolve) => {
-      this.joins.set(id, { deadline: this.deadline(id), done: resolve })
+      this.hops.set(id, { deadline: this.deadline(id), done: resolve })
     })
   }
 
@@ -104,11 +88,11 @@ export class JoinHandler {
     const first = await readAnnouncement(up, FrameType.ANNOUNCE_JOIN, this.c.addressBook)
     if (first === undefined) return
     const j = first.frame.announceJoin!
-    const actions = await admit(this.c, up, 'join', () => this.joins.has(j.id)
+    const actions = await admit(this.c, up, 'join', () => this.hops.has(j.id)
       ? [{ type: 'join-failed', id: j.id, to: peer, reason: 'loop' }]
       : this.c.core.join(peer, { id: j.id, htl: j.htl, node: first.node, loc: j.loc }))
     if (actions === undefined) return
-    this.joins.set(j.id, { upstream: up, deadline: this.deadline(j.id) })
+    this.hops.set(j.id, { upstream: up, deadline: this.deadline(j.id) })
     this.run(actions)
   }
 
@@ -120,7 +104,7 @@ export class JoinHandler {
   }
 
   private async exec (a: JoinAction): Promise<void> {
-    const j = this.joins.get(a.id)
+    const j = this.hops.get(a.id)
     if (j === undefined) return
     switch (a.type) {
       case 'join': {
@@ -140,7 +124,7 @@ export class JoinHandler {
         return
       }
       case 'joined':
-        releaseHop(this.c, this.joins, a.id, 'join')
+        releaseHop(this.c, this.hops, a.id, 'join')
         if (a.to === null) {
           this.c.log('announce %s: the join route ended; %d references', a.id, a.refs.length)
           j.done?.(a.refs.length)
@@ -151,7 +135,7 @@ export class JoinHandler {
       case 'join-failed':
         // The core refuses only an arriving join (answered by onInbound); for completeness.
         if (a.to !== j.upstream?.peer) return
-        releaseHop(this.c, this.joins, a.id, 'join')
+        releaseHop(this.c, this.hops, a.id, 'join')
         await sendClose(j.upstream, refusal(a.reason, 'join'))
     }
   }
@@ -161,7 +145,7 @@ export class JoinHandler {
    * ends here): release our state for it too.
    */
   private settle (id: bigint, actions: Array<AnnounceAction<string>>): void {
-    if (actions.length === 0 && !this.c.core.hasJoin(id)) releaseHop(this.c, this.joins, id, 'join')
+    if (actions.length === 0 && !this.c.core.hasJoin(id)) releaseHop(this.c, this.hops, id, 'join')
     this.run(actions)
   }
 }
