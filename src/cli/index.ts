@@ -292,7 +292,13 @@ export function buildProgram (): Command {
         const m = meter('get', size.total, o.quiet === true)
         bar = m
         const src = counted(Readable.fromWeb(res.body as any), (evt) => { m.onProgress(evt); if (evt.type === 'warren:file:bytes') size.got = evt.detail.total })
-        await pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output), { signal })
+        const copy = pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output), { signal })
+        // On Ctrl-C do not wait for the pipeline to wind down: a write blocked on a stalled
+        // output (a pipe nobody reads) would hold it, and the command, forever.
+        copy.catch(() => {})
+        await Promise.race([copy, new Promise<never>((_resolve, reject) => {
+          signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
+        })])
       } catch (err) {
         if (!signal.aborted) throw err
         bar.stop()
