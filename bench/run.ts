@@ -30,7 +30,8 @@ const BENCHES: Record<string, BenchSpec> = {
   'sim-bench': { about: 'simulator speed and memory per node', node: ['--expose-gc'], full: ['1000', '10000', '100000'], quick: ['50'] },
   'sim-compare': { about: 'convergence quartiles of a core profile', full: ['{}', '1', '10', '5000'], quick: ['{}', '1', '1', '100'] },
   'sim-diag': { about: 'why convergence probes fail', full: ['1', '5000'], quick: ['1', '100'] },
-  'sim-faults': { about: 'fault tolerance at one removal fraction', full: ['{}', '{}', '1', '10', '0', '0.3', '1000'], quick: ['{}', '{}', '1', '1', '0', '0.3', '20'] }
+  'sim-faults': { about: 'fault tolerance at one removal fraction', full: ['{}', '{}', '1', '10', '0', '0.3', '1000'], quick: ['{}', '{}', '1', '1', '0', '0.3', '20'] },
+  'sim-minimal': { about: 'an independent minimal model of the 2001 convergence experiment (Fig. 2)', full: ['10', '5000'], quick: ['1', '300', '{"nodes":200}'] }
 }
 
 interface BenchResult {
