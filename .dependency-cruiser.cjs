@@ -1,7 +1,7 @@
 // Import graph rules (issue 10). Run on the compiled JavaScript (dist/src): TypeScript 7 has no
 // JavaScript API for dependency-cruiser to parse .ts with, and tsc emits one .js per .ts with the
 // same relative imports (type-only imports are erased, which is what layering is about at run time).
-// Layers, low to high: keys, routing -> store -> protocol -> client -> ark -> gateway -> api -> node.js -> cli.
+// Layers, low to high: keys, routing -> store -> protocol -> tunnel, client -> ark -> gateway -> api -> node.js -> cli.
 // The simulator (sim) drives the same pure core as the node and sits beside protocol.
 const S = '^dist/src/'
 module.exports = {
@@ -33,6 +33,13 @@ module.exports = {
       comment: 'the client depends on BlockNetwork (protocol/types) and its errors, never on the libp2p service',
       from: { path: `${S}client/` },
       to: { path: `${S}(ark|gateway|api|cli|sim)/|${S}node\\.js|${S}protocol/(?!types\\.js|errors\\.js)` }
+    },
+    {
+      name: 'tunnel-below-applications',
+      severity: 'error',
+      comment: 'SSL-through-SSL (src/tunnel) sits on the protocol layer; the node wires the client into it',
+      from: { path: `${S}tunnel/` },
+      to: { path: `${S}(client|ark|gateway|api|cli|sim)/|${S}node\\.js` }
     },
     {
       name: 'gateway-below-api',

@@ -31,6 +31,7 @@ import type { WarrenServiceInit , WarrenService} from './protocol/service.js'
 import { BlockStore } from './store/block-store.js'
 import { pinoComponentLogger } from './util/libp2p-logger.js'
 import { silentLogger } from './util/logger.js'
+import { TunnelState } from './tunnel/tunnel.js'
 import type { WarrenConfig } from './config.js'
 import type { NodeCoreOptions } from './routing/node-core.js'
 import type { Logger } from './util/logger.js'
@@ -108,6 +109,8 @@ export class WarrenNode {
   readonly neighbours: NeighbourKeeper
   /** Announces the node once in its life, or rejoins toward its kept location after a restart. */
   readonly announcer: Announcer
+  /** Tunnel keys and card, trusted peers, replay cache (SSL-through-SSL, src/tunnel). */
+  readonly tunnel: TunnelState
   readonly log: Logger
 
   constructor (components: WarrenNodeComponents, init: WarrenNodeInit = {}) {
@@ -116,6 +119,7 @@ export class WarrenNode {
     this.libp2p = libp2p
     this.store = store
     this.log = log
+    this.tunnel = new TunnelState({ identity: privateKey, dataDir: config.dataDir, addresses: () => this.service.advertised().map((a) => a.toString()) })
     this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
     this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
     this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0, dialable: (a) => this.service.dialable(a),
@@ -152,6 +156,7 @@ export class WarrenNode {
   }
 
   async start (): Promise<void> {
+    await this.tunnel.start()
     await this.libp2p.start()
     this.ark.start()
     await this.neighbours.start()

@@ -26,6 +26,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { errorPage } from '../gateway/pages.js'
 import { pageHeaders } from '../gateway/security.js'
 import { registerKeyRoutes } from './keys-routes.js'
+import { registerTunnelRoutes } from './tunnel-routes.js'
+import type { TunnelRoutesNode } from './tunnel-routes.js'
 import { TransferLog } from '../gateway/transfers.js'
 import { Bookmarks } from '../gateway/bookmarks.js'
 import type { ClientOptions } from '../client/types.js'
@@ -35,7 +37,7 @@ import type { Libp2p } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
 
 /** What the API needs of a node (WarrenNode satisfies it). */
-export interface ApiNode extends GatewayNode, KeyRoutesNode {
+export interface ApiNode extends GatewayNode, KeyRoutesNode, TunnelRoutesNode {
   /** dataDir: where the list of uploads and downloads is kept (none: in memory only). */
   readonly config: { apiAllowRemote: boolean, dataDir?: string }
   readonly libp2p: Pick<Libp2p, 'getConnections' | 'dial'>
@@ -178,6 +180,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     return reply
   })
   registerKeyRoutes(app, node)
+  registerTunnelRoutes(app, node)
 
   app.get('/api/v1/get', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>

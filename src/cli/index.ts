@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander'
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs'
-import { rm, stat } from 'node:fs/promises'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -320,6 +320,35 @@ export function buildProgram (): Command {
       const q = `?target=${encodeURIComponent(target)}${htl === undefined ? '' : `&htl=${htl}`}`
       const out = await (await call(await apiBase(o), `/api/v1/redirect${q}`, { method: 'POST' })).json() as { uri: string }
       console.log(out.uri)
+    })
+
+  const trust = program.command('trust').description('trusted peers for SSL-through-SSL tunnels (docs/tunnel.md)')
+  clientOptions(trust.command('export').description('print this node\'s card (its signed tunnel key): give it out of band to people who will trust this node'))
+    .option('-o, --output <file>', 'write the card to this file')
+    .action(async (o: { api?: string, dataDir?: string, output?: string }) => {
+      const c = await (await call(await apiBase(o), '/api/v1/trust/card')).json() as { card: string }
+      if (o.output !== undefined) await writeFile(o.output, c.card + '\n', { mode: 0o644 })
+      else console.log(c.card)
+    })
+  clientOptions(trust.command('add').description('trust a peer: store its card (text or a file holding it) under a name, after checking its signature').argument('<card>', 'warren-card:... or a file holding one'))
+    .requiredOption('--name <name>', 'the name to use with --via')
+    .action(async (card: string, o: { api?: string, dataDir?: string, name: string }) => {
+      const text = card.trim().startsWith('warren-card:') ? card : await readFile(card, 'utf8').catch((err: NodeJS.ErrnoException) => { throw new Error(`${card} is neither a card (warren-card:...) nor a readable file (${err.code ?? err.message})`) })
+      const r = await (await call(await apiBase(o), `/api/v1/trust?name=${encodeURIComponent(o.name)}`, { method: 'POST', body: text })).json() as { name: string, peerId: string }
+      console.log(`trusting ${r.peerId} as "${r.name}"`)
+    })
+  clientOptions(trust.command('list').description('list trusted peers'))
+    .option('--json', 'print JSON')
+    .action(async (o: { api?: string, dataDir?: string, json?: boolean }) => {
+      const list = await (await call(await apiBase(o), '/api/v1/trust')).json() as Array<{ name: string, peerId: string, keyEpoch: string, expires: string }>
+      if (o.json === true) console.log(JSON.stringify(list, null, 2))
+      else if (list.length === 0) console.log('no trusted peers (add one with `warren trust add CARD --name NAME`)')
+      else for (const p of list) console.log(`${p.name}\t${p.peerId}\tkey ${p.keyEpoch}\texpires ${p.expires}`)
+    })
+  clientOptions(trust.command('remove').description('stop trusting a peer').argument('<name>'))
+    .action(async (name: string, o: { api?: string, dataDir?: string }) => {
+      await call(await apiBase(o), `/api/v1/trust?name=${encodeURIComponent(name)}`, { method: 'DELETE' })
+      console.log(`removed "${name}"`)
     })
 
   clientOptions(program.command('peers').description('list connected peers'))
