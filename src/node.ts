@@ -26,12 +26,15 @@ import { loadAnnouncement } from './announcement.js'
 import type { Announcement } from './announcement.js'
 import type { HealerStats } from './client/heal.js'
 import { RoutingKey } from './keys/routing-key.js'
-import { warren } from './protocol/service.js'
+import { nodeCoreOptions, warren } from './protocol/service.js'
 import type { WarrenServiceInit , WarrenService} from './protocol/service.js'
 import { BlockStore } from './store/block-store.js'
 import { pinoComponentLogger } from './util/libp2p-logger.js'
 import { silentLogger } from './util/logger.js'
 import { TunnelState } from './tunnel/tunnel.js'
+import { tunnelService } from './tunnel/service.js'
+import type { TunnelService } from './tunnel/service.js'
+import type { TunnelExecutor } from './tunnel/endpoint.js'
 import type { WarrenConfig } from './config.js'
 import type { NodeCoreOptions } from './routing/node-core.js'
 import type { Logger } from './util/logger.js'
@@ -61,7 +64,7 @@ export interface WarrenNodeOptions {
   announce?: boolean
 }
 
-export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService }>
+export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService, tunnel: TunnelService }>
 
 export interface NodeStatus {
   peerId: string
@@ -85,6 +88,7 @@ export interface WarrenNodeComponents {
   store: BlockStore
   log: Logger
   privateKey: PrivateKey
+  tunnel: TunnelState
 }
 
 export interface WarrenNodeInit {
@@ -114,12 +118,12 @@ export class WarrenNode {
   readonly log: Logger
 
   constructor (components: WarrenNodeComponents, init: WarrenNodeInit = {}) {
-    const { config, libp2p, store, log, privateKey } = components
+    const { config, libp2p, store, log, privateKey, tunnel } = components
     this.config = config
     this.libp2p = libp2p
     this.store = store
     this.log = log
-    this.tunnel = new TunnelState({ identity: privateKey, dataDir: config.dataDir, addresses: () => this.service.advertised().map((a) => a.toString()) })
+    this.tunnel = tunnel
     this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
     this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
     this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0, dialable: (a) => this.service.dialable(a),
@@ -145,6 +149,11 @@ export class WarrenNode {
 
   get service (): WarrenService {
     return this.libp2p.services.warren
+  }
+
+  /** SSL-through-SSL tunnels: open one to a trusted peer (`tunnels.request`), relay and serve others. */
+  get tunnels (): TunnelService {
+    return this.libp2p.services.tunnel
   }
 
   get peerId (): string {
@@ -208,6 +217,9 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     capacityBytes: config.storeBytes, keepFraction: networkProfile.store.keepFraction, location: () => location.value, logger: log.child({ component: 'warren:store' })
   })
   location.addEventListener('change', () => { store.relocate() })
+  // Built before libp2p (its service needs them), bound to the node once it exists.
+  let node: WarrenNode | undefined
+  const tunnel = new TunnelState({ identity: privateKey, dataDir: config.dataDir, addresses: () => node?.service.advertised().map((a) => a.toString()) ?? [] })
   try {
     const libp2p = await createLibp2p({
       privateKey,
@@ -231,15 +243,33 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           store,
           core: options.core,
           location
-        })
+        }),
+        tunnel: tunnelService({ state: tunnel, executor: tunnelExecutor(() => node), core: nodeCoreOptions(options.core) })
       },
       start: false
     }) as WarrenLibp2p
     // Opened before the location was known to it? The kept share follows the restored location.
     if (restored !== undefined) store.relocate()
-    return new WarrenNode({ config, libp2p, store, log, privateKey }, { arkPublish: options.arkPublish, announce: options.announce, restored })
+    node = new WarrenNode({ config, libp2p, store, log, privateKey, tunnel }, { arkPublish: options.arkPublish, announce: options.announce, restored })
+    return node
   } catch (err) {
     await store.close()
     throw err
+  }
+}
+
+/** What this node does as a trusted peer: requests and inserts through its own client. */
+function tunnelExecutor (node: () => WarrenNode | undefined): TunnelExecutor {
+  const client = (): WarrenClient => {
+    const n = node()
+    if (n === undefined) throw new Error('the node is not built yet')
+    return n.client
+  }
+  return {
+    get: async (uri, { htl, signal }) => {
+      const f = await client().open(uri, { htl, signal })
+      return { size: f.size, mime: f.mime, stream: f.stream() }
+    },
+    put: async (body, { htl, mime, signal }) => ({ uri: (await client().put(body, { htl, mime, signal })).uri })
   }
 }

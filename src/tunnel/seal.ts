@@ -107,7 +107,7 @@ async function exportKeys (ctx: { export: (label: ArrayBuffer | Uint8Array, n: n
  * Seal `req` to `recipientKey` (the trusted peer's tunnel key of `keyEpoch`) for the tunnel
  * `op` toward `dest`. Returns the header, the sealed payload and the tunnel's chunk keys.
  */
-export async function sealRequest (recipientKey: Uint8Array, dest: Uint8Array, op: bigint, keyEpoch: bigint, req: TunnelRequest): Promise<{ header: TunnelHeader, sealed: Uint8Array, keys: TunnelKeys }> {
+export async function sealRequest (recipientKey: Uint8Array, dest: Uint8Array, op: bigint, keyEpoch: bigint, req: TunnelRequest): Promise<{ header: TunnelHeader, sealed: Uint8Array<ArrayBuffer>, keys: TunnelKeys }> {
   const s = hpkeSuite()
   const body = TunnelRequest.encode(req)
   const sizeClass = sizeClassFor(body.length, TUNNEL_SIZE_CLASSES)

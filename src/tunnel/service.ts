@@ -1,0 +1,499 @@
+/**
+ * The `/warren/tunnel/1.0.0` protocol (issue 13, item 2): a libp2p service beside the warren
+ * service, driving a tunnel routing core (./route.ts, the same NodeCore as requests) over one
+ * stream per hop per tunnel.
+ *
+ *   OPEN(header, htl, sealed) ->          routed hop by hop toward header.dest
+ *   <- ACCEPTED | ROUTE_NOT_FOUND | NOT_FOUND | LOOP | ERROR
+ *   then, on ACCEPTED: CHUNK frames both ways (sealed end to end), each side half-closes when done.
+ *
+ * A middleman reads the header, routes, and once the tunnel is up only copies chunk frames
+ * between the two streams (checking that their sizes are chunk sizes): it holds no key and
+ * keeps no state but operation ID -> previous hop, and that only while routing. The trusted
+ * peer opens the sealed request (./seal.ts), refuses a replay (./replay.ts), answers ACCEPTED
+ * and serves it (./endpoint.ts). Every refusal there is the same ERROR frame.
+ */
+import { serviceCapabilities } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { TunnelFrame, TunnelRequest, TunnelResponse } from '../../proto/tunnel.js'
+import { FIRST_FRAME_TIMEOUT_MS } from '../constants.js'
+import { RoutingKey } from '../keys/routing-key.js'
+import { peerKey } from '../protocol/address-book.js'
+import { PeerSlots, timerMs, whenAborted } from '../protocol/stream.js'
+import { cryptoRng, randomId } from '../routing/random.js'
+import { MAX_PUT_BYTES, TUNNEL_IDLE_MS, TUNNEL_PROTOCOL, TUNNELS_PER_PEER } from './constants.js'
+import { serve } from './endpoint.js'
+import { errorFrame, relayable, replyFrame, toResponse, tunnelCore, validOpen } from './route.js'
+import { openRequest, sealRequest, TunnelRejected } from './seal.js'
+import { isEof, TunnelSession, tunnelLink } from './session.js'
+import type { Card } from './card.js'
+import type { TunnelContent, TunnelExecutor } from './endpoint.js'
+import type { TunnelLink } from './session.js'
+import type { TunnelState } from './tunnel.js'
+import type { NodeCore, Action, Reply, NodeCoreOptions } from '../routing/node-core.js'
+import type { Rng } from '../routing/random.js'
+import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export interface TunnelServiceComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+export interface TunnelServiceInit {
+  state: TunnelState
+  executor: TunnelExecutor
+  /** The routing core's options (the node's request profile; ./route.ts adjusts them). */
+  core: NodeCoreOptions
+  rng?: Rng
+  /** Tunnels one neighbour may have in progress here (default TUNNELS_PER_PEER). */
+  perPeer?: number
+  firstFrameTimeoutMs?: number
+}
+
+/** The trusted peer could not be reached through the network (the routing outcome, not a crypto failure). */
+export class TunnelRouteError extends Error {
+  readonly statusCode = 504
+  constructor (message: string) {
+    super(message)
+    this.name = 'TunnelRouteError'
+  }
+}
+
+interface Op {
+  /** The OPEN as received (header and sealed payload are passed on unchanged). */
+  frame: TunnelFrame
+  /** Previous hop; undefined for this node's own tunnel. */
+  up?: TunnelLink
+  child?: TunnelLink
+  ended: AbortController
+  local?: { resolve: (l: TunnelLink) => void, reject: (e: Error) => void }
+}
+
+export class TunnelService implements Startable {
+  readonly core: NodeCore<string>
+  readonly [Symbol.toStringTag] = '@warren/tunnel'
+  readonly [serviceCapabilities]: string[] = ['@warren/tunnel']
+  private readonly c: TunnelServiceComponents
+  private readonly init: TunnelServiceInit
+  private readonly log: Logger
+  private readonly selfKey: RoutingKey
+  private readonly slots: PeerSlots
+  private readonly rng: Rng
+  private readonly ops = new Map<bigint, Op>()
+  /** Streams of tunnels that are up (spliced here, or served here): reset when the node stops. */
+  private readonly live = new Set<Stream>()
+  private topologyId?: string
+
+  constructor (components: TunnelServiceComponents, init: TunnelServiceInit) {
+    this.c = components
+    this.init = init
+    this.log = components.logger.forComponent('warren:tunnel')
+    this.rng = init.rng ?? cryptoRng()
+    this.selfKey = peerKey(components.peerId)
+    this.core = tunnelCore(components.peerId.toString(), this.selfKey, this.rng, Date.now, init.core)
+    this.slots = new PeerSlots(init.perPeer ?? TUNNELS_PER_PEER)
+  }
+
+  get state (): TunnelState {
+    return this.init.state
+  }
+
+  /** Tunnels being routed here, and tunnels up through or at this node. */
+  get active (): { routing: number, streams: number } {
+    return { routing: this.ops.size, streams: this.live.size }
+  }
+
+  async start (): Promise<void> {
+    await this.c.registrar.handle(TUNNEL_PROTOCOL, (s, conn) => { void this.onInbound(s, conn) }, { maxInboundStreams: 64, maxOutboundStreams: 128 })
+    // The neighbours that speak the tunnel protocol are the tunnel core's pinned routes, filed
+    // under their own location: the trusted peer is reached by key-closeness to its location.
+    this.topologyId = await this.c.registrar.register(TUNNEL_PROTOCOL, {
+      onConnect: (p) => { this.core.addRoute(peerKey(p).loc, p.toString(), true) },
+      onDisconnect: (p) => { this.core.unpinPeer(p.toString()) }
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.c.registrar.unhandle(TUNNEL_PROTOCOL)
+    if (this.topologyId !== undefined) this.c.registrar.unregister(this.topologyId)
+    const stopping = new Error('node stopping')
+    for (const [id, op] of this.ops) {
+      op.local?.reject(new Error('the node is shutting down'))
+      op.ended.abort()
+      op.up?.stream.abort(stopping)
+      op.child?.stream.abort(stopping)
+      this.core.abort(id)
+    }
+    this.ops.clear()
+    for (const s of this.live) s.abort(stopping)
+    this.live.clear()
+    this.slots.clear()
+  }
+
+  // ---- requester side ----
+
+  /**
+   * Open a tunnel to the peer of `card` carrying `req`: seal it, route it, and return the
+   * session once the trusted peer accepted it. Rejects with TunnelRouteError when the network
+   * found no way to the peer, TunnelRejected when the peer refused the message.
+   */
+  async open (card: Card, req: TunnelRequest, signal?: AbortSignal): Promise<TunnelSession> {
+    signal?.throwIfAborted()
+    const dest = peerKey(peerIdFromString(card.peerId))
+    if (dest.equals(this.selfKey)) throw new Error('a tunnel to this node itself would hide nothing: use the request without --via')
+    const id = randomId(this.rng)
+    const { header, sealed, keys } = await sealRequest(card.tunnelKey, dest.bytes, id, card.keyEpoch, req)
+    const htl = this.core.options.maxHtl
+    let local!: NonNullable<Op['local']>
+    const up = new Promise<TunnelLink>((resolve, reject) => { local = { resolve, reject } })
+    const frame: TunnelFrame = { type: TunnelFrame.Type.OPEN, header, sealed, htl, remainingHtl: 0, hops: 0 }
+    this.ops.set(id, { frame, local, ended: new AbortController() })
+    const end = (err: Error): void => {
+      const op = this.ops.get(id)
+      if (op?.local === local) {
+        this.core.abort(id)
+        this.release(id)
+      }
+      local.reject(err)
+    }
+    const ms = timerMs(this.core.timeoutFor(htl) * 2 + FIRST_FRAME_TIMEOUT_MS)
+    const timer = setTimeout(() => { end(new TunnelRouteError(`no answer from the trusted peer within ${ms} ms`)) }, ms)
+    const unlisten = whenAborted(signal, end)
+    try {
+      this.run(this.core.receive(null, { kind: 'request', id, key: dest, htl }))
+      const link = await up
+      return new TunnelSession(link, keys, id, true)
+    } finally {
+      clearTimeout(timer)
+      unlisten()
+    }
+  }
+
+  /** Open a tunnel to the trusted peer `name` carrying `req`. */
+  async request (name: string, req: Partial<TunnelRequest>, signal?: AbortSignal): Promise<TunnelSession> {
+    const full: TunnelRequest = { op: TunnelRequest.Op.CARD, target: '', htl: 0, mime: '', insert: false, bodySize: 0n, ...req }
+    return await this.open(this.state.trusted(name), full, signal)
+  }
+
+  /** Read the trusted peer's response (the first chunk from it) and pick up its card. */
+  async response (name: string, session: TunnelSession): Promise<TunnelResponse> {
+    let res: TunnelResponse
+    try {
+      res = TunnelResponse.decode((await session.receive()).data)
+    } catch (err) {
+      session.abort(err as Error)
+      throw err instanceof TunnelRejected ? err : new TunnelRejected()
+    }
+    if (res.card.length > 0) {
+      await this.state.refreshed(name, new TextDecoder().decode(res.card)).catch((err: Error) => { this.log('ignoring the card %s sent back: %s', name, err.message) })
+    }
+    if (!res.ok) {
+      await session.close()
+      throw new TunnelRemoteError(res.error)
+    }
+    return res
+  }
+
+  /** Fetch warren `uri` through the trusted peer `name`: its size, type and content (sealed all the way). */
+  async get (name: string, uri: string, options: { htl?: number, signal?: AbortSignal } = {}): Promise<TunnelContent> {
+    const session = await this.request(name, { op: TunnelRequest.Op.GET, target: uri, htl: options.htl ?? 0 }, options.signal)
+    const res = await this.response(name, session)
+    return { size: Number(res.size), mime: res.mime, stream: body(session, Number(res.size)) }
+  }
+
+  /** Insert `source` through the trusted peer `name`; its URI. */
+  async put (name: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: { htl?: number, mime?: string, size?: number, signal?: AbortSignal } = {}): Promise<{ uri: string }> {
+    const session = await this.request(name, { op: TunnelRequest.Op.PUT, htl: options.htl ?? 0, mime: options.mime ?? '', bodySize: BigInt(options.size ?? 0) }, options.signal)
+    try {
+      await session.sendAll(source, options.size ?? MAX_PUT_BYTES)
+    } catch (err) {
+      session.abort(err as Error)
+      throw err
+    }
+    const res = await this.response(name, session)
+    await session.close()
+    return { uri: res.uri }
+  }
+
+  /** A proxy download of `url` by the trusted peer `name` (with `insert`, also inserted: its CHK URI). */
+  async fetchUrl (name: string, url: string, options: { insert?: boolean, htl?: number, signal?: AbortSignal } = {}): Promise<TunnelContent & { uri?: string }> {
+    const session = await this.request(name, { op: TunnelRequest.Op.FETCH_URL, target: url, insert: options.insert === true, htl: options.htl ?? 0 }, options.signal)
+    const res = await this.response(name, session)
+    return { size: Number(res.size), mime: res.mime, uri: res.uri === '' ? undefined : res.uri, stream: body(session, Number(res.size)) }
+  }
+
+  /** Ask the trusted peer `name` for its current card (a rotated key is stored); true when it changed. */
+  async refreshCard (name: string, signal?: AbortSignal): Promise<boolean> {
+    const before = this.state.trusted(name).keyEpoch
+    const session = await this.request(name, { op: TunnelRequest.Op.CARD }, signal)
+    await this.response(name, session)
+    await session.close()
+    return this.state.trusted(name).keyEpoch !== before
+  }
+
+  // ---- every hop ----
+
+  private async onInbound (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const up = tunnelLink(peer, stream)
+    let f: TunnelFrame
+    try {
+      f = await up.pb.read({ signal: AbortSignal.timeout(this.init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS) })
+    } catch (err) {
+      stream.abort(err as Error)
+      return
+    }
+    if (!validOpen(f)) {
+      await this.answer(up, errorFrame())
+      return
+    }
+    if (!this.slots.acquire(peer)) {
+      await this.answer(up, errorFrame())
+      return
+    }
+    const id = f.header!.op
+    const actions = this.ops.has(id)
+      ? [{ type: 'reply', id, to: peer, reply: { type: 'loop' } } as const]
+      : this.core.receive(peer, { kind: 'request', id, key: new RoutingKey(f.header!.dest), htl: f.htl })
+    const first = actions[0]
+    if (actions.length === 1 && first.type === 'reply' && first.reply.type === 'loop') {
+      this.slots.release(peer)
+      await this.answer(up, replyFrame(first.reply))
+      return
+    }
+    this.ops.set(id, { frame: f, up, ended: new AbortController() })
+    stream.addEventListener('close', () => { this.upstreamGone(id, up) }, { once: true })
+    this.run(actions)
+  }
+
+  private upstreamGone (id: bigint, up: TunnelLink): void {
+    if (this.ops.get(id)?.up !== up) return
+    this.core.abort(id)
+    this.release(id)
+  }
+
+  private run (actions: Array<Action<string>>): void {
+    void (async () => {
+      for (const a of actions) {
+        try {
+          if (a.type === 'forward') await this.forward(a)
+          else if (a.type === 'reply') await this.reply(a.id, a.reply)
+          // 'store' and 'send-data' do not occur for tunnels (nothing is cached or inserted).
+        } catch (err: any) {
+          this.log.error('tunnel action %s for op %s failed - %e', a.type, a.id, err)
+        }
+      }
+    })()
+  }
+
+  private async forward (a: Extract<Action<string>, { type: 'forward' }>): Promise<void> {
+    const op = this.ops.get(a.id)
+    if (op === undefined) return
+    const signal = AbortSignal.any([AbortSignal.timeout(timerMs(a.timeoutMs)), op.ended.signal])
+    let child: TunnelLink
+    try {
+      child = tunnelLink(a.to, await this.c.connectionManager.openStream(peerIdFromString(a.to), TUNNEL_PROTOCOL, { signal }))
+    } catch (err: any) {
+      this.log('could not reach %s for tunnel %s - %s', a.to, a.id, err.message)
+      this.run(this.core.response(a.id, a.to, { type: 'failed', reason: 'unreachable' }))
+      return
+    }
+    if (op.ended.signal.aborted) {
+      child.stream.abort(new Error('tunnel ended'))
+      return
+    }
+    op.child = child
+    let got: TunnelFrame
+    try {
+      await child.pb.write({ ...op.frame, htl: a.htl }, { signal })
+      got = await child.pb.read({ signal })
+    } catch (err: any) {
+      child.stream.abort(err)
+      op.child = undefined
+      this.run(this.core.response(a.id, a.to, { type: 'failed', reason: signal.aborted ? 'timeout' : 'error' }))
+      return
+    }
+    const t = toResponse(got, a.to)
+    if (t.terminal === true) {
+      // The trusted peer refused the message: pass the same refusal back, try nothing else.
+      child.stream.abort(new Error('tunnel refused'))
+      op.child = undefined
+      this.core.abort(a.id)
+      await this.fail(a.id, new TunnelRejected())
+      return
+    }
+    if (t.res.type !== 'found') {
+      op.child = undefined
+      await child.stream.close().catch(() => { child.stream.abort(new Error('close failed')) })
+    }
+    this.run(this.core.response(a.id, a.to, t.res))
+  }
+
+  private async reply (id: bigint, r: Reply<string>): Promise<void> {
+    const op = this.ops.get(id)
+    if (op === undefined) return
+    if (r.type === 'found' && r.fromStore) {
+      await this.endpoint(id, op)
+      return
+    }
+    if (r.type === 'found') {
+      const child = op.child!
+      this.release(id, true)
+      if (op.local !== undefined) {
+        op.local.resolve(child)
+        return
+      }
+      await this.splice(op.up!, child, r.hops)
+      return
+    }
+    this.release(id)
+    if (op.local !== undefined) {
+      op.local.reject(new TunnelRouteError(r.type === 'loop'
+        ? 'tunnel operation ID collision; retry'
+        : 'the network found no route to the trusted peer (is it online, and connected to the network?)'))
+      return
+    }
+    await this.answer(op.up!, replyFrame(r))
+  }
+
+  /** End tunnel `id` with the generic refusal, upstream or to the local caller. */
+  private async fail (id: bigint, err: Error): Promise<void> {
+    const op = this.ops.get(id)
+    if (op === undefined) return
+    this.release(id)
+    if (op.local !== undefined) op.local.reject(err)
+    else await this.answer(op.up!, errorFrame())
+  }
+
+  /** This node is the trusted peer: open, check for replay, accept, serve. */
+  private async endpoint (id: bigint, op: Op): Promise<void> {
+    const up = op.up
+    this.release(id, true)
+    if (up === undefined) return
+    const h = op.frame.header!
+    const key = this.state.keyOf(h.keyEpoch)
+    let opened
+    try {
+      if (key === undefined) throw new TunnelRejected()
+      opened = await openRequest(key.privateKey, h, op.frame.sealed)
+      // Only an authentic request is recorded: garbage cannot fill the replay cache.
+      if (!await this.state.accept(h.keyEpoch, h.enc)) throw new TunnelRejected()
+    } catch {
+      this.slots.release(up.peer)
+      await this.answer(up, errorFrame())
+      return
+    }
+    this.live.add(up.stream)
+    const ended = new AbortController()
+    up.stream.addEventListener('close', () => { ended.abort() }, { once: true })
+    try {
+      await up.pb.write(replyFrame({ type: 'found', source: this.core.self, hops: 0, fromStore: true }), { signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) })
+      const session = new TunnelSession(up, opened.keys, h.op, false)
+      const card = new TextEncoder().encode((await this.state.card()).text)
+      await serve(session, opened.req, this.init.executor, card, up.peer, ended.signal)
+    } catch (err) {
+      up.stream.abort(err as Error)
+    } finally {
+      this.live.delete(up.stream)
+      this.slots.release(up.peer)
+    }
+  }
+
+  /** A middleman once the tunnel is up: ACCEPTED upstream, then copy chunk frames both ways. */
+  private async splice (up: TunnelLink, child: TunnelLink, hops: number): Promise<void> {
+    this.live.add(up.stream)
+    this.live.add(child.stream)
+    const fail = (err: Error): void => {
+      up.stream.abort(err)
+      child.stream.abort(err)
+    }
+    try {
+      await up.pb.write(replyFrame({ type: 'found', source: child.peer, hops, fromStore: false }), { signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) })
+      await Promise.all([
+        this.pump(up, child, false).catch(fail),
+        this.pump(child, up, true).catch(fail)
+      ])
+    } catch (err) {
+      fail(err as Error)
+    } finally {
+      this.live.delete(up.stream)
+      this.live.delete(child.stream)
+      this.slots.release(up.peer)
+    }
+  }
+
+  /** Copy frames from `src` to `dst` until `src` ends (then half-close `dst`). */
+  private async pump (src: TunnelLink, dst: TunnelLink, towardRequester: boolean): Promise<void> {
+    for (;;) {
+      let f: TunnelFrame
+      try {
+        f = await src.pb.read({ signal: AbortSignal.timeout(TUNNEL_IDLE_MS) })
+      } catch (err) {
+        if (!isEof(err)) throw err
+        await dst.stream.close({ signal: AbortSignal.timeout(TUNNEL_IDLE_MS) })
+        return
+      }
+      if (!relayable(f, towardRequester)) throw new Error('a frame that is not a chunk inside a tunnel')
+      await dst.pb.write(f, { signal: AbortSignal.timeout(TUNNEL_IDLE_MS) })
+    }
+  }
+
+  private async answer (l: TunnelLink, f: TunnelFrame): Promise<void> {
+    try {
+      await l.pb.write(f, { signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) })
+      await l.stream.close({ signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) })
+    } catch (err) {
+      l.stream.abort(err as Error)
+    }
+  }
+
+  /**
+   * Forget tunnel `id`'s routing state. `keepStreams`: the tunnel is up, its streams now
+   * belong to the splice or the session; otherwise the child stream is reset and the
+   * upstream peer's slot given back.
+   */
+  private release (id: bigint, keepStreams = false): void {
+    const op = this.ops.get(id)
+    if (op === undefined) return
+    this.ops.delete(id)
+    op.ended.abort()
+    if (keepStreams) return
+    op.child?.stream.abort(new Error('tunnel finished'))
+    if (op.up !== undefined) this.slots.release(op.up.peer)
+  }
+}
+
+/** The content after a response: exactly `size` bytes and the last-chunk flag, then the session closes. */
+async function * body (session: TunnelSession, size: number): AsyncGenerator<Uint8Array> {
+  let n = 0
+  try {
+    for await (const chunk of session.receiveAll(size)) {
+      n += chunk.length
+      yield chunk
+    }
+    if (n !== size) throw new TunnelRejected()
+    await session.close()
+  } catch (err) {
+    session.abort(err as Error)
+    throw err
+  } finally {
+    if (n < size) session.abort(new Error('the reader stopped'))
+  }
+}
+
+/** The trusted peer carried the request out and it failed there (its words, sent back sealed). */
+export class TunnelRemoteError extends Error {
+  readonly statusCode = 502
+  constructor (message: string) {
+    super(`the trusted peer answered: ${message}`)
+    this.name = 'TunnelRemoteError'
+  }
+}
+
+/** The libp2p service factory: `services: { tunnel: tunnelService(init) }`. */
+export function tunnelService (init: TunnelServiceInit): (components: TunnelServiceComponents) => TunnelService {
+  return (components) => new TunnelService(components, init)
+}

@@ -1,0 +1,82 @@
+/**
+ * An instrumented middleman: hooks on every stream a running node handles, on every
+ * protocol (requests, inserts, tunnels...), inbound and outbound, recording every byte it
+ * receives and sends per stream (after Noise, before or after warren's framing: what the
+ * node's own code sees). `sees(needle)` says whether any stream carried `needle` (across
+ * message boundaries), `with(peer)` keeps the streams exchanged with one neighbour.
+ */
+import type { WarrenNode } from '../../src/node.js'
+import type { Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+interface Tapped {
+  peer: string
+  protocol: string
+  /** Received and sent bytes, kept apart so that a needle split across messages is still found. */
+  received: Uint8Array[]
+  sent: Uint8Array[]
+}
+
+function bytesOf (d: unknown): Uint8Array {
+  const l = d as { subarray?: (a?: number, b?: number) => Uint8Array }
+  return d instanceof Uint8Array ? d : (l.subarray?.() ?? new Uint8Array())
+}
+
+export class Tap {
+  private streams: Tapped[] = []
+
+  private watch (stream: Stream, peer: string, protocol: string): void {
+    const t: Tapped = { peer, protocol, received: [], sent: [] }
+    this.streams.push(t)
+    stream.addEventListener('message', (evt) => { t.received.push(new Uint8Array(bytesOf((evt as unknown as { data: unknown }).data))) })
+    const send = stream.send.bind(stream)
+    stream.send = (data) => {
+      t.sent.push(new Uint8Array(bytesOf(data)))
+      return send(data)
+    }
+  }
+
+  /** Hook every protocol handler of `node` (re-registered with the same options) and every stream it opens. */
+  static async on (node: WarrenNode): Promise<Tap> {
+    const tap = new Tap()
+    const components = (node.libp2p as unknown as { components: { registrar: Registrar, connectionManager: ConnectionManager } }).components
+    const registrar = components.registrar
+    for (const protocol of registrar.getProtocols()) {
+      const { handler, options } = registrar.getHandler(protocol)
+      await registrar.unhandle(protocol)
+      await registrar.handle(protocol, (stream, connection) => {
+        tap.watch(stream, connection.remotePeer.toString(), protocol)
+        return handler(stream, connection)
+      }, options)
+    }
+    const cm = components.connectionManager
+    const open = cm.openStream.bind(cm)
+    cm.openStream = async (peer, protocol, options) => {
+      const stream = await open(peer, protocol, options)
+      tap.watch(stream, peer.toString(), stream.protocol ?? String(protocol))
+      return stream
+    }
+    return tap
+  }
+
+  clear (): void {
+    this.streams = []
+  }
+
+  /** Streams with `peer` only. */
+  with (peer: string): Tap {
+    const t = new Tap()
+    t.streams = this.streams.filter((s) => s.peer === peer)
+    return t
+  }
+
+  /** Total bytes seen (on `protocol`, if given). */
+  bytes (protocol?: string): number {
+    return this.streams.filter((s) => protocol === undefined || s.protocol === protocol).reduce((n, s) => n + [...s.received, ...s.sent].reduce((m, p) => m + p.length, 0), 0)
+  }
+
+  sees (needle: Uint8Array): boolean {
+    const n = Buffer.from(needle)
+    return this.streams.some((s) => Buffer.concat(s.received).includes(n) || Buffer.concat(s.sent).includes(n))
+  }
+}
