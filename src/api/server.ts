@@ -26,7 +26,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { errorPage } from '../gateway/pages.js'
 import { pageHeaders } from '../gateway/security.js'
 import { registerKeyRoutes } from './keys-routes.js'
-import { registerTunnelRoutes } from './tunnel-routes.js'
+import { registerTunnelRoutes, tunnelGet, tunnelPut } from './tunnel-routes.js'
 import type { TunnelRoutesNode } from './tunnel-routes.js'
 import { TransferLog } from '../gateway/transfers.js'
 import { Bookmarks } from '../gateway/bookmarks.js'
@@ -139,6 +139,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
 
   app.post('/api/v1/put', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>
+    if (q.via !== undefined && q.via !== '') return await tunnelPut(node, req, reply, q.via)
     const htl = parseHtl(q.htl)
     // ?ssk=, ?ksk=, ?update=: under a signed key (KeyClient.publish).
     const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
@@ -191,6 +192,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     } catch (err: any) {
       throw new HttpError(400, err.message)
     }
+    if (q.via !== undefined && q.via !== '') return await tunnelGet(node, req, reply, q.uri, q.via)
     // Range requests, MIME type and the content security headers: src/gateway/gateway.ts.
     return await serveContent(node, req, reply, q.uri, undefined, transfers)
   })

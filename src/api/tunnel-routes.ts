@@ -5,17 +5,67 @@
  *   GET    /api/v1/trust                 -> [{ name, peerId, keyEpoch, expires, multiaddrs }]
  *   POST   /api/v1/trust?name=NAME       body: a card -> { name, peerId, keyEpoch }  (signature checked)
  *   DELETE /api/v1/trust?name=NAME       -> { removed: NAME }
+ *   POST   /api/v1/trust/refresh?name=NAME  -> { name, keyEpoch, changed }  (asks the peer, through a tunnel)
+ *
+ * and, through a trusted peer (server.ts hands these over when `via` is given):
+ *   GET    /api/v1/get?uri=URI&via=NAME[&htl=N]          -> the content (sealed end to end on the way)
+ *   POST   /api/v1/put?via=NAME[&mime=T][&htl=N]  body   -> { uri, via }
  */
+import { Readable } from 'node:stream'
 import { readBody } from '../gateway/gateway.js'
 import { present } from '../util/params.js'
 import type { Card } from '../tunnel/card.js'
 import type { TunnelState } from '../tunnel/tunnel.js'
 import type { Query } from '../util/params.js'
-import type { FastifyInstance } from 'fastify'
+import type { TunnelService } from '../tunnel/service.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** What the tunnel routes need of a node (WarrenNode satisfies it). */
 export interface TunnelRoutesNode {
   readonly tunnel?: TunnelState
+  readonly tunnels?: TunnelService
+}
+
+function tunnels (node: TunnelRoutesNode): TunnelService {
+  if (node.tunnels === undefined) throw new TunnelApiError(503, 'this node runs without tunnels')
+  return node.tunnels
+}
+
+/** Hops-to-live the trusted peer should use (0 or absent: its own default). */
+function htlOf (q: Query): number | undefined {
+  const h = present(q, 'htl')
+  if (h === undefined) return undefined
+  const n = Number(h)
+  if (!Number.isInteger(n) || n < 0 || n > 255) throw new TunnelApiError(400, `htl must be an integer from 0 to 255, got "${h}"`)
+  return n
+}
+
+/** GET /api/v1/get?uri=&via=: the content, fetched by the trusted peer and sealed all the way here. */
+export async function tunnelGet (node: TunnelRoutesNode, req: FastifyRequest, reply: FastifyReply, uri: string, via: string): Promise<FastifyReply> {
+  const ac = new AbortController()
+  req.raw.once('close', () => { if (!reply.raw.writableFinished) ac.abort() })
+  const f = await tunnels(node).get(via, uri, { htl: htlOf(req.query as Query), signal: ac.signal })
+  return await reply
+    .header('content-type', f.mime === '' ? 'application/octet-stream' : f.mime)
+    .header('content-length', String(f.size))
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
+    .send(Readable.from(f.stream))
+}
+
+/** POST /api/v1/put?via=: the body, streamed sealed to the trusted peer, which inserts it. */
+export async function tunnelPut (node: TunnelRoutesNode, req: FastifyRequest, reply: FastifyReply, via: string): Promise<unknown> {
+  const q = req.query as Query
+  if (['ssk', 'ksk', 'update'].some((k) => present(q, k) !== undefined)) throw new TunnelApiError(400, 'signed keys (ssk, ksk, update) cannot be inserted through a trusted peer yet: it would need your private key; insert a CHK with --via')
+  const body = req.body instanceof Readable ? req.body : Readable.from([])
+  const length = Number(req.headers['content-length'])
+  const r = await tunnels(node).put(via, body, { htl: htlOf(q), mime: present(q, 'mime'), size: Number.isSafeInteger(length) ? length : undefined })
+  const result = { uri: r.uri, via }
+  if (!(req.headers.accept ?? '').includes('application/x-ndjson')) return result
+  reply.hijack()
+  reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+  reply.raw.end(JSON.stringify({ type: 'result', result }) + '\n')
+  return reply
 }
 
 class TunnelApiError extends Error {
@@ -50,6 +100,12 @@ export function registerTunnelRoutes (app: FastifyInstance, node: TunnelRoutesNo
     const n = name(req.query as Query)
     const card = await tunnel().trustAdd(n, await readBody(req.body, 8192))
     return { name: n, ...describe(card) }
+  })
+
+  app.post('/api/v1/trust/refresh', async (req) => {
+    const n = name(req.query as Query)
+    const changed = await tunnels(node).refreshCard(n)
+    return { name: n, keyEpoch: tunnel().trusted(n).keyEpoch.toString(), changed }
   })
 
   app.delete('/api/v1/trust', async (req) => {

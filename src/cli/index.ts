@@ -240,7 +240,8 @@ export function buildProgram (): Command {
     .option('--mime <type>', 'MIME type to record (default: from the file name)')
     .option('--json', 'print the full JSON result')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, mime?: string, json?: boolean, quiet?: boolean } & SignedPutFlags) => {
+    .option('--via <name>', 'have this trusted peer insert it: the file travels sealed to it (see `warren trust`)')
+    .action(async (file: string, o: { api?: string, dataDir?: string, htl?: string, mime?: string, json?: boolean, quiet?: boolean, via?: string } & SignedPutFlags) => {
       const htl = htlFlag(o.htl)
       parseSignedTarget(signedQuery(o))
       const { size } = await inputFile(file)
@@ -248,7 +249,7 @@ export function buildProgram (): Command {
       const body = file === '-' ? process.stdin : createReadStream(file)
       const bar = meter('put', size ?? 0, o.quiet === true || o.json === true)
       const out = await cancellableInsert(bar.stop, async (signal, onBlock) => await uploadFile(call, base, body, {
-        size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl, query: signedQuery(o), signal,
+        size, name: file === '-' ? undefined : basename(file), mime: o.mime, htl, query: { ...signedQuery(o), ...(o.via === undefined ? {} : { via: o.via }) }, signal,
         onProgress: (evt) => { bar.onProgress(evt); onBlock(evt) }
       }))
       const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
@@ -279,10 +280,11 @@ export function buildProgram (): Command {
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--htl <n>', 'hops-to-live for the requests')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (uri: string, o: { api?: string, dataDir?: string, output?: string, htl?: string, quiet?: boolean }) => {
+    .option('--via <name>', 'have this trusted peer fetch it: your neighbours see only sealed tunnel traffic (see `warren trust`)')
+    .action(async (uri: string, o: { api?: string, dataDir?: string, output?: string, htl?: string, quiet?: boolean, via?: string }) => {
       const htl = htlFlag(o.htl)
       const base = await apiBase(o)
-      const q = `?uri=${encodeURIComponent(uri)}${htl === undefined ? '' : `&htl=${htl}`}`
+      const q = `?uri=${encodeURIComponent(uri)}${htl === undefined ? '' : `&htl=${htl}`}${o.via === undefined ? '' : `&via=${encodeURIComponent(o.via)}`}`
       const { signal, done } = interruptible()
       const size = { total: 0, got: 0 }
       let bar = { stop: () => {} }

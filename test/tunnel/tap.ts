@@ -80,3 +80,14 @@ export class Tap {
     return this.streams.some((s) => Buffer.concat(s.received).includes(n) || Buffer.concat(s.sent).includes(n))
   }
 }
+
+/**
+ * Fix a test network's topology: no node dials the peers it learns of (announcements, data
+ * sources), so that a requester and its trusted peer stay apart.
+ */
+export function fixTopology (nodes: WarrenNode[]): void {
+  for (const n of nodes) {
+    n.neighbours.stop()
+    n.announcer.stop()
+  }
+}

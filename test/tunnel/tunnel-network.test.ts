@@ -13,7 +13,7 @@ import { parseUri } from '../../src/keys/uri.js'
 import { TUNNEL_PROTOCOL } from '../../src/tunnel/constants.js'
 import { createNetwork, until } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
-import { Tap } from './tap.js'
+import { fixTopology, Tap } from './tap.js'
 import type { ChkUri } from '../../src/keys/uri.js'
 import type { TestNetwork } from '../helpers/network.js'
 
@@ -40,12 +40,7 @@ describe('tunnels through two untrusted middlemen', () => {
 
   before(async () => {
     net = await createNetwork(4)
-    // The test fixes the topology: no node dials peers it learns of (announcements, data
-    // sources), so that A and T stay two middlemen apart.
-    for (const n of net.nodes) {
-      n.neighbours.stop()
-      n.announcer.stop()
-    }
+    fixTopology(net.nodes)
     await net.connect(A, M1)
     await net.connect(M1, M2)
     await net.connect(M2, T)

@@ -1,0 +1,153 @@
+/**
+ * Tunnels under attack, with real nodes A -> M -> T: an OPEN frame written by hand on the
+ * wire (as a hostile requester or middleman would) is refused with the one generic ERROR when
+ * any region of its header or payload is changed or spliced from another tunnel, and when it
+ * is replayed, also to a restarted T; a rotated key is picked up from T's reply and used; a
+ * get and a put through the client API with `via`.
+ */
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { TunnelFrame, TunnelRequest } from '../../proto/tunnel.js'
+import { createApiServer } from '../../src/api/server.js'
+import { defaultConfig } from '../../src/config.js'
+import { createWarrenNode } from '../../src/node.js'
+import { peerKey } from '../../src/protocol/address-book.js'
+import { TUNNEL_PROTOCOL } from '../../src/tunnel/constants.js'
+import { sealRequest } from '../../src/tunnel/seal.js'
+import { tunnelLink } from '../../src/tunnel/session.js'
+import { createNetwork, until } from '../helpers/network.js'
+import { randomBytes } from '../helpers/seed.js'
+import { fixTopology } from './tap.js'
+import type { WarrenNode } from '../../src/node.js'
+import type { TestNetwork } from '../helpers/network.js'
+
+const { OPEN, ACCEPTED, ERROR } = TunnelFrame.Type
+let nextOp = 1000n
+
+/** A valid OPEN for a CARD request to `t` (sealed to its current card). */
+async function openFrame (t: WarrenNode, op = nextOp++): Promise<TunnelFrame> {
+  const card = await t.tunnel.card()
+  const req: TunnelRequest = { op: TunnelRequest.Op.CARD, target: '', htl: 0, mime: '', insert: false, bodySize: 0n }
+  const s = await sealRequest(card.tunnelKey, peerKey(peerIdFromString(t.peerId)).bytes, op, card.keyEpoch, req)
+  return { type: OPEN, header: s.header, sealed: s.sealed, htl: 10, remainingHtl: 0, hops: 0 }
+}
+
+/** Write `f` from `from` to its neighbour `to` on the tunnel protocol; the first answer's type. */
+async function send (from: WarrenNode, to: string, f: TunnelFrame): Promise<TunnelFrame.Type> {
+  const l = tunnelLink(to, await from.libp2p.dialProtocol(peerIdFromString(to), TUNNEL_PROTOCOL))
+  try {
+    await l.pb.write(f)
+    return (await l.pb.read({ signal: AbortSignal.timeout(30_000) })).type
+  } finally {
+    l.stream.abort(new Error('test done'))
+  }
+}
+
+function flip (b: Uint8Array, i: number): Uint8Array<ArrayBuffer> {
+  const c = new Uint8Array(b)
+  c[i] ^= 0x20
+  return c
+}
+
+describe('tunnels under attack (A -> M -> T)', () => {
+  let net: TestNetwork
+  const [A, M, T] = [0, 1, 2]
+
+  before(async () => {
+    net = await createNetwork(3)
+    fixTopology(net.nodes)
+    await net.connect(A, M)
+    await net.connect(M, T)
+    await until(() => net.nodes[M].tunnels.core.table.peerSet().size === 2 && net.nodes[A].tunnels.core.table.size === 1, 10_000, 'tunnel routes')
+    await net.nodes[A].tunnel.trustAdd('t', (await net.nodes[T].tunnel.card()).text)
+  })
+  after(async () => { await net.stop() })
+
+  it('accepts an untouched OPEN, and refuses with the generic ERROR a change to any region or a splice', async () => {
+    const t = net.nodes[T]
+    const m = net.nodes[M].peerId
+    assert.equal(await send(net.nodes[A], m, await openFrame(t)), ACCEPTED)
+    const cases: Array<[string, (f: TunnelFrame) => TunnelFrame]> = [
+      ['first payload byte', (f) => ({ ...f, sealed: flip(f.sealed, 0) })],
+      ['a padding byte', (f) => ({ ...f, sealed: flip(f.sealed, 600) })],
+      ['the tag', (f) => ({ ...f, sealed: flip(f.sealed, f.sealed.length - 1) })],
+      ['enc', (f) => ({ ...f, header: { ...f.header!, enc: flip(f.header!.enc, 5) } })],
+      ['key epoch', (f) => ({ ...f, header: { ...f.header!, keyEpoch: f.header!.keyEpoch + 1n } })],
+      ['size class', (f) => ({ ...f, header: { ...f.header!, sizeClass: 1 } })]
+    ]
+    for (const [what, change] of cases) {
+      assert.equal(await send(net.nodes[A], m, change(await openFrame(t))), ERROR, what)
+    }
+    // The op ID is bound too: the same sealed payload under a fresh ID (a fresh ID, or the
+    // middleman would answer LOOP before T ever sees it).
+    const f = await openFrame(t)
+    assert.equal(await send(net.nodes[A], m, { ...f, header: { ...f.header!, op: nextOp++ } }), ERROR, 'op ID')
+    // Splicing: one tunnel's payload (and enc) under another's header.
+    const x = await openFrame(t)
+    const y = await openFrame(t)
+    assert.equal(await send(net.nodes[A], m, { ...y, sealed: x.sealed }), ERROR, 'payload spliced')
+    const z = await openFrame(t)
+    assert.equal(await send(net.nodes[A], m, { ...z, sealed: x.sealed, header: { ...z.header!, enc: x.header!.enc } }), ERROR, 'payload and enc spliced')
+    // A changed destination is routed elsewhere and never accepted.
+    assert.notEqual(await send(net.nodes[A], m, { ...f, header: { ...f.header!, op: nextOp++, dest: flip(f.header!.dest, 0) } }), ACCEPTED, 'dest')
+  })
+
+  it('refuses a replayed OPEN, on the same path and at a restarted T', async () => {
+    const f = await openFrame(net.nodes[T])
+    assert.equal(await send(net.nodes[A], net.nodes[M].peerId, f), ACCEPTED)
+    assert.notEqual(await send(net.nodes[A], net.nodes[M].peerId, f), ACCEPTED, 'replay through the same path')
+
+    // Restart T from its data dir (same identity, keys and replay record; a fresh routing core).
+    const dir = net.dirs[T]
+    await net.nodes[T].stop()
+    const t2 = await createWarrenNode({ ...defaultConfig(dir), listen: ['/ip4/127.0.0.1/tcp/0'], storeBytes: 64 * 1024 * 1024 }, { localTestnet: true, arkPublish: false })
+    await t2.start()
+    fixTopology([t2])
+    net.nodes[T] = t2
+    // The replay straight to T from a new neighbour: no middleman's loop check can stop it, T's replay record must.
+    await net.nodes[A].libp2p.dial(t2.libp2p.getMultiaddrs()[0])
+    await until(() => net.nodes[A].tunnels.core.table.has(t2.peerId), 10_000, 'A -> T tunnel route')
+    assert.equal(await send(net.nodes[A], t2.peerId, f), ERROR, 'replay after a restart')
+    assert.equal(await send(net.nodes[A], t2.peerId, await openFrame(t2)), ACCEPTED, 'a fresh request still works')
+    await net.nodes[A].libp2p.hangUp(peerIdFromString(t2.peerId))
+    await net.connect(M, T)
+    await until(() => !net.nodes[A].libp2p.getPeers().some((p) => p.toString() === t2.peerId), 10_000, 'A and T apart again')
+  })
+
+  it('picks up a rotated key from T\'s reply and uses it', async () => {
+    const before = net.nodes[A].tunnel.trusted('t').keyEpoch
+    const rotated = await net.nodes[T].tunnel.rotate()
+    assert.ok(rotated.epoch > before)
+    // Sealed to the old key (still in its grace period); T's reply carries the new card.
+    assert.equal(await net.nodes[A].tunnels.refreshCard('t'), true)
+    assert.equal(net.nodes[A].tunnel.trusted('t').keyEpoch, rotated.epoch)
+    const data = randomBytes(200_000)
+    const { uri } = await net.nodes[T].client.put([data], { htl: 0 })
+    const f = await net.nodes[A].tunnels.get('t', uri)
+    const parts: Uint8Array[] = []
+    for await (const p of f.stream) parts.push(p)
+    assert.deepEqual(Buffer.concat(parts), data)
+  })
+
+  it('gets and puts through the client API with via', async () => {
+    const app = await createApiServer(net.nodes[A])
+    try {
+      const data = randomBytes(300_000)
+      const put = await app.inject({ method: 'POST', url: '/api/v1/put?via=t&htl=1', payload: data, headers: { 'content-type': 'application/octet-stream' } })
+      assert.equal(put.statusCode, 200, put.body)
+      const uri = put.json().uri as string
+      const get = await app.inject({ method: 'GET', url: `/api/v1/get?uri=${encodeURIComponent(uri)}&via=t` })
+      assert.equal(get.statusCode, 200, get.body.slice(0, 200))
+      assert.equal(createHash('sha256').update(get.rawPayload).digest('hex'), createHash('sha256').update(data).digest('hex'))
+      const missing = await app.inject({ method: 'GET', url: `/api/v1/get?uri=${encodeURIComponent(uri.replace(/@./, '@A'))}&via=t` })
+      assert.notEqual(missing.statusCode, 200)
+      const unknown = await app.inject({ method: 'GET', url: `/api/v1/get?uri=${encodeURIComponent(uri)}&via=nobody` })
+      assert.equal(unknown.statusCode, 400)
+      assert.match(unknown.json().error, /no trusted peer named "nobody"/)
+    } finally {
+      await app.close()
+    }
+  })
+})
