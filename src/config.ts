@@ -38,6 +38,11 @@ export interface WarrenConfig {
    */
   announce: string[]
   logLevel: string
+  /**
+   * Proxy downloads (an exit) for requesters that reach this node through a sealed tunnel
+   * (docs/tunnel.md): off unless the operator turns it on; the exit's protections always apply.
+   */
+  exit: boolean
 }
 
 export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
@@ -52,7 +57,8 @@ export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
     htl: DEFAULT_HTL,
     allowPrivateAddrs: false,
     announce: [],
-    logLevel: 'info'
+    logLevel: 'info',
+    exit: false
   }
 }
 
@@ -84,6 +90,7 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   if (env.WARREN_ALLOW_PRIVATE_ADDRS !== undefined) c.allowPrivateAddrs = env.WARREN_ALLOW_PRIVATE_ADDRS === '1' || env.WARREN_ALLOW_PRIVATE_ADDRS === 'true'
   if (env.WARREN_ANNOUNCE !== undefined) c.announce = list(env.WARREN_ANNOUNCE)
   if (env.WARREN_LOG_LEVEL !== undefined) c.logLevel = env.WARREN_LOG_LEVEL
+  if (env.WARREN_EXIT !== undefined) c.exit = env.WARREN_EXIT === '1' || env.WARREN_EXIT === 'true'
   return c
 }
 

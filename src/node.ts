@@ -35,6 +35,8 @@ import { TunnelState } from './tunnel/tunnel.js'
 import { tunnelService } from './tunnel/service.js'
 import type { TunnelService } from './tunnel/service.js'
 import type { TunnelExecutor } from './tunnel/endpoint.js'
+import { Exit } from './tunnel/exit.js'
+import type { ExitInit } from './tunnel/exit.js'
 import type { WarrenConfig } from './config.js'
 import type { NodeCoreOptions } from './routing/node-core.js'
 import type { Logger } from './util/logger.js'
@@ -62,6 +64,11 @@ export interface WarrenNodeOptions {
   arkPublish?: boolean
   /** Announce this node through a bootstrap peer once connected (default true). */
   announce?: boolean
+  /**
+   * Limits of the proxy-download exit (used when config `exit` is on). Its test allowances
+   * (testAllow, testLookup) are refused outside node's test runner.
+   */
+  exit?: Partial<ExitInit>
 }
 
 export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService, tunnel: TunnelService }>
@@ -244,7 +251,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           core: options.core,
           location
         }),
-        tunnel: tunnelService({ state: tunnel, executor: tunnelExecutor(() => node), core: nodeCoreOptions(options.core) })
+        tunnel: tunnelService({ state: tunnel, executor: tunnelExecutor(() => node, config.exit ? new Exit(options.exit) : undefined), core: nodeCoreOptions(options.core) })
       },
       start: false
     }) as WarrenLibp2p
@@ -258,8 +265,8 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   }
 }
 
-/** What this node does as a trusted peer: requests and inserts through its own client. */
-function tunnelExecutor (node: () => WarrenNode | undefined): TunnelExecutor {
+/** What this node does as a trusted peer: requests and inserts through its own client, and proxy downloads when it runs an exit. */
+function tunnelExecutor (node: () => WarrenNode | undefined, exit: Exit | undefined): TunnelExecutor {
   const client = (): WarrenClient => {
     const n = node()
     if (n === undefined) throw new Error('the node is not built yet')
@@ -270,6 +277,14 @@ function tunnelExecutor (node: () => WarrenNode | undefined): TunnelExecutor {
       const f = await client().open(uri, { htl, signal })
       return { size: f.size, mime: f.mime, stream: f.stream() }
     },
-    put: async (body, { htl, mime, signal }) => ({ uri: (await client().put(body, { htl, mime, signal })).uri })
+    put: async (body, { htl, mime, signal }) => ({ uri: (await client().put(body, { htl, mime, signal })).uri }),
+    fetchUrl: exit === undefined
+      ? undefined
+      : async (url, { requester, insert, htl, signal }) => {
+        const r = await exit.fetch(url, requester, signal)
+        // --insert: the page also becomes a CHK others can read from the network.
+        const uri = insert ? (await client().put([r.body], { htl, mime: r.mime === '' ? undefined : r.mime, signal })).uri : undefined
+        return { size: r.size, mime: r.mime, uri, stream: [r.body] }
+      }
   }
 }

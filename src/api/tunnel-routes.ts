@@ -10,6 +10,8 @@
  * and, through a trusted peer (server.ts hands these over when `via` is given):
  *   GET    /api/v1/get?uri=URI&via=NAME[&htl=N]          -> the content (sealed end to end on the way)
  *   POST   /api/v1/put?via=NAME[&mime=T][&htl=N]  body   -> { uri, via }
+ *   POST   /api/v1/fetch-url?url=URL&via=NAME[&insert=1] -> the page as an attachment (proxy download;
+ *          its type in x-warren-mime, with insert its CHK URI in x-warren-uri)
  */
 import { Readable } from 'node:stream'
 import { readBody } from '../gateway/gateway.js'
@@ -100,6 +102,26 @@ export function registerTunnelRoutes (app: FastifyInstance, node: TunnelRoutesNo
     const n = name(req.query as Query)
     const card = await tunnel().trustAdd(n, await readBody(req.body, 8192))
     return { name: n, ...describe(card) }
+  })
+
+  app.post('/api/v1/fetch-url', async (req, reply) => {
+    const q = req.query as Query
+    const url = present(q, 'url')
+    const via = present(q, 'via')
+    if (url === undefined || via === undefined) throw new TunnelApiError(400, 'missing ?url=URL&via=NAME (a proxy download goes through a trusted peer)')
+    const insert = present(q, 'insert') === '1' || present(q, 'insert') === 'true'
+    const f = await tunnels(node).fetchUrl(via, url, { insert, htl: htlOf(q) })
+    // Served as an opaque attachment: a fetched page must never run as this API's origin.
+    void reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', 'attachment')
+      .header('content-security-policy', 'sandbox')
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store')
+      .header('content-length', String(f.size))
+      .header('x-warren-mime', encodeURIComponent(f.mime))
+    if (f.uri !== undefined) void reply.header('x-warren-uri', f.uri)
+    return await reply.send(Readable.from(f.stream))
   })
 
   app.post('/api/v1/trust/refresh', async (req) => {

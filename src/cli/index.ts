@@ -38,6 +38,7 @@ interface NodeFlags {
   htl?: string
   logLevel?: string
   allowPrivateAddrs?: boolean
+  exit?: boolean
 }
 
 function collect (value: string, previous: string[] | undefined): string[] {
@@ -55,6 +56,7 @@ function nodeOptions (cmd: Command): Command {
     .option('--htl <n>', `default hops-to-live of this node's inserts and requests [env WARREN_HTL, default and maximum ${MAX_HTL}]`)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
     .option('--allow-private-addrs', 'dial loopback/private addresses learnt from peers (LANs, several nodes on one host) [env WARREN_ALLOW_PRIVATE_ADDRS]')
+    .option('--exit', 'run proxy downloads (http/https on ports 80/443, public addresses only) for peers that trust this node [env WARREN_EXIT]')
 }
 
 function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
@@ -66,7 +68,8 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
     apiAllowRemote: f.apiAllowRemote,
     htl: f.htl === undefined ? undefined : parseInteger('--htl', f.htl, NODE_HTL_RANGE),
     allowPrivateAddrs: f.allowPrivateAddrs,
-    logLevel: f.logLevel
+    logLevel: f.logLevel,
+    exit: f.exit
   }
   if (f.api !== undefined) Object.assign(c, parseApiAddress(f.api))
   return c
@@ -322,6 +325,20 @@ export function buildProgram (): Command {
       const q = `?target=${encodeURIComponent(target)}${htl === undefined ? '' : `&htl=${htl}`}`
       const out = await (await call(await apiBase(o), `/api/v1/redirect${q}`, { method: 'POST' })).json() as { uri: string }
       console.log(out.uri)
+    })
+
+  clientOptions(program.command('fetch-url').description('proxy download: a trusted peer that runs an exit fetches an http(s) URL for you and sends it back sealed').argument('<url>', 'http:// or https:// URL (ports 80 and 443)'))
+    .requiredOption('--via <name>', 'the trusted peer (see `warren trust`)')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--insert', 'also insert the page as a CHK; its URI is printed on stderr')
+    .option('--htl <n>', 'hops-to-live for the insert')
+    .action(async (url: string, o: { api?: string, dataDir?: string, via: string, output?: string, insert?: boolean, htl?: string }) => {
+      const htl = htlFlag(o.htl)
+      const q = `?url=${encodeURIComponent(url)}&via=${encodeURIComponent(o.via)}${o.insert === true ? '&insert=1' : ''}${htl === undefined ? '' : `&htl=${htl}`}`
+      const res = await call(await apiBase(o), `/api/v1/fetch-url${q}`, { method: 'POST' })
+      await pipeline(Readable.fromWeb(res.body as any), o.output === undefined ? process.stdout : createWriteStream(o.output))
+      const uri = res.headers.get('x-warren-uri')
+      if (uri !== null) console.error(uri)
     })
 
   const trust = program.command('trust').description('trusted peers for SSL-through-SSL tunnels (docs/tunnel.md)')

@@ -12,7 +12,7 @@ import type { TunnelSession } from './session.js'
 export interface TunnelContent {
   size: number
   mime: string
-  stream: AsyncIterable<Uint8Array>
+  stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
 }
 
 /** How the trusted peer carries requests out (the node wires its client in: src/node.ts). */

@@ -27,7 +27,7 @@ import { errorFrame, relayable, replyFrame, toResponse, tunnelCore, validOpen } 
 import { openRequest, sealRequest, TunnelRejected } from './seal.js'
 import { isEof, TunnelSession, tunnelLink } from './session.js'
 import type { Card } from './card.js'
-import type { TunnelContent, TunnelExecutor } from './endpoint.js'
+import type { TunnelExecutor } from './endpoint.js'
 import type { TunnelLink } from './session.js'
 import type { TunnelState } from './tunnel.js'
 import type { NodeCore, Action, Reply, NodeCoreOptions } from '../routing/node-core.js'
@@ -51,6 +51,13 @@ export interface TunnelServiceInit {
   /** Tunnels one neighbour may have in progress here (default TUNNELS_PER_PEER). */
   perPeer?: number
   firstFrameTimeoutMs?: number
+}
+
+/** Content coming back through a tunnel: its size and type, and the bytes as they arrive. */
+export interface TunnelDownload {
+  size: number
+  mime: string
+  stream: AsyncGenerator<Uint8Array>
 }
 
 /** The trusted peer could not be reached through the network (the routing outcome, not a crypto failure). */
@@ -198,7 +205,7 @@ export class TunnelService implements Startable {
   }
 
   /** Fetch warren `uri` through the trusted peer `name`: its size, type and content (sealed all the way). */
-  async get (name: string, uri: string, options: { htl?: number, signal?: AbortSignal } = {}): Promise<TunnelContent> {
+  async get (name: string, uri: string, options: { htl?: number, signal?: AbortSignal } = {}): Promise<TunnelDownload> {
     const session = await this.request(name, { op: TunnelRequest.Op.GET, target: uri, htl: options.htl ?? 0 }, options.signal)
     const res = await this.response(name, session)
     return { size: Number(res.size), mime: res.mime, stream: body(session, Number(res.size)) }
@@ -219,7 +226,7 @@ export class TunnelService implements Startable {
   }
 
   /** A proxy download of `url` by the trusted peer `name` (with `insert`, also inserted: its CHK URI). */
-  async fetchUrl (name: string, url: string, options: { insert?: boolean, htl?: number, signal?: AbortSignal } = {}): Promise<TunnelContent & { uri?: string }> {
+  async fetchUrl (name: string, url: string, options: { insert?: boolean, htl?: number, signal?: AbortSignal } = {}): Promise<TunnelDownload & { uri?: string }> {
     const session = await this.request(name, { op: TunnelRequest.Op.FETCH_URL, target: url, insert: options.insert === true, htl: options.htl ?? 0 }, options.signal)
     const res = await this.response(name, session)
     return { size: Number(res.size), mime: res.mime, uri: res.uri === '' ? undefined : res.uri, stream: body(session, Number(res.size)) }
