@@ -140,6 +140,11 @@ describe('tunnel keys and state', () => {
     const restarted = await state(dir, id, clock)
     assert.equal(await restarted.accept(epoch, key32(7)), false, 'replay refused after a restart')
     assert.equal(await restarted.accept(epoch, key32(8)), true)
+    clock.now += 1001
+    const next = await restarted.currentKey()
+    assert.ok(next.epoch > epoch, 'rotated')
+    assert.equal(await restarted.accept(epoch, key32(7)), false, 'replay refused after a rotation (the old key is in its grace period)')
+    assert.equal(await restarted.accept(next.epoch, key32(7)), true, 'each epoch has its own record')
   })
 
   it('refuses the node\'s own card and a card with a bad signature, and keeps added cards', async () => {
