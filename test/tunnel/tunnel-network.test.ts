@@ -39,7 +39,9 @@ describe('tunnels through two untrusted middlemen', () => {
   const [A, M1, M2, T] = [0, 1, 2, 3]
 
   before(async () => {
-    net = await createNetwork(4)
+    // Deterministic HTL: T's own inserts (HTL 1, below) must end at M2, never reach A (A would
+    // learn T as their source, route to it and dial it: A and T would become neighbours).
+    net = await createNetwork(4, { core: { probabilisticHtl: false } })
     fixTopology(net.nodes)
     await net.connect(A, M1)
     await net.connect(M1, M2)
@@ -87,7 +89,7 @@ describe('tunnels through two untrusted middlemen', () => {
     m1.clear()
     m2.clear()
     // HTL 1 for T's own inserts: with more, the inserts that carry T as their source would
-    // reach A, whose neighbour upkeep would then dial T (the network's doing, not the tunnel's).
+    // reach A, which would then route to T and dial it (the network's doing, not the tunnel's).
     const { uri } = await net.nodes[A].tunnels.put('t', (function * () { for (let o = 0; o < data.length; o += 100_000) yield data.subarray(o, o + 100_000) })(), { mime: 'application/octet-stream', htl: 1 })
     notNeighbours()
     // T inserted it into the network itself (its own traffic, not linked to A): it reads back.
