@@ -364,6 +364,11 @@ export function buildProgram (): Command {
       else if (list.length === 0) console.log('no trusted peers (add one with `warren trust add CARD --name NAME`)')
       else for (const p of list) console.log(`${p.name}\t${p.peerId}\tkey ${p.keyEpoch}\texpires ${p.expires}`)
     })
+  clientOptions(trust.command('refresh').description('ask a trusted peer (through a tunnel) for its current card; a rotated key replaces the stored one').argument('<name>'))
+    .action(async (name: string, o: { api?: string, dataDir?: string }) => {
+      const r = await (await call(await apiBase(o), `/api/v1/trust/refresh?name=${encodeURIComponent(name)}`, { method: 'POST' })).json() as { keyEpoch: string, changed: boolean }
+      console.log(r.changed ? `"${name}" has a new key (epoch ${r.keyEpoch})` : `"${name}" still uses key ${r.keyEpoch}`)
+    })
   clientOptions(trust.command('remove').description('stop trusting a peer').argument('<name>'))
     .action(async (name: string, o: { api?: string, dataDir?: string }) => {
       await call(await apiBase(o), `/api/v1/trust?name=${encodeURIComponent(name)}`, { method: 'DELETE' })
