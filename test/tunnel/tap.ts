@@ -75,6 +75,11 @@ export class Tap {
     return this.streams.filter((s) => protocol === undefined || s.protocol === protocol).reduce((n, s) => n + [...s.received, ...s.sent].reduce((m, p) => m + p.length, 0), 0)
   }
 
+  /** Every stream's received and sent bytes on `protocol`, each direction as one buffer. */
+  directions (protocol: string): Buffer[] {
+    return this.streams.filter((s) => s.protocol === protocol).flatMap((s) => [Buffer.concat(s.received), Buffer.concat(s.sent)])
+  }
+
   sees (needle: Uint8Array): boolean {
     const n = Buffer.from(needle)
     return this.streams.some((s) => Buffer.concat(s.received).includes(n) || Buffer.concat(s.sent).includes(n))

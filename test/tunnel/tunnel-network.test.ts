@@ -10,7 +10,8 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { parseUri } from '../../src/keys/uri.js'
-import { TUNNEL_PROTOCOL } from '../../src/tunnel/constants.js'
+import { TunnelFrame } from '../../proto/tunnel.js'
+import { CHUNK_SIZE_CLASSES, TAG_BYTES, TUNNEL_PROTOCOL, TUNNEL_SIZE_CLASSES } from '../../src/tunnel/constants.js'
 import { createNetwork, until } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
 import { fixTopology, Tap } from './tap.js'
@@ -25,6 +26,25 @@ async function collect (it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = []
   for await (const p of it) parts.push(p)
   return Buffer.concat(parts)
+}
+
+/** The varint-length-prefixed frames in one direction of a stream. */
+function frames (bytes: Buffer): TunnelFrame[] {
+  const out: TunnelFrame[] = []
+  let o = 0
+  while (o < bytes.length) {
+    let len = 0
+    let shift = 0
+    for (;;) {
+      const b = bytes[o++]
+      len += (b & 0x7f) * 2 ** shift
+      shift += 7
+      if ((b & 0x80) === 0) break
+    }
+    out.push(TunnelFrame.decode(bytes.subarray(o, o + len)))
+    o += len
+  }
+  return out
 }
 
 /** Windows of `data` that must never cross a middleman in the clear. */
@@ -82,6 +102,20 @@ describe('tunnels through two untrusted middlemen', () => {
       assert.equal(tap.sees(Buffer.from(uri)), false, 'URI')
       for (const w of windows(data)) assert.equal(tap.sees(w), false, 'plaintext')
     }
+    // Padding: every sealed payload on the wire has one of the declared sizes.
+    const sizes = new Map<string, number>()
+    for (const dir of m1.directions(TUNNEL_PROTOCOL)) {
+      for (const f of frames(dir)) {
+        const ok = f.type === TunnelFrame.Type.OPEN
+          ? TUNNEL_SIZE_CLASSES.some((c) => c + TAG_BYTES === f.sealed.length)
+          : f.type === TunnelFrame.Type.CHUNK ? CHUNK_SIZE_CLASSES.some((c) => c + TAG_BYTES === f.sealed.length) : f.sealed.length === 0
+        assert.ok(ok, `${f.type} frame with a ${f.sealed.length}-byte payload`)
+        const k = `${f.type}:${f.sealed.length}`
+        sizes.set(k, (sizes.get(k) ?? 0) + 1)
+      }
+    }
+    assert.ok((sizes.get(`CHUNK:${CHUNK_SIZE_CLASSES[1] + TAG_BYTES}`) ?? 0) > SIZE / CHUNK_SIZE_CLASSES[1], `bulk chunks seen: ${JSON.stringify([...sizes])}`)
+    assert.ok([...sizes.keys()].some((k) => k.startsWith('OPEN:')), 'the OPEN was seen')
   })
 
   it('puts a multi-segment file through T; A\'s neighbour never sees the content or the URI', async () => {
