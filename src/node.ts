@@ -82,6 +82,8 @@ export interface WarrenNodeComponents {
   config: WarrenConfig
   libp2p: WarrenLibp2p
   store: BlockStore
+  /** Blocks the node's own requests fetched and its inserts carried (WarrenServiceInit.clientCache). */
+  clientCache: BlockStore
   log: Logger
   privateKey: PrivateKey
 }
@@ -99,6 +101,7 @@ export class WarrenNode {
   readonly config: WarrenConfig
   readonly libp2p: WarrenLibp2p
   readonly store: BlockStore
+  readonly clientCache: BlockStore
   readonly client: WarrenClient
   /** Signed keys, redirects and updatable content (SSK, KSK, editions, date-based redirects). */
   readonly keys: KeyClient
@@ -111,10 +114,11 @@ export class WarrenNode {
   readonly log: Logger
 
   constructor (components: WarrenNodeComponents, init: WarrenNodeInit = {}) {
-    const { config, libp2p, store, log, privateKey } = components
+    const { config, libp2p, store, clientCache, log, privateKey } = components
     this.config = config
     this.libp2p = libp2p
     this.store = store
+    this.clientCache = clientCache
     this.log = log
     this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
     this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
@@ -185,6 +189,7 @@ export class WarrenNode {
     this.ark.stop()
     await this.libp2p.stop()
     await this.store.close()
+    await this.clientCache.close()
   }
 }
 
@@ -203,7 +208,12 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     capacityBytes: config.storeBytes, keepFraction: networkProfile.store.keepFraction, location: () => location.value, logger: log.child({ component: 'warren:store' })
   })
   location.addEventListener('change', () => { store.relocate() })
+  let clientCache: BlockStore | undefined
   try {
+    // Plain LRU, apart from the store: peers' requests never read it (issue 11, finding 6).
+    clientCache = await BlockStore.open(join(config.dataDir, 'client-cache'), {
+      capacityBytes: config.clientCacheBytes, keepFraction: 0, logger: log.child({ component: 'warren:client-cache' })
+    })
     const libp2p = await createLibp2p({
       privateKey,
       logger: pinoComponentLogger(log),
@@ -224,6 +234,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           ...options.service,
           announceAddrs: config.announce,
           store,
+          clientCache,
           core: options.core,
           location
         })
@@ -232,8 +243,9 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     }) as WarrenLibp2p
     // Opened before the location was known to it? The kept share follows the restored location.
     if (restored !== undefined) store.relocate()
-    return new WarrenNode({ config, libp2p, store, log, privateKey }, { arkPublish: options.arkPublish, announce: options.announce, restored })
+    return new WarrenNode({ config, libp2p, store, clientCache, log, privateKey }, { arkPublish: options.arkPublish, announce: options.announce, restored })
   } catch (err) {
+    await clientCache?.close()
     await store.close()
     throw err
   }
