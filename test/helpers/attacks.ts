@@ -154,8 +154,11 @@ export async function rawRequest (evil: RawPeer, target: Multiaddr, id: bigint, 
   }
 }
 
-/** An INSERT frame an observer received, and the peer that sent it. */
-export interface ObservedInsert { from: string, insert: Insert }
+/**
+ * An INSERT frame an observer received, the peer that sent it, and the time from the
+ * observer's ALL_CLEAR to the sender's INSERT_DATA (ms; the data phase's timing channel).
+ */
+export interface ObservedInsert { from: string, insert: Insert, dataAfterMs?: number }
 
 /**
  * Finding 3: a raw peer made a sink on insert paths. It speaks the request and insert
@@ -170,9 +173,12 @@ export async function observeInserts (peer: RawPeer): Promise<ObservedInsert[]> 
     try {
       const f = await pb.read({ signal: AbortSignal.timeout(10_000) })
       if (f.insert === undefined) return
-      seen.push({ from: c.remotePeer.toString(), insert: f.insert })
+      const o: ObservedInsert = { from: c.remotePeer.toString(), insert: f.insert }
+      seen.push(o)
       await pb.write({ type: FrameType.ALL_CLEAR, allClear: { depth: 1, remainingHtl: 0, hops: 0 } })
+      const t0 = performance.now()
       await pb.read({ signal: AbortSignal.timeout(10_000) })
+      o.dataAfterMs = performance.now() - t0
       await pb.write({ type: FrameType.INSERT_STORED, insertStored: { stored: 1 } })
       await s.close()
     } catch (err: any) {

@@ -97,6 +97,11 @@ describe('finding 3: inserts do not name their inserter', () => {
       assert.ok(!namesPeer(o.insert.source, i.libp2p.peerId, i.libp2p.getMultiaddrs()), 'names the inserter')
       assert.ok(!namesPeer(o.insert.source, near.peerId, []), 'names the receiver')
     }
+    // What is left (docs/reliability.md, finding 3): the data phase's timing. The originator
+    // holds the block and sends it at once after ALL_CLEAR; a relay first passes ALL_CLEAR up
+    // and waits for the block to come down. Reported, not asserted (it is the known limit).
+    const median = (o: ObservedInsert[]): number => o.map((x) => x.dataAfterMs ?? NaN).sort((x, y) => x - y)[Math.floor(o.length / 2)]
+    console.log(`ALL_CLEAR -> INSERT_DATA median: from the originator ${median(direct).toFixed(2)} ms, through one relay ${median(farSeen).toFixed(2)} ms`)
   })
 })
 
