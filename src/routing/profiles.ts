@@ -73,8 +73,8 @@ export const networkProfile: RoutingProfile = freeze({
     loopCostsHop: false,
     perPathLoops: true,
     // The originator of an insert names another node of its routing table as the data source,
-    // never itself (NodeCoreOptions.insertOriginSource; issue 11, finding 3). Convergence, seed
-    // 1: final quartiles 3.0 / 6.0 / 16.3, 100 % (naming itself: 3.0 / 7.0 / 170.5, 99.0 %).
+    // never itself (NodeCoreOptions.insertOriginSource; issue 11, finding 3). Convergence, 10
+    // trials (docs/simulation.md): 3.0 / 5.5 / 17.9, 100 % (naming itself: 2.4 / 4.8 / 47.2).
     insertOriginSource: 'other',
     // What the node's own gets fetched and its puts inserted stays out of the store peers can
     // probe (NodeCoreOptions.clientCache; issue 11, finding 6).
