@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, DEFAULT_HTL, DEFAULT_LISTEN, DEFAULT_STORE_BYTES
+  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, DEFAULT_HTL, DEFAULT_LISTEN, DEFAULT_STORE_BYTES, DEFAULT_CLIENT_CACHE_BYTES
 } from './constants.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { HTL_RANGE, parseInteger, ParamError } from './util/params.js'
@@ -22,6 +22,8 @@ export interface WarrenConfig {
   bootstrap: string[]
   /** Store capacity in bytes. */
   storeBytes: number
+  /** Client cache capacity in bytes: what this node's own gets fetched and its puts inserted (never served to peers). */
+  clientCacheBytes: number
   /** Client API (HTTP+JSON) address. */
   apiHost: string
   apiPort: number
@@ -51,6 +53,7 @@ export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
     listen: [...DEFAULT_LISTEN],
     bootstrap: [],
     storeBytes: DEFAULT_STORE_BYTES,
+    clientCacheBytes: DEFAULT_CLIENT_CACHE_BYTES,
     apiHost: DEFAULT_API_HOST,
     apiPort: DEFAULT_API_PORT,
     apiAllowRemote: false,
@@ -84,6 +87,7 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   if (env.WARREN_LISTEN !== undefined) c.listen = list(env.WARREN_LISTEN)
   if (env.WARREN_BOOTSTRAP !== undefined) c.bootstrap = list(env.WARREN_BOOTSTRAP)
   if (env.WARREN_STORE_SIZE !== undefined) c.storeBytes = parseSize(env.WARREN_STORE_SIZE)
+  if (env.WARREN_CLIENT_CACHE_SIZE !== undefined) c.clientCacheBytes = parseSize(env.WARREN_CLIENT_CACHE_SIZE)
   if (env.WARREN_API !== undefined) Object.assign(c, parseApiAddress(env.WARREN_API))
   if (env.WARREN_API_ALLOW_REMOTE !== undefined) c.apiAllowRemote = env.WARREN_API_ALLOW_REMOTE === '1' || env.WARREN_API_ALLOW_REMOTE === 'true'
   if (env.WARREN_HTL !== undefined) c.htl = parseInteger('WARREN_HTL', env.WARREN_HTL, NODE_HTL_RANGE)
@@ -129,8 +133,9 @@ export async function readConfigFile (dataDir: string): Promise<Partial<WarrenCo
   const text = await readTextIfExists(file)
   if (text === undefined) return {}
   try {
-    const c = JSON.parse(text) as Partial<WarrenConfig> & { storeBytes?: number | string }
+    const c = JSON.parse(text) as Partial<WarrenConfig> & { storeBytes?: number | string, clientCacheBytes?: number | string }
     if (c.storeBytes !== undefined) c.storeBytes = parseSize(c.storeBytes)
+    if (c.clientCacheBytes !== undefined) c.clientCacheBytes = parseSize(c.clientCacheBytes)
     return c
   } catch (err: any) {
     throw new Error(`${file}: ${err.message}; fix or delete it`, { cause: err })
@@ -167,6 +172,7 @@ export function isLoopback (host: string): boolean {
 
 export function validateConfig (c: WarrenConfig): void {
   if (!Number.isInteger(c.storeBytes) || c.storeBytes < 1024 * 1024) throw new Error(`store size ${c.storeBytes} is too small (minimum 1 MiB)`)
+  if (!Number.isInteger(c.clientCacheBytes) || c.clientCacheBytes < 1024 * 1024) throw new Error(`client cache size ${c.clientCacheBytes} is too small (minimum 1 MiB)`)
   parseInteger('htl', c.htl, NODE_HTL_RANGE)
   for (const a of c.announce) {
     try {

@@ -58,6 +58,12 @@ export const DEFAULT_API_HOST = '127.0.0.1'
 export const DEFAULT_API_PORT = 7480
 /** Store capacity in bytes (1 GiB). */
 export const DEFAULT_STORE_BYTES = 1024 * 1024 * 1024
+/**
+ * Default client cache: what the node's own gets fetched and its puts inserted, kept apart
+ * from the store (issue 11, finding 6). A quarter of the store's default: enough to read a
+ * fetched site again without the network.
+ */
+export const DEFAULT_CLIENT_CACHE_BYTES = 256 * 1024 * 1024
 /** Re-dial bootstrap peers and keep at least this many connections. */
 export const MIN_CONNECTIONS = 4
 export const MAINTENANCE_INTERVAL_MS = 15_000

@@ -93,6 +93,8 @@ export interface WarrenNodeComponents {
   config: WarrenConfig
   libp2p: WarrenLibp2p
   store: BlockStore
+  /** Blocks the node's own requests fetched and its inserts carried (WarrenServiceInit.clientCache). */
+  clientCache: BlockStore
   log: Logger
   privateKey: PrivateKey
   tunnel: TunnelState
@@ -111,6 +113,7 @@ export class WarrenNode {
   readonly config: WarrenConfig
   readonly libp2p: WarrenLibp2p
   readonly store: BlockStore
+  readonly clientCache: BlockStore
   readonly client: WarrenClient
   /** Signed keys, redirects and updatable content (SSK, KSK, editions, date-based redirects). */
   readonly keys: KeyClient
@@ -125,10 +128,11 @@ export class WarrenNode {
   readonly log: Logger
 
   constructor (components: WarrenNodeComponents, init: WarrenNodeInit = {}) {
-    const { config, libp2p, store, log, privateKey, tunnel } = components
+    const { config, libp2p, store, clientCache, log, privateKey, tunnel } = components
     this.config = config
     this.libp2p = libp2p
     this.store = store
+    this.clientCache = clientCache
     this.log = log
     this.tunnel = tunnel
     this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
@@ -206,6 +210,7 @@ export class WarrenNode {
     this.ark.stop()
     await this.libp2p.stop()
     await this.store.close()
+    await this.clientCache.close()
   }
 }
 
@@ -227,7 +232,12 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   // Built before libp2p (its service needs them), bound to the node once it exists.
   let node: WarrenNode | undefined
   const tunnel = new TunnelState({ identity: privateKey, dataDir: config.dataDir, addresses: () => node?.service.advertised().map((a) => a.toString()) ?? [] })
+  let clientCache: BlockStore | undefined
   try {
+    // Plain LRU, apart from the store: peers' requests never read it (issue 11, finding 6).
+    clientCache = await BlockStore.open(join(config.dataDir, 'client-cache'), {
+      capacityBytes: config.clientCacheBytes, keepFraction: 0, logger: log.child({ component: 'warren:client-cache' })
+    })
     const libp2p = await createLibp2p({
       privateKey,
       logger: pinoComponentLogger(log),
@@ -248,6 +258,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           ...options.service,
           announceAddrs: config.announce,
           store,
+          clientCache,
           core: options.core,
           location
         }),
@@ -257,9 +268,10 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     }) as WarrenLibp2p
     // Opened before the location was known to it? The kept share follows the restored location.
     if (restored !== undefined) store.relocate()
-    node = new WarrenNode({ config, libp2p, store, log, privateKey, tunnel }, { arkPublish: options.arkPublish, announce: options.announce, restored })
+    node = new WarrenNode({ config, libp2p, store, clientCache, log, privateKey, tunnel }, { arkPublish: options.arkPublish, announce: options.announce, restored })
     return node
   } catch (err) {
+    await clientCache?.close()
     await store.close()
     throw err
   }

@@ -33,6 +33,7 @@ interface NodeFlags {
   listen?: string[]
   bootstrap?: string[]
   storeSize?: string
+  clientCacheSize?: string
   api?: string
   apiAllowRemote?: boolean
   htl?: string
@@ -51,6 +52,7 @@ function nodeOptions (cmd: Command): Command {
     .option('-l, --listen <multiaddr>', 'libp2p listen multiaddr, repeatable [env WARREN_LISTEN, default /ip4/0.0.0.0/tcp/7400]', collect)
     .option('-b, --bootstrap <multiaddr>', 'bootstrap peer multiaddr with /p2p/<id>, repeatable [env WARREN_BOOTSTRAP]', collect)
     .option('-s, --store-size <size>', 'store capacity, e.g. 512MiB, 2GiB [env WARREN_STORE_SIZE, default 1GiB]')
+    .option('--client-cache-size <size>', 'client cache capacity: what this node\'s own gets and puts keep, never served to peers [env WARREN_CLIENT_CACHE_SIZE, default 256MiB]')
     .option('-a, --api <host:port>', `client API address [env WARREN_API, default ${DEFAULT_API_HOST}:${DEFAULT_API_PORT}]`)
     .option('--api-allow-remote', 'allow the unauthenticated client API on a non-loopback address')
     .option('--htl <n>', `default hops-to-live of this node's inserts and requests [env WARREN_HTL, default and maximum ${MAX_HTL}]`)
@@ -65,6 +67,7 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
     listen: f.listen,
     bootstrap: f.bootstrap,
     storeBytes: f.storeSize === undefined ? undefined : parseSize(f.storeSize),
+    clientCacheBytes: f.clientCacheSize === undefined ? undefined : parseSize(f.clientCacheSize),
     apiAllowRemote: f.apiAllowRemote,
     htl: f.htl === undefined ? undefined : parseInteger('--htl', f.htl, NODE_HTL_RANGE),
     allowPrivateAddrs: f.allowPrivateAddrs,

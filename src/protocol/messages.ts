@@ -124,7 +124,8 @@ export function requestFrame (id: bigint, key: Uint8Array, htl: number): Frame {
   return { type: FrameType.REQUEST, request: { id, key: key as Uint8Array<ArrayBuffer>, htl } }
 }
 
-export function insertFrame (id: bigint, key: Uint8Array, htl: number, source: PeerRef): Frame {
+/** An INSERT; `source` unset when the originator has no other node to name (NodeCoreOptions.insertOriginSource). */
+export function insertFrame (id: bigint, key: Uint8Array, htl: number, source?: PeerRef): Frame {
   return { type: FrameType.INSERT, insert: { id, key: key as Uint8Array<ArrayBuffer>, htl, source } }
 }
 

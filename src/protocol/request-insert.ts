@@ -33,6 +33,8 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 export interface RequestInsertComponents {
   core: NodeCore<string>
   store: WarrenStore
+  /** What the node's own requests and inserts keep (the core's `client` stores): never read for a peer. */
+  clientCache: WarrenStore
   addressBook: AddressBook
   connectionManager: ConnectionManager
   /** Per-peer and per-IP slots and the insert quota (admission.ts). */
@@ -200,7 +202,7 @@ export class RequestInsertHandler {
         switch (a.type) {
           case 'forward': await this.forward(a); break
           case 'reply': await this.reply(a.id, a.to, a.reply); break
-          case 'store': await this.store(a.id, a.key); break
+          case 'store': await this.store(a.id, a.key, a.client === true); break
           case 'send-data': await this.sendData(a.id, a.to, a.timeoutMs); break
         }
       } catch (err: any) {
@@ -254,7 +256,7 @@ export class RequestInsertHandler {
     try {
       const frame = a.kind === 'request'
         ? requestFrame(a.id, a.key.bytes, a.htl)
-        : insertFrame(a.id, a.key.bytes, a.htl, await this.c.addressBook.ref(a.source ?? this.c.core.self))
+        : insertFrame(a.id, a.key.bytes, a.htl, a.source === undefined ? undefined : await this.c.addressBook.ref(a.source))
       const got = await exchange(child, frame, ANSWERS[a.kind], signal)
       if (got.type === FrameType.ERROR) this.c.log('op error from %s: %s', a.to, got.error?.message)
       const t = toResponse(got, c.key, a.to, (ref) => this.c.addressBook.learn(ref))
@@ -343,9 +345,9 @@ export class RequestInsertHandler {
     this.deliver(id, to, { type: 'failed', reason: signal.aborted ? 'timeout' : 'error' })
   }
 
-  private async store (id: bigint, key: RoutingKey): Promise<void> {
+  private async store (id: bigint, key: RoutingKey, client: boolean): Promise<void> {
     const block = this.ctx.get(id)?.block
-    if (block !== undefined) await this.c.store.put(key, Block.encode(block))
+    if (block !== undefined) await (client ? this.c.clientCache : this.c.store).put(key, Block.encode(block))
   }
 
   /** Forget an operation's driver state once its last reply is out, and free its upstream's slot. */

@@ -33,6 +33,7 @@ import { InsertQuota } from './quota.js'
 import type { InsertQuotaInit } from './quota.js'
 import type { AnnounceResult } from './announce.js'
 import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
+import { Block as BlockCodec } from '../../proto/warren.js'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { AnnounceOptions } from '../routing/announce.js'
@@ -44,6 +45,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface WarrenServiceInit {
   store: WarrenStore
+  /**
+   * The client cache: blocks this node's own requests fetched and its own inserts carried,
+   * kept apart from `store` because peers' requests read the store (issue 11, finding 6). Only
+   * `request` reads it. Default: none (nothing the user fetches is kept).
+   */
+  clientCache?: WarrenStore
   /** Overrides of the routing core's options (HTL limits, source reset, table size, timeouts...). */
   core?: Partial<NodeCoreOptions>
   rng?: Rng
@@ -112,6 +119,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   private readonly announceSlots: PeerSlots
   private readonly loc: NodeLocation
   private readonly addressBook: AddressBook
+  private readonly clientCache: WarrenStore
   private topologyId?: string
   private started = false
 
@@ -123,6 +131,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const self = components.peerId.toString()
     const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs, announce: init.announceAddrs })
     this.addressBook = addressBook
+    this.clientCache = init.clientCache ?? NO_CLIENT_CACHE
     this.core = new NodeCore<string>({ self, store: init.store, rng, now: Date.now, options: nodeCoreOptions(init.core) })
     this.announceCore = new AnnounceCore<string>({
       self,
@@ -137,6 +146,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     this.ops = new RequestInsertHandler({
       core: this.core,
       store: init.store,
+      clientCache: this.clientCache,
       addressBook,
       connectionManager: components.connectionManager,
       slots: this.opSlots,
@@ -240,13 +250,17 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   }
 
   /**
-   * Request `key` from the network (or the local store). Rejects with NotFoundError, or with
-   * the abort reason at once when `options.signal` aborts. Reports `warren:request:result`.
+   * Request `key` from the client cache, the local store or the network. Rejects with
+   * NotFoundError, or with the abort reason at once when `options.signal` aborts. Reports
+   * `warren:request:result`.
    */
   async request (key: RoutingKey, options: NetworkOptions): Promise<RequestResult> {
     this.assertStarted()
     try {
-      const r = await this.ops.start<RequestResult>(key, 'request', options.htl, undefined, options.signal)
+      const cached = await this.clientCache.get(key)
+      const r = cached !== undefined
+        ? { block: BlockCodec.decode(cached), hops: 0, source: this.components.peerId.toString() }
+        : await this.ops.start<RequestResult>(key, 'request', options.htl, undefined, options.signal)
       options.onProgress?.(new CustomProgressEvent('warren:request:result', { key, ok: true, hops: r.hops }))
       return r
     } catch (err) {
@@ -276,6 +290,9 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     if (!this.started) throw new Error('the warren service is not started')
   }
 }
+
+/** No client cache: nothing is kept, nothing found. */
+const NO_CLIENT_CACHE: WarrenStore = { has: () => false, get: async () => undefined, put: async () => {} }
 
 /** Hops an operation took before it failed (known when the network answered "not found"). */
 function hopsOf (err: unknown): number {

@@ -72,8 +72,14 @@ export type Action<P> =
    * Every reply except `all-clear` ends the operation.
    */
   | { type: 'reply', id: bigint, to: P | null, reply: Reply<P> }
-  /** Persist the block the driver holds for operation `id` (already verified against `key`). */
-  | { type: 'store', id: bigint, key: RoutingKey }
+  /**
+   * Persist the block the driver holds for operation `id` (already verified against `key`):
+   * in the store, or with `client` (the node's own request or insert) in the client cache,
+   * which only the node's own requests read. Why: the store answers every peer's request, an
+   * HTL-0 one included, so a neighbour could probe it for what this node's user fetched or
+   * inserted (issue 11, finding 6; Freenet 0.7 keeps a client cache apart for this reason).
+   */
+  | { type: 'store', id: bigint, key: RoutingKey, client?: true }
   /** Insert data phase: send the block down to `to`; expect `dataStored` within `timeoutMs`. */
   | { type: 'send-data', id: bigint, to: P, timeoutMs: number }
 
@@ -93,6 +99,21 @@ export interface NodeCoreOptions {
   decrementAtMinProb: number
   /** Probability that a node replaces the data source with itself when passing a reply or insert on. */
   sourceResetProb: number
+  /**
+   * Whom the originator of an insert names as its data source (insertRouteTo 'source'):
+   * itself (`self`, the paper's model), or another node of its routing table, drawn at random
+   * for each child it tries and never that child (`other`; paper 3.3: "any node along the way
+   * can unilaterally decide to change the insert message to claim itself or another arbitrary
+   * node as the data source"). See docs/reliability.md, finding 3.
+   */
+  insertOriginSource: 'self' | 'other'
+  /**
+   * The node's own requests and inserts keep their block in the client cache (a `store`
+   * action with `client`), never in the store that answers peers (issue 11, finding 6). Off:
+   * the paper's model, where the requester and the inserter store it like any node on the path
+   * (with insertOriginSource 'self', routes point at the inserter, which must hold the data).
+   */
+  clientCache: boolean
   /** Probability of caching a block that passes back through this node on a successful request. */
   cacheProb: number
   routingTableSize: number
@@ -142,6 +163,8 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   decrementAtMaxProb: 0.5,
   decrementAtMinProb: 0.25,
   sourceResetProb: 0.1,
+  insertOriginSource: 'self',
+  clientCache: false,
   cacheProb: 1,
   routingTableSize: 250,
   seenCacheSize: 10_000,
@@ -329,7 +352,10 @@ export class NodeCore<P> {
       phase: 'routing'
     }
     if (msg.kind === 'insert') {
-      op.source = from === null ? this.self : (msg.source ?? from)
+      // An insert that names no source comes from an originator that knew nobody else to name
+      // (insertOriginSource 'other'): then this node names itself rather than pass its sender
+      // on as the source, which would name the originator to every node below.
+      op.source = from === null ? this.self : (msg.source ?? (o.insertOriginSource === 'other' ? this.self : from))
       op.sourceOut = (from === null || this.rng() < o.sourceResetProb) ? this.self : op.source
     }
     this.ops.set(op.id, op)
@@ -356,9 +382,8 @@ export class NodeCore<P> {
         const actions: Array<Action<P>> = []
         this.addRoute(op.key.loc, res.source)
         this.failures.clear(op.key.hex)
-        if (op.from === null || this.rng() < this.options.cacheProb) {
-          actions.push({ type: 'store', id: op.id, key: op.key })
-        }
+        if (op.from === null) actions.push(this.storeAction(op))
+        else if (this.rng() < this.options.cacheProb) actions.push({ type: 'store', id: op.id, key: op.key })
         const source = (op.from !== null && this.rng() < this.options.sourceResetProb) ? this.self : res.source
         const reply: Reply<P> = res.type === 'found'
           ? { type: 'found', source, hops: op.hops, fromStore: false }
@@ -414,7 +439,7 @@ export class NodeCore<P> {
   insertData (id: bigint): Array<Action<P>> {
     const op = this.ops.get(id)
     if (op === undefined || op.kind !== 'insert' || op.phase !== 'awaiting-data') return []
-    const actions: Array<Action<P>> = [{ type: 'store', id, key: op.key }]
+    const actions: Array<Action<P>> = [this.storeAction(op)]
     const to = this.options.insertRouteTo === 'downstream' ? (op.downstream ?? op.source) : op.source
     if (to !== undefined) this.addRoute(op.key.loc, to)
     if (op.downstream === undefined) {
@@ -431,6 +456,11 @@ export class NodeCore<P> {
     const op = this.ops.get(id)
     if (op === undefined || op.phase !== 'sending-data' || from !== op.downstream) return []
     return this.finish(op, { type: 'stored', stored: stored + 1 })
+  }
+
+  /** Where operation `op`'s block goes: the client cache for the node's own operations (clientCache), else the store. */
+  private storeAction (op: Op<P>): Action<P> {
+    return op.from === null && this.options.clientCache ? { type: 'store', id: op.id, key: op.key, client: true } : { type: 'store', id: op.id, key: op.key }
   }
 
   /** Drop an operation (its upstream went away, or its data never came). */
@@ -498,6 +528,11 @@ export class NodeCore<P> {
       // its subtree keeps working after we gave up on it. HTL 0 (a store lookup) always fits.
       op.sentHtl = Math.min(op.sentHtl, Math.max(0, Math.floor(childTime / hop) - 1))
     }
+    let source = op.sourceOut
+    if (op.kind === 'insert' && op.from === null && source !== undefined && this.options.insertOriginSource === 'other') {
+      // Never the child: a source equal to the receiver would happen for no relay, and would mark us.
+      source = this.table.randomPeer(this.rng, (p) => p === self || p === next)
+    }
     this.stats.forwarded++
     if (this.options.refreshOnForward) this.refreshPeer(next)
     return [{
@@ -507,7 +542,7 @@ export class NodeCore<P> {
       kind: op.kind,
       key: op.key,
       htl: op.sentHtl,
-      source: op.sourceOut,
+      source,
       timeoutMs: childTime
     }]
   }

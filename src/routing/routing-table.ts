@@ -148,6 +148,13 @@ export class RoutingTable<P> {
     return removed
   }
 
+  /** The peer of an entry drawn uniformly at random among those whose peer `exclude` does not reject; undefined if none. */
+  randomPeer (rng: () => number, exclude: (peer: P) => boolean): P | undefined {
+    const candidates: number[] = []
+    for (let i = 0; i < this.count; i++) if (!exclude(this.peers[i] as P)) candidates.push(i)
+    return candidates.length === 0 ? undefined : this.peers[candidates[Math.floor(rng() * candidates.length)]]
+  }
+
   /** Distinct peers referenced by the table. */
   peerSet (): Set<P> {
     const s = new Set<P>()

@@ -496,7 +496,9 @@ export class Simulator {
           break
         }
         case 'store':
-          if (this.ctx.learning) this.storeAt(at, a.key)
+          // A client-cache write (the node's own request or insert) is invisible to every
+          // other node: peers' requests never read it, so it has no place in the network model.
+          if (this.ctx.learning && a.client !== true) this.storeAt(at, a.key)
           break
         case 'send-data':
           if (this.alive[a.to] !== 1) {

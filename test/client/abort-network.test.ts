@@ -53,13 +53,13 @@ describe('aborting a large get on real nodes', () => {
   it('frees every in-flight block request and every per-peer slot at once', async () => {
     const [r, m] = net.nodes
     const data = randomBytes(FILE_BYTES)
-    // Stored at R only (HTL 0), then every block but the root is forgotten again.
+    // Kept at R only (HTL 0: its client cache), then every block but the root is forgotten again.
     const { uri } = await r.client.put([data], { htl: 0 })
     const root = parseUri(uri)
     assert.equal(root.type, 'CHK')
     const blocks = splitfileBlocks([data])
     for (let b = await blocks.next(); b.done !== true; b = await blocks.next()) {
-      if (!b.value.routingKey.equals(root.routingKey)) await r.store.delete(b.value.routingKey)
+      if (!b.value.routingKey.equals(root.routingKey)) await r.clientCache.delete(b.value.routingKey)
     }
 
     const controller = new AbortController()

@@ -13,7 +13,7 @@ import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from './seed.js'
 import type { RawPeer } from './raw-peer.js'
-import type { Block } from '../../proto/warren.js'
+import type { Block, Insert, PeerRef } from '../../proto/warren.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** A TCP listener on 127.0.0.1 that counts the connections made to it (and drops them). */
@@ -152,4 +152,74 @@ export async function rawRequest (evil: RawPeer, target: Multiaddr, id: bigint, 
   } finally {
     s.abort(new Error('request done'))
   }
+}
+
+/**
+ * An INSERT frame an observer received, the peer that sent it, and the time from the
+ * observer's ALL_CLEAR to the sender's INSERT_DATA (ms; the data phase's timing channel).
+ */
+export interface ObservedInsert { from: string, insert: Insert, dataAfterMs?: number }
+
+/**
+ * Finding 3: a raw peer made a sink on insert paths. It speaks the request and insert
+ * protocols, so a node it connects to takes it for a neighbour and routes to it: it records
+ * every INSERT (and who sent it), accepts it (ALL_CLEAR, the data, INSERT_STORED, naming no
+ * storer) and answers every REQUEST with DATA_NOT_FOUND. Returns the live list of INSERTs.
+ */
+export async function observeInserts (peer: RawPeer): Promise<ObservedInsert[]> {
+  const seen: ObservedInsert[] = []
+  await peer.handle(INSERT_PROTOCOL, async (s, c) => {
+    const pb = pbStream(s, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+    try {
+      const f = await pb.read({ signal: AbortSignal.timeout(10_000) })
+      if (f.insert === undefined) return
+      const o: ObservedInsert = { from: c.remotePeer.toString(), insert: f.insert }
+      seen.push(o)
+      await pb.write({ type: FrameType.ALL_CLEAR, allClear: { depth: 1, remainingHtl: 0, hops: 0 } })
+      const t0 = performance.now()
+      await pb.read({ signal: AbortSignal.timeout(10_000) })
+      o.dataAfterMs = performance.now() - t0
+      await pb.write({ type: FrameType.INSERT_STORED, insertStored: { stored: 1 } })
+      await s.close()
+    } catch (err: any) {
+      s.abort(err)
+    }
+  })
+  await peer.handle(REQUEST_PROTOCOL, async (s) => {
+    const pb = pbStream(s, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+    try {
+      await pb.read({ signal: AbortSignal.timeout(10_000) })
+      await pb.write({ type: FrameType.DATA_NOT_FOUND, dataNotFound: { hops: 0 } })
+      await s.close()
+    } catch (err: any) {
+      s.abort(err)
+    }
+  })
+  return seen
+}
+
+/** Does the peer reference `ref` name the peer `peerId` (by ID, or by one of its `addrs`)? */
+export function namesPeer (ref: PeerRef | undefined, peerId: { toMultihash: () => { bytes: Uint8Array } }, addrs: Multiaddr[]): boolean {
+  if (ref === undefined) return false
+  const id = peerId.toMultihash().bytes
+  if (ref.peerId.length === id.length && ref.peerId.every((b, i) => b === id[i])) return true
+  const named = ref.multiaddrs.map((a) => multiaddr(a).toString())
+  return addrs.some((a) => named.includes(a.toString()))
+}
+
+/** One HTL-0 probe's answer and how long it took. */
+export interface Probe { found: boolean, type: FrameType, ms: number }
+
+/**
+ * Finding 6: probe `target`'s store for `keys` with HTL-0 REQUESTs (answered from the node's
+ * own storage only) from the raw peer `evil`: found or not, and the time each answer took.
+ */
+export async function probeStore (evil: RawPeer, target: Multiaddr, keys: Array<Uint8Array<ArrayBuffer>>, firstId: bigint): Promise<Probe[]> {
+  const out: Probe[] = []
+  for (const [i, key] of keys.entries()) {
+    const t0 = performance.now()
+    const f = await rawRequest(evil, target, firstId + BigInt(i), key)
+    out.push({ found: f.type === FrameType.DATA_FOUND, type: f.type, ms: performance.now() - t0 })
+  }
+  return out
 }

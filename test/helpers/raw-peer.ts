@@ -12,9 +12,10 @@ import type { Libp2p } from '@libp2p/interface'
 
 export type RawPeer = Libp2p<{ identify: Identify }>
 
-export async function createRawPeer (): Promise<RawPeer> {
+/** `listen: false`: a peer nobody can dial (it only dials out), so that no node it is named to can reach it. */
+export async function createRawPeer (options: { listen?: boolean } = {}): Promise<RawPeer> {
   return await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    addresses: { listen: options.listen === false ? [] : ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -103,7 +103,8 @@ describe('hostile replies and hops-to-live', () => {
       assert.equal(r.collision, false, 'a forged COLLISION was taken as a collision')
       assert.equal(r.block, undefined, 'the forged block was reported')
       assert.equal(r.stored, 1, 'the node stored the block itself')
-      const stored = await target().store.get(key)
+      // Its own insert: kept in its client cache (the store is for what it relays).
+      const stored = await target().clientCache.get(key)
       assert.ok(stored !== undefined, 'the genuine block is stored')
       assert.ok(Buffer.from(Block.decode(stored).data).equals(block.data), 'the stored block is the genuine one')
       await until(() => complaints.length === 1, 10_000, 'the error frame')

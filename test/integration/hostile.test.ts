@@ -7,7 +7,7 @@
 import { pbStream, lpStream } from '@libp2p/utils'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { Error as WireError, Frame, FrameType, KeyType } from '../../proto/warren.js'
+import { Block, Error as WireError, Frame, FrameType, KeyType } from '../../proto/warren.js'
 import { INSERT_PROTOCOL, REQUEST_PROTOCOL, MAX_FRAME_BYTES } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { distance } from '../../src/keys/routing-key.js'
@@ -18,7 +18,6 @@ import { randomBytes } from '../helpers/seed.js'
 import type { RawPeer } from '../helpers/raw-peer.js'
 import type { TestNetwork } from '../helpers/network.js'
 import type { Stream } from '@libp2p/interface'
-import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../../src/keys/routing-key.js'
 
 const MAX_OPS = 4
@@ -145,7 +144,8 @@ describe('hostile input', () => {
     const honestLoc = peerKey(net.nodes[1].libp2p.peerId).loc
     let c = chk(randomBytes(200))
     while (distance(c.key.loc, evilLoc) >= distance(c.key.loc, honestLoc)) c = chk(randomBytes(200))
-    await net.nodes[2].service.insert(c.key, c.block, { htl: 0 })
+    // Node 2 holds it as relayed data (its own insert would stay in its client cache, out of reach).
+    await net.nodes[2].store.put(c.key, Block.encode(c.block))
     const got = await target().service.request(c.key, { htl: 5 })
     assert.ok(Buffer.from(got.block.data).equals(Buffer.from(c.block.data)), 'got the genuine block')
     assert.ok(got.hops >= 2, 'the forged answer cost a hop and was routed around')

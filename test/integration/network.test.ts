@@ -6,14 +6,13 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { KeyType } from '../../proto/warren.js'
+import { Block, KeyType } from '../../proto/warren.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { NotFoundError } from '../../src/protocol/errors.js'
 import { createNetwork, ring } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
 import type { TestNetwork } from '../helpers/network.js'
-import type { Block } from '../../proto/warren.js'
 
 const N = 10
 
@@ -26,8 +25,9 @@ function same (a: Uint8Array | undefined, b: Uint8Array): boolean {
   return a !== undefined && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 }
 
+/** Nodes holding `key`: in the store, or (the node's own gets and puts) in the client cache. */
 function holders (net: TestNetwork, key: RoutingKey): number[] {
-  return net.nodes.flatMap((n, i) => n.store.has(key) ? [i] : [])
+  return net.nodes.flatMap((n, i) => n.store.has(key) || n.clientCache.has(key) ? [i] : [])
 }
 
 describe(`a ${N}-node network on 127.0.0.1`, () => {
@@ -50,15 +50,20 @@ describe(`a ${N}-node network on 127.0.0.1`, () => {
     assert.equal(holders(net, key).length, ins.stored)
 
     for (const i of [3, 6, 8, 9]) {
+      // A node of the insert path holds it in its store already; the others fetch it.
+      const relayed = net.nodes[i].store.has(key)
       const got = await net.nodes[i].service.request(key, { htl: 20 })
       assert.ok(same(got.block.data, block.data), `node ${i} got the inserted bytes`)
-      assert.ok(net.nodes[i].store.has(key), `node ${i} cached what it fetched`)
+      if (relayed) continue
+      assert.ok(net.nodes[i].clientCache.has(key), `node ${i} kept what it fetched in its client cache`)
+      assert.ok(!net.nodes[i].store.has(key), `node ${i} did not put what it fetched in the store peers read`)
     }
   })
 
   it('caches the reply on the return path so a repeat request takes fewer hops', async () => {
     const { key, block } = chkBlock(randomBytes(1000))
-    await net.nodes[0].service.insert(key, block, { htl: 0 })
+    // Node 0 holds it as relayed data (its own insert would stay in its client cache, out of reach).
+    await net.nodes[0].store.put(key, Block.encode(block))
     assert.deepEqual(holders(net, key), [0])
     // Pick the requester farthest (in hops) from the only holder.
     let far = -1
@@ -77,7 +82,7 @@ describe(`a ${N}-node network on 127.0.0.1`, () => {
     }
     assert.ok(far >= 0, 'found a requester at least 2 hops from the data')
     // Drop the requester's own copy: the next request must find the copy cached one hop away.
-    await net.nodes[far].store.delete(key)
+    await net.nodes[far].clientCache.delete(key)
     const second = await net.nodes[far].service.request(key, { htl: 20 })
     assert.ok(second.hops < first.hops, `repeat took ${second.hops} hops, first took ${first.hops}`)
     assert.ok(same(second.block.data, block.data))
@@ -111,7 +116,7 @@ describe(`a ${N}-node network on 127.0.0.1`, () => {
     const second = await net.nodes[inserter].service.insert(key, block, { htl: 10 })
     assert.equal(second.collision, true)
     assert.ok(same(second.block?.data, block.data))
-    assert.ok(net.nodes[inserter].store.has(key), 'the colliding inserter cached the existing data')
+    assert.ok(net.nodes[inserter].clientCache.has(key), 'the colliding inserter kept the existing data in its client cache')
     assert.ok(holders(net, key).length > before.length)
   })
 

@@ -102,7 +102,8 @@ describe('SSK verification at every hop, against a modified relay node', () => {
       const [what, forged] = f.forged[k]
       assert.equal(verifyBlock(f.key, forged), false, `${what} fails verification`)
       assert.equal(verifyBlock(f.key, f.genuine), true)
-      await net.nodes[C].service.insert(f.key, f.genuine, { htl: 0 })
+      // C holds it as relayed data (its own insert would stay in its client cache, out of reach).
+      await net.nodes[C].store.put(f.key, Block.encode(f.genuine))
       answer = forged
 
       const before = asked
@@ -112,7 +113,8 @@ describe('SSK verification at every hop, against a modified relay node', () => {
       assert.ok(Buffer.from(got.block.data).equals(f.genuine.data))
       assert.ok(got.hops >= 3, `${what}: the forged answer cost B a hop (${got.hops} hops)`)
       for (const n of [A, B]) {
-        const stored = await net.nodes[n].store.get(f.key)
+        // B relayed it (its store); A fetched it for its user (its client cache).
+        const stored = await (n === A ? net.nodes[n].clientCache : net.nodes[n].store).get(f.key)
         assert.ok(stored !== undefined && verifyBlock(f.key, Block.decode(stored)), `${what}: node ${n} cached only the genuine block`)
       }
       assert.equal(net.nodes[B].service.core.table.has(evil.peerId.toString()), false, `${what}: B dropped the lying relay`)

@@ -9,7 +9,7 @@ import { pbStream } from '@libp2p/utils'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { Frame, KeyType } from '../../proto/warren.js'
+import { Block, Frame, KeyType } from '../../proto/warren.js'
 import { INSERT_PROTOCOL, REQUEST_PROTOCOL } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
@@ -94,7 +94,8 @@ describe('aborting a network operation', () => {
     const [a, b] = net.nodes
     const chk = encodeChk(ChkType.DATA, randomBytes(200))
     const block = { type: KeyType.CHK, data: chk.block, pubkey: new Uint8Array(), signature: new Uint8Array(), headers: new Uint8Array() }
-    await b.service.insert(chk.routingKey, block, { htl: 0 })
+    // B holds it as relayed data (its own insert would stay in its client cache, out of reach).
+    await b.store.put(chk.routingKey, Block.encode(block))
     const events: NetworkProgressEvents[] = []
     const r = await a.service.request(chk.routingKey, { htl: 10, onProgress: (e) => { events.push(e) } })
     assert.deepEqual(events.map((e) => [e.type, e.detail.ok, e.detail.hops]), [['warren:request:result', true, r.hops]])

@@ -70,6 +70,35 @@ describe('convergence switches', () => {
     }
   })
 
+  it('insertOriginSource other: the originator names another node of its table, never itself nor the child', () => {
+    const h = new Harness({ nodes: 5, options: { ...PLAIN, insertOriginSource: 'other', sourceResetProb: 0 } })
+    h.chain([0, 1, 2, 3], 0.5)
+    h.link(0, 4, 0.9)
+    h.insert(0, KEY, 3)
+    assert.deepEqual(h.holders(KEY), [0, 1, 2, 3])
+    const sources = h.log.flatMap((d) => d.type === 'forward' && d.kind === 'insert' ? [`${d.from ?? 'client'}>${d.to} ${String(d.source)}`] : [])
+    assert.deepEqual(sources, ['client>0 undefined', '0>1 4', '1>2 4', '2>3 4'])
+    assert.deepEqual([1, 2, 3].map((i) => h.routeFor(i, KEY)), [4, 4, 4], 'no entry points at the originator')
+  })
+
+  it('clientCache: the node\'s own request and insert store in the client cache, relays in the store', () => {
+    for (const clientCache of [false, true]) {
+      const chain = (): Harness => {
+        const h = new Harness({ nodes: 3, options: { ...PLAIN, clientCache } })
+        h.chain([0, 1, 2], 0.5)
+        return h
+      }
+      const ins = chain()
+      ins.insert(0, KEY, 3)
+      assert.deepEqual(ins.holders(KEY), clientCache ? [1, 2] : [0, 1, 2], `insert, clientCache ${String(clientCache)}`)
+      const req = chain()
+      req.put(2, KEY)
+      assert.equal(req.request(0, KEY, 3).type, 'found')
+      assert.deepEqual(req.holders(KEY), clientCache ? [1, 2] : [0, 1, 2], `request, clientCache ${String(clientCache)}`)
+      for (const h of [ins, req]) assert.deepEqual([...h.clientCaches[0]], clientCache ? [KEY.hex] : [])
+    }
+  })
+
   it('perPathLoops: a node the request backtracked out of may be reached again by another branch', () => {
     for (const perPathLoops of [false, true]) {
       // 0 tries 1 (a dead end), then 2, whose only route leads to 1 again.

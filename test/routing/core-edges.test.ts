@@ -66,6 +66,8 @@ describe('routing core edges', () => {
       decrementAtMaxProb: 0.5,
       decrementAtMinProb: 0.25,
       sourceResetProb: 0.1,
+      insertOriginSource: 'self',
+      clientCache: false,
       cacheProb: 1,
       routingTableSize: 250,
       seenCacheSize: 10_000,

@@ -73,6 +73,8 @@ function toResponse (r: Reply<number>): Response<number> {
 export class Harness {
   readonly cores: Array<NodeCore<number>>
   readonly stores: Array<Set<string>>
+  /** The nodes' client caches (`store` actions with `client`): the cores never read them. */
+  readonly clientCaches: Array<Set<string>>
   readonly log: Delivery[] = []
   /** Replies to local clients (`to: null`), in order. */
   readonly client: Array<{ node: number, id: bigint, reply: Reply<number> }> = []
@@ -90,6 +92,7 @@ export class Harness {
   constructor (init: { nodes: number, seed?: number, options?: Partial<NodeCoreOptions> }) {
     const seed = init.seed ?? 1
     this.stores = Array.from({ length: init.nodes }, () => new Set<string>())
+    this.clientCaches = Array.from({ length: init.nodes }, () => new Set<string>())
     this.cores = this.stores.map((store, i) => new NodeCore<number>({
       self: i,
       store: { has: (key) => store.has(key.hex) },
@@ -278,7 +281,7 @@ export class Harness {
           this.push({ type: 'reply', from: node, to: a.to, id: a.id, reply: a.reply }, this.now + (this.slow.get(node) ?? 0))
           break
         case 'store':
-          this.stores[node].add(a.key.hex)
+          (a.client === true ? this.clientCaches : this.stores)[node].add(a.key.hex)
           break
         case 'send-data':
           this.push({ type: 'send-data', from: node, to: a.to, id: a.id, timeoutMs: a.timeoutMs })
