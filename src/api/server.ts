@@ -20,7 +20,7 @@ import { isLoopback } from '../config.js'
 import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { mimeFor } from '../client/site-mime.js'
-import { readBody, registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
+import { readJsonBody, registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
 import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { errorPage } from '../gateway/pages.js'
@@ -106,7 +106,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
 
   // The node page's add-peer form: dial a multiaddr with /p2p/<peer ID>.
   app.post('/api/v1/peers', async (req) => {
-    const body = JSON.parse(await readBody(req.body, 4096) || '{}') as { address?: unknown }
+    const body = await readJsonBody(req.body, 4096, '{"address": "/ip4/…/tcp/…/p2p/…"}')
     const text = typeof body.address === 'string' ? body.address.trim() : ''
     let addr
     try {

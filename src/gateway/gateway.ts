@@ -22,7 +22,7 @@ import { GATEWAY_MAX_HTML_BYTES, MAX_SITE_JSON_BYTES } from '../constants.js'
 import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
 import { ContentError, normalizeSitePath } from '../client/site.js'
 import { NotFoundError } from '../protocol/errors.js'
-import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
+import { ParamError, parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
 import { keygen } from '../client/key-client.js'
 import { parseUri, formatUri } from '../keys/uri.js'
 import { sskUriOf } from '../keys/ssk-uri.js'
@@ -101,6 +101,19 @@ export async function readBody (body: unknown, limit: number): Promise<string> {
     parts.push(chunk as Buffer)
   }
   return Buffer.concat(parts).toString('utf8')
+}
+
+/** A small JSON object request body (`shape` says what was expected, for the 400's message). */
+export async function readJsonBody (body: unknown, limit: number, shape: string): Promise<Record<string, unknown>> {
+  const text = await readBody(body, limit)
+  let value: unknown
+  try {
+    value = JSON.parse(text === '' ? '{}' : text)
+  } catch (err) {
+    throw new ContentError(`the body must be JSON ${shape}: ${(err as Error).message}`, 400)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ContentError(`the body must be a JSON object ${shape}`, 400)
+  return value as Record<string, unknown>
 }
 
 /**
@@ -236,6 +249,9 @@ function suggestionLink (requested: string, err: unknown): { href: string, text:
  * to use instead.
  */
 export function keyPath (typed: string): string {
+  // A control character cannot be part of a key, and would make the redirect's Location header invalid.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(typed.trim())) throw new ContentError('a key has no control characters (tabs, line breaks, ...): paste the URI again, on one line', 400)
   let k = typed.trim()
   const link = /^https?:\/\/[^/]*(\/.*)$/i.exec(k)
   if (link !== null) {
@@ -255,7 +271,8 @@ export function keyPath (typed: string): string {
     throw new ContentError(`that is an insert URI (SSK-INSERT@…): it is secret, whoever has it can publish under this key; use it only in the "Publish under a key" form and never share it.${request}`, 400)
   }
   if (!/^(CHK|SSK|KSK)@[^/\\]/i.test(k)) throw new ContentError(`"${k.slice(0, 80)}" is not a warren key: paste a URI such as warren:CHK@…, warren:SSK@…/name or warren:KSK@word, or a link to one on a gateway`, 400)
-  return '/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/')
+  // The key part as typed, but with anything outside printable ASCII percent-encoded (a Location header carries it).
+  return '/' + k.split('/').map((p, i) => i === 0 ? p.replace(/[^\x21-\x7e]/g, encodeURIComponent) : encodeURIComponent(p)).join('/')
 }
 
 /** A 403: a page for a browser, JSON for everything else. */
@@ -277,6 +294,10 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     if (options.allowRemote !== true && !isLoopbackHost(req.headers.host)) {
       return await refuse(req, reply, `refusing request for host "${req.headers.host ?? ''}": the gateway answers loopback names only (DNS rebinding protection)`)
     }
+    // Every parameter of the API and the gateway is single-valued: `?key=a&key=b` would reach
+    // the handlers as an array (the fuzz campaign's 500s), so it is refused here, once for all.
+    const repeated = Object.entries(req.query as Record<string, unknown>).find(([, v]) => Array.isArray(v))
+    if (repeated !== undefined) throw new ParamError(`the parameter "${repeated[0]}" is given ${(repeated[1] as unknown[]).length} times: give it once`)
     const site = req.headers['sec-fetch-site']
     const origin = req.headers.origin
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD'
@@ -347,13 +368,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
     const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
-    let body: { entries?: unknown, index?: unknown }
-    try {
-      body = JSON.parse(await readBody(req.body, MAX_SITE_JSON_BYTES))
-    } catch (err) {
-      if (err instanceof ContentError) throw err
-      throw new ContentError(`the body must be JSON {"entries":[{"path","uri","mime","size"}],"index"}: ${(err as Error).message}`, 400)
-    }
+    const body = await readJsonBody(req.body, MAX_SITE_JSON_BYTES, '{"entries":[{"path","uri","mime","size"}],"index"}')
     if (!Array.isArray(body.entries)) throw new ContentError('"entries" must be an array of {path, uri, mime, size}', 400)
     const entries: SiteEntry[] = body.entries.map((e: Record<string, unknown>, i: number) => {
       if (typeof e?.path !== 'string' || typeof e?.uri !== 'string') throw new ContentError(`entry ${i} needs string "path" and "uri"`, 400)
