@@ -38,6 +38,7 @@ interface NodeFlags {
   htl?: string
   logLevel?: string
   allowPrivateAddrs?: boolean
+  announceAddr?: string[]
 }
 
 function collect (value: string, previous: string[] | undefined): string[] {
@@ -55,6 +56,7 @@ function nodeOptions (cmd: Command): Command {
     .option('--htl <n>', `default hops-to-live of this node's inserts and requests [env WARREN_HTL, default and maximum ${MAX_HTL}]`)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
     .option('--allow-private-addrs', 'dial loopback/private addresses learnt from peers (LANs, several nodes on one host) [env WARREN_ALLOW_PRIVATE_ADDRS]')
+    .option('--announce-addr <multiaddr>', 'address other nodes should reach this one at (e.g. a public address behind port forwarding), repeatable [env WARREN_ANNOUNCE, default: the public listen addresses]', collect)
 }
 
 function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
@@ -66,6 +68,7 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
     apiAllowRemote: f.apiAllowRemote,
     htl: f.htl === undefined ? undefined : parseInteger('--htl', f.htl, NODE_HTL_RANGE),
     allowPrivateAddrs: f.allowPrivateAddrs,
+    announce: f.announceAddr,
     logLevel: f.logLevel
   }
   if (f.api !== undefined) Object.assign(c, parseApiAddress(f.api))
