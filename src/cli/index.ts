@@ -4,13 +4,13 @@
  * running node's client API (HTTP+JSON on 127.0.0.1). See README for every command.
  */
 import { Command } from 'commander'
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
 import { rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { startApiServer } from '../api/server.js'
-import { counted, interruptible, meter, uploadFile, uploadSite } from './transfer.js'
+import { counted, interruptible, meter, openOutput, uploadFile, uploadSite } from './transfer.js'
 import type { TransferProgress } from './transfer.js'
 import { lockDataDir } from './lock.js'
 import { checkPortsFree, explainStartError } from './ports.js'
@@ -295,9 +295,9 @@ export function buildProgram (): Command {
         const m = meter('get', size.total, o.quiet === true)
         bar = m
         const src = counted(Readable.fromWeb(res.body as any), (evt) => { m.onProgress(evt); if (evt.type === 'warren:file:bytes') size.got = evt.detail.total })
-        const copy = pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output), { signal })
-        // On Ctrl-C do not wait for the pipeline to wind down: a write blocked on a stalled
-        // output (a pipe nobody reads) would hold it, and the command, forever.
+        const copy = pipeline(src, o.output === undefined ? process.stdout : await openOutput(o.output, signal), { signal })
+        // On Ctrl-C do not wait for the pipeline to wind down (a pipe nobody reads would hold it;
+        // openOutput keeps such a write out of the threadpool, so the process can exit).
         copy.catch(() => {})
         await Promise.race([copy, new Promise<never>((_resolve, reject) => {
           signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
