@@ -27,10 +27,10 @@ import { keygen } from '../client/key-client.js'
 import { parseUri, formatUri } from '../keys/uri.js'
 import { sskUriOf } from '../keys/ssk-uri.js'
 import { BOOKMARKS_JS, HOME_JS, NODE_JS, STYLE_CSS, TRANSFERS_JS } from './assets.js'
-import { bookmarksPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
+import { bookmarksPage, confirmFetchPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
 import type { Bookmarks } from './bookmarks.js'
 import type { TransferLog } from './transfers.js'
-import { contentHeaders, filterHtml, pageHeaders } from './security.js'
+import { contentHeaders, filterHtml, foreignNavigation, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
 import { contentDisposition, fileNameOf, locateSigned, signedGatewayPath } from './paths.js'
 import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
@@ -225,6 +225,14 @@ async function openNamed (node: Pick<GatewayNode, 'client'>, uri: string, option
   }
 }
 
+function decodeURIComponentSafe (s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
 /** A link to the site path a 404 suggests (src/client/site.ts nearestSitePath), on the requested path's key. */
 function suggestionLink (requested: string, err: unknown): { href: string, text: string } | undefined {
   const suggestion = (err as { suggestion?: unknown }).suggestion
@@ -275,6 +283,19 @@ export function keyPath (typed: string): string {
   return '/' + k.split('/').map((p, i) => i === 0 ? p.replace(/[^\x21-\x7e]/g, encodeURIComponent) : encodeURIComponent(p)).join('/')
 }
 
+/**
+ * For a key another site sent the browser to, answer with the confirmation page (or, into a
+ * frame, a 403: the page could not be shown there anyway) and say true; false when the
+ * navigation is the reader's own.
+ */
+async function askedForeign (req: FastifyRequest, reply: FastifyReply, path: string, key: string): Promise<boolean> {
+  const foreign = foreignNavigation(req.headers)
+  if (foreign === undefined) return false
+  if (foreign.framed) await refuse(req, reply, `a page on ${foreign.from} tried to load ${key} in a frame: refused. Open it yourself if you want it.`)
+  else await pageHeaders(reply).type('text/html; charset=utf-8').send(confirmFetchPage(path, key, foreign.from))
+  return true
+}
+
 /** A 403: a page for a browser, JSON for everything else. */
 async function refuse (req: FastifyRequest, reply: FastifyReply, message: string): Promise<FastifyReply> {
   if (wantsHtml(req)) return await pageHeaders(reply).code(403).type('text/html; charset=utf-8').send(errorPage(403, message))
@@ -321,7 +342,11 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
 
   app.get('/', async (req, reply) => {
     const key = (req.query as Record<string, string | undefined>).key?.trim()
-    if (key !== undefined && key !== '') return await reply.redirect(keyPath(key), 303)
+    if (key !== undefined && key !== '') {
+      const path = keyPath(key)
+      if (await askedForeign(req, reply, path, key)) return reply
+      return await reply.redirect(path, 303)
+    }
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(homePage())
   })
   // The home page's fetch form posts here, so what was typed (perhaps a secret insert URI by
@@ -398,6 +423,8 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     const m = KEY_PATH.exec(path)
     try {
       if (m === null) throw new ContentError(`"${path}" is not a key: paths look like /CHK@<routing key>,<decryption key>[/file]`, 404)
+      // Nothing is fetched for another site's link or frame until the reader says so.
+      if (await askedForeign(req, reply, req.url, decodeURIComponentSafe(path.slice(1)))) return reply
       let rest: string
       try {
         rest = decodeURIComponent(m[3] ?? '')

@@ -173,3 +173,17 @@ export function errorPage (status: number, message: string, suggestion?: { href:
 ${suggestion === undefined ? '' : `<p>Did you mean <a id="suggestion" href="${escapeHtml(suggestion.href)}">${escapeHtml(suggestion.text)}</a>?</p>
 `}<p><a href="/">Try another key</a></p>`)
 }
+
+/**
+ * Asked before fetching a key that another site sent the browser to (src/gateway/security.ts
+ * foreignNavigation): the link repeats the request from the gateway's own page, so it counts as
+ * the reader's. `path` is the gateway path asked for (it starts with "/", never "//").
+ */
+export function confirmFetchPage (path: string, key: string, from: string): string {
+  return page('fetch this key?', `
+<h1>Fetch this key?</h1>
+<p>A page on <code id="from">${escapeHtml(from)}</code> sent your browser here, asking this node to fetch:</p>
+<p><code id="asked">${escapeHtml(key)}</code></p>
+<p>Another site can choose any key and learn nothing from the answer, but it can make your node request keys it picked, and it may be hoping you open this one. Fetch it only if you meant to.</p>
+<p><a id="confirm" class="button" href="${escapeHtml(path)}">Fetch it</a> <a href="/">No, go to the gateway</a></p>`)
+}

@@ -63,6 +63,42 @@ export function pageHeaders (reply: FastifyReply): FastifyReply {
   return reply.headers({ ...COMMON_HEADERS, 'content-security-policy': PAGE_CSP, 'x-frame-options': 'DENY', 'cache-control': 'no-store' })
 }
 
+/** A navigation to a key that another site started (and so chose the key): what the gateway knows of it. */
+export interface ForeignNavigation {
+  /** The origin of the page that sent the browser here ("another site" when the browser did not say). */
+  from: string
+  /** Into a frame (iframe, frame, embed, object) rather than the browser's own window. */
+  framed: boolean
+}
+
+/**
+ * Whether a GET that would make the node fetch a key was started by another site: a web page
+ * can point a link or an iframe at the gateway with a key of its choosing, and so make this node
+ * request it (issue 11). Judged as fred's fproxy does, by what the browser says: Fetch Metadata
+ * (Sec-Fetch-Site, which no page can set) first, "none" being the reader's own typing or
+ * bookmark; without it (an older browser, or not a browser), a Referer from another host.
+ * The gateway's own pages and content send no Referer (Referrer-Policy no-referrer).
+ * Undefined: the reader's own navigation, fetch at once.
+ */
+export function foreignNavigation (headers: Record<string, string | string[] | undefined>): ForeignNavigation | undefined {
+  const site = headers['sec-fetch-site']
+  const referer = typeof headers.referer === 'string' ? headers.referer : undefined
+  let from: string | undefined
+  let fromHost: string | undefined
+  if (referer !== undefined) {
+    try {
+      const u = new URL(referer)
+      from = u.origin
+      fromHost = u.host
+    } catch {
+      from = 'another site'
+    }
+  }
+  if (site !== undefined ? site === 'same-origin' || site === 'none' : from === undefined || fromHost === headers.host) return undefined
+  const dest = headers['sec-fetch-dest']
+  return { from: from ?? 'another site', framed: dest === 'iframe' || dest === 'frame' || dest === 'embed' || dest === 'object' }
+}
+
 /** Where filtered-out external links point instead. */
 export const EXTERNAL_LINK_PAGE = '/_/external'
 
