@@ -33,11 +33,12 @@ import type { GatewayNode } from '../gateway/gateway.js'
 import type { KeyRoutesNode } from './keys-routes.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
+import type { WarrenConfig } from '../config.js'
 
 /** What the API needs of a node (WarrenNode satisfies it). */
 export interface ApiNode extends GatewayNode, KeyRoutesNode {
   /** dataDir: where the list of uploads and downloads is kept (none: in memory only). */
-  readonly config: { apiAllowRemote: boolean, dataDir?: string }
+  readonly config: { apiAllowRemote: boolean, dataDir?: string } & Partial<WarrenConfig>
   readonly libp2p: Pick<Libp2p, 'getConnections' | 'dial'>
   status: () => ReturnType<GatewayNode['status']>
 }
@@ -192,7 +193,12 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     return await serveContent(node, req, reply, q.uri, undefined, transfers)
   })
 
-  registerGateway(app, node, { allowRemote: node.config.apiAllowRemote, transfers, bookmarks: await Bookmarks.open(node.config.dataDir) })
+  registerGateway(app, node, {
+    allowRemote: node.config.apiAllowRemote,
+    transfers,
+    bookmarks: await Bookmarks.open(node.config.dataDir),
+    settings: node.config.dataDir === undefined ? undefined : { dataDir: node.config.dataDir, running: node.config }
+  })
   return app
 }
 

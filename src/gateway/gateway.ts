@@ -9,6 +9,7 @@
  *   GET  /node                      node page: own addresses, add a peer, peers, key spread, store, requests
  *   GET  /transfers, /bookmarks     this node's uploads and downloads; bookmarks with their newest edition
  *   POST /bookmarks                 add (uri, title) or remove (uri, remove=1) a bookmark
+ *   GET  /settings, POST /settings   the node's settings in its config.json (src/gateway/settings.ts)
  *   GET  /_/...                     the pages' script and style; /_/external: link warning
  *   GET  /api/v1/stats/recent       recent request success rate and hops (JSON)
  *   POST /api/v1/site[?ssk=|ksk=|update=]  {entries:[{path,uri,mime?,size?}], index?} -> {uri}
@@ -27,11 +28,13 @@ import { keygen } from '../client/key-client.js'
 import { parseUri, formatUri } from '../keys/uri.js'
 import { sskUriOf } from '../keys/ssk-uri.js'
 import { BOOKMARKS_JS, HOME_JS, NODE_JS, STYLE_CSS, TRANSFERS_JS } from './assets.js'
-import { bookmarksPage, confirmFetchPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
+import { bookmarksPage, confirmFetchPage, settingsPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
 import type { Bookmarks } from './bookmarks.js'
 import type { TransferLog } from './transfers.js'
 import { contentHeaders, filterHtml, foreignNavigation, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
+import { readSettings, saveSettings, SETTINGS } from './settings.js'
+import type { WarrenConfig } from '../config.js'
 import { contentDisposition, fileNameOf, locateSigned, signedGatewayPath } from './paths.js'
 import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
 import type { KeyClient } from '../client/key-client.js'
@@ -56,6 +59,8 @@ export interface GatewayOptions {
   transfers?: TransferLog
   /** The /bookmarks page's list. */
   bookmarks?: Bookmarks
+  /** The node's data dir (its config.json is what /settings shows and changes) and the config it runs with. */
+  settings?: { dataDir: string, running?: Partial<WarrenConfig> }
 }
 
 export function statusOf (err: unknown): number {
@@ -377,6 +382,25 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     if (form.get('remove') === '1') await options.bookmarks?.remove(uri)
     else await options.bookmarks?.add(uri, (form.get('title') ?? '').trim())
     return await reply.redirect('/bookmarks', 303)
+  })
+  app.get('/settings', async (_req, reply) => {
+    if (options.settings === undefined) throw new ContentError('this node has no data dir: there are no settings to change', 404)
+    const view = await readSettings(options.settings.dataDir, options.settings.running)
+    return await pageHeaders(reply).type('text/html; charset=utf-8').send(settingsPage(SETTINGS, view))
+  })
+  app.post('/settings', async (req, reply) => {
+    if (options.settings === undefined) throw new ContentError('this node has no data dir: there are no settings to change', 404)
+    const { dataDir, running } = options.settings
+    const form = new URLSearchParams(await readBody(req.body, 64 * 1024))
+    let saved: string[]
+    try {
+      saved = await saveSettings(dataDir, form)
+    } catch (err) {
+      if (!(err instanceof ParamError)) throw err
+      // Refused: nothing written; the form comes back with what was typed and the reason.
+      return await pageHeaders(reply).code(400).type('text/html; charset=utf-8').send(settingsPage(SETTINGS, await readSettings(dataDir, running), { error: err.message, typed: form }))
+    }
+    return await pageHeaders(reply).type('text/html; charset=utf-8').send(settingsPage(SETTINGS, await readSettings(dataDir, running), { saved }))
   })
   app.get('/_/external', async (req, reply) => {
     const url = (req.query as Record<string, string | undefined>).url ?? ''
