@@ -42,6 +42,11 @@ export function formatSize (bytes: number): string {
   return unit === undefined ? String(bytes) : `${bytes / unit[1]}${unit[0]}`
 }
 
+/** A list of multiaddrs, one per line (validated by validateConfig, as at start). */
+function addressList (name: 'bootstrap' | 'listen' | 'announce', label: string, help: string): Setting {
+  return { name, label, help, input: 'lines', show: (c) => c[name].join('\n'), parse: (t) => ({ [name]: lines(t) }) }
+}
+
 export const SETTINGS: Setting[] = [
   {
     name: 'htl',
@@ -59,30 +64,9 @@ export const SETTINGS: Setting[] = [
     show: (c) => formatSize(c.storeBytes),
     parse: (t) => ({ storeBytes: parseSize(t) })
   },
-  {
-    name: 'bootstrap',
-    label: 'bootstrap nodes',
-    help: 'one address per line, with the node\'s peer ID (/ip4/…/tcp/…/p2p/12D3KooW…, as the other node prints it)',
-    input: 'lines',
-    show: (c) => c.bootstrap.join('\n'),
-    parse: (t) => ({ bootstrap: lines(t) })
-  },
-  {
-    name: 'listen',
-    label: 'listen addresses',
-    help: 'one libp2p multiaddr per line, e.g. /ip4/0.0.0.0/tcp/7400',
-    input: 'lines',
-    show: (c) => c.listen.join('\n'),
-    parse: (t) => ({ listen: lines(t) })
-  },
-  {
-    name: 'announce',
-    label: 'announced addresses',
-    help: 'what other nodes are told to reach this one at, one per line (e.g. a public address behind port forwarding); empty: the public listen addresses',
-    input: 'lines',
-    show: (c) => c.announce.join('\n'),
-    parse: (t) => ({ announce: lines(t) })
-  },
+  addressList('bootstrap', 'bootstrap nodes', 'one address per line, with the node\'s peer ID (/ip4/…/tcp/…/p2p/12D3KooW…, as the other node prints it)'),
+  addressList('listen', 'listen addresses', 'one libp2p multiaddr per line, e.g. /ip4/0.0.0.0/tcp/7400'),
+  addressList('announce', 'announced addresses', 'what other nodes are told to reach this one at, one per line (e.g. a public address behind port forwarding); empty: the public listen addresses'),
   {
     name: 'allowPrivateAddrs',
     label: 'dial private addresses',
