@@ -138,7 +138,7 @@ export function isLocalUrl (raw: string, allowData = false): boolean {
 
 /** The words of a whitespace-separated list, as a set (one literal per list keeps the tables readable). */
 function words (list: string): Set<string> {
-  return new Set(list.trim().split(/\s+/))
+  return new Set(list.match(/\S+/g))
 }
 
 /**

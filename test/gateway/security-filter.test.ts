@@ -104,6 +104,7 @@ describe('gateway content filter, rule by rule', () => {
     filters('<a attributename="href" values="v" from="a" to="b" by="c" referrerpolicy="unsafe-url">', '<a values="v">', 0, 5)
     filters('<iframe src="f.html" allow="camera" sandbox="allow-scripts">', '<iframe src="f.html">', 0, 2)
     filters('<p data-x="1" aria-label="l" data-="2" aria="3">', '<p data-x="1" aria-label="l">', 0, 2)
+    filters('<p xdata-x="1" data-a!b="2" aria-x="3" data-a.b:c_d-9="4">', '<p aria-x="3" data-a.b:c_d-9="4">', 0, 2)
     // A drawing survives whole, with paint that refers to its own gradient.
     const drawing = '<svg viewbox="0 0 10 10"><defs><lineargradient id="g"><stop offset="0" stop-color="red"/></lineargradient></defs>' +
       '<rect width="10" height="10" fill="url(#g)" stroke="url( \'#g\' )"/><circle cx="5" cy="5" r="2" filter="none"/></svg>'
