@@ -72,7 +72,7 @@ export function parseSize (s: string | number): number {
   if (typeof s === 'number') return s
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s)
   const unit = m?.[2].toLowerCase() ?? ''
-  if (m === null || !(unit in UNITS)) throw new Error(`invalid size "${s}" (examples: 1073741824, 512MiB, 2GiB)`)
+  if (m === null || !(unit in UNITS)) throw new ParamError(`invalid size "${s}" (examples: 1073741824, 512MiB, 2GiB)`)
   return Math.floor(parseFloat(m[1]) * UNITS[unit])
 }
 
@@ -170,18 +170,36 @@ export function isLoopback (host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.')
 }
 
+/** The log levels (pino's, plus silent). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
 export function validateConfig (c: WarrenConfig): void {
-  if (!Number.isInteger(c.storeBytes) || c.storeBytes < 1024 * 1024) throw new Error(`store size ${c.storeBytes} is too small (minimum 1 MiB)`)
-  if (!Number.isInteger(c.clientCacheBytes) || c.clientCacheBytes < 1024 * 1024) throw new Error(`client cache size ${c.clientCacheBytes} is too small (minimum 1 MiB)`)
+  if (!Number.isInteger(c.storeBytes) || c.storeBytes < 1024 * 1024) throw new ParamError(`store size ${c.storeBytes} is too small (minimum 1 MiB)`)
+  if (!Number.isInteger(c.clientCacheBytes) || c.clientCacheBytes < 1024 * 1024) throw new ParamError(`client cache size ${c.clientCacheBytes} is too small (minimum 1 MiB)`)
   parseInteger('htl', c.htl, NODE_HTL_RANGE)
   for (const a of c.announce) {
     try {
       multiaddr(a)
     } catch {
-      throw new Error(`invalid announce address "${a}" (expected a multiaddr such as /ip4/203.0.113.5/tcp/7400)`)
+      throw new ParamError(`invalid announce address "${a}" (expected a multiaddr such as /ip4/203.0.113.5/tcp/7400)`)
     }
   }
+  for (const a of c.listen) {
+    try {
+      multiaddr(a)
+    } catch {
+      throw new ParamError(`invalid listen address "${a}" (expected a multiaddr such as /ip4/0.0.0.0/tcp/7400)`)
+    }
+  }
+  for (const a of c.bootstrap) {
+    let ok = false
+    try {
+      ok = multiaddr(a).getComponents().some((x) => x.name === 'p2p')
+    } catch {}
+    if (!ok) throw new ParamError(`invalid bootstrap address "${a}" (expected a multiaddr with the node's peer ID, such as /ip4/203.0.113.5/tcp/7400/p2p/12D3KooW…, as the other node prints it)`)
+  }
+  if (!LOG_LEVELS.includes(c.logLevel)) throw new ParamError(`invalid log level "${c.logLevel}" (one of ${LOG_LEVELS.join(', ')})`)
   if (!isLoopback(c.apiHost) && !c.apiAllowRemote) {
-    throw new Error(`refusing to bind the client API to ${c.apiHost}: it has no authentication. Use a loopback address, or pass --api-allow-remote if you really mean it`)
+    throw new ParamError(`refusing to bind the client API to ${c.apiHost}: it has no authentication. Use a loopback address, or pass --api-allow-remote if you really mean it`)
   }
 }

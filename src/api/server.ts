@@ -20,7 +20,7 @@ import { isLoopback } from '../config.js'
 import { parseUri } from '../keys/uri.js'
 import { NotFoundError } from '../protocol/errors.js'
 import { mimeFor } from '../client/site-mime.js'
-import { readBody, registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
+import { readJsonBody, registerGateway, serveContent, statusOf } from '../gateway/gateway.js'
 import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { errorPage } from '../gateway/pages.js'
@@ -35,11 +35,12 @@ import type { GatewayNode } from '../gateway/gateway.js'
 import type { KeyRoutesNode } from './keys-routes.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
+import type { WarrenConfig } from '../config.js'
 
 /** What the API needs of a node (WarrenNode satisfies it). */
 export interface ApiNode extends GatewayNode, KeyRoutesNode, TunnelRoutesNode {
   /** dataDir: where the list of uploads and downloads is kept (none: in memory only). */
-  readonly config: { apiAllowRemote: boolean, dataDir?: string }
+  readonly config: { apiAllowRemote: boolean, dataDir?: string } & Partial<WarrenConfig>
   readonly libp2p: Pick<Libp2p, 'getConnections' | 'dial'>
   status: () => ReturnType<GatewayNode['status']>
 }
@@ -108,7 +109,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
 
   // The node page's add-peer form: dial a multiaddr with /p2p/<peer ID>.
   app.post('/api/v1/peers', async (req) => {
-    const body = JSON.parse(await readBody(req.body, 4096) || '{}') as { address?: unknown }
+    const body = await readJsonBody(req.body, 4096, '{"address": "/ip4/…/tcp/…/p2p/…"}')
     const text = typeof body.address === 'string' ? body.address.trim() : ''
     let addr
     try {
@@ -197,7 +198,12 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     return await serveContent(node, req, reply, q.uri, undefined, transfers)
   })
 
-  registerGateway(app, node, { allowRemote: node.config.apiAllowRemote, transfers, bookmarks: await Bookmarks.open(node.config.dataDir) })
+  registerGateway(app, node, {
+    allowRemote: node.config.apiAllowRemote,
+    transfers,
+    bookmarks: await Bookmarks.open(node.config.dataDir),
+    settings: node.config.dataDir === undefined ? undefined : { dataDir: node.config.dataDir, running: node.config }
+  })
   return app
 }
 

@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { startApiServer } from '../api/server.js'
-import { counted, interruptible, meter, uploadFile, uploadSite } from './transfer.js'
+import { counted, interruptible, meter, openOutput, uploadFile, uploadSite } from './transfer.js'
 import type { TransferProgress } from './transfer.js'
 import { lockDataDir } from './lock.js'
 import { checkPortsFree, explainStartError } from './ports.js'
@@ -40,6 +40,7 @@ interface NodeFlags {
   logLevel?: string
   allowPrivateAddrs?: boolean
   exit?: boolean
+  announceAddr?: string[]
 }
 
 function collect (value: string, previous: string[] | undefined): string[] {
@@ -59,6 +60,7 @@ function nodeOptions (cmd: Command): Command {
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
     .option('--allow-private-addrs', 'dial loopback/private addresses learnt from peers (LANs, several nodes on one host) [env WARREN_ALLOW_PRIVATE_ADDRS]')
     .option('--exit', 'run proxy downloads (http/https on ports 80/443, public addresses only) for peers that trust this node [env WARREN_EXIT]')
+    .option('--announce-addr <multiaddr>', 'address other nodes should reach this one at (e.g. a public address behind port forwarding), repeatable [env WARREN_ANNOUNCE, default: the public listen addresses]', collect)
 }
 
 function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
@@ -71,6 +73,7 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
     apiAllowRemote: f.apiAllowRemote,
     htl: f.htl === undefined ? undefined : parseInteger('--htl', f.htl, NODE_HTL_RANGE),
     allowPrivateAddrs: f.allowPrivateAddrs,
+    announce: f.announceAddr,
     logLevel: f.logLevel,
     exit: f.exit
   }
@@ -300,9 +303,9 @@ export function buildProgram (): Command {
         const m = meter('get', size.total, o.quiet === true)
         bar = m
         const src = counted(Readable.fromWeb(res.body as any), (evt) => { m.onProgress(evt); if (evt.type === 'warren:file:bytes') size.got = evt.detail.total })
-        const copy = pipeline(src, o.output === undefined ? process.stdout : createWriteStream(o.output), { signal })
-        // On Ctrl-C do not wait for the pipeline to wind down: a write blocked on a stalled
-        // output (a pipe nobody reads) would hold it, and the command, forever.
+        const copy = pipeline(src, o.output === undefined ? process.stdout : await openOutput(o.output, signal), { signal })
+        // On Ctrl-C do not wait for the pipeline to wind down (a pipe nobody reads would hold it;
+        // openOutput keeps such a write out of the threadpool, so the process can exit).
         copy.catch(() => {})
         await Promise.race([copy, new Promise<never>((_resolve, reject) => {
           signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })

@@ -8,11 +8,14 @@
  * inserted ('warren:insert:block', streamed back by POST /api/v1/put as NDJSON lines).
  */
 import { SingleBar } from 'cli-progress'
-import { createReadStream } from 'node:fs'
+import { closeSync, constants, createReadStream, createWriteStream, open, openSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
+import { Socket } from 'node:net'
+import { promisify } from 'node:util'
 import { join, relative, sep } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable, Transform } from 'node:stream'
+import type { Writable } from 'node:stream'
 import { CustomProgressEvent } from 'progress-events'
 import { CHK_MAX_PAYLOAD } from '../keys/chk.js'
 import { mimeFor } from '../client/site-mime.js'
@@ -96,6 +99,36 @@ export function interruptible (): { signal: AbortSignal, done: () => void } {
       process.removeListener('SIGTERM', onSignal)
     }
   }
+}
+
+/**
+ * Where `warren get -o PATH` writes: a file stream, or for a FIFO (named pipe) a non-blocking
+ * pipe stream. A file stream writes in libuv's threadpool, and a write to a pipe whose reader
+ * stalls blocks there for good: the process could then never exit, not even on Ctrl-C (Node
+ * joins the threadpool at exit). A pipe stream writes from the event loop and is destroyed at
+ * once. Opening a FIFO waits for a reader (in the threadpool too): if `signal` aborts first,
+ * this opens the read end itself for an instant, which lets the pending open complete.
+ */
+export async function openOutput (path: string, signal: AbortSignal): Promise<Writable> {
+  const st = await stat(path).catch(() => undefined)
+  if (st?.isFIFO() !== true) return createWriteStream(path)
+  const release = (): void => {
+    try {
+      closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK))
+    } catch {}
+  }
+  signal.addEventListener('abort', release, { once: true })
+  let fd: number
+  try {
+    fd = await promisify(open)(path, constants.O_WRONLY)
+  } finally {
+    signal.removeEventListener('abort', release)
+  }
+  if (signal.aborted) {
+    closeSync(fd)
+    throw signal.reason
+  }
+  return new Socket({ fd, readable: false, writable: true })
 }
 
 export class CancelledError extends Error {

@@ -27,6 +27,8 @@ dl.grid { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1.5em
 dt { color: var(--muted); }
 dd { margin: 0; }
 svg text { font: 11px system-ui, sans-serif; fill: currentColor; }
+table.settings th { vertical-align: top; padding-top: .5em; }
+table.settings textarea { font-family: ui-monospace, monospace; width: min(40em, 100%); }
 `
 
 /** Home page: upload with live progress (bytes sent, and the blocks the node inserted, streamed back), fetch by key. */

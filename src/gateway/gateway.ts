@@ -9,6 +9,7 @@
  *   GET  /node                      node page: own addresses, add a peer, peers, key spread, store, requests
  *   GET  /transfers, /bookmarks     this node's uploads and downloads; bookmarks with their newest edition
  *   POST /bookmarks                 add (uri, title) or remove (uri, remove=1) a bookmark
+ *   GET  /settings, POST /settings   the node's settings in its config.json (src/gateway/settings.ts)
  *   GET  /_/...                     the pages' script and style; /_/external: link warning
  *   GET  /api/v1/stats/recent       recent request success rate and hops (JSON)
  *   POST /api/v1/site[?ssk=|ksk=|update=]  {entries:[{path,uri,mime?,size?}], index?} -> {uri}
@@ -22,16 +23,18 @@ import { GATEWAY_MAX_HTML_BYTES, MAX_SITE_JSON_BYTES } from '../constants.js'
 import { DEFAULT_MIME, mimeFor } from '../client/site-mime.js'
 import { ContentError, normalizeSitePath } from '../client/site.js'
 import { NotFoundError } from '../protocol/errors.js'
-import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
+import { ParamError, parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.js'
 import { keygen } from '../client/key-client.js'
 import { parseUri, formatUri } from '../keys/uri.js'
 import { sskUriOf } from '../keys/ssk-uri.js'
 import { BOOKMARKS_JS, HOME_JS, NODE_JS, STYLE_CSS, TRANSFERS_JS } from './assets.js'
-import { bookmarksPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
+import { bookmarksPage, confirmFetchPage, settingsPage, errorPage, externalLinkPage, homePage, keygenPage, listingPage, nodePage, transfersPage } from './pages.js'
 import type { Bookmarks } from './bookmarks.js'
 import type { TransferLog } from './transfers.js'
-import { contentHeaders, filterHtml, pageHeaders } from './security.js'
+import { contentHeaders, filterHtml, foreignNavigation, pageHeaders } from './security.js'
 import { RecentRequests } from './stats.js'
+import { readSettings, saveSettings, SETTINGS } from './settings.js'
+import type { WarrenConfig } from '../config.js'
 import { contentDisposition, fileNameOf, locateSigned, signedGatewayPath } from './paths.js'
 import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
 import type { KeyClient } from '../client/key-client.js'
@@ -56,6 +59,8 @@ export interface GatewayOptions {
   transfers?: TransferLog
   /** The /bookmarks page's list. */
   bookmarks?: Bookmarks
+  /** The node's data dir (its config.json is what /settings shows and changes) and the config it runs with. */
+  settings?: { dataDir: string, running?: Partial<WarrenConfig> }
 }
 
 export function statusOf (err: unknown): number {
@@ -101,6 +106,19 @@ export async function readBody (body: unknown, limit: number): Promise<string> {
     parts.push(chunk as Buffer)
   }
   return Buffer.concat(parts).toString('utf8')
+}
+
+/** A small JSON object request body (`shape` says what was expected, for the 400's message). */
+export async function readJsonBody (body: unknown, limit: number, shape: string): Promise<Record<string, unknown>> {
+  const text = await readBody(body, limit)
+  let value: unknown
+  try {
+    value = JSON.parse(text === '' ? '{}' : text)
+  } catch (err) {
+    throw new ContentError(`the body must be JSON ${shape}: ${(err as Error).message}`, 400)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ContentError(`the body must be a JSON object ${shape}`, 400)
+  return value as Record<string, unknown>
 }
 
 /**
@@ -212,6 +230,14 @@ async function openNamed (node: Pick<GatewayNode, 'client'>, uri: string, option
   }
 }
 
+function decodeURIComponentSafe (s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
 /** A link to the site path a 404 suggests (src/client/site.ts nearestSitePath), on the requested path's key. */
 function suggestionLink (requested: string, err: unknown): { href: string, text: string } | undefined {
   const suggestion = (err as { suggestion?: unknown }).suggestion
@@ -236,6 +262,9 @@ function suggestionLink (requested: string, err: unknown): { href: string, text:
  * to use instead.
  */
 export function keyPath (typed: string): string {
+  // A control character cannot be part of a key, and would make the redirect's Location header invalid.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(typed.trim())) throw new ContentError('a key has no control characters (tabs, line breaks, ...): paste the URI again, on one line', 400)
   let k = typed.trim()
   const link = /^https?:\/\/[^/]*(\/.*)$/i.exec(k)
   if (link !== null) {
@@ -255,7 +284,21 @@ export function keyPath (typed: string): string {
     throw new ContentError(`that is an insert URI (SSK-INSERT@…): it is secret, whoever has it can publish under this key; use it only in the "Publish under a key" form and never share it.${request}`, 400)
   }
   if (!/^(CHK|SSK|KSK)@[^/\\]/i.test(k)) throw new ContentError(`"${k.slice(0, 80)}" is not a warren key: paste a URI such as warren:CHK@…, warren:SSK@…/name or warren:KSK@word, or a link to one on a gateway`, 400)
-  return '/' + k.split('/').map((p, i) => i === 0 ? p : encodeURIComponent(p)).join('/')
+  // The key part as typed, but with anything outside printable ASCII percent-encoded (a Location header carries it).
+  return '/' + k.split('/').map((p, i) => i === 0 ? p.replace(/[^\x21-\x7e]/g, encodeURIComponent) : encodeURIComponent(p)).join('/')
+}
+
+/**
+ * For a key another site sent the browser to, answer with the confirmation page (or, into a
+ * frame, a 403: the page could not be shown there anyway) and say true; false when the
+ * navigation is the reader's own.
+ */
+async function askedForeign (req: FastifyRequest, reply: FastifyReply, path: string, key: string): Promise<boolean> {
+  const foreign = foreignNavigation(req.headers)
+  if (foreign === undefined) return false
+  if (foreign.framed) await refuse(req, reply, `a page on ${foreign.from} tried to load ${key} in a frame: refused. Open it yourself if you want it.`)
+  else await pageHeaders(reply).type('text/html; charset=utf-8').send(confirmFetchPage(path, key, foreign.from))
+  return true
 }
 
 /** A 403: a page for a browser, JSON for everything else. */
@@ -277,6 +320,10 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     if (options.allowRemote !== true && !isLoopbackHost(req.headers.host)) {
       return await refuse(req, reply, `refusing request for host "${req.headers.host ?? ''}": the gateway answers loopback names only (DNS rebinding protection)`)
     }
+    // Every parameter of the API and the gateway is single-valued: `?key=a&key=b` would reach
+    // the handlers as an array (the fuzz campaign's 500s), so it is refused here, once for all.
+    const repeated = Object.entries(req.query as Record<string, unknown>).find(([, v]) => Array.isArray(v))
+    if (repeated !== undefined) throw new ParamError(`the parameter "${repeated[0]}" is given ${(repeated[1] as unknown[]).length} times: give it once`)
     const site = req.headers['sec-fetch-site']
     const origin = req.headers.origin
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD'
@@ -300,7 +347,11 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
 
   app.get('/', async (req, reply) => {
     const key = (req.query as Record<string, string | undefined>).key?.trim()
-    if (key !== undefined && key !== '') return await reply.redirect(keyPath(key), 303)
+    if (key !== undefined && key !== '') {
+      const path = keyPath(key)
+      if (await askedForeign(req, reply, path, key)) return reply
+      return await reply.redirect(path, 303)
+    }
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(homePage())
   })
   // The home page's fetch form posts here, so what was typed (perhaps a secret insert URI by
@@ -332,6 +383,25 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     else await options.bookmarks?.add(uri, (form.get('title') ?? '').trim())
     return await reply.redirect('/bookmarks', 303)
   })
+  app.get('/settings', async (_req, reply) => {
+    if (options.settings === undefined) throw new ContentError('this node has no data dir: there are no settings to change', 404)
+    const view = await readSettings(options.settings.dataDir, options.settings.running)
+    return await pageHeaders(reply).type('text/html; charset=utf-8').send(settingsPage(SETTINGS, view))
+  })
+  app.post('/settings', async (req, reply) => {
+    if (options.settings === undefined) throw new ContentError('this node has no data dir: there are no settings to change', 404)
+    const { dataDir, running } = options.settings
+    const form = new URLSearchParams(await readBody(req.body, 64 * 1024))
+    let saved: string[]
+    try {
+      saved = await saveSettings(dataDir, form)
+    } catch (err) {
+      if (!(err instanceof ParamError)) throw err
+      // Refused: nothing written; the form comes back with what was typed and the reason.
+      return await pageHeaders(reply).code(400).type('text/html; charset=utf-8').send(settingsPage(SETTINGS, await readSettings(dataDir, running), { error: err.message, typed: form }))
+    }
+    return await pageHeaders(reply).type('text/html; charset=utf-8').send(settingsPage(SETTINGS, await readSettings(dataDir, running), { saved }))
+  })
   app.get('/_/external', async (req, reply) => {
     const url = (req.query as Record<string, string | undefined>).url ?? ''
     return await pageHeaders(reply).type('text/html; charset=utf-8').send(externalLinkPage(url))
@@ -347,13 +417,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     const q = req.query as Record<string, string | undefined>
     const htl = parseHtl(q.htl)
     const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
-    let body: { entries?: unknown, index?: unknown }
-    try {
-      body = JSON.parse(await readBody(req.body, MAX_SITE_JSON_BYTES))
-    } catch (err) {
-      if (err instanceof ContentError) throw err
-      throw new ContentError(`the body must be JSON {"entries":[{"path","uri","mime","size"}],"index"}: ${(err as Error).message}`, 400)
-    }
+    const body = await readJsonBody(req.body, MAX_SITE_JSON_BYTES, '{"entries":[{"path","uri","mime","size"}],"index"}')
     if (!Array.isArray(body.entries)) throw new ContentError('"entries" must be an array of {path, uri, mime, size}', 400)
     const entries: SiteEntry[] = body.entries.map((e: Record<string, unknown>, i: number) => {
       if (typeof e?.path !== 'string' || typeof e?.uri !== 'string') throw new ContentError(`entry ${i} needs string "path" and "uri"`, 400)
@@ -383,6 +447,8 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
     const m = KEY_PATH.exec(path)
     try {
       if (m === null) throw new ContentError(`"${path}" is not a key: paths look like /CHK@<routing key>,<decryption key>[/file]`, 404)
+      // Nothing is fetched for another site's link or frame until the reader says so.
+      if (await askedForeign(req, reply, req.url, decodeURIComponentSafe(path.slice(1)))) return reply
       let rest: string
       try {
         rest = decodeURIComponent(m[3] ?? '')

@@ -6,12 +6,13 @@
  */
 import { escapeHtml } from './security.js'
 import type { SiteEntry } from '../client/site.js'
+import type { Setting, SettingsView } from './settings.js'
 
 function page (title: string, body: string, script?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} - warren</title><link rel="stylesheet" href="/_/style.css"></head>
-<body><header><a class="brand" href="/">warren</a><nav><a href="/">fetch &amp; upload</a><a href="/transfers">uploads &amp; downloads</a><a href="/bookmarks">bookmarks</a><a href="/node">node</a></nav></header>
+<body><header><a class="brand" href="/">warren</a><nav><a href="/">fetch &amp; upload</a><a href="/transfers">uploads &amp; downloads</a><a href="/bookmarks">bookmarks</a><a href="/node">node</a><a href="/settings">settings</a></nav></header>
 <main>${body}</main>${script === undefined ? '' : `<script src="/_/${script}"></script>`}</body></html>
 `
 }
@@ -172,4 +173,55 @@ export function errorPage (status: number, message: string, suggestion?: { href:
 <p class="error">${escapeHtml(message)}</p>
 ${suggestion === undefined ? '' : `<p>Did you mean <a id="suggestion" href="${escapeHtml(suggestion.href)}">${escapeHtml(suggestion.text)}</a>?</p>
 `}<p><a href="/">Try another key</a></p>`)
+}
+
+/**
+ * Asked before fetching a key that another site sent the browser to (src/gateway/security.ts
+ * foreignNavigation): the link repeats the request from the gateway's own page, so it counts as
+ * the reader's. `path` is the gateway path asked for (it starts with "/", never "//").
+ */
+export function confirmFetchPage (path: string, key: string, from: string): string {
+  return page('fetch this key?', `
+<h1>Fetch this key?</h1>
+<p>A page on <code id="from">${escapeHtml(from)}</code> sent your browser here, asking this node to fetch:</p>
+<p><code id="asked">${escapeHtml(key)}</code></p>
+<p>Another site can choose any key and learn nothing from the answer, but it can make your node request keys it picked, and it may be hoping you open this one. Fetch it only if you meant to.</p>
+<p><a id="confirm" class="button" href="${escapeHtml(path)}">Fetch it</a> <a href="/">No, go to the gateway</a></p>`)
+}
+
+/**
+ * The settings form (src/gateway/settings.ts): each setting with its value in config.json, the
+ * value the node runs with when that differs, and after a save which ones changed (each takes
+ * effect at the next start). On a refused save, what was typed stays in the form.
+ */
+export function settingsPage (settings: Setting[], view: SettingsView, outcome: { saved?: string[], error?: string, typed?: URLSearchParams } = {}): string {
+  const field = (s: Setting): string => {
+    const value = outcome.typed?.get(s.name) ?? (outcome.typed !== undefined && s.input === 'checkbox' ? '' : view.values[s.name].saved)
+    const id = `setting-${s.name}`
+    const attrs = `id="${id}" name="${s.name}"`
+    switch (s.input) {
+      case 'lines': return `<textarea ${attrs} rows="3" cols="70" spellcheck="false">${escapeHtml(value)}</textarea>`
+      case 'checkbox': return `<input type="checkbox" ${attrs}${value === 'on' ? ' checked' : ''}>`
+      case 'select': return `<select ${attrs}>${(s.options ?? []).map((o) => `<option${o === value ? ' selected' : ''}>${escapeHtml(o)}</option>`).join('')}</select>`
+      default: return `<input ${attrs} value="${escapeHtml(value)}" spellcheck="false"${s.input === 'number' ? ' inputmode="numeric"' : ''}>`
+    }
+  }
+  const rows = settings.map((s) => {
+    const running = view.values[s.name].running
+    return `<tr><th><label for="setting-${s.name}">${escapeHtml(s.label)}</label></th><td>${field(s)}
+<p class="hint">${escapeHtml(s.help)}. Takes effect at the next start.${running === undefined ? '' : ` <span class="running" id="running-${s.name}">Running now with <code>${escapeHtml(running)}</code> (a flag or WARREN_* variable given at start wins over the file).</span>`}</p></td></tr>`
+  }).join('\n')
+  const saved = outcome.saved === undefined
+    ? ''
+    : outcome.saved.length === 0
+      ? '<p id="saved" class="hint">Nothing changed.</p>'
+      : `<p id="saved">Saved ${outcome.saved.map((l) => `<strong>${escapeHtml(l)}</strong>`).join(', ')} to <code>${escapeHtml(view.file)}</code>. <strong id="restart">Restart the node for ${outcome.saved.length === 1 ? 'it' : 'them'} to take effect</strong> (Ctrl-C and <code>warren start</code> again, or <code>systemctl restart warren</code>).</p>`
+  return page('settings', `
+<h1>Settings</h1>
+<p class="hint">Kept in <code>${escapeHtml(view.file)}</code>, checked as <code>warren start</code> checks them. None changes in the running node: each takes effect at the next start.</p>
+${saved}${outcome.error === undefined ? '' : `<p id="settings-error" class="error">${escapeHtml(outcome.error)}</p>`}
+<form id="settings-form" method="post" action="/settings">
+<table class="settings">${rows}</table>
+<p><button type="submit">Save</button></p>
+</form>`)
 }

@@ -31,9 +31,18 @@ export type WarrenUri = ChkUri | SignedUri
 const CHK_FORM = `${URI_SCHEME}:CHK@<routing key>,<decryption key> (two base58btc-encoded 32-byte keys)`
 const MAX_QUOTED = 120
 
+/** A URI the user got wrong: the HTTP API and the gateway answer 400 with its message. */
+export class UriError extends Error {
+  readonly statusCode = 400
+  constructor (message: string) {
+    super(message)
+    this.name = 'UriError'
+  }
+}
+
 function fail (input: string, problem: string, form = CHK_FORM): never {
   const quoted = input.length > MAX_QUOTED ? `${input.slice(0, MAX_QUOTED)}...` : input
-  throw new Error(`invalid warren URI "${quoted}": ${problem}; expected ${form}`)
+  throw new UriError(`invalid warren URI "${quoted}": ${problem}; expected ${form}`)
 }
 
 function decodeKey (input: string, text: string, name: string, bytes: number): Uint8Array {

@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test'
 import { tempDir } from '../helpers/temp.js'
 import { putFile, startGateway } from '../gateway/helpers.js'
 import { launchChromium } from '../helpers/browser.js'
+import { start, stop } from '../cli/helpers.js'
+import type { Running } from '../cli/helpers.js'
 import type { GatewayFixture } from '../gateway/helpers.js'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 
@@ -110,6 +112,29 @@ describe('the gateway as the main UI, in headless Chromium', () => {
     await oops.close()
   })
 
+  it('publishes a file under a signed name (SSK) and under a keyword (KSK) from the home page', async () => {
+    const keys = await (await fetch(gw.base + '/api/v1/keygen')).json() as { insertUri: string, requestUri: string }
+    const page = await context.newPage()
+    const cases: Array<[string, string, string, string]> = [
+      ['ssk', keys.insertUri + 'signed.txt', 'signed text', keys.requestUri + 'signed.txt'],
+      ['ksk', 'first/hour/word', 'keyword text', 'warren:KSK@first/hour/word']
+    ]
+    for (const [kind, target, text, expected] of cases) {
+      await page.goto(gw.base + '/')
+      await page.selectOption('#target-kind', kind)
+      await page.fill('#target', target)
+      await page.setInputFiles('#file', { name: 'x.txt', mimeType: 'text/plain', buffer: Buffer.from(text) })
+      await page.click('#file-form button')
+      await page.waitForSelector('#result:not([hidden])', { timeout: 30_000 })
+      assert.equal((await page.textContent('#result-uri'))!.trim(), expected, kind)
+      await Promise.all([page.waitForLoadState('load'), page.waitForNavigation(), page.click('#result-link')])
+      assert.equal(await page.evaluate(() => document.body.textContent), text, kind)
+      // Another node reads it by the same name.
+      assert.equal(new TextDecoder().decode(await gw.net.nodes[2].client.get(expected)), text, kind)
+    }
+    await page.close()
+  })
+
   it('publishes a folder as an updatable site, updates it, and another node sees the new edition', async () => {
     const dir = await tempDir('warren-usk-site-')
     const keys = await (await fetch(gw.base + '/api/v1/keygen')).json() as { insertUri: string, requestUri: string }
@@ -161,5 +186,59 @@ describe('the gateway as the main UI, in headless Chromium', () => {
     const summary = await page.evaluate(() => [...document.querySelectorAll('#summary dt')].find((d) => d.textContent === 'peers')!.nextElementSibling!.textContent)
     assert.equal(summary, `${peers} connected`)
     await page.close()
+  })
+})
+
+/**
+ * Issue 16's "done when", as the README tells it (installing is install.slow.ts): two nodes
+ * started with `warren start`, the second joining the first with `-b` and
+ * `--allow-private-addrs`; in the first node's gateway a signed key is made, a folder published
+ * as an updatable site and updated; the second node's gateway then shows the new edition.
+ */
+describe('the README walkthrough: two nodes, an updatable site published and updated in the browser', () => {
+  let first: Running | undefined
+  let second: Running | undefined
+  let browser: Browser | undefined
+
+  after(async () => {
+    await browser?.close()
+    for (const n of [second, first]) if (n !== undefined) await stop(n)
+  })
+
+  it('shows the second node the edition published last on the first', async () => {
+    const dir = await tempDir('warren-walkthrough-')
+    first = await start(join(dir, 'node1'), undefined, ['--allow-private-addrs'])
+    // The banner's own -b line is what the README says to paste.
+    const joinLine = first.output.find((l) => l.includes(' -b '))
+    assert.ok(joinLine !== undefined, `the first node printed a -b line: ${first.output.join('\n')}`)
+    second = await start(join(dir, 'node2'), `${first.addr}/p2p/${first.peerId}`, ['--allow-private-addrs'])
+    const gw1 = `http://${first.api}`
+    const gw2 = `http://${second.api}`
+    browser = await launchChromium()
+    const context = await browser.newContext()
+    context.setDefaultTimeout(60_000)
+    const page = await context.newPage()
+
+    await page.goto(gw1 + '/')
+    await Promise.all([page.waitForURL(`${gw1}/keygen`), page.click('#keygen-form button')])
+    const insertUri = (await page.textContent('#insert-uri'))!.trim()
+    const requestUri = (await page.textContent('#request-uri'))!.trim()
+    for (const version of ['one', 'two']) {
+      const site = join(dir, 'site-' + version)
+      await mkdir(site, { recursive: true })
+      await writeFile(join(site, 'index.html'), `<html><body><h1 id="t">site ${version}</h1></body></html>`)
+      await page.goto(gw1 + '/')
+      await page.selectOption('#target-kind', 'update')
+      await page.fill('#target', insertUri + 'mysite')
+      await page.setInputFiles('#folder', site)
+      await page.click('#site-form button')
+      await page.waitForSelector('#result:not([hidden])', { timeout: 60_000 })
+      assert.equal((await page.textContent('#result-uri'))!.trim(), requestUri + 'mysite')
+    }
+    // The other node, through its own gateway, by the name: the newest edition.
+    const other = await context.newPage()
+    await other.goto(`${gw2}/${requestUri.replace(/^warren:/, '')}mysite`)
+    assert.equal(await other.textContent('#t'), 'site two')
+    assert.match(other.url(), /\/mysite\/1\/\/$/)
   })
 })

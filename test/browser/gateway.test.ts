@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { putSite, startGateway } from '../gateway/helpers.js'
+import { putFile, putSite, startGateway } from '../gateway/helpers.js'
 import { startBeacon } from '../helpers/beacon.js'
 import { launchChromium } from '../helpers/browser.js'
 import { removeTempDir, tempDir } from '../helpers/temp.js'
@@ -159,5 +159,38 @@ describe('gateway in headless Chromium', () => {
     for (const what of ['inline-bg.png', 'import.css', 'css-bg.png', 'css-import.css']) {
       assert.ok(violations.some((v) => v.includes(what)), `no CSP violation reported for ${what}:\n${violations.join('\n')}`)
     }
+  })
+
+  it('asks before fetching a key another site sent the browser to, and refuses it in a frame (issue 11)', async () => {
+    const { uri } = await putFile(gw.base, 'chosen by another site', 'chosen.txt')
+    const path = '/' + uri.replace(/^warren:/, '')
+    /** Downloads of that key the node has made (the gateway lists every file it served). */
+    const fetched = async (): Promise<number> => (await (await fetch(`${gw.base}/api/v1/transfers`)).json() as Array<{ kind: string, name: string }>)
+      .filter((t) => t.kind === 'download' && t.name === uri.replace(/^warren:/, '')).length
+    beacon.serve('/lure.html', { type: 'text/html', body: `<html><body><a id="lure" href="${gw.base}${path}">a key</a>
+<a id="lure-query" href="${gw.base}/?key=${encodeURIComponent(uri)}">the same by ?key=</a><iframe id="frame" src="${gw.base}${path}"></iframe></body></html>` })
+    const page = await newPage()
+    const framed: number[] = []
+    page.on('response', (r) => { if (r.url() === gw.base + path && r.request().frame() !== page.mainFrame()) framed.push(r.status()) })
+    await page.goto(`${beacon.base}/lure.html`, { waitUntil: 'networkidle' })
+    assert.deepEqual(framed, [403], 'the frame was refused')
+    assert.ok(!(await page.frames()[1].content()).includes('chosen by another site'), 'the frame shows nothing of the file')
+
+    for (const lure of ['#lure', '#lure-query']) {
+      await page.goto(`${beacon.base}/lure.html`, { waitUntil: 'networkidle' })
+      await Promise.all([page.waitForURL(new RegExp(`^${gw.base}/`)), page.click(lure)])
+      assert.equal(await page.textContent('h1'), 'Fetch this key?', lure)
+      assert.equal(await page.textContent('#from'), beacon.base, lure)
+      assert.equal(await page.textContent('#asked'), lure === '#lure' ? path.slice(1) : uri, lure)
+    }
+    assert.equal(await fetched(), 0, 'nothing was fetched before the reader said so')
+    // The reader's own click, from the gateway's page, fetches it.
+    await Promise.all([page.waitForURL(gw.base + path), page.click('#confirm')])
+    assert.equal(await page.evaluate(() => document.body.textContent), 'chosen by another site')
+    assert.equal(await fetched(), 1)
+    // Typed into the address bar (Sec-Fetch-Site: none), it is fetched at once.
+    await page.goto(gw.base + path)
+    assert.equal(await page.evaluate(() => document.body.textContent), 'chosen by another site')
+    await page.close()
   })
 })

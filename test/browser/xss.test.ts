@@ -18,7 +18,7 @@ import { launchChromium } from '../helpers/browser.js'
 import { until } from '../helpers/network.js'
 import type { GatewayFixture } from '../gateway/helpers.js'
 import type { Beacon } from '../helpers/beacon.js'
-import type { Browser, BrowserContext } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 /** Every vector's marker; the page files below set each one where script runs. */
 const MARKERS = ['inline', 'onload', 'onerror', 'jslink', 'svg-inline', 'refresh', 'svg-file', 'svg-onload']
@@ -37,6 +37,11 @@ function files (beacon: string): Record<string, string> {
 </body></html>`,
     'refresh.html': `<!doctype html><html><head><meta http-equiv="refresh" content="0;url=${beacon}/xss-refresh"></head>
 <body><p id="r">stayed</p></body></html>`,
+    // Issue 11 finding 7: an SVG animation that sets a link's href once the page is shown
+    // (a shape as the link: this Chromium has no fonts to draw text with). Without the
+    // animation the link leads to stay.html, so a click always ends somewhere a test can wait for.
+    'animate.html': `<!doctype html><html><body><svg width="200" height="40"><a id="anim" href="stay.html"><animate attributeName="href" values="${beacon}/xss-animate"></animate>` +
+      `<set attributeName="xlink:href" to="${beacon}/xss-set"></set><rect id="anim-link" width="200" height="40" fill="blue"/></a></svg></body></html>`,
     'image.svg': `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" onload="${mark('svg-onload')}"><script>${mark('svg-file')}</script><rect width="10" height="10"/></svg>`
   }
 }
@@ -48,6 +53,13 @@ async function markersIn (context: BrowserContext, origin: string): Promise<stri
   return items.map((i) => i.name).filter((n) => n.startsWith('xss-')).map((n) => n.slice(4)).sort()
 }
 
+/** A real mouse click in the middle of `selector` (Playwright's own click judges an SVG shape in a link "not visible"). */
+async function clickAt (page: Page, selector: string): Promise<void> {
+  const box = await page.locator(selector).boundingBox()
+  assert.ok(box !== null, `${selector} is on the page`)
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+}
+
 describe('content script in headless Chromium', () => {
   let gw: GatewayFixture
   let browser: Browser
@@ -56,6 +68,7 @@ describe('content script in headless Chromium', () => {
   before(async () => {
     beacon = await startBeacon()
     for (const [path, body] of Object.entries(files(beacon.base))) {
+      if (path === 'animate.html') continue // its control is its own test below
       beacon.serve(`/control/${path}`, { type: path.endsWith('.svg') ? 'image/svg+xml' : 'text/html', body })
     }
     gw = await startGateway()
@@ -112,5 +125,29 @@ describe('content script in headless Chromium', () => {
     assert.deepEqual(beacon.hits, [], `the beacon was reached: ${beacon.hits.join(', ')}`)
     await context.close()
   })
-})
 
+  it('an SVG animation cannot turn a link into one that leaves the gateway (issue 11 finding 7)', async () => {
+    beacon.hits.length = 0
+    beacon.serve('/control/animate.html', { type: 'text/html', body: files(beacon.base)['animate.html'] })
+    const context = await browser.newContext()
+    context.setDefaultTimeout(15_000)
+    const page = await context.newPage()
+    // Control: served unfiltered, a click on the text follows the animated href to the beacon.
+    await page.goto(`${beacon.base}/control/animate.html`, { waitUntil: 'networkidle' })
+    await Promise.all([page.waitForURL(`${beacon.base}/xss-animate`), clickAt(page, '#anim-link')])
+    assert.ok(beacon.hits.includes('/xss-animate'), `the control reached the beacon: ${beacon.hits.join(', ')}`)
+
+    beacon.hits.length = 0
+    const site = gw.base + await putSite(gw.base, { 'index.html': files(beacon.base)['animate.html'], 'stay.html': '<p id="stayed">stayed</p>' })
+    const requested: string[] = []
+    context.on('request', (r) => { requested.push(r.url()) })
+    await page.goto(site, { waitUntil: 'networkidle' })
+    await Promise.all([page.waitForURL((u) => u.href !== site), clickAt(page, '#anim-link')])
+    assert.equal(page.url(), site + 'stay.html', 'the click followed the link\'s own href')
+    assert.equal(await page.textContent('#stayed'), 'stayed')
+    const outside = requested.filter((u) => !u.startsWith(gw.base + '/'))
+    assert.deepEqual(outside, [], `requests outside the gateway: ${outside.join(', ')}`)
+    assert.deepEqual(beacon.hits, [], `the beacon was reached: ${beacon.hits.join(', ')}`)
+    await context.close()
+  })
+})

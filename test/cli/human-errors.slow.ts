@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream } from 'node:fs'
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { constants, createWriteStream } from 'node:fs'
+import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -57,7 +57,12 @@ async function interruptInTerminal (args: string[], ready: RegExp, also: () => P
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   if (!typed && proc.exitCode === null) process.kill(-proc.pid!, 'SIGKILL')
+  // A command that does not end after Ctrl-C is a failure, not a suite that hangs: end it whole.
+  let hung = false
+  const limit = setTimeout(() => { hung = true; process.kill(-proc.pid!, 'SIGKILL') }, 20_000)
   const [code] = await exited
+  clearTimeout(limit)
+  assert.ok(!hung, `still running 20 s after Ctrl-C: ${JSON.stringify(screen.slice(-300))}`)
   proc.stdin.destroy()
   assert.ok(typed, `never reached ${String(ready)}: ${JSON.stringify(screen)}`)
   return { code, screen }
@@ -203,8 +208,7 @@ describe('human errors for the common mistakes', () => {
     const out = join(dir, 'partial.bin')
     const slow = await interruptInTerminal(['get', put.stdout.trim(), '-o', out, '-a', node.api], /get \[/)
     // Either it was cancelled (and the partial file removed, the terminal restored) or it had
-    // already finished whole. (A download into a pipe that nobody reads cannot be cancelled yet:
-    // the process cannot exit while a write to that pipe is blocked; see the closing note.)
+    // already finished whole.
     if (slow.code === 130) {
       await assert.rejects(stat(out), { code: 'ENOENT' })
       assert.match(slow.screen, /cancelled after [\d.]+ (B|KiB|MiB)( of 6\.0 MiB)?; removed the incomplete/)
@@ -212,6 +216,27 @@ describe('human errors for the common mistakes', () => {
       assert.ok(tail.includes('\x1b[?25h') && tail.includes('\x1b[?7h'), 'terminal restored')
     } else {
       assert.equal((await stat(out)).size, 6 * 1024 * 1024)
+    }
+  })
+
+  it('Ctrl-C during a get into a named pipe whose reader stalls ends the command at once', async () => {
+    const file = join(dir, 'stall.bin')
+    await writeFile(file, randomBytes(4 * 1024 * 1024))
+    const put = await run(['put', file, '-q', '-a', node.api])
+    assert.equal(put.code, 0, put.stderr)
+    const fifo = join(dir, 'out.fifo')
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0)
+    // The reader opens the pipe and never reads: once the pipe's buffer is full, every write waits.
+    const reader = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    try {
+      // Ready once well over a pipe buffer (64 KiB) went through the bar: a write is waiting then.
+      const got = await interruptInTerminal(['get', put.stdout.trim(), '-o', fifo, '-a', node.api], /get \[.*\| ([1-9]\d{2,}\.\d KiB|[\d.]+ MiB) of 4\.0 MiB/)
+      assert.equal(got.code, 130, got.screen)
+      assert.match(got.screen, /cancelled after [\d.]+ (KiB|MiB) of 4\.0 MiB; the blocks fetched so far stay in the node's store/)
+      // A pipe is not a partial file: it is left where it was.
+      assert.ok((await stat(fifo)).isFIFO())
+    } finally {
+      await reader.close()
     }
   })
 })

@@ -128,6 +128,42 @@ describe('HTTP gateway', () => {
     assert.equal(site400.status, 400)
   })
 
+  it('answers the fuzz campaign\'s malformed queries with a 400 page, never a 500', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['/?key=%01', /no control characters/],
+      ['/?key=CHK%40abc%01def', /no control characters/],
+      ['/?key=CHK%40a%0Ab', /no control characters/],
+      ['/?key=CHK%40a&key=CHK%40b', /the parameter &quot;key&quot; is given 2 times: give it once/],
+      ['/_/external?url=http%3A%2F%2Fa&url=http%3A%2F%2Fb', /the parameter &quot;url&quot; is given 2 times/]
+    ]
+    for (const [path, message] of cases) {
+      const res = await fetch(gw.base + path, { headers: { accept: 'text/html' }, redirect: 'manual' })
+      assert.equal(res.status, 400, path)
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/, path)
+      assert.match(await res.text(), message, path)
+      const json = await fetch(gw.base + path, { redirect: 'manual' })
+      assert.equal(json.status, 400, path)
+    }
+    const api = await fetch(`${gw.base}/api/v1/get?uri=a&uri=b`)
+    assert.deepEqual(await api.json(), { error: 'the parameter "uri" is given 2 times: give it once', statusCode: 400 })
+    // Bodies that are not the JSON object a route expects (the campaign's add-peer 500s).
+    for (const body of ['{', 'null', '[1]', '"x"']) {
+      for (const path of ['/api/v1/peers', '/api/v1/site']) {
+        const res = await fetch(gw.base + path, { method: 'POST', body })
+        assert.equal(res.status, 400, `${path} ${body}`)
+        assert.match((await res.json() as { error: string }).error, /the body must be (a )?JSON/, `${path} ${body}`)
+      }
+    }
+    // A key that does not parse, in a gateway path: 400 (it was a 500).
+    const bad = await fetch(`${gw.base}/SSK@a,b,c/x`)
+    assert.equal(bad.status, 400)
+    assert.match((await bad.json() as { error: string }).error, /invalid warren URI/)
+    // A key typed with characters outside ASCII still redirects (percent-encoded in Location).
+    const odd = await fetch(`${gw.base}/?key=${encodeURIComponent('CHK@a\u00e9\u2028b')}`, { redirect: 'manual' })
+    assert.equal(odd.status, 303)
+    assert.equal(odd.headers.get('location'), '/CHK@a%C3%A9%E2%80%A8b')
+  })
+
   it('refuses foreign Host headers and cross-origin writes', async () => {
     const { request } = await import('node:http')
     const status = async (headers: Record<string, string>, method = 'GET', path = '/'): Promise<number> => await new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { EXTERNAL_LINK_PAGE, filterHtml, isLocalUrl } from '../../src/gateway/security.js'
+import { EXTERNAL_LINK_PAGE, filterHtml, foreignNavigation, isLocalUrl } from '../../src/gateway/security.js'
 
 describe('gateway content filter', () => {
   it('tells relative URLs from ones that leave the gateway', () => {
@@ -40,5 +40,28 @@ describe('gateway content filter', () => {
     assert.ok(html.includes(`href="${EXTERNAL_LINK_PAGE}?url=${encodeURIComponent('http://evil.test/slash')}"`))
     assert.ok(report.rewritten >= 3)
     assert.ok(report.removed >= 8)
+  })
+
+  it('tells a navigation another site started from the reader\'s own', () => {
+    const host = '127.0.0.1:7480'
+    const mine = [
+      { 'sec-fetch-site': 'none', 'sec-fetch-dest': 'document', host },
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'iframe', host },
+      { 'sec-fetch-site': 'none', referer: 'http://evil.test/', host },
+      // No Fetch Metadata: the Referer decides; none at all (curl, warren get) is the reader's.
+      { host },
+      { referer: `http://${host}/CHK@a,b/`, host }
+    ]
+    for (const h of mine) assert.equal(foreignNavigation(h), undefined, JSON.stringify(h))
+    assert.deepEqual(foreignNavigation({ 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'document', referer: 'https://evil.test/page?x=1', host }),
+      { from: 'https://evil.test', framed: false })
+    assert.deepEqual(foreignNavigation({ 'sec-fetch-site': 'same-site', host }), { from: 'another site', framed: false })
+    for (const dest of ['iframe', 'frame', 'embed', 'object']) {
+      assert.deepEqual(foreignNavigation({ 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': dest, host }), { from: 'another site', framed: true }, dest)
+    }
+    assert.deepEqual(foreignNavigation({ 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'image', host }), { from: 'another site', framed: false })
+    assert.deepEqual(foreignNavigation({ referer: 'http://127.0.0.1:9999/x', host }), { from: 'http://127.0.0.1:9999', framed: false })
+    assert.deepEqual(foreignNavigation({ referer: 'not a url', host }), { from: 'another site', framed: false })
+    assert.deepEqual(foreignNavigation({ referer: 'not a url', 'sec-fetch-site': 'same-origin', host }), undefined)
   })
 })
