@@ -30,10 +30,12 @@ import { warren } from './protocol/service.js'
 import type { WarrenServiceInit , WarrenService} from './protocol/service.js'
 import { BlockStore } from './store/block-store.js'
 import { pinoComponentLogger } from './util/libp2p-logger.js'
+import { NodeMetrics } from './metrics.js'
 import { silentLogger } from './util/logger.js'
 import type { WarrenConfig } from './config.js'
 import type { NodeCoreOptions } from './routing/node-core.js'
 import type { Logger } from './util/logger.js'
+import type { BlockNetwork } from './protocol/types.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Identify } from '@libp2p/identify'
 import type { Ping } from '@libp2p/ping'
@@ -58,6 +60,11 @@ export interface WarrenNodeOptions {
   arkPublish?: boolean
   /** Announce this node through a bootstrap peer once connected (default true). */
   announce?: boolean
+  /**
+   * Prometheus metrics (libp2p's and warren's, GET /metrics on the API; src/metrics.ts).
+   * Default: on, except in local test networks (many nodes per process) unless asked for.
+   */
+  metrics?: boolean
 }
 
 export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService }>
@@ -84,6 +91,8 @@ export interface WarrenNodeComponents {
   store: BlockStore
   log: Logger
   privateKey: PrivateKey
+  /** This node's metrics registry (none: metrics off). */
+  metrics?: NodeMetrics
 }
 
 export interface WarrenNodeInit {
@@ -109,15 +118,22 @@ export class WarrenNode {
   /** Announces the node once in its life, or rejoins toward its kept location after a restart. */
   readonly announcer: Announcer
   readonly log: Logger
+  /** Prometheus metrics of this node (GET /metrics), when on. */
+  readonly metrics?: NodeMetrics
+  /** The block network as this node's clients use it (counted and timed when metrics are on). */
+  readonly network: BlockNetwork
 
   constructor (components: WarrenNodeComponents, init: WarrenNodeInit = {}) {
-    const { config, libp2p, store, log, privateKey } = components
+    const { config, libp2p, store, log, privateKey, metrics } = components
     this.config = config
     this.libp2p = libp2p
     this.store = store
     this.log = log
-    this.keys = new KeyClient({ network: this.service }, { htl: config.htl })
-    this.client = new WarrenClient({ network: this.service, resolve: this.keys.resolveToChk }, { htl: config.htl })
+    this.metrics = metrics
+    // With metrics on, the clients' requests and inserts are counted and timed on their way out.
+    const network = this.network = metrics?.network(this.service) ?? this.service
+    this.keys = new KeyClient({ network }, { htl: config.htl })
+    this.client = new WarrenClient({ network, resolve: this.keys.resolveToChk }, { htl: config.htl })
     this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0, dialable: (a) => this.service.dialable(a),
       advertised: () => this.service.advertised() },
       { autoPublish: init.arkPublish ?? true, intervalMs: MAINTENANCE_INTERVAL_MS })
@@ -136,6 +152,12 @@ export class WarrenNode {
       intervalMs: MAINTENANCE_INTERVAL_MS,
       enabled: init.announce ?? true,
       restored: init.restored
+    })
+    metrics?.attach({
+      routingTable: () => this.routingTable(),
+      store: () => store.stats(),
+      core: () => this.service.core.stats,
+      activeOperations: () => this.service.activeOperations
     })
   }
 
@@ -163,13 +185,19 @@ export class WarrenNode {
     await this.neighbours.upkeep()
   }
 
+  /** The routing table's size, capacity, distinct peers and entries per sixteenth of the key space. */
+  routingTable (): NodeStatus['routingTable'] {
+    const t = this.service.core.table
+    return { size: t.size, capacity: t.capacity, peers: t.peerSet().size, spread: t.spread(16) }
+  }
+
   status (): NodeStatus {
     const core = this.service.core
     return {
       peerId: this.peerId,
       addresses: this.addresses(),
       peers: this.libp2p.getPeers().length,
-      routingTable: { size: core.table.size, capacity: core.table.capacity, peers: core.table.peerSet().size, spread: core.table.spread(16) },
+      routingTable: this.routingTable(),
       store: this.store.stats(),
       operations: { active: this.service.activeOperations },
       counters: core.stats,
@@ -203,6 +231,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     capacityBytes: config.storeBytes, keepFraction: networkProfile.store.keepFraction, location: () => location.value, logger: log.child({ component: 'warren:store' })
   })
   location.addEventListener('change', () => { store.relocate() })
+  const metrics = (options.metrics ?? options.localTestnet !== true) ? await NodeMetrics.create() : undefined
   try {
     const libp2p = await createLibp2p({
       privateKey,
@@ -214,6 +243,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       peerDiscovery: config.bootstrap.length > 0 ? [bootstrap({ list: config.bootstrap })] : [],
       connectionManager: options.localTestnet === true ? { allow: ['/ip4/127.0.0.1/ipcidr/8'] } : {},
       connectionMonitor: { enabled: options.localTestnet !== true },
+      ...(metrics !== undefined ? { metrics: metrics.libp2p() } : {}),
       services: {
         identify: identify(),
         ping: ping(),
@@ -223,7 +253,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           ...(options.localTestnet === true ? { maxOpsPerIp: Infinity } : {}),
           ...options.service,
           announceAddrs: config.announce,
-          store,
+          store: metrics?.store(store) ?? store,
           core: options.core,
           location
         })
@@ -232,7 +262,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     }) as WarrenLibp2p
     // Opened before the location was known to it? The kept share follows the restored location.
     if (restored !== undefined) store.relocate()
-    return new WarrenNode({ config, libp2p, store, log, privateKey }, { arkPublish: options.arkPublish, announce: options.announce, restored })
+    return new WarrenNode({ config, libp2p, store, log, privateKey, metrics }, { arkPublish: options.arkPublish, announce: options.announce, restored })
   } catch (err) {
     await store.close()
     throw err
