@@ -11,6 +11,10 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { uPnPNAT } from '@libp2p/upnp-nat'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
 import { DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
@@ -65,6 +69,25 @@ export interface WarrenNodeOptions {
    * Default: on, except in local test networks (many nodes per process) unless asked for.
    */
   metrics?: boolean
+  /**
+   * libp2p's NAT machinery (docs/deploy.md, "Behind NAT"). Default: AutoNAT, circuit-relay
+   * client and DCUtR on, relay server on, UPnP off; everything off in local test networks
+   * unless given here.
+   */
+  nat?: NatOptions
+}
+
+export interface NatOptions {
+  /**
+   * Find out whether this node is reachable (@libp2p/autonat), and if not, keep reservations on
+   * relays (@libp2p/circuit-relay-v2 transport, listening on /p2p-circuit) and upgrade relayed
+   * connections to direct ones by hole punching (@libp2p/dcutr).
+   */
+  traversal?: boolean
+  /** Relay connections for nodes behind NAT (circuit relay v2 hop, libp2p's default limits). */
+  relayServer?: boolean
+  /** Ask the LAN's router for a port mapping by UPnP IGD (@libp2p/upnp-nat; multicasts on the LAN). */
+  upnp?: boolean
 }
 
 export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService }>
@@ -232,12 +255,19 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   })
   location.addEventListener('change', () => { store.relocate() })
   const metrics = (options.metrics ?? options.localTestnet !== true) ? await NodeMetrics.create() : undefined
+  const production = options.localTestnet !== true
+  const nat = { traversal: production, relayServer: production, upnp: false, ...options.nat }
   try {
     const libp2p = await createLibp2p({
       privateKey,
       logger: pinoComponentLogger(log),
-      addresses: { listen: config.listen },
-      transports: [tcp()],
+      addresses: {
+        listen: nat.traversal ? [...config.listen, '/p2p-circuit'] : config.listen,
+        // libp2p announces a public listen address only once AutoNAT has confirmed it (4 peers
+        // dialled back); the operator's `announce` addresses count as confirmed from the start.
+        ...(config.announce.length > 0 ? { announce: config.announce } : {})
+      },
+      transports: nat.traversal ? [tcp(), circuitRelayTransport()] : [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: config.bootstrap.length > 0 ? [bootstrap({ list: config.bootstrap })] : [],
@@ -247,6 +277,9 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       services: {
         identify: identify(),
         ping: ping(),
+        ...(nat.traversal ? { autoNAT: autoNAT(), dcutr: dcutr() } : {}),
+        ...(nat.relayServer ? { relay: circuitRelayServer() } : {}),
+        ...(nat.upnp ? { upnp: uPnPNAT() } : {}),
         warren: warren({
           allowPrivateAddrs: config.allowPrivateAddrs || options.localTestnet === true,
           // Every node of a local test network shares 127.0.0.1: no per-IP limit there.

@@ -1,0 +1,95 @@
+/**
+ * A node behind a masquerading router (network namespaces): N sits on a home LAN (ULA
+ * fd00:1::/64) behind router R, whose WAN side is on the public segment (3fff:100::/64) with S
+ * (seed and circuit relay) and B (a reader). R forwards LAN traffic out with ip6tables
+ * MASQUERADE and drops new connections from outside: nobody can dial N, N can dial out.
+ * Production defaults everywhere (NAT machinery on, no allowPrivateAddrs).
+ *
+ * Checked: S sees N's connection come from R's address (the NAT is in the path); B cannot dial
+ * N's LAN address; N gets a circuit-relay reservation on S and announces the relayed address;
+ * B reaches N through it (a limited connection) and pings N over it; every unlimited connection
+ * between B and N is one N opened through its router; and B fetches a block that only N holds
+ * (over N's outbound connections: warren's protocols do not run on relayed connections).
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { eventually, Lab } from './lab.js'
+import type { Host } from './lab.js'
+
+describe('a node behind a masquerading NAT router', () => {
+  const lab = new Lab()
+  let S: Host
+  let B: Host
+  let N: Host
+
+  before(async () => {
+    const sw = lab.switch('wan')
+    const s = lab.ns('s')
+    const b = lab.ns('b')
+    const r = lab.ns('r')
+    const n = lab.ns('n')
+    lab.plug(sw, s, 'eth0', '3fff:100::1/64')
+    lab.plug(sw, b, 'eth0', '3fff:100::2/64')
+    lab.plug(sw, r, 'wan0', '3fff:100::fe/64')
+    lab.wire(r, 'lan0', 'fd00:1::1/64', n, 'eth0', 'fd00:1::2/64')
+    lab.exec(n, 'ip', '-6', 'route', 'add', 'default', 'via', 'fd00:1::1')
+    lab.exec(r, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1')
+    lab.exec(r, 'ip6tables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE')
+    lab.exec(r, 'ip6tables', '-A', 'FORWARD', '-i', 'wan0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
+    lab.exec(r, 'ip6tables', '-A', 'FORWARD', '-i', 'wan0', '-j', 'DROP')
+    S = await lab.node(s, { listen: ['/ip6/3fff:100::1/tcp/7400'], announce: ['/ip6/3fff:100::1/tcp/7400'] })
+    const seed = `/ip6/3fff:100::1/tcp/7400/p2p/${S.peerId}`
+    ;[B, N] = await Promise.all([
+      lab.node(b, { listen: ['/ip6/3fff:100::2/tcp/7400'], announce: ['/ip6/3fff:100::2/tcp/7400'], bootstrap: [seed] }),
+      // N knows no public address of its own: it listens on its LAN address only.
+      lab.node(n, { listen: ['/ip6/fd00:1::2/tcp/7400'], bootstrap: [seed] })
+    ])
+  })
+
+  after(async () => { await lab.teardown() })
+
+  it('reaches the seed through the router: the seed sees the router\'s address', async () => {
+    const conn = await eventually(async () => (await S.refresh()).connections.find((c) => c.peer === N.peerId), 20_000, 'N connected to S')
+    assert.match(conn.remoteAddr, /^\/ip6\/3fff:100::fe\/tcp\//)
+    assert.equal(conn.direction, 'inbound')
+  })
+
+  it('cannot be dialled directly from the other side', async () => {
+    await assert.rejects(B.call('dial', { addr: `/ip6/fd00:1::2/tcp/7400/p2p/${N.peerId}` }))
+  })
+
+  let relayed = ''
+  it('gets a relay reservation on the seed and announces the relayed address', async () => {
+    relayed = await eventually(async () => (await N.refresh()).addresses.find((a) => a.includes(`/p2p/${S.peerId}/p2p-circuit`)), 30_000, 'a /p2p-circuit address of N through S')
+    assert.ok(relayed.startsWith('/ip6/3fff:100::1/tcp/7400/'), relayed)
+    assert.ok(relayed.endsWith(`/p2p/${N.peerId}`))
+  })
+
+  it('is reached through the relay by a node on the other side, which pings it over the limited connection', async () => {
+    // force: a new connection, even if N has already dialled B from behind its router.
+    const conn = await B.call<{ remoteAddr: string, limited: boolean }>('dial', { addr: relayed, force: true })
+    assert.ok(conn.limited, 'a relayed connection carries the relay\'s limits')
+    assert.match(conn.remoteAddr, /p2p-circuit/)
+    const { rtt } = await B.call<{ rtt: number }>('ping', { addr: relayed })
+    assert.ok(rtt >= 0)
+    // DCUtR may have replaced the relayed connection by a direct one meanwhile: N can always
+    // dial out, so the "hole punch" succeeds as N's own outbound connection. Every unlimited
+    // connection between B and N is one N opened, through its router.
+    const status = await B.refresh()
+    for (const c of status.connections.filter((c) => c.peer === N.peerId && !c.limited)) {
+      assert.equal(c.direction, 'inbound')
+      assert.match(c.remoteAddr, /^\/ip6\/3fff:100::fe\/tcp\//)
+    }
+  })
+
+  it('serves a block only it holds to the node on the other side', async () => {
+    const data = randomBytes(20_000)
+    const { key } = await N.call<{ key: string }>('hold', { data: data.toString('base64') })
+    const expected = await N.call<{ sha256: string }>('request', { key, htl: 10 })
+    assert.equal((await S.refresh()).storeBlocks, 0, 'the seed does not hold it')
+    const got = await B.call<{ sha256: string, hops: number }>('request', { key, htl: 10 })
+    assert.equal(got.sha256, expected.sha256, 'B got the block N holds')
+    assert.ok(got.hops >= 1, `found ${got.hops} hops away`)
+  })
+})
