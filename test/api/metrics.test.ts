@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { startApiServer } from '../../src/api/server.js'
@@ -192,6 +193,24 @@ describe('GET /metrics (Prometheus text format) on three real nodes', () => {
     assert.equal(delta('warren_local_operations_total', { operation: 'request', outcome: 'not_found' }), 1)
     assert.equal(delta('warren_local_operation_errors_total', { operation: 'request', code: 'not_found' }), 1)
     assert.equal(delta('warren_local_operations_total', { operation: 'request', outcome: 'found' }), 0)
+  })
+
+  it('has every series the sample Grafana dashboard (docker/grafana/warren.json) queries', async () => {
+    const dashboard = JSON.parse(await readFile(new URL('../../../docker/grafana/warren.json', import.meta.url), 'utf8')) as { panels: Array<{ title: string, targets: Array<{ expr: string }> }> }
+    const s = await scrape(0)
+    const exported = new Set([...s.series.keys()])
+    let checked = 0
+    for (const p of dashboard.panels) {
+      for (const t of p.targets) {
+        for (const name of t.expr.match(/\b(warren|libp2p)_[a-z0-9_]+/g) ?? []) {
+          // Label names inside by (...) look like metric names: only names followed by { [ ( or ) count.
+          if (!new RegExp(`${name}\\s*[{[)]`).test(t.expr) && !t.expr.trim().startsWith(name)) continue
+          assert.ok(exported.has(name), `panel "${p.title}" queries ${name}, which no node exports`)
+          checked++
+        }
+      }
+    }
+    assert.ok(checked >= 15, `${checked} series checked`)
   })
 
   it('answers 404 with a reason on a node built without metrics', async () => {
