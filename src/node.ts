@@ -84,6 +84,8 @@ export interface NatOptions {
    * connections to direct ones by hole punching (@libp2p/dcutr).
    */
   traversal?: boolean
+  /** DCUtR hole punching over relayed connections (default: as `traversal`). */
+  holePunching?: boolean
   /** Relay connections for nodes behind NAT (circuit relay v2 hop, libp2p's default limits). */
   relayServer?: boolean
   /** Ask the LAN's router for a port mapping by UPnP IGD (@libp2p/upnp-nat; multicasts on the LAN). */
@@ -277,7 +279,8 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       services: {
         identify: identify(),
         ping: ping(),
-        ...(nat.traversal ? { autoNAT: autoNAT(), dcutr: dcutr() } : {}),
+        ...(nat.traversal ? { autoNAT: autoNAT() } : {}),
+        ...(nat.holePunching ?? nat.traversal ? { dcutr: dcutr() } : {}),
         ...(nat.relayServer ? { relay: circuitRelayServer() } : {}),
         ...(nat.upnp ? { upnp: uPnPNAT() } : {}),
         warren: warren({

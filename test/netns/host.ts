@@ -10,10 +10,11 @@
  *   put { data, htl }           insert a file -> { uri }
  *   get { uri }                 fetch a file -> { sha256, bytes }
  *   dial { addr, force }        open a connection (a new one with force) -> { remoteAddr, limited }
+ *   stream { addr, protocol }   32 bytes on a stream of `protocol` over a new connection to addr -> { limited, received, outcome }
  *   ping { addr }               libp2p ping over a connection to addr -> { rtt }
  *   stop                        stop the node and exit
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Block, KeyType } from '../../proto/warren.js'
@@ -21,6 +22,7 @@ import { defaultConfig } from '../../src/config.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { createWarrenNode } from '../../src/node.js'
+import { createLogger } from '../../src/util/logger.js'
 import type { NatOptions } from '../../src/node.js'
 
 export interface HostInit {
@@ -42,7 +44,9 @@ export interface HostStatus {
 
 const init = JSON.parse(process.argv[2]) as HostInit
 const config = { ...defaultConfig(init.dataDir), listen: init.listen, bootstrap: init.bootstrap ?? [], announce: init.announce ?? [], storeBytes: 64 * 1024 * 1024 }
-const node = await createWarrenNode(config, { arkPublish: false, metrics: false, nat: init.nat })
+// WARREN_LOG_LEVEL=debug (or trace, for libp2p's internals) shows a host's log on stderr.
+const logger = process.env.WARREN_LOG_LEVEL !== undefined ? createLogger(process.env.WARREN_LOG_LEVEL, false, 2) : undefined
+const node = await createWarrenNode(config, { arkPublish: false, metrics: false, nat: init.nat, logger })
 await node.start()
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
@@ -80,6 +84,27 @@ async function run (m: Message): Promise<unknown> {
     case 'dial': {
       const c = await node.libp2p.dial(multiaddr(m.addr as string), { signal: AbortSignal.timeout(10_000), force: m.force === true })
       return { remoteAddr: c.remoteAddr.toString(), limited: c.limits !== undefined }
+    }
+    case 'stream': {
+      // A stream of `protocol` over a new connection to `addr` (a relayed address: a limited
+      // connection). This side agrees to run it there; the remote side's handler decides: 32
+      // bytes are sent and what comes back is counted (ping echoes them; a refused stream is
+      // reset with nothing; a warren handler would answer an ERROR frame).
+      const c = await node.libp2p.dial(multiaddr(m.addr as string), { signal: AbortSignal.timeout(10_000), force: true })
+      const s = await c.newStream(m.protocol as string, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
+      s.send(randomBytes(32))
+      let received = 0
+      const read = (async () => {
+        try {
+          for await (const chunk of s) if ((received += chunk.byteLength) >= 32) return 'data'
+          return 'closed'
+        } catch (err: any) {
+          return `reset (${err.name})`
+        }
+      })()
+      const outcome = await Promise.race([read, new Promise<string>((resolve) => setTimeout(() => { resolve('timeout') }, 5000))])
+      s.abort(new Error('done'))
+      return { limited: c.limits !== undefined, received, outcome }
     }
     case 'ping': return { rtt: await node.libp2p.services.ping.ping(multiaddr(m.addr as string), { signal: AbortSignal.timeout(10_000) }) }
     case 'stop':

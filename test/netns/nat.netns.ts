@@ -7,9 +7,9 @@
  *
  * Checked: S sees N's connection come from R's address (the NAT is in the path); B cannot dial
  * N's LAN address; N gets a circuit-relay reservation on S and announces the relayed address;
- * B reaches N through it (a limited connection) and pings N over it; every unlimited connection
- * between B and N is one N opened through its router; and B fetches a block that only N holds
- * (over N's outbound connections: warren's protocols do not run on relayed connections).
+ * C (a public node N does not know) reaches N through it (a limited connection) and pings N
+ * over it, but N refuses warren streams on it; every direct connection between B and N is one
+ * N opened through its router; and B fetches a block that only N holds.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -22,15 +22,18 @@ describe('a node behind a masquerading NAT router', () => {
   let S: Host
   let B: Host
   let N: Host
+  let C: Host
 
   before(async () => {
     const sw = lab.switch('wan')
     const s = lab.ns('s')
     const b = lab.ns('b')
+    const c = lab.ns('c')
     const r = lab.ns('r')
     const n = lab.ns('n')
     lab.plug(sw, s, 'eth0', '3fff:100::1/64')
     lab.plug(sw, b, 'eth0', '3fff:100::2/64')
+    lab.plug(sw, c, 'eth0', '3fff:100::3/64')
     lab.plug(sw, r, 'wan0', '3fff:100::fe/64')
     lab.wire(r, 'lan0', 'fd00:1::1/64', n, 'eth0', 'fd00:1::2/64')
     lab.exec(n, 'ip', '-6', 'route', 'add', 'default', 'via', 'fd00:1::1')
@@ -40,10 +43,15 @@ describe('a node behind a masquerading NAT router', () => {
     lab.exec(r, 'ip6tables', '-A', 'FORWARD', '-i', 'wan0', '-j', 'DROP')
     S = await lab.node(s, { listen: ['/ip6/3fff:100::1/tcp/7400'], announce: ['/ip6/3fff:100::1/tcp/7400'] })
     const seed = `/ip6/3fff:100::1/tcp/7400/p2p/${S.peerId}`
-    ;[B, N] = await Promise.all([
+    ;[B, N, C] = await Promise.all([
       lab.node(b, { listen: ['/ip6/3fff:100::2/tcp/7400'], announce: ['/ip6/3fff:100::2/tcp/7400'], bootstrap: [seed] }),
       // N knows no public address of its own: it listens on its LAN address only.
-      lab.node(n, { listen: ['/ip6/fd00:1::2/tcp/7400'], bootstrap: [seed] })
+      lab.node(n, { listen: ['/ip6/fd00:1::2/tcp/7400'], bootstrap: [seed] }),
+      // C joins nobody, so N never learns of it through warren nor dials it; without DCUtR on
+      // C's side, a relayed connection C <-> N stays relayed (B's may be upgraded). C announces
+      // its address: with libp2p 3.3.11 a dialler that announces none failed every relayed dial
+      // here in the noise handshake (EncryptionFailedError, stream closed), not pinned down yet.
+      lab.node(c, { listen: ['/ip6/3fff:100::3/tcp/7400'], announce: ['/ip6/3fff:100::3/tcp/7400'], nat: { holePunching: false } })
     ])
   })
 
@@ -67,15 +75,29 @@ describe('a node behind a masquerading NAT router', () => {
   })
 
   it('is reached through the relay by a node on the other side, which pings it over the limited connection', async () => {
-    // force: a new connection, even if N has already dialled B from behind its router.
-    const conn = await B.call<{ remoteAddr: string, limited: boolean }>('dial', { addr: relayed, force: true })
+    const conn = await C.call<{ remoteAddr: string, limited: boolean }>('dial', { addr: relayed })
     assert.ok(conn.limited, 'a relayed connection carries the relay\'s limits')
     assert.match(conn.remoteAddr, /p2p-circuit/)
-    const { rtt } = await B.call<{ rtt: number }>('ping', { addr: relayed })
+    const { rtt } = await C.call<{ rtt: number }>('ping', { addr: relayed })
     assert.ok(rtt >= 0)
-    // DCUtR may have replaced the relayed connection by a direct one meanwhile: N can always
-    // dial out, so the "hole punch" succeeds as N's own outbound connection. Every unlimited
-    // connection between B and N is one N opened, through its router.
+    const status = await C.refresh()
+    assert.ok(status.connections.some((c) => c.peer === N.peerId && c.limited))
+    assert.ok(!status.connections.some((c) => c.peer === N.peerId && !c.limited), 'C has no direct connection to N')
+  })
+
+  it('carries no warren protocol over the relayed connection (ping does run on it)', async () => {
+    type Probe = { limited: boolean, received: number, outcome: string }
+    const warren = await C.call<Probe>('stream', { addr: relayed, protocol: '/warren/request/1.0.0' })
+    assert.ok(warren.limited)
+    // N's libp2p resets the stream before warren's handler sees it: no ERROR frame comes back.
+    assert.equal(warren.received, 0, `a /warren/request stream on a limited connection got ${warren.received} bytes (${warren.outcome})`)
+    assert.notEqual(warren.outcome, 'timeout', 'the stream was ended, not left hanging')
+    const ping = await C.call<Probe>('stream', { addr: relayed, protocol: '/ipfs/ping/1.0.0' })
+    assert.ok(ping.limited)
+    assert.equal(ping.received, 32, `ping echoed ${ping.received} bytes (${ping.outcome})`)
+  })
+
+  it('is reached by a node it knows through its own outbound connection: every direct B <-> N connection is one N opened', async () => {
     const status = await B.refresh()
     for (const c of status.connections.filter((c) => c.peer === N.peerId && !c.limited)) {
       assert.equal(c.direction, 'inbound')
