@@ -256,8 +256,9 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     capacityBytes: config.storeBytes, keepFraction: networkProfile.store.keepFraction, location: () => location.value, logger: log.child({ component: 'warren:store' })
   })
   location.addEventListener('change', () => { store.relocate() })
-  const metrics = (options.metrics ?? options.localTestnet !== true) ? await NodeMetrics.create() : undefined
+  // Metrics and the NAT machinery are on in production, off in local test networks unless asked.
   const production = options.localTestnet !== true
+  const metrics = (options.metrics ?? production) ? await NodeMetrics.create() : undefined
   const nat = { traversal: production, relayServer: production, upnp: false, ...options.nat }
   try {
     const libp2p = await createLibp2p({

@@ -198,7 +198,7 @@ describe('GET /metrics (Prometheus text format) on three real nodes', () => {
   it('has every series the sample Grafana dashboard (docker/grafana/warren.json) queries', async () => {
     const dashboard = JSON.parse(await readFile(new URL('../../../docker/grafana/warren.json', import.meta.url), 'utf8')) as { panels: Array<{ title: string, targets: Array<{ expr: string }> }> }
     const s = await scrape(0)
-    const exported = new Set([...s.series.keys()])
+    const exported = new Set(s.series.keys())
     let checked = 0
     for (const p of dashboard.panels) {
       for (const t of p.targets) {
