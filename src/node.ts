@@ -267,8 +267,9 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
       addresses: {
         listen: nat.traversal ? [...config.listen, '/p2p-circuit'] : config.listen,
         // libp2p announces a public listen address only once AutoNAT has confirmed it (4 peers
-        // dialled back); the operator's `announce` addresses count as confirmed from the start.
-        ...(config.announce.length > 0 ? { announce: config.announce } : {})
+        // dialled back); the operator's `announce` addresses count as confirmed from the start
+        // (appended: the listen addresses stay, as libp2p reports them, before them).
+        ...(config.announce.length > 0 ? { appendAnnounce: config.announce } : {})
       },
       transports: nat.traversal ? [tcp(), circuitRelayTransport()] : [tcp()],
       connectionEncrypters: [noise()],
