@@ -4,6 +4,7 @@
  *
  *   GET  /api/v1/status            node status (peers, routing table, store, counters)
  *   GET  /api/v1/peers             connected peers
+ *   GET  /metrics                  Prometheus text format (libp2p's and warren's metrics, src/metrics.ts)
  *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, namedUri (with name=), size, blocks, ... }
  *        (with Accept: application/x-ndjson: {type:'warren:insert:block',detail:{blocks,bytes}} lines
  *        as blocks are inserted, then {type:'result',result} or {type:'error',error,statusCode})
@@ -43,6 +44,8 @@ export interface ApiNode extends GatewayNode, KeyRoutesNode, TunnelRoutesNode {
   readonly config: { apiAllowRemote: boolean, dataDir?: string } & Partial<WarrenConfig>
   readonly libp2p: Pick<Libp2p, 'getConnections' | 'dial'>
   status: () => ReturnType<GatewayNode['status']>
+  /** Prometheus metrics (src/metrics.ts); absent when the node runs without them. */
+  readonly metrics?: { contentType: string, text: () => Promise<string> }
 }
 
 export interface ApiServerOptions {
@@ -97,6 +100,12 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
   })
 
   app.get('/api/v1/status', async () => toJson(node.status()))
+
+  // Prometheus scrape target (docs/deploy.md, "Metrics"): libp2p's metrics and warren's.
+  app.get('/metrics', async (_req, reply) => {
+    if (node.metrics === undefined) throw new HttpError(404, 'this node runs without metrics (it was built with metrics: false): /metrics has nothing to serve')
+    return await reply.type(node.metrics.contentType).send(await node.metrics.text())
+  })
 
   app.get('/api/v1/peers', async () => {
     return node.libp2p.getConnections().map((c) => ({

@@ -201,6 +201,12 @@ phase "get through peer2's API"
 api peer2 "/api/v1/get?uri=$URI" -o "$WORK/got.bin"
 [ "$(sha256sum "$WORK/got.bin" | cut -d' ' -f1)" = "$SUM" ] || fail "peer2 returned different bytes"
 phase "SHA-256 matches ($SUM)"
+# Metrics as Prometheus would scrape them on the compose network (docker/prometheus.yml targets).
+metric () { api "$1" /metrics | awk -v m="$2" '$1 == m { print $2 }'; }
+SEED_INSERTS=$(api seed /metrics | awk '$1 == "warren_local_operations_total{operation=\"insert\",outcome=\"stored\"}" { print $2 }')
+[ "${SEED_INSERTS:-0}" -ge $(( FILE_MIB * 1024 / 32 )) ] || fail "the seed's /metrics counts ${SEED_INSERTS:-no} stored inserts for a ${FILE_MIB} MiB put"
+[ "$(metric peer2 warren_store_blocks)" = "$(api peer2 /api/v1/status | json v.store.count)" ] || fail "peer2's /metrics and status disagree on the store's blocks"
+phase "/metrics: the seed counted $SEED_INSERTS stored inserts; peer2 holds $(metric peer2 warren_store_blocks) blocks"
 PEER2_ID=$(api peer2 /api/v1/status | json v.peerId)
 PEER2_BLOCKS=$(api peer2 /api/v1/status | json v.store.count)
 

@@ -6,6 +6,7 @@
  * exactly the configured addresses.
  */
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FrameType } from '../../proto/warren.js'
@@ -14,14 +15,18 @@ import { createNode } from '../helpers/network.js'
 import { createRawPeer } from '../helpers/raw-peer.js'
 import { removeTempDir } from '../helpers/temp.js'
 import type { TestNetworkOptions } from '../helpers/network.js'
+import type { AddressInfo } from 'node:net'
 
 /** The addresses `options`' node names for itself, as a raw peer sees them. */
 async function advertised (options: TestNetworkOptions): Promise<{ told: string[], listen: string[] }> {
-  const { node, dir } = await createNode(options)
+  // A port chosen up front: with `announce` configured, libp2p lists only the announced
+  // addresses, so the address to dial is not among the node's multiaddrs.
+  const port = await freePort()
+  const { node, dir } = await createNode({ ...options, config: { listen: [`/ip4/127.0.0.1/tcp/${port}`], ...options.config } })
   const evil = await createRawPeer()
   await evil.start()
   try {
-    const target = node.libp2p.getMultiaddrs()[0]
+    const target = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${node.peerId}`)
     const b = chkBlock()
     assert.deepEqual(await rawInsert(evil, target, 1n, b), { stored: true })
     const f = await rawRequest(evil, target, 2n, b.key)
@@ -32,6 +37,14 @@ async function advertised (options: TestNetworkOptions): Promise<{ told: string[
     await node.stop()
     await removeTempDir(dir)
   }
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
 
 describe('the addresses a node advertises', () => {
