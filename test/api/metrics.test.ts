@@ -143,10 +143,14 @@ describe('GET /metrics (Prometheus text format) on three real nodes', () => {
     const sent = value(s, 'warren_protocol_bytes_total', { protocol: '/warren/insert/1.0.0', direction: 'sent' })
     assert.ok(sent >= data.length, `insert protocol carried ${sent} bytes out for a ${data.length}-byte file`)
     assert.ok(value(s, 'libp2p_data_transfer_bytes_total', { protocol: 'global sent' }) >= sent)
-    assert.equal(value(s, 'warren_store_blocks'), nodes[0].store.stats().count)
-    assert.ok(value(s, 'warren_store_blocks') >= put.blocks)
-    assert.equal(value(s, 'warren_store_capacity_bytes'), 64 << 20)
-    const fill = value(s, 'warren_store_fill_ratio')
+    // The inserter keeps its own copy in its client cache, which peers never read (issue 11,
+    // finding 6): its store stays empty; the node at the end of the path (node 2) stores the file.
+    assert.equal(value(s, 'warren_store_blocks'), 0)
+    const s2 = await scrape(2)
+    assert.equal(value(s2, 'warren_store_blocks'), nodes[2].store.stats().count)
+    assert.ok(value(s2, 'warren_store_blocks') >= put.blocks)
+    assert.equal(value(s2, 'warren_store_capacity_bytes'), 64 << 20)
+    const fill = value(s2, 'warren_store_fill_ratio')
     assert.ok(fill > 0 && fill < 1, `fill ratio ${fill}`)
     assert.equal(value(s, 'warren_local_operation_errors_total', { operation: 'insert', code: 'internal' }), 0)
   })
