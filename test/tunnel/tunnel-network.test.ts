@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { parseUri } from '../../src/keys/uri.js'
 import { TunnelFrame } from '../../proto/tunnel.js'
 import { CHUNK_SIZE_CLASSES, TAG_BYTES, TUNNEL_PROTOCOL, TUNNEL_SIZE_CLASSES } from '../../src/tunnel/constants.js'
-import { createNetwork, until } from '../helpers/network.js'
+import { createNetwork, serveOwnBlocks, until } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
 import { fixTopology, Tap } from './tap.js'
 import type { ChkUri } from '../../src/keys/uri.js'
@@ -84,6 +84,8 @@ describe('tunnels through two untrusted middlemen', () => {
     const data = randomBytes(SIZE)
     // In T's store only (HTL 0): the blocks never cross a middleman before the test looks.
     const { uri } = await net.nodes[T].client.put([data], { htl: 0 })
+    // T's own put sits in its client cache; the control run below fetches it from T's store.
+    assert.ok(await serveOwnBlocks(net.nodes[T]) > 128)
     m1.clear()
     m2.clear()
     notNeighbours()
