@@ -66,7 +66,7 @@ export function replyFrame (r: Exclude<Reply<string>, { type: 'all-clear' }>, bl
 
 /** After ALL_CLEAR upstream: the INSERT_DATA frame's block, verified against `key` (else ProtocolViolation). */
 export async function readInsertData (up: Link, key: RoutingKey, timeoutMs: number): Promise<Block> {
-  const f = expectFrame(await up.pb.read({ signal: AbortSignal.timeout(timeoutMs) }), [FrameType.INSERT_DATA])
+  const f = expectFrame(await up.read({ signal: AbortSignal.timeout(timeoutMs) }), [FrameType.INSERT_DATA])
   const block = f.insertData!.block!
   if (!verifyBlock(key, block)) throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the insert key')
   return block
