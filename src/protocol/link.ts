@@ -189,10 +189,10 @@ export class LinkSession {
       this.end(new Error(`channel ids on the link to ${this.peer} are used up`), false)
       throw this.ended!
     }
-    const ch = new LinkChannel(this, ++this.lastId)
-    this.channels.set(ch.id, ch)
     this.opened++
-    return ch
+    // Its id is given when its first frame goes out (`send`): first frames then reach the
+    // other end in id order even when a big one waits for credit while a small one passes.
+    return new LinkChannel(this, 0)
   }
 
   /** Reset the stream: every channel on it fails. */
@@ -201,10 +201,11 @@ export class LinkSession {
   }
 
   /**
-   * Send a LinkFrame. A `frame` costs its bytes of credit (waited for, by `signal`); control
-   * frames are free. The Frame is encoded once and sent beside the link header, not copied.
+   * Send a LinkFrame on `to` (a channel, or 0 for credit). A `frame` costs its bytes of credit
+   * (waited for, by `signal`); control frames are free. The Frame is encoded once and sent
+   * beside the link header, not copied.
    */
-  async send (channel: number, flags: number, frame: Frame | undefined, signal?: AbortSignal): Promise<void> {
+  async send (to: LinkChannel | 0, flags: number, frame: Frame | undefined, signal?: AbortSignal): Promise<void> {
     if (this.ended !== undefined) throw this.ended
     let body: Uint8Array<ArrayBuffer> | undefined
     if (frame !== undefined) {
@@ -212,6 +213,14 @@ export class LinkSession {
       const need = body.byteLength + HEADER_MAX_BYTES
       while (this.ended === undefined && (this.credit < need)) await this.creditWaiters.wait(signal)
       if (this.ended !== undefined) throw this.ended
+    }
+    let channel = 0
+    if (to !== 0) {
+      if (to.id === 0) {
+        to.id = ++this.lastId
+        this.channels.set(to.id, to)
+      }
+      channel = to.id
     }
     const credit = this.owed
     this.owed = 0
@@ -241,10 +250,9 @@ export class LinkSession {
     }
   }
 
-  /** `ch` is done here: forget it, free its slot. */
+  /** `ch` is done here (called once per channel): forget it, free its slot. */
   forget (ch: LinkChannel): void {
-    if (this.channels.get(ch.id) !== ch) return
-    this.channels.delete(ch.id)
+    if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id)
     if (this.opener) {
       this.opened--
       this.slotWaiters.wake()
@@ -293,7 +301,7 @@ export class LinkSession {
       this.lastId = f.channel
       if (this.channels.size >= MAX_LINK_CHANNELS) {
         this.consumed(cost)
-        this.send(f.channel, FIN, errorFrame(WireError.Code.OVERLOADED, `at most ${MAX_LINK_CHANNELS} operations at once on one link; wait for one to end`)).catch(() => {})
+        this.send(new LinkChannel(this, f.channel), FIN, errorFrame(WireError.Code.OVERLOADED, `at most ${MAX_LINK_CHANNELS} operations at once on one link; wait for one to end`)).catch(() => {})
         return
       }
       const opened = new LinkChannel(this, f.channel)
@@ -322,6 +330,8 @@ export class LinkSession {
 /** One operation's hop on a link stream: a Link (stream.ts). */
 export class LinkChannel implements Link {
   readonly peer: string
+  /** Its number on the stream; 0 until its first frame goes out (opener). */
+  id: number
   private readonly queue: Array<{ frame: Frame, cost: number }> = []
   private readonly readers = new Waiters()
   private readonly closeListeners: Array<() => void> = []
@@ -332,8 +342,9 @@ export class LinkChannel implements Link {
   private resetWith?: Error
   private finished = false
 
-  constructor (private readonly session: LinkSession, readonly id: number) {
+  constructor (private readonly session: LinkSession, id: number) {
     this.peer = session.peer
+    this.id = id
   }
 
   async read (options: { signal?: AbortSignal }): Promise<Frame> {
@@ -355,22 +366,23 @@ export class LinkChannel implements Link {
     if (this.localClosed) throw new Error('the channel is closed for writing')
     const close = options.close === true
     if (close) this.localClosed = true
-    await this.session.send(this.id, close ? FIN : 0, frame, options.signal)
+    await this.session.send(this, close ? FIN : 0, frame, options.signal)
     if (close) this.maybeFinish()
   }
 
   async close (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.resetWith !== undefined || this.localClosed) return
     this.localClosed = true
-    // The peer already forgot a channel it finished (see maybeFinish): nothing to tell it.
-    if (!(this.session.opener && this.remoteClosed)) await this.session.send(this.id, FIN, undefined, options.signal)
+    // The peer already forgot a channel it finished (see maybeFinish), or never heard of it.
+    if (this.id !== 0 && !(this.session.opener && this.remoteClosed)) await this.session.send(this, FIN, undefined, options.signal)
+    else this.finish()
     this.maybeFinish()
   }
 
   abort (err: Error): void {
     if (this.resetWith !== undefined) return
     const peerForgot = this.session.opener ? this.remoteClosed : this.localClosed
-    if (!peerForgot && this.session.endedWith === undefined) this.session.send(this.id, RESET, undefined).catch(() => {})
+    if (!peerForgot && this.id !== 0 && this.session.endedWith === undefined) this.session.send(this, RESET, undefined).catch(() => {})
     this.reset(err)
   }
 
