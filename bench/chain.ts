@@ -8,6 +8,7 @@
  *        A -> B -> C -> D and the data flows back through C and B (cached on the way)
  *   Source reset is 1 (every hop names itself as the data source), so no node learns a
  *   direct route to D and every block really crosses the chain.
+ *   putLocal: the get's file put at D with HTL 0 (FEC, encryption, store; no network)
  *   raw: one libp2p stream A -> B moving the same number of bytes (64 KiB writes)
  *   --procs: each node in its own process (this script forks itself with --child), closer to
  *   a deployment; without it all nodes share this process.
@@ -197,9 +198,12 @@ async function main (): Promise<void> {
     console.log(JSON.stringify({
       setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks, inProcess: !values.procs, processes: values.procs ? hops + 1 : 1, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
       put: { ms: Math.round(put.ms), MBps: mbps(put.ms), minStoredPerBlock: put.minStored },
+      // The same put at D with HTL 0: FEC encoding, encryption and D's store, no network. A
+      // put through the chain cannot beat it.
+      putLocal: { ms: Math.round(stored.ms), MBps: mbps(stored.ms) },
       get: { ms: Math.round(got.ms), MBps: mbps(got.ms), meanHopsPerBlock: Math.round(got.hops / Math.max(1, got.success) * 100) / 100 },
       rawStream: { ms: Math.round(rawMs), MBps: mbps(rawMs) },
-      ratios: { putVsRaw: Math.round(rawMs / put.ms * 1000) / 1000, getVsRaw: Math.round(rawMs / got.ms * 1000) / 1000 },
+      ratios: { putVsRaw: Math.round(rawMs / put.ms * 1000) / 1000, getVsRaw: Math.round(rawMs / got.ms * 1000) / 1000, putLocalVsRaw: Math.round(rawMs / stored.ms * 1000) / 1000 },
       rssMiB: { nodeABefore: Math.round(rss0 / 2 ** 20), nodeAAfterTransfers: Math.round(rss1 / 2 ** 20) }
     }, null, 2))
   } finally {
