@@ -314,14 +314,14 @@ export class LinkSession {
     this.consumed(cost)
   }
 
-  private end (err: Error, reset: boolean): void {
+  private end (reason: Error, reset: boolean): void {
     if (this.ended !== undefined) return
-    this.ended = err
-    for (const ch of [...this.channels.values()]) ch.gone(err)
+    this.ended = reason
+    for (const ch of this.channels.values()) ch.gone(reason)
     this.channels.clear()
-    this.creditWaiters.fail(err)
-    this.slotWaiters.fail(err)
-    if (reset) this.stream.abort(err)
+    this.creditWaiters.fail(reason)
+    this.slotWaiters.fail(reason)
+    if (reset) this.stream.abort(reason)
     else this.stream.close().catch((e: Error) => { this.stream.abort(e) })
     this.init.onEnd?.(this)
   }
@@ -379,11 +379,11 @@ export class LinkChannel implements Link {
     this.maybeFinish()
   }
 
-  abort (err: Error): void {
+  abort (reason: Error): void {
     if (this.resetWith !== undefined) return
     const peerForgot = this.session.opener ? this.remoteClosed : this.localClosed
     if (!peerForgot && this.id !== 0 && this.session.endedWith === undefined) this.session.send(this, RESET, undefined).catch(() => {})
-    this.reset(err)
+    this.reset(reason)
   }
 
   onClose (fn: () => void): void {
@@ -524,7 +524,7 @@ export class Links {
   stop (): void {
     this.stopped = true
     const err = new Error('node stopping')
-    for (const s of [...this.all]) s.abort(err)
+    for (const s of this.all) s.abort(err)
     this.all.clear()
     this.out.clear()
     this.legacy.clear()

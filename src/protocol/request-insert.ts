@@ -18,7 +18,7 @@ import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
 import { errorFrame, FrameType, insertFrame, requestFrame, WireError } from './messages.js'
 import { ANSWERS, localOutcome, readBlock, readInsertData, replyFrame, toResponse } from './request-frames.js'
-import { abortHops, answerViolation, exchange, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
+import { abortHops, answerViolation, deadline, exchange, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
 import type { Links } from './link.js'
 import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots } from './stream.js'
@@ -250,7 +250,8 @@ export class RequestInsertHandler {
   private async forward (a: Extract<Action<string>, { type: 'forward' }>): Promise<void> {
     const c = this.ctx.get(a.id)
     if (c === undefined) return
-    const signal = AbortSignal.any([AbortSignal.timeout(timerMs(a.timeoutMs)), c.ended.signal])
+    using d = deadline(a.timeoutMs, c.ended.signal)
+    const signal = d.signal
     let child: Link
     try {
       child = await this.openChild(a.to, a.kind, signal)
@@ -342,7 +343,8 @@ export class RequestInsertHandler {
       this.deliver(id, to, { type: 'failed', reason: 'error' })
       return
     }
-    const signal = AbortSignal.any([AbortSignal.timeout(timerMs(timeoutMs)), c.ended.signal])
+    using d = deadline(timeoutMs, c.ended.signal)
+    const signal = d.signal
     try {
       const f = await exchange(child, { type: FrameType.INSERT_DATA, insertData: { block: c.block } }, [FrameType.INSERT_STORED, FrameType.ERROR], signal)
       await child.close().catch(() => {})
