@@ -73,7 +73,14 @@ interface NodeOps {
   get: (uri: string, htl: number) => Promise<{ ms: number, sha: string, hops: number, success: number }>
   raw: (addr: string, bytes: number) => Promise<number>
   rss: () => Promise<number>
+  /** CPU time (user + system, all threads) of the node's process so far, ms. */
+  cpu: () => Promise<number>
   stop: () => Promise<void>
+}
+
+function cpuMs (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
 }
 
 function localOps (node: WarrenNode, stop: () => Promise<void>): NodeOps {
@@ -101,6 +108,7 @@ function localOps (node: WarrenNode, stop: () => Promise<void>): NodeOps {
     },
     raw: async (addr, bytes) => await rawStream(node, addr, bytes),
     rss: async () => process.memoryUsage().rss,
+    cpu: async () => cpuMs(),
     stop
   }
 }
@@ -137,6 +145,7 @@ async function childOps (bytes: number): Promise<NodeOps & { proc: ChildProcess 
     get: async (uri, htl) => await call('get', uri, htl),
     raw: async (a, b) => await call('raw', a, b),
     rss: async () => await call('rss'),
+    cpu: async () => await call('cpu'),
     stop: async () => {
       const exited = new Promise((resolve) => proc.once('exit', resolve))
       await call('stop').catch(() => {})
@@ -186,14 +195,25 @@ async function main (): Promise<void> {
     const a = nodes[0]
     const d = nodes[hops]
     const rss0 = await a.rss()
+    // CPU seconds of all the nodes' processes (one process, or one each) during a phase: on a
+    // shared machine the wall-clock figures swing with the load, the CPU spent per byte much less.
+    const processes = values.procs ? nodes : [a]
+    const cpuNow = async (): Promise<number> => (await Promise.all(processes.map(async (n) => await n.cpu()))).reduce((x, y) => x + y, 0)
+    const cpu: Record<string, number> = {}
+    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const c0 = await cpuNow()
+      const r = await fn()
+      cpu[name] = Math.round(await cpuNow() - c0) / 1000
+      return r
+    }
 
-    const put = await a.put(bytes, hops)
-    const stored = await d.put(bytes, 0)
-    const got = await a.get(stored.uri, hops + 2)
+    const put = await phase('put', async () => await a.put(bytes, hops))
+    const stored = await phase('putLocal', async () => await d.put(bytes, 0))
+    const got = await phase('get', async () => await a.get(stored.uri, hops + 2))
     if (got.sha !== stored.sha) throw new Error('get returned different bytes')
     const rss1 = await a.rss()
 
-    const rawMs = await a.raw(nodes[1].addr, bytes)
+    const rawMs = await phase('raw', async () => await a.raw(nodes[1].addr, bytes))
     const mbps = (ms: number): number => Math.round((bytes / 1e6) / (ms / 1000) * 10) / 10
     console.log(JSON.stringify({
       setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks, inProcess: !values.procs, processes: values.procs ? hops + 1 : 1, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
@@ -204,6 +224,10 @@ async function main (): Promise<void> {
       get: { ms: Math.round(got.ms), MBps: mbps(got.ms), meanHopsPerBlock: Math.round(got.hops / Math.max(1, got.success) * 100) / 100 },
       rawStream: { ms: Math.round(rawMs), MBps: mbps(rawMs) },
       ratios: { putVsRaw: Math.round(rawMs / put.ms * 1000) / 1000, getVsRaw: Math.round(rawMs / got.ms * 1000) / 1000, putLocalVsRaw: Math.round(rawMs / stored.ms * 1000) / 1000 },
+      cpuSeconds: cpu,
+      // Raw stream CPU per byte / warren CPU per byte: how much of the node's CPU a transfer
+      // spends beside moving the bytes (put: FEC, 4 stores, 3 hops; get: 3 hops, 3 stores).
+      cpuRatios: { putVsRaw: Math.round(cpu.raw / cpu.put * 1000) / 1000, getVsRaw: Math.round(cpu.raw / cpu.get * 1000) / 1000 },
       rssMiB: { nodeABefore: Math.round(rss0 / 2 ** 20), nodeAAfterTransfers: Math.round(rss1 / 2 ** 20) }
     }, null, 2))
   } finally {
