@@ -1,42 +1,59 @@
 /**
  * Benchmark: put then get of a file through a chain of warren nodes (A - B - C - D, three
  * hops), side by side with a raw libp2p stream between two of the same nodes, in one run.
- * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 32] [--hops 3]
+ * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 64] [--hops 3] [--procs]
  *
  *   put: client at A inserts with HTL = hops: every block travels A -> B -> C -> D (stored on all)
  *   get: the file is inserted at D only (HTL 0), then fetched from A: every block is routed
  *        A -> B -> C -> D and the data flows back through C and B (cached on the way)
  *   Source reset is 1 (every hop names itself as the data source), so no node learns a
  *   direct route to D and every block really crosses the chain.
+ *   putLocal: the get's file put at D with HTL 0 (FEC, encryption, store; no network)
  *   raw: one libp2p stream A -> B moving the same number of bytes (64 KiB writes)
+ *   --procs: each node in its own process (this script forks itself with --child), closer to
+ *   a deployment; without it all nodes share this process.
  */
-import { randomBytes } from 'node:crypto'
+import { fork } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createNetwork } from '../test/helpers/network.js'
+import { createNetwork, createNode, until } from '../test/helpers/network.js'
+import { removeTempDir } from '../test/helpers/temp.js'
+import type { TestNetworkOptions } from '../test/helpers/network.js'
 import type { WarrenNode } from '../src/node.js'
+import type { ChildProcess } from 'node:child_process'
 import type { Stream } from '@libp2p/interface'
 
 const RAW_PROTOCOL = '/warren-bench/raw/1.0.0'
 
-async function rawStream (from: WarrenNode, to: WarrenNode, bytes: number): Promise<number> {
-  let received = 0
-  const done = new Promise<void>((resolve) => {
-    void to.libp2p.handle(RAW_PROTOCOL, async (stream: Stream) => {
-      for await (const chunk of stream) received += chunk.byteLength
-      await stream.close()
-      resolve()
-    })
+function nodeOptions (bytes: number): TestNetworkOptions {
+  return { config: { storeBytes: 4 * bytes + 64 * 1024 * 1024 }, core: { probabilisticHtl: false, sourceResetProb: 1 } }
+}
+
+/** Serve RAW_PROTOCOL on `node`: count the bytes of each stream. */
+async function rawSink (node: WarrenNode): Promise<void> {
+  await node.libp2p.handle(RAW_PROTOCOL, async (stream: Stream) => {
+    let received = 0
+    for await (const chunk of stream) received += chunk.byteLength
+    stream.send(new TextEncoder().encode(String(received)))
+    await stream.close()
   })
-  const stream = await from.libp2p.dialProtocol(to.libp2p.getMultiaddrs()[0], RAW_PROTOCOL)
+}
+
+/** Send `bytes` on one stream from `from` to the node at `addr` (serving rawSink): ms until it counted them all. */
+async function rawStream (from: WarrenNode, addr: string, bytes: number): Promise<number> {
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  const stream = await from.libp2p.dialProtocol(multiaddr(addr), RAW_PROTOCOL)
   const chunk = randomBytes(64 * 1024)
   const start = performance.now()
   for (let sent = 0; sent < bytes; sent += chunk.length) {
     if (!stream.send(chunk)) await stream.onDrain()
   }
   await stream.close()
-  await done
+  let answer = ''
+  for await (const c of stream) answer += new TextDecoder().decode(c.subarray())
   const ms = performance.now() - start
-  if (received < bytes) throw new Error(`raw stream lost data: ${received} < ${bytes}`)
+  if (Number(answer) < bytes) throw new Error(`raw stream lost data: ${answer} < ${bytes}`)
   return ms
 }
 
@@ -44,44 +61,177 @@ function* chunks (data: Uint8Array, size = 1 << 20): Generator<Uint8Array> {
   for (let off = 0; off < data.length; off += size) yield data.subarray(off, off + size)
 }
 
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/** What the bench asks of one node, in this process or in a child. */
+interface NodeOps {
+  addr: string
+  peerId: string
+  connect: (addr: string, peerId: string) => Promise<void>
+  awaitPeer: (peerId: string) => Promise<void>
+  put: (bytes: number, htl: number) => Promise<{ ms: number, uri: string, blocks: number, minStored: number, sha: string }>
+  get: (uri: string, htl: number) => Promise<{ ms: number, sha: string, hops: number, success: number }>
+  raw: (addr: string, bytes: number) => Promise<number>
+  rss: () => Promise<number>
+  /** CPU time (user + system, all threads) of the node's process so far, ms. */
+  cpu: () => Promise<number>
+  stop: () => Promise<void>
+}
+
+function cpuMs (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+function localOps (node: WarrenNode, stop: () => Promise<void>): NodeOps {
+  return {
+    addr: node.libp2p.getMultiaddrs()[0].toString(),
+    peerId: node.peerId,
+    connect: async (addr, peerId) => {
+      const { multiaddr } = await import('@multiformats/multiaddr')
+      await node.libp2p.dial(multiaddr(addr))
+      await until(() => node.service.core.table.has(peerId), 10_000, 'the next node in the routing table')
+    },
+    awaitPeer: async (peerId) => { await until(() => node.service.core.table.has(peerId), 10_000, 'the previous node in the routing table') },
+    put: async (bytes, htl) => {
+      const data = randomBytes(bytes)
+      const t = performance.now()
+      const r = await node.client.put(chunks(data), { htl })
+      return { ms: performance.now() - t, uri: r.uri, blocks: r.blocks, minStored: r.minStored, sha: sha(data) }
+    },
+    get: async (uri, htl) => {
+      const t = performance.now()
+      const got = await node.client.get(uri, { htl })
+      const ms = performance.now() - t
+      const s = node.service.core.stats.local.requests
+      return { ms, sha: sha(got), hops: s.hops, success: s.success }
+    },
+    raw: async (addr, bytes) => await rawStream(node, addr, bytes),
+    rss: async () => process.memoryUsage().rss,
+    cpu: async () => cpuMs(),
+    stop
+  }
+}
+
+/** A node in a child process (this script with --child), driven over IPC. */
+async function childOps (bytes: number): Promise<NodeOps & { proc: ChildProcess }> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--child', '--mib', String(bytes / 2 ** 20)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  let seq = 0
+  const pending = new Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>()
+  const ready = new Promise<{ addr: string, peerId: string }>((resolve, reject) => {
+    proc.once('error', reject)
+    proc.once('exit', (code) => { reject(new Error(`bench node exited with ${code}`)) })
+    proc.on('message', (m: any) => {
+      if (m.ready === true) resolve(m)
+      const p = pending.get(m.seq)
+      if (p === undefined) return
+      pending.delete(m.seq)
+      if (m.error !== undefined) p.reject(new Error(m.error))
+      else p.resolve(m.result)
+    })
+  })
+  const call = async (cmd: string, ...args: unknown[]): Promise<any> => await new Promise((resolve, reject) => {
+    pending.set(++seq, { resolve, reject })
+    proc.send({ seq, cmd, args })
+  })
+  const { addr, peerId } = await ready
+  return {
+    proc,
+    addr,
+    peerId,
+    connect: async (a, p) => await call('connect', a, p),
+    awaitPeer: async (p) => await call('awaitPeer', p),
+    put: async (b, htl) => await call('put', b, htl),
+    get: async (uri, htl) => await call('get', uri, htl),
+    raw: async (a, b) => await call('raw', a, b),
+    rss: async () => await call('rss'),
+    cpu: async () => await call('cpu'),
+    stop: async () => {
+      const exited = new Promise((resolve) => proc.once('exit', resolve))
+      await call('stop').catch(() => {})
+      proc.disconnect()
+      await exited
+    }
+  }
+}
+
+async function child (bytes: number): Promise<void> {
+  const { node, dir } = await createNode(nodeOptions(bytes))
+  await rawSink(node)
+  const ops = localOps(node, async () => {
+    await node.stop()
+    await removeTempDir(dir)
+  }) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+  process.on('message', (m: any) => {
+    ops[m.cmd](...m.args).then(
+      (result) => { process.send!({ seq: m.seq, result }) },
+      (err: Error) => { process.send!({ seq: m.seq, error: err.stack ?? err.message }) })
+  })
+  process.send!({ ready: true, addr: ops.addr, peerId: ops.peerId })
+}
+
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { mib: { type: 'string', default: '32' }, hops: { type: 'string', default: '3' } } })
+  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, hops: { type: 'string', default: '3' }, procs: { type: 'boolean', default: false }, child: { type: 'boolean', default: false } } })
   const mib = Number(values.mib)
   const hops = Number(values.hops)
   const bytes = mib * 1024 * 1024
-  const net = await createNetwork(hops + 1, { config: { storeBytes: 4 * bytes + 64 * 1024 * 1024 }, core: { probabilisticHtl: false, sourceResetProb: 1 } })
+  if (values.child) {
+    await child(bytes)
+    return
+  }
+  let nodes: NodeOps[]
+  if (values.procs) {
+    nodes = await Promise.all(Array.from({ length: hops + 1 }, async () => await childOps(bytes)))
+  } else {
+    const net = await createNetwork(hops + 1, nodeOptions(bytes))
+    await Promise.all(net.nodes.map(rawSink))
+    nodes = net.nodes.map((n, i) => localOps(n, async () => { if (i === 0) await net.stop() }))
+  }
   try {
-    for (let i = 0; i < hops; i++) await net.connect(i, i + 1)
-    const a = net.nodes[0]
-    const d = net.nodes[hops]
-    const rss0 = process.memoryUsage().rss
+    for (let i = 0; i < hops; i++) {
+      await nodes[i].connect(nodes[i + 1].addr, nodes[i + 1].peerId)
+      await nodes[i + 1].awaitPeer(nodes[i].peerId)
+    }
+    const a = nodes[0]
+    const d = nodes[hops]
+    const rss0 = await a.rss()
+    // CPU seconds of all the nodes' processes (one process, or one each) during a phase: on a
+    // shared machine the wall-clock figures swing with the load, the CPU spent per byte much less.
+    const processes = values.procs ? nodes : [a]
+    const cpuNow = async (): Promise<number> => (await Promise.all(processes.map(async (n) => await n.cpu()))).reduce((x, y) => x + y, 0)
+    const cpu: Record<string, number> = {}
+    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const c0 = await cpuNow()
+      const r = await fn()
+      cpu[name] = Math.round(await cpuNow() - c0) / 1000
+      return r
+    }
 
-    const putData = randomBytes(bytes)
-    let t = performance.now()
-    const put = await a.client.put(chunks(putData), { htl: hops })
-    const putMs = performance.now() - t
+    const put = await phase('put', async () => await a.put(bytes, hops))
+    const stored = await phase('putLocal', async () => await d.put(bytes, 0))
+    const got = await phase('get', async () => await a.get(stored.uri, hops + 2))
+    if (got.sha !== stored.sha) throw new Error('get returned different bytes')
+    const rss1 = await a.rss()
 
-    const getData = randomBytes(bytes)
-    const stored = await d.client.put(chunks(getData), { htl: 0 })
-    t = performance.now()
-    const got = await a.client.get(stored.uri, { htl: hops + 2 })
-    const getMs = performance.now() - t
-    if (!Buffer.from(got).equals(getData)) throw new Error('get returned different bytes')
-    const hopsSeen = a.service.core.stats.local.requests
-    const rss1 = process.memoryUsage().rss
-
-    const rawMs = await rawStream(a, net.nodes[1], bytes)
+    const rawMs = await phase('raw', async () => await a.raw(nodes[1].addr, bytes))
     const mbps = (ms: number): number => Math.round((bytes / 1e6) / (ms / 1000) * 10) / 10
     console.log(JSON.stringify({
-      setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks, inProcess: true, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
-      put: { ms: Math.round(putMs), MBps: mbps(putMs), minStoredPerBlock: put.minStored },
-      get: { ms: Math.round(getMs), MBps: mbps(getMs), meanHopsPerBlock: Math.round(hopsSeen.hops / Math.max(1, hopsSeen.success) * 100) / 100 },
+      setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks, inProcess: !values.procs, processes: values.procs ? hops + 1 : 1, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
+      put: { ms: Math.round(put.ms), MBps: mbps(put.ms), minStoredPerBlock: put.minStored },
+      // The same put at D with HTL 0: FEC encoding, encryption and D's store, no network. A
+      // put through the chain cannot beat it.
+      putLocal: { ms: Math.round(stored.ms), MBps: mbps(stored.ms) },
+      get: { ms: Math.round(got.ms), MBps: mbps(got.ms), meanHopsPerBlock: Math.round(got.hops / Math.max(1, got.success) * 100) / 100 },
       rawStream: { ms: Math.round(rawMs), MBps: mbps(rawMs) },
-      ratios: { putVsRaw: Math.round(rawMs / putMs * 1000) / 1000, getVsRaw: Math.round(rawMs / getMs * 1000) / 1000 },
-      rssMiB: { before: Math.round(rss0 / 2 ** 20), afterTransfers: Math.round(rss1 / 2 ** 20) }
+      ratios: { putVsRaw: Math.round(rawMs / put.ms * 1000) / 1000, getVsRaw: Math.round(rawMs / got.ms * 1000) / 1000, putLocalVsRaw: Math.round(rawMs / stored.ms * 1000) / 1000 },
+      cpuSeconds: cpu,
+      // Raw stream CPU per byte / warren CPU per byte: how much of the node's CPU a transfer
+      // spends beside moving the bytes (put: FEC, 4 stores, 3 hops; get: 3 hops, 3 stores).
+      cpuRatios: { putVsRaw: Math.round(cpu.raw / cpu.put * 1000) / 1000, getVsRaw: Math.round(cpu.raw / cpu.get * 1000) / 1000 },
+      rssMiB: { nodeABefore: Math.round(rss0 / 2 ** 20), nodeAAfterTransfers: Math.round(rss1 / 2 ** 20) }
     }, null, 2))
   } finally {
-    await net.stop()
+    for (const n of nodes) await n.stop()
   }
 }
 

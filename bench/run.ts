@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 interface BenchSpec {
+  /** The script (bench/FILE.ts) when it is not the entry's name: one script may run in several forms. */
+  file?: string
   /** Node flags, before the script. */
   node?: string[]
   full: string[]
@@ -25,7 +27,8 @@ interface BenchSpec {
 
 const BENCHES: Record<string, BenchSpec> = {
   fec: { about: 'FEC codec and split-file pipeline speed', full: ['--mib', '64'], quick: ['--mib', '1', '--segment', '16'] },
-  chain: { about: 'put/get through a chain of nodes vs a raw libp2p stream', full: ['--mib', '32', '--hops', '3'], quick: ['--mib', '1', '--hops', '2'] },
+  chain: { about: 'put/get through a chain of nodes vs a raw libp2p stream, all nodes in one process', full: ['--mib', '64', '--hops', '3'], quick: ['--mib', '1', '--hops', '2'] },
+  'chain-procs': { file: 'chain', about: 'the chain bench with each node in its own process', full: ['--mib', '64', '--hops', '3', '--procs'], quick: ['--mib', '1', '--hops', '2', '--procs'] },
   'transfer-memory': { about: 'peak RSS of the nodes doing a large put and get', full: ['--mib', '256', '--nodes', '10'], quick: ['--mib', '1', '--nodes', '4'] },
   'sim-bench': { about: 'simulator speed and memory per node', node: ['--expose-gc'], full: ['1000', '10000', '100000'], quick: ['50'] },
   'sim-compare': { about: 'convergence quartiles of a core profile', full: ['{}', '1', '10', '5000'], quick: ['{}', '1', '1', '100'] },
@@ -62,7 +65,7 @@ function parseOutput (stdout: string): unknown {
 }
 
 async function runOne (name: string, spec: BenchSpec, quick: boolean, timeoutMs: number): Promise<BenchResult> {
-  const args = [...(spec.node ?? []), join(here, `${name}.js`), ...(quick ? spec.quick : spec.full)]
+  const args = [...(spec.node ?? []), join(here, `${spec.file ?? name}.js`), ...(quick ? spec.quick : spec.full)]
   const command = `node ${args.map((a) => a.startsWith('/') ? `dist/bench/${basename(a)}` : a).join(' ')}`
   const start = performance.now()
   return await new Promise((resolve) => {
@@ -82,17 +85,20 @@ async function main (): Promise<void> {
   const { values } = parseArgs({
     options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, list: { type: 'boolean', default: false } }
   })
-  const present = benchFiles()
-  const missing = present.filter((b) => BENCHES[b] === undefined)
-  const gone = Object.keys(BENCHES).filter((b) => !present.includes(b))
+  const files = benchFiles()
+  const fileOf = (name: string): string => BENCHES[name].file ?? name
+  const missing = files.filter((f) => !Object.keys(BENCHES).some((b) => fileOf(b) === f))
+  const gone = Object.keys(BENCHES).filter((b) => !files.includes(fileOf(b)))
+  const present = Object.keys(BENCHES).filter((b) => files.includes(fileOf(b)))
   if (values.list) {
-    for (const b of present) console.log(`${b.padEnd(16)} ${BENCHES[b]?.about ?? '(not in bench/run.ts: add it)'}`)
+    for (const b of present) console.log(`${b.padEnd(16)} ${BENCHES[b].about}`)
+    for (const f of missing) console.log(`${f.padEnd(16)} (not in bench/run.ts: add it)`)
     return
   }
   const only = values.only === '' ? [] : values.only.split(',')
-  const unknown = only.filter((b) => BENCHES[b] === undefined || !present.includes(b))
+  const unknown = only.filter((b) => !present.includes(b))
   if (unknown.length > 0) throw new Error(`unknown bench ${unknown.join(', ')}; run with --list to see them`)
-  const names = only.length > 0 ? only : Object.keys(BENCHES).filter((b) => present.includes(b))
+  const names = only.length > 0 ? only : present
 
   const started = performance.now()
   const results: BenchResult[] = []

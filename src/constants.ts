@@ -13,6 +13,12 @@ export const INSERT_PROTOCOL = `${PROTOCOL_PREFIX}/insert/1.0.0`
 export const ANNOUNCE_PROTOCOL = `${PROTOCOL_PREFIX}/announce/1.0.0`
 /** The announcement's routed join, one stream per hop (src/protocol/join.ts). */
 export const JOIN_PROTOCOL = `${PROTOCOL_PREFIX}/join/1.0.0`
+/**
+ * Requests and inserts multiplexed on one long-lived stream per neighbour (src/protocol/link.ts).
+ * The per-operation REQUEST_PROTOCOL / INSERT_PROTOCOL stay served, and are used toward peers
+ * without the link (third-party clients, older nodes).
+ */
+export const LINK_PROTOCOL = `${PROTOCOL_PREFIX}/link/1.0.0`
 
 /** Hard cap on one length-prefixed frame: a 32 KiB block plus headers, with room to spare. */
 export const MAX_FRAME_BYTES = 64 * 1024
@@ -50,6 +56,16 @@ export const MAX_OUTBOUND_STREAMS = 128
 export const FIRST_FRAME_TIMEOUT_MS = 10_000
 /** Operations one peer may have in progress at this node at once. */
 export const MAX_OPS_PER_PEER = 32
+/**
+ * Link flow control: bytes of operation frames one end may send on a link stream before the
+ * other grants more (LinkFrame.credit). Far below the 4 MiB at which libp2p resets a stream
+ * whose reader lags (StreamBufferError), so a slow receiver throttles its sender instead.
+ */
+export const LINK_WINDOW_BYTES = 1024 * 1024
+/** Link streams one peer may open to this node per connection (one is used; a spare for a reopen race). */
+export const MAX_LINK_STREAMS = 2
+/** Channels (operations) open at once on one link stream: a sender waits for a free one, a receiver resets any beyond. */
+export const MAX_LINK_CHANNELS = MAX_OPS_PER_PEER
 
 // Node.
 export const DEFAULT_DATA_DIR = process.env.WARREN_HOME ?? join(homedir(), '.warren')

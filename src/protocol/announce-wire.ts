@@ -145,7 +145,7 @@ export async function step (l: Link, frame: Frame, expect: FrameType[], deadline
     const answer = await exchange(l, frame, [...expect, FrameType.REJECTED_LOOP, FrameType.ERROR], signal)
     if (answer.type === FrameType.REJECTED_LOOP || answer.type === FrameType.ERROR) {
       // The other side's last word: nothing more goes on this stream.
-      l.stream.abort(new Error(`${answer.type} from ${l.peer}`))
+      l.abort(new Error(`${answer.type} from ${l.peer}`))
       return onFail(answer.type === FrameType.ERROR ? 'error' : 'loop')
     }
     return onAnswer(answer)
@@ -153,7 +153,7 @@ export async function step (l: Link, frame: Frame, expect: FrameType[], deadline
     // A wrong or malformed answer is answered with an ERROR saying so (a peer that breaks the
     // protocol learns why); a missed deadline or a stream gone just ends the stream.
     const reason = hopFailure(err, signal)
-    if (reason === 'timeout') l.stream.abort(err)
+    if (reason === 'timeout') l.abort(err)
     else await answerViolation(l, err, HOP_TIMEOUT_MS, HOP_TIMEOUT_MS)
     return onFail(reason)
   }

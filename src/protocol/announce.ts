@@ -81,7 +81,7 @@ export class AnnounceHandler extends HopTable<AnnounceHandlerComponents, WalkHop
     const unlisten = whenAborted(options.signal, (err) => {
       if (this.hops.get(id) === hop) {
         releaseHop(this.c, this.hops, id, 'announce')
-        hop.child?.stream.abort(err)
+        hop.child?.abort(err)
       }
       hop.local?.reject(err)
     })
@@ -161,7 +161,7 @@ export class AnnounceHandler extends HopTable<AnnounceHandlerComponents, WalkHop
         } else {
           const refs = await writeRefs(this.c.addressBook, a.refs ?? [])
           await sendClose(p.upstream!, { type: FrameType.ANNOUNCE_RESULT, announceResult: { key: a.key.bytes as Uint8Array<ArrayBuffer>, seeds: wire(a.seeds), refs } })
-          await p.child?.stream.close().catch(() => {})
+          await p.child?.close().catch(() => {})
         }
         return
       case 'failed': {

@@ -53,7 +53,7 @@ export class JoinHandler extends HopTable<AnnounceComponents, JoinHop> {
       unlisten = whenAborted(options.signal, (err) => {
         if (hop !== undefined && this.hops.get(id) === hop) {
           releaseHop(this.c, this.hops, id, 'join')
-          hop.child?.stream.abort(err)
+          hop.child?.abort(err)
         }
         reject(err)
       })
@@ -118,7 +118,7 @@ export class JoinHandler extends HopTable<AnnounceComponents, JoinHop> {
         const node = await this.c.addressBook.ref(a.node)
         this.settle(a.id, await step(child, { type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: a.id, htl: a.htl, node, loc: a.loc } },
           [FrameType.ANNOUNCE_JOINED], j.deadline, (f) => {
-            void child.stream.close().catch(() => {})
+            void child.close().catch(() => {})
             return this.c.core.joined(a.id, a.to, readRefs(this.c, a.id, a.to, f.announceJoined!.refs))
           }, () => this.c.core.joinFailed(a.id, a.to)))
         return

@@ -13,6 +13,7 @@ import { dataFrame, expectFrame, FrameType, ProtocolViolation, WireError } from 
 import { Block } from '../../proto/warren.js'
 import type { Frame } from './messages.js'
 import type { Link } from './stream.js'
+import { deadline } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
 import type { PeerRef } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
@@ -66,7 +67,8 @@ export function replyFrame (r: Exclude<Reply<string>, { type: 'all-clear' }>, bl
 
 /** After ALL_CLEAR upstream: the INSERT_DATA frame's block, verified against `key` (else ProtocolViolation). */
 export async function readInsertData (up: Link, key: RoutingKey, timeoutMs: number): Promise<Block> {
-  const f = expectFrame(await up.pb.read({ signal: AbortSignal.timeout(timeoutMs) }), [FrameType.INSERT_DATA])
+  using d = deadline(timeoutMs)
+  const f = expectFrame(await up.read({ signal: d.signal }), [FrameType.INSERT_DATA])
   const block = f.insertData!.block!
   if (!verifyBlock(key, block)) throw new ProtocolViolation(WireError.Code.INVALID_BLOCK, 'the block does not match the insert key')
   return block

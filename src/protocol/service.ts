@@ -15,7 +15,7 @@ import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
   ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, JOIN_PROTOCOL,
-  MAX_ANNOUNCES_PER_PEER, MAX_INBOUND_STREAMS, MAX_OPS_PER_IP, MAX_OPS_PER_PEER, MAX_OPS_TOTAL, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL
+  LINK_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_INBOUND_STREAMS, MAX_LINK_STREAMS, MAX_OPS_PER_IP, MAX_OPS_PER_PEER, MAX_OPS_TOTAL, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL
 } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
 import { AnnounceCore } from '../routing/announce.js'
@@ -27,6 +27,7 @@ import { AnnounceHandler } from './announce.js'
 import { JoinHandler } from './join.js'
 import { NodeLocation } from './location.js'
 import { RequestInsertHandler } from './request-insert.js'
+import { Links } from './link.js'
 import { NotFoundError } from './errors.js'
 import { PeerSlots } from './stream.js'
 import { InsertQuota } from './quota.js'
@@ -113,6 +114,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
 
   private readonly components: WarrenServiceComponents
   private readonly ops: RequestInsertHandler
+  private readonly links: Links
   private readonly walks: AnnounceHandler
   private readonly joins: JoinHandler
   private readonly opSlots: PeerSlots
@@ -143,17 +145,24 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       options: announceOptions(this.core.options.maxHtl, init.announce)
     })
     this.opSlots = new PeerSlots(init.maxOpsPerPeer ?? MAX_OPS_PER_PEER)
+    const log = components.logger.forComponent('warren:service')
+    this.links = new Links({
+      connectionManager: components.connectionManager,
+      onChannel: (ch, connection) => { void this.ops.onChannel(ch, connection) },
+      log
+    })
     this.ops = new RequestInsertHandler({
       core: this.core,
       store: init.store,
       clientCache: this.clientCache,
       addressBook,
       connectionManager: components.connectionManager,
+      links: this.links,
       slots: this.opSlots,
       ipSlots: new PeerSlots(init.maxOpsPerIp ?? MAX_OPS_PER_IP),
       quota: new InsertQuota({ blocks: INSERT_QUOTA_BLOCKS, bytes: INSERT_QUOTA_BYTES, windowMs: INSERT_QUOTA_WINDOW_MS, ...init.insertQuota }),
       rng,
-      log: components.logger.forComponent('warren:service')
+      log
     }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS, maxOps: init.maxOpsTotal ?? MAX_OPS_TOTAL })
     this.announceSlots = new PeerSlots(MAX_ANNOUNCES_PER_PEER)
     const announce = {
@@ -212,6 +221,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const limits = { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS }
     await registrar.handle(REQUEST_PROTOCOL, (s, c) => this.ops.onInbound('request', s, c), limits)
     await registrar.handle(INSERT_PROTOCOL, (s, c) => this.ops.onInbound('insert', s, c), limits)
+    await registrar.handle(LINK_PROTOCOL, (s, c) => { this.links.accept(s, c) }, { maxInboundStreams: MAX_LINK_STREAMS, maxOutboundStreams: MAX_LINK_STREAMS })
     await registrar.handle(ANNOUNCE_PROTOCOL, (s, c) => this.walks.onInbound(s, c.remotePeer.toString()), limits)
     await registrar.handle(JOIN_PROTOCOL, (s, c) => this.joins.onInbound(s, c.remotePeer.toString()), limits)
     this.topologyId = await registrar.register(REQUEST_PROTOCOL, {
@@ -219,7 +229,10 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
         this.core.addRoute(peerKey(peerId).loc, peerId.toString(), true)
         this.safeDispatchEvent('warren:neighbour', { detail: peerId.toString() })
       },
-      onDisconnect: (peerId) => { this.core.unpinPeer(peerId.toString()) }
+      onDisconnect: (peerId) => {
+        this.core.unpinPeer(peerId.toString())
+        this.links.forget(peerId.toString())
+      }
     })
     this.started = true
   }
@@ -227,9 +240,10 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   async stop (): Promise<void> {
     this.started = false
     const registrar = this.components.registrar
-    for (const p of [REQUEST_PROTOCOL, INSERT_PROTOCOL, ANNOUNCE_PROTOCOL, JOIN_PROTOCOL]) await registrar.unhandle(p)
+    for (const p of [REQUEST_PROTOCOL, INSERT_PROTOCOL, LINK_PROTOCOL, ANNOUNCE_PROTOCOL, JOIN_PROTOCOL]) await registrar.unhandle(p)
     if (this.topologyId !== undefined) registrar.unregister(this.topologyId)
     this.ops.stop()
+    this.links.stop()
     this.walks.stop()
     this.joins.stop()
     this.opSlots.clear()

@@ -7,7 +7,7 @@
  * (request-insert.ts, announce.ts, join.ts) translate frames to core events and back, and use
  * these to move the frames.
  */
-import { AbortError } from '@libp2p/interface'
+import { AbortError, TimeoutError } from '@libp2p/interface'
 import { pbStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_FRAME_BYTES } from '../constants.js'
@@ -19,9 +19,27 @@ import type { ProtobufMessageStream } from '@libp2p/utils'
 
 export type FrameStream = ProtobufMessageStream<Frame, Stream>
 
-/** One side of one hop: the peer at the other end, its stream and the frame reader/writer over it. */
+/**
+ * One side of one hop of one operation: the peer at the other end and a bidirectional
+ * sequence of frames. Either its own libp2p stream (`StreamLink`, the per-operation
+ * protocols) or a channel of a neighbour's link stream (link.ts).
+ */
 export interface Link {
   peer: string
+  /** The next frame from the peer; rejects once the peer closed or reset, or on `signal`. */
+  read: (options: { signal?: AbortSignal }) => Promise<Frame>
+  /** Send `frame`; with `close`, it is this side's last (a half-close). */
+  write: (frame: Frame, options: { signal?: AbortSignal, close?: boolean }) => Promise<void>
+  /** Half-close this side (after flushing). */
+  close: (options?: { signal?: AbortSignal }) => Promise<void>
+  /** Give up at once: the peer sees a reset. */
+  abort: (err: Error) => void
+  /** Call `fn` once when the link is reset (by either side) or closed by the peer. */
+  onClose: (fn: () => void) => void
+}
+
+/** A Link over its own libp2p stream, framed by pbStream. */
+export interface StreamLink extends Link {
   stream: Stream
   pb: FrameStream
 }
@@ -40,14 +58,50 @@ export function timerMs (ms: number): number {
   return Math.min(MAX_TIMER_MS, Math.max(1, ms))
 }
 
+/**
+ * A signal that aborts after `ms` (with a TimeoutError), or as soon as `also` aborts; dispose of
+ * it (`using`) when the work is done. Unlike AbortSignal.timeout, whose timer fires at its
+ * deadline whether or not anyone still waits and builds a DOMException with a stack trace each
+ * time (1-2 % of bench/chain.ts's CPU profile: one per hop of every operation), its timer is
+ * cleared.
+ */
+export function deadline (ms: number, also?: AbortSignal): { signal: AbortSignal } & Disposable {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new TimeoutError(`timed out after ${ms} ms`)) }, timerMs(ms))
+  timer.unref()
+  const onAbort = (): void => { controller.abort(also?.reason) }
+  if (also?.aborted === true) onAbort()
+  else also?.addEventListener('abort', onAbort, { once: true })
+  return {
+    signal: controller.signal,
+    [Symbol.dispose]: () => {
+      clearTimeout(timer)
+      also?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
 /** A signal that aborts at the absolute time `deadline` (ms since the epoch). */
 export function deadlineSignal (deadline: number): AbortSignal {
   return AbortSignal.timeout(timerMs(deadline - Date.now()))
 }
 
 /** Frames on `stream`, each capped at MAX_FRAME_BYTES before it is decoded. */
-export function link (peer: string, stream: Stream): Link {
-  return { peer, stream, pb: pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame) }
+export function link (peer: string, stream: Stream): StreamLink {
+  const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+  return {
+    peer,
+    stream,
+    pb,
+    read: async (options) => await pb.read(options),
+    write: async (frame, options) => {
+      await pb.write(frame, options)
+      if (options.close === true) await stream.close(options)
+    },
+    close: async (options) => { await stream.close(options) },
+    abort: (err) => { stream.abort(err) },
+    onClose: (fn) => { stream.addEventListener('close', fn, { once: true }) }
+  }
 }
 
 /**
@@ -55,7 +109,7 @@ export function link (peer: string, stream: Stream): Link {
  * node learnt for the peer (the address book keeps them out of the peer store until then).
  */
 export async function openLink (connectionManager: ConnectionManager, prepareDial: (peer: string) => Promise<void>,
-  to: string, protocol: string, signal: AbortSignal): Promise<Link> {
+  to: string, protocol: string, signal: AbortSignal): Promise<StreamLink> {
   await prepareDial(to)
   return link(to, await connectionManager.openStream(peerIdFromString(to), protocol, { signal }))
 }
@@ -66,11 +120,11 @@ export async function openLink (connectionManager: ConnectionManager, prepareDia
  */
 export async function send (l: Link, frame: Frame, close: boolean, writeMs: number, closeMs: number, log?: Logger): Promise<void> {
   try {
-    await l.pb.write(frame, { signal: AbortSignal.timeout(writeMs) })
-    if (close) await l.stream.close({ signal: AbortSignal.timeout(closeMs) })
+    using d = deadline(close ? writeMs + closeMs : writeMs)
+    await l.write(frame, { signal: d.signal, close })
   } catch (err: any) {
     log?.('could not answer %s - %s', l.peer, err.message)
-    l.stream.abort(err)
+    l.abort(err)
   }
 }
 
@@ -81,7 +135,7 @@ export async function send (l: Link, frame: Frame, close: boolean, writeMs: numb
 export async function answerViolation (l: Link, err: unknown, writeMs: number, closeMs: number, log?: Logger): Promise<void> {
   const frame = violationFrame(err)
   if (frame === undefined) {
-    l.stream.abort(err as Error)
+    l.abort(err as Error)
     return
   }
   log?.('protocol violation by %s: %s (%s)', l.peer, frame.error?.message, (err as Error)?.message ?? err)
@@ -95,7 +149,8 @@ export async function answerViolation (l: Link, err: unknown, writeMs: number, c
  */
 export async function readFirst (l: Link, allowed: FrameType[], timeoutMs: number, writeMs: number, closeMs: number, log?: Logger): Promise<Frame | undefined> {
   try {
-    return expectFrame(await l.pb.read({ signal: AbortSignal.timeout(timeoutMs) }), allowed)
+    using d = deadline(timeoutMs)
+    return expectFrame(await l.read({ signal: d.signal }), allowed)
   } catch (err) {
     await answerViolation(l, err, writeMs, closeMs, log)
     return undefined
@@ -113,8 +168,8 @@ export function hopFailure (err: unknown, signal: AbortSignal | undefined): HopF
 
 /** Write `frame` on `l` and read the answer, one of `allowed` (checked), both by `signal`. */
 export async function exchange (l: Link, frame: Frame, allowed: FrameType[], signal: AbortSignal): Promise<Frame> {
-  await l.pb.write(frame, { signal })
-  return expectFrame(await l.pb.read({ signal }), allowed)
+  await l.write(frame, { signal })
+  return expectFrame(await l.read({ signal }), allowed)
 }
 
 /**
@@ -131,8 +186,8 @@ export function whenAborted (signal: AbortSignal | undefined, fn: (reason: Error
 /** Reset every stream of every hop in `hops` (the node is stopping). */
 export function abortHops (hops: Iterable<HopLinks>, err: Error): void {
   for (const h of hops) {
-    h.upstream?.stream.abort(err)
-    h.child?.stream.abort(err)
+    h.upstream?.abort(err)
+    h.child?.abort(err)
   }
 }
 

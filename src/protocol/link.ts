@@ -1,0 +1,549 @@
+/**
+ * The link layer (LINK_PROTOCOL): one long-lived libp2p stream per neighbour and direction that
+ * carries many requests and inserts at once, each on its own channel, instead of a new yamux
+ * stream with a multistream-select negotiation per hop per block (measured before this layer:
+ * bench/chain.ts get 0.02-0.05x a raw stream, put 0.01-0.02x; docs/benchmarks.md).
+ *
+ * Wire: length-prefixed `LinkFrame`s (proto/warren.proto). The end that opened the stream opens
+ * channels (ids 1, 2, 3, ... : a channel opens with its first frame) and the other end answers
+ * on them; a channel is the same bidirectional sequence of `Frame`s as a per-operation stream
+ * (a `Link`, stream.ts), so the request/insert driver runs unchanged on either.
+ *
+ * Flow control is credit-based, per stream direction: a sender may have LINK_WINDOW_BYTES of
+ * operation frames unconsumed at the receiver, and the receiver grants bytes back (`credit`,
+ * piggybacked on its own frames or on a control frame) once the driver has read them. The
+ * reader drains the libp2p stream at once (it never pauses, so the 4 MiB StreamBufferError
+ * cannot trigger), and a slow consumer throttles its sender by withholding credit rather than
+ * by buffering. Channels open at once are capped (MAX_LINK_CHANNELS): a sender waits for a free
+ * one, so a busy neighbour slows its upstream down instead of refusing it.
+ *
+ * Everything received is hostile: frames are size-capped before decoding, a peer that sends past
+ * its credit, grants credit it was never owed, or sends an undecodable frame loses the whole link
+ * stream (its operations fail and are retried elsewhere by the routing core), a channel with too
+ * many unread frames is reset, frames for finished channels are dropped (and still credited),
+ * and the driver above validates every Frame as before (`expectFrame`, deadlines, admission).
+ */
+import * as lp from 'it-length-prefixed'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { Frame, LinkFrame } from '../../proto/warren.js'
+import { DIAL_TIMEOUT_MS, LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_FRAME_BYTES, MAX_LINK_CHANNELS } from '../constants.js'
+import { errorFrame, ProtocolViolation, WireError } from './messages.js'
+import type { Link } from './stream.js'
+import type { Connection, Logger, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+
+/** LinkFrame.flags bits (LinkFrame.Flag). */
+const FIN = 1
+const RESET = 2
+
+/** Largest LinkFrame accepted: a Frame of MAX_FRAME_BYTES, its link header, and room for padding. */
+export const MAX_LINK_FRAME_BYTES = MAX_FRAME_BYTES + 1024
+
+/** Upper bound of a LinkFrame's bytes besides its Frame: channel, flags, credit, the Frame's tag and length. */
+const HEADER_MAX_BYTES = 32
+
+/** The Frame field's tag in a LinkFrame (field 3, length-delimited). */
+const FRAME_TAG: Uint8Array<ArrayBuffer> = Uint8Array.of((3 << 3) | 2)
+
+/** Credit is granted back once this much is owed (or piggybacked earlier on a frame going back). */
+const GRANT_BYTES = LINK_WINDOW_BYTES / 8
+
+/**
+ * Unread frames one channel may hold. The operations are lock-step (one frame, then wait for the
+ * answer), so an honest peer never has more than one waiting; more is a peer flooding a channel.
+ */
+const MAX_QUEUED_FRAMES = 2
+
+const EMPTY = new Uint8Array(0)
+
+/** `n` (a frame length, < 2^28) as a protobuf varint. */
+function varint (n: number): Uint8Array<ArrayBuffer> {
+  const out: number[] = []
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80)
+    n >>>= 7
+  }
+  out.push(n)
+  return Uint8Array.from(out)
+}
+
+/** Reject with `signal`'s reason as soon as it aborts; `promise` otherwise. */
+async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return await promise
+  signal.throwIfAborted()
+  let listener!: () => void
+  const aborted = new Promise<never>((_resolve, reject) => {
+    listener = () => { reject(signal.reason) }
+    signal.addEventListener('abort', listener, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', listener)
+  }
+}
+
+/** A one-shot wake-up list: waiters resolve on `wake`, reject on `fail`, leave on abort. */
+class Waiters {
+  private list: Array<{ resolve: () => void, reject: (err: unknown) => void }> = []
+
+  get length (): number {
+    return this.list.length
+  }
+
+  async wait (signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const entry = {
+        resolve: () => { cleanup(); resolve() },
+        reject: (err: unknown) => { cleanup(); reject(err) }
+      }
+      const onAbort = (): void => {
+        this.list = this.list.filter((e) => e !== entry)
+        entry.reject(signal?.reason)
+      }
+      const cleanup = (): void => { signal?.removeEventListener('abort', onAbort) }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.list.push(entry)
+    })
+  }
+
+  wake (): void {
+    const list = this.list
+    this.list = []
+    for (const e of list) e.resolve()
+  }
+
+  fail (err: unknown): void {
+    const list = this.list
+    this.list = []
+    for (const e of list) e.reject(err)
+  }
+}
+
+export interface LinkSessionInit {
+  peer: string
+  stream: Stream
+  /** This end opened the stream: it opens the channels and the other end answers them. */
+  opener: boolean
+  /** The other end opened `channel` (its first frame is waiting to be read). Only when !opener. */
+  onChannel?: (channel: LinkChannel) => void
+  /** The session ended (the stream closed or was reset, or the peer broke the link protocol). */
+  onEnd?: (session: LinkSession) => void
+  log: Logger
+}
+
+/** One link stream: its channels, its credit both ways, its reader. */
+export class LinkSession {
+  readonly peer: string
+  readonly opener: boolean
+  private readonly stream: Stream
+  private readonly init: LinkSessionInit
+  private readonly channels = new Map<number, LinkChannel>()
+  /** Opener: the next channel id. Acceptor: the highest channel id the opener used. */
+  private lastId = 0
+  /** Channels this end opened and still counts (opener). */
+  private opened = 0
+  /** Bytes of operation frames this end may still send. */
+  private credit = LINK_WINDOW_BYTES
+  /** Bytes of operation frames received and not yet read by the driver. */
+  private unconsumed = 0
+  /** Bytes read by the driver and not yet granted back. */
+  private owed = 0
+  private readonly creditWaiters = new Waiters()
+  private readonly slotWaiters = new Waiters()
+  private ended?: Error
+
+  constructor (init: LinkSessionInit) {
+    this.init = init
+    this.peer = init.peer
+    this.opener = init.opener
+    this.stream = init.stream
+    this.stream.addEventListener('close', (evt) => {
+      this.end((evt as any).error ?? new Error(`the link to ${this.peer} closed`), false)
+    }, { once: true })
+    void this.readLoop()
+  }
+
+  /** Why the session ended, once it has. */
+  get endedWith (): Error | undefined {
+    return this.ended
+  }
+
+  /** Channels open on this stream. */
+  get size (): number {
+    return this.channels.size
+  }
+
+  /**
+   * A new channel for an operation of this end (opener only). Waits, by `signal`, while
+   * MAX_LINK_CHANNELS are open: the peer would refuse more.
+   */
+  async openChannel (signal?: AbortSignal): Promise<LinkChannel> {
+    if (!this.opener) throw new Error('only the end that opened a link stream opens channels on it')
+    while (this.ended === undefined && this.opened >= MAX_LINK_CHANNELS) await this.slotWaiters.wait(signal)
+    if (this.ended !== undefined) throw this.ended
+    if (this.lastId >= 0xffffffff) {
+      // 4 billion channels on one stream: let the manager open a fresh one.
+      this.end(new Error(`channel ids on the link to ${this.peer} are used up`), false)
+      throw this.ended!
+    }
+    this.opened++
+    // Its id is given when its first frame goes out (`send`): first frames then reach the
+    // other end in id order even when a big one waits for credit while a small one passes.
+    return new LinkChannel(this, 0)
+  }
+
+  /** Reset the stream: every channel on it fails. */
+  abort (err: Error): void {
+    this.end(err, true)
+  }
+
+  /**
+   * Send a LinkFrame on `to` (a channel, or 0 for credit). A `frame` costs its bytes of credit
+   * (waited for, by `signal`); control frames are free. The Frame is encoded once and sent
+   * beside the link header, not copied.
+   */
+  async send (to: LinkChannel | 0, flags: number, frame: Frame | undefined, signal?: AbortSignal): Promise<void> {
+    if (this.ended !== undefined) throw this.ended
+    let body: Uint8Array<ArrayBuffer> | undefined
+    if (frame !== undefined) {
+      body = Frame.encode(frame)
+      const need = body.byteLength + HEADER_MAX_BYTES
+      while (this.ended === undefined && (this.credit < need)) await this.creditWaiters.wait(signal)
+      if (this.ended !== undefined) throw this.ended
+    }
+    let channel = 0
+    if (to !== 0) {
+      if (to.id === 0) {
+        to.id = ++this.lastId
+        this.channels.set(to.id, to)
+      }
+      channel = to.id
+    }
+    const credit = this.owed
+    this.owed = 0
+    const header = LinkFrame.encode({ channel, flags, credit, padding: EMPTY })
+    const out = new Uint8ArrayList(header)
+    if (body !== undefined) {
+      out.append(FRAME_TAG, varint(body.byteLength), body)
+      this.credit -= out.byteLength
+    }
+    let ready: boolean
+    try {
+      ready = this.stream.send(lp.encode.single(out))
+    } catch (err: any) {
+      this.end(err, true)
+      throw err
+    }
+    if (!ready) await this.stream.onDrain({ signal })
+  }
+
+  /** The driver read `cost` bytes of frames: grant them back (now, or with the next frame back). */
+  consumed (cost: number): void {
+    if (cost === 0) return
+    this.unconsumed -= cost
+    this.owed += cost
+    if (this.owed >= GRANT_BYTES && this.ended === undefined) {
+      this.send(0, 0, undefined).catch(() => {})
+    }
+  }
+
+  /** `ch` is done here (called once per channel): forget it, free its slot. */
+  forget (ch: LinkChannel): void {
+    if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id)
+    if (this.opener) {
+      this.opened--
+      this.slotWaiters.wake()
+    }
+  }
+
+  private async readLoop (): Promise<void> {
+    try {
+      for await (const buf of lp.decode(this.stream, { maxDataLength: MAX_LINK_FRAME_BYTES })) {
+        this.receive(buf.subarray(), buf.byteLength)
+      }
+      this.end(new Error(`${this.peer} closed the link`), false)
+    } catch (err: any) {
+      if (this.ended === undefined) this.init.log('link to %s broken - %s', this.peer, err.message)
+      this.end(err, true)
+    }
+  }
+
+  private receive (bytes: Uint8Array, cost: number): void {
+    let f: LinkFrame
+    try {
+      f = LinkFrame.decode(bytes)
+    } catch (err: any) {
+      throw new ProtocolViolation(WireError.Code.MALFORMED, `undecodable link frame: ${err.message}`)
+    }
+    if (f.credit > 0) {
+      this.credit += f.credit
+      if (this.credit > LINK_WINDOW_BYTES) throw new ProtocolViolation(WireError.Code.MALFORMED, `granted ${this.credit} bytes of credit, past the ${LINK_WINDOW_BYTES}-byte window`)
+      this.creditWaiters.wake()
+    }
+    if (f.frame === undefined) cost = 0
+    else {
+      this.unconsumed += cost
+      if (this.unconsumed > LINK_WINDOW_BYTES) throw new ProtocolViolation(WireError.Code.TOO_LARGE, `sent past its credit: ${this.unconsumed} bytes unread, window ${LINK_WINDOW_BYTES}`)
+    }
+    if (f.channel === 0) {
+      if (cost > 0 || f.flags !== 0) throw new ProtocolViolation(WireError.Code.MALFORMED, 'channel 0 carries only credit')
+      return
+    }
+    const ch = this.channels.get(f.channel)
+    if (ch !== undefined) {
+      ch.deliver(f, cost)
+      return
+    }
+    if (!this.opener && f.channel > this.lastId && f.frame !== undefined && (f.flags & RESET) === 0) {
+      this.lastId = f.channel
+      if (this.channels.size >= MAX_LINK_CHANNELS) {
+        this.consumed(cost)
+        this.send(new LinkChannel(this, f.channel), FIN, errorFrame(WireError.Code.OVERLOADED, `at most ${MAX_LINK_CHANNELS} operations at once on one link; wait for one to end`)).catch(() => {})
+        return
+      }
+      const opened = new LinkChannel(this, f.channel)
+      this.channels.set(opened.id, opened)
+      opened.deliver(f, cost)
+      this.init.onChannel?.(opened)
+      return
+    }
+    // A frame for a channel that ended here (a late frame after a reset) or never was: drop it.
+    this.consumed(cost)
+  }
+
+  private end (reason: Error, reset: boolean): void {
+    if (this.ended !== undefined) return
+    this.ended = reason
+    for (const ch of this.channels.values()) ch.gone(reason)
+    this.channels.clear()
+    this.creditWaiters.fail(reason)
+    this.slotWaiters.fail(reason)
+    if (reset) this.stream.abort(reason)
+    else this.stream.close().catch((e: Error) => { this.stream.abort(e) })
+    this.init.onEnd?.(this)
+  }
+}
+
+/** One operation's hop on a link stream: a Link (stream.ts). */
+export class LinkChannel implements Link {
+  readonly peer: string
+  /** Its number on the stream; 0 until its first frame goes out (opener). */
+  id: number
+  private readonly queue: Array<{ frame: Frame, cost: number }> = []
+  private readonly readers = new Waiters()
+  private readonly closeListeners: Array<() => void> = []
+  /** This end sent its last frame. */
+  private localClosed = false
+  /** The peer sent its last frame. */
+  private remoteClosed = false
+  private resetWith?: Error
+  private finished = false
+
+  constructor (private readonly session: LinkSession, id: number) {
+    this.peer = session.peer
+    this.id = id
+  }
+
+  async read (options: { signal?: AbortSignal }): Promise<Frame> {
+    for (;;) {
+      const next = this.queue.shift()
+      if (next !== undefined) {
+        this.session.consumed(next.cost)
+        return next.frame
+      }
+      if (this.resetWith !== undefined) throw this.resetWith
+      if (this.remoteClosed) throw new Error(`${this.peer} closed the channel without answering`)
+      if (this.readers.length > 0) throw new Error('one reader at a time on a link channel')
+      await this.readers.wait(options.signal)
+    }
+  }
+
+  async write (frame: Frame, options: { signal?: AbortSignal, close?: boolean }): Promise<void> {
+    if (this.resetWith !== undefined) throw this.resetWith
+    if (this.localClosed) throw new Error('the channel is closed for writing')
+    const close = options.close === true
+    if (close) this.localClosed = true
+    await this.session.send(this, close ? FIN : 0, frame, options.signal)
+    if (close) this.maybeFinish()
+  }
+
+  async close (options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.resetWith !== undefined || this.localClosed) return
+    this.localClosed = true
+    // The peer already forgot a channel it finished (see maybeFinish), or never heard of it.
+    if (this.id !== 0 && !(this.session.opener && this.remoteClosed)) await this.session.send(this, FIN, undefined, options.signal)
+    else this.finish()
+    this.maybeFinish()
+  }
+
+  abort (reason: Error): void {
+    if (this.resetWith !== undefined) return
+    const peerForgot = this.session.opener ? this.remoteClosed : this.localClosed
+    if (!peerForgot && this.id !== 0 && this.session.endedWith === undefined) this.session.send(this, RESET, undefined).catch(() => {})
+    this.reset(reason)
+  }
+
+  onClose (fn: () => void): void {
+    if (this.resetWith !== undefined) queueMicrotask(fn)
+    else this.closeListeners.push(fn)
+  }
+
+  /** A LinkFrame for this channel arrived (`cost` bytes of credit if it carries a Frame). */
+  deliver (f: LinkFrame, cost: number): void {
+    if (f.frame !== undefined) {
+      if (this.remoteClosed || this.resetWith !== undefined) {
+        this.session.consumed(cost)
+      } else if (this.queue.length >= MAX_QUEUED_FRAMES) {
+        this.session.consumed(cost)
+        this.abort(new ProtocolViolation(WireError.Code.UNEXPECTED, `${this.peer} sent more than ${MAX_QUEUED_FRAMES} frames unanswered on one channel`))
+        return
+      } else {
+        this.queue.push({ frame: f.frame, cost })
+      }
+    }
+    if ((f.flags & RESET) !== 0) {
+      this.reset(new Error(`${this.peer} reset the channel`))
+      return
+    }
+    if ((f.flags & FIN) !== 0) {
+      this.remoteClosed = true
+      this.maybeFinish()
+    }
+    this.readers.wake()
+  }
+
+  /** The session ended under the channel. */
+  gone (err: Error): void {
+    this.reset(err)
+  }
+
+  private reset (err: Error): void {
+    if (this.resetWith !== undefined) return
+    this.resetWith = err
+    for (const q of this.queue.splice(0)) this.session.consumed(q.cost)
+    this.readers.fail(err)
+    this.finish()
+    for (const fn of this.closeListeners.splice(0)) fn()
+  }
+
+  /**
+   * The opener is done once the answerer's last frame arrived, the answerer once it sent its
+   * last frame: each forgets the channel then (the other end may still send a FIN, dropped as
+   * late), so a peer that never closes cannot pile up half-open channels here.
+   */
+  private maybeFinish (): void {
+    if (this.session.opener ? this.remoteClosed : this.localClosed) this.finish()
+  }
+
+  private finish (): void {
+    if (this.finished) return
+    this.finished = true
+    this.session.forget(this)
+  }
+}
+
+export interface LinksInit {
+  connectionManager: ConnectionManager
+  /** A neighbour opened a channel: hand it to the request/insert driver. */
+  onChannel: (channel: LinkChannel, connection: Connection) => void
+  log: Logger
+}
+
+/**
+ * The node's link streams: at most one it opened per neighbour (opened on first use, shared by
+ * all operations toward it), and those its neighbours opened. Peers that do not speak the link
+ * protocol are remembered until they disconnect: operations toward them use the per-operation
+ * protocols.
+ */
+export class Links {
+  private readonly init: LinksInit
+  private readonly out = new Map<string, Promise<LinkSession>>()
+  private readonly all = new Set<LinkSession>()
+  private readonly legacy = new Set<string>()
+  private stopped = false
+
+  constructor (init: LinksInit) {
+    this.init = init
+  }
+
+  /** Link streams open (both directions), for tests and stats. */
+  get sessions (): number {
+    return this.all.size
+  }
+
+  /** An inbound link stream from `connection`'s peer. */
+  accept (stream: Stream, connection: Connection): void {
+    if (this.stopped) {
+      stream.abort(new Error('node stopping'))
+      return
+    }
+    const session = new LinkSession({
+      peer: connection.remotePeer.toString(),
+      stream,
+      opener: false,
+      onChannel: (ch) => { this.init.onChannel(ch, connection) },
+      onEnd: (s) => { this.all.delete(s) },
+      log: this.init.log
+    })
+    if (session.endedWith === undefined) this.all.add(session)
+  }
+
+  /**
+   * A channel to `peer` (reachable: the caller prepared the dial), or undefined when the peer
+   * does not speak the link protocol.
+   */
+  async open (peer: string, signal: AbortSignal): Promise<LinkChannel | undefined> {
+    if (this.legacy.has(peer)) return undefined
+    let pending = this.out.get(peer)
+    if (pending === undefined) {
+      pending = this.connect(peer)
+      this.out.set(peer, pending)
+      pending.catch(() => { if (this.out.get(peer) === pending) this.out.delete(peer) })
+    }
+    let session: LinkSession
+    try {
+      session = await raceSignal(pending, signal)
+    } catch (err: any) {
+      if (err?.name === 'UnsupportedProtocolError') {
+        this.legacy.add(peer)
+        return undefined
+      }
+      throw err
+    }
+    return await session.openChannel(signal)
+  }
+
+  /** `peer` disconnected: it may speak the link protocol when it comes back. */
+  forget (peer: string): void {
+    this.legacy.delete(peer)
+  }
+
+  stop (): void {
+    this.stopped = true
+    const err = new Error('node stopping')
+    for (const s of this.all) s.abort(err)
+    this.all.clear()
+    this.out.clear()
+    this.legacy.clear()
+  }
+
+  private async connect (peer: string): Promise<LinkSession> {
+    const stream = await this.init.connectionManager.openStream(peerIdFromString(peer), LINK_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    if (this.stopped) {
+      stream.abort(new Error('node stopping'))
+      throw new Error('node stopping')
+    }
+    const promise = this.out.get(peer)
+    const ended = (s: LinkSession): void => {
+      this.all.delete(s)
+      if (this.out.get(peer) === promise) this.out.delete(peer)
+    }
+    const session = new LinkSession({ peer, stream, opener: true, onEnd: ended, log: this.init.log })
+    if (session.endedWith !== undefined) throw session.endedWith
+    this.all.add(session)
+    return session
+  }
+}
