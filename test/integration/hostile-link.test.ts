@@ -12,7 +12,7 @@ import * as lp from 'it-length-prefixed'
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { pbStream } from '@libp2p/utils'
-import { Frame, FrameType, LinkFrame, Error as WireError } from '../../proto/warren.js'
+import { Block, Frame, FrameType, LinkFrame, Error as WireError } from '../../proto/warren.js'
 import { LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_LINK_CHANNELS, REQUEST_PROTOCOL } from '../../src/constants.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { MAX_LINK_FRAME_BYTES } from '../../src/protocol/link.js'
@@ -112,7 +112,8 @@ describe('hostile link peers', () => {
 
   it('answers requests on channels, each with its own final frame and FIN', async () => {
     const stored = chkBlock()
-    await node.service.insert(new RoutingKey(stored.key), stored.block, { htl: 0 })
+    // In the store that answers peers (a node's own inserts stay in its client cache).
+    await node.store.put(new RoutingKey(stored.key), Block.encode(stored.block))
     const l = await rawLink(evil, node)
     l.send({ channel: 1, frame: request(nextId++, stored.key, 0) })
     l.send({ channel: 2, frame: request(nextId++, randomBytes(32), 0) })
