@@ -1,0 +1,53 @@
+/**
+ * The churn figures of docs/reliability.md (issue 11, item 3):
+ *
+ *   npm run build && node dist/bench/churn.js [--nodes 40] [--seed 11] [--ops 400] [--small 60] [--multi 12]
+ *
+ * Real warren nodes, each in its own process, a mixed workload while 30 % of them are killed
+ * with SIGKILL and half of those restarted (test/helpers/churn.ts says what is checked). Prints
+ * one JSON report; exits 1 if a file with a surviving replica could not be fetched or an
+ * operation outlived its deadline. test/integration/churn.slow.ts runs a smaller configuration.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { runChurn } from '../test/helpers/churn.js'
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '40' },
+    seed: { type: 'string', default: '11' },
+    ops: { type: 'string', default: '400' },
+    small: { type: 'string', default: '60' },
+    multi: { type: 'string', default: '12' },
+    'multi-kib': { type: 'string', default: '256' },
+    concurrency: { type: 'string', default: '6' }
+  }
+})
+const root = await mkdtemp(join(tmpdir(), 'warren-churn-'))
+try {
+  const report = await runChurn({
+    root,
+    seed: Number(values.seed),
+    nodes: Number(values.nodes),
+    degree: 4,
+    smallFiles: Number(values.small),
+    multiFiles: Number(values.multi),
+    smallBytes: 2000,
+    multiBytes: Number(values['multi-kib']) * 1024,
+    churnOps: Number(values.ops),
+    killFraction: 0.3,
+    restartFraction: 0.5,
+    getDeadlineMs: 20_000,
+    putDeadlineMs: 60_000,
+    graceMs: 5_000,
+    attempts: 3,
+    concurrency: Number(values.concurrency),
+    log: (line) => { console.error(`${new Date().toISOString()} ${line}`) }
+  })
+  console.log(JSON.stringify(report, null, 2))
+  process.exitCode = report.files.lost.length > 0 || report.operations.overDeadline > 0 || report.operations.noReply > 0 ? 1 : 0
+} finally {
+  await rm(root, { recursive: true, force: true, maxRetries: 3 })
+}
