@@ -1,7 +1,7 @@
 /**
  * The churn figures of docs/reliability.md (issue 11, item 3):
  *
- *   npm run build && node dist/bench/churn.js [--nodes 40] [--seed 11] [--ops 400] [--small 60] [--multi 12]
+ *   npm run build && node dist/bench/churn.js [--nodes 40] [--seed 11] [--ops 400] [--small 60] [--multi 12] [--multi-kib 128] [--htl N]
  *
  * Real warren nodes, each in its own process, a mixed workload while 30 % of them are killed
  * with SIGKILL and half of those restarted (test/helpers/churn.ts says what is checked). Prints
@@ -21,8 +21,9 @@ const { values } = parseArgs({
     ops: { type: 'string', default: '400' },
     small: { type: 'string', default: '60' },
     multi: { type: 'string', default: '12' },
-    'multi-kib': { type: 'string', default: '256' },
-    concurrency: { type: 'string', default: '6' }
+    'multi-kib': { type: 'string', default: '128' },
+    concurrency: { type: 'string', default: '6' },
+    htl: { type: 'string' }
   }
 })
 const root = await mkdtemp(join(tmpdir(), 'warren-churn-'))
@@ -40,8 +41,9 @@ try {
     killFraction: 0.3,
     restartFraction: 0.5,
     getDeadlineMs: 20_000,
-    putDeadlineMs: 60_000,
-    graceMs: 5_000,
+    putDeadlineMs: 120_000,
+    htl: values.htl === undefined ? undefined : Number(values.htl),
+    graceMs: 10_000,
     attempts: 3,
     concurrency: Number(values.concurrency),
     log: (line) => { console.error(`${new Date().toISOString()} ${line}`) }

@@ -34,6 +34,8 @@ export interface ChurnOptions {
   restartFraction: number
   getDeadlineMs: number
   putDeadlineMs: number
+  /** Hops-to-live of the inserts and requests (the node's default when undefined). */
+  htl?: number
   graceMs: number
   attempts: number
   /** Operations in flight at once. */
@@ -43,14 +45,27 @@ export interface ChurnOptions {
 
 interface FileRecord { uri: string, sha256: string, keys: string[], size: number, by: number }
 
-interface OpRecord { kind: 'put' | 'get', node: number, ok: boolean, ms: number, deadlineMs: number, error?: string, killed: boolean, noReply: boolean }
+export interface OpRecord { kind: 'put' | 'get', node: number, ok: boolean, ms: number, deadlineMs: number, error?: string, killed: boolean, noReply: boolean }
 
 export interface ChurnReport {
   options: Omit<ChurnOptions, 'root' | 'log'>
   seconds: number
   killed: number[]
   restarted: number[]
-  operations: { total: number, ok: number, failed: number, killedInFlight: number, noReply: number, overDeadline: number, maxOvershootMs: number, failures: Record<string, number> }
+  operations: {
+    total: number
+    ok: number
+    failed: number
+    killedInFlight: number
+    noReply: number
+    overDeadline: number
+    maxOvershootMs: number
+    /** The operation that settled latest after its deadline. */
+    worst?: OpRecord
+    /** Milliseconds to settle, by kind: median and max. */
+    ms: Record<string, { median: number, max: number }>
+    failures: Record<string, number>
+  }
   files: { inserted: number, insertedSmall: number, insertedMulti: number, withSurvivingReplica: number, retrieved: number, retrievedFirstTry: number, lost: Array<{ uri: string, errors: string[] }>, noReplica: number }
   churnGets: { total: number, ok: number }
   memory: {
@@ -84,7 +99,7 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
   const pick = (list: number[]): number => list[Math.floor(rng() * list.length)]
 
   const put = async (node: number, size: number): Promise<FileRecord | undefined> => {
-    const r = await fleet.request(node, 'put', { size, seed: Math.floor(rng() * 2 ** 31), deadlineMs: o.putDeadlineMs }, o.putDeadlineMs + 60_000)
+    const r = await fleet.request(node, 'put', { size, seed: Math.floor(rng() * 2 ** 31), deadlineMs: o.putDeadlineMs, htl: o.htl }, o.putDeadlineMs + 60_000)
     note('put', node, r, o.putDeadlineMs)
     if (!r.ok) return undefined
     const f = { uri: r.uri as string, sha256: r.sha256 as string, keys: r.keys as string[], size, by: node }
@@ -92,7 +107,7 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
     return f
   }
   const get = async (node: number, f: FileRecord): Promise<Reply> => {
-    const r = await fleet.request(node, 'get', { uri: f.uri, deadlineMs: o.getDeadlineMs }, o.getDeadlineMs + 60_000)
+    const r = await fleet.request(node, 'get', { uri: f.uri, deadlineMs: o.getDeadlineMs, htl: o.htl }, o.getDeadlineMs + 60_000)
     if (r.ok && r.sha256 !== f.sha256) return { ...r, ok: false, error: `wrong content: sha256 ${String(r.sha256)} for ${f.sha256}` }
     return r
   }
@@ -223,6 +238,11 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
         noReply: ops.filter((x) => x.noReply).length,
         overDeadline: settled.filter((x) => x.ms > x.deadlineMs + o.graceMs).length,
         maxOvershootMs: Math.max(0, ...settled.map((x) => x.ms - x.deadlineMs)),
+        worst: [...settled].sort((a, b) => (b.ms - b.deadlineMs) - (a.ms - a.deadlineMs)).find((x) => x.ms > x.deadlineMs),
+        ms: Object.fromEntries((['put', 'get'] as const).map((k) => {
+          const t = settled.filter((x) => x.kind === k).map((x) => x.ms).sort((a, b) => a - b)
+          return [k, { median: t[Math.floor(t.length / 2)] ?? 0, max: t.at(-1) ?? 0 }]
+        })),
         failures
       },
       files: {

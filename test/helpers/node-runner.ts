@@ -6,9 +6,9 @@
  * argv: dataDir. Sends { ready, addr, peerId, openReport } once started. Requests carry an id
  * and are answered { id, ok, ... } or { id, ok: false, error, ms }:
  *   connect { addrs }             dial each (failures counted, not thrown)
- *   put { size, seed, deadlineMs } insert `size` bytes drawn from `seed`; answers uri, sha256,
+ *   put { size, seed, deadlineMs, htl? } insert `size` bytes drawn from `seed`; answers uri, sha256,
  *                                  the routing keys of its blocks, ms
- *   get { uri, deadlineMs }        fetch; answers sha256, size, ms
+ *   get { uri, deadlineMs, htl? }  fetch; answers sha256, size, ms
  *   has { keys }                   which routing keys (hex) the local store holds
  *   stats                          RSS, live heap after a GC (forked with --expose-gc), routing
  *                                  table, peers, store, operations in flight
@@ -54,17 +54,18 @@ async function main (): Promise<void> {
       }))
       return { failed }
     },
-    put: async (m: { size: number, seed: number, deadlineMs: number }) => {
+    put: async (m: { size: number, seed: number, deadlineMs: number, htl?: number }) => {
       const data = seededData(m.size, m.seed)
       const keys: string[] = []
       const r = await node.client.put(Readable.from([data]), {
         signal: AbortSignal.timeout(m.deadlineMs),
+        htl: m.htl,
         onProgress: (evt) => { if (evt.type === 'warren:insert:block') keys.push((evt.detail as { key: RoutingKey }).key.hex) }
       })
       return { uri: r.uri, sha256: sha256(data), keys, blocks: r.blocks, minStored: r.minStored }
     },
-    get: async (m: { uri: string, deadlineMs: number }) => {
-      const data = await node.client.get(m.uri, { signal: AbortSignal.timeout(m.deadlineMs) })
+    get: async (m: { uri: string, deadlineMs: number, htl?: number }) => {
+      const data = await node.client.get(m.uri, { signal: AbortSignal.timeout(m.deadlineMs), htl: m.htl })
       return { sha256: sha256(data), size: data.length }
     },
     has: async (m: { keys: string[] }) => ({ has: m.keys.map((k) => node.store.has(RoutingKey.fromHex(k))) }),
