@@ -102,7 +102,8 @@ export async function runCrashLoad (o: CrashLoadOptions): Promise<CrashLoadRepor
     for (let round = 0; round < o.rounds; round++) {
       const r: RoundReport = { round, killAfterMs: 0, completed: {}, inFlightAtKill: 0, verify: { checked: 0, deleted: 0, code: null }, blocksHeld: 0, blocksExpected: 0, localFilesRead: 0, localFilesExpected: 0, peerFilesRead: 0, peerFilesExpected: 0, problems: [] }
       rounds.push(r)
-      let killed = false
+      // Set by the kill below while the load loops run (an object: the loops read it after each await).
+      const state = { killed: false }
       let inFlight = 0
       const count = (kind: string): void => { r.completed[kind] = (r.completed[kind] ?? 0) + 1 }
       // One operation of the mix: what it is depends on a draw; on node 0 or from a peer.
@@ -134,11 +135,11 @@ export async function runCrashLoad (o: CrashLoadOptions): Promise<CrashLoadRepor
       r.killAfterMs = Math.round(o.minKillMs + rng() * (o.maxKillMs - o.minKillMs))
       const killAt = Date.now() + r.killAfterMs
       const load = Promise.all(Array.from({ length: o.concurrency }, async () => {
-        while (!killed) await operation()
+        while (!state.killed) await operation()
       }))
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, killAt - Date.now())))
       r.inFlightAtKill = inFlight
-      killed = true
+      state.killed = true
       fleet.kill(0)
       await fleet.exited(0)
       await load

@@ -96,7 +96,7 @@ async function main (): Promise<void> {
       (err: Error) => { process.send!({ id: m.id, ok: false, error: `${err.name}: ${err.message}`, ms: ms() }) }
     )
   })
-  process.send!({ ready: true, addr: node.libp2p.getMultiaddrs()[0].toString(), peerId: node.peerId.toString(), openReport: node.store.openReport })
+  process.send!({ ready: true, addr: node.libp2p.getMultiaddrs()[0].toString(), peerId: node.peerId, openReport: node.store.openReport })
 }
 
 if (process.send === undefined || process.argv[2] === undefined) throw new Error('node-runner is forked by test/helpers/fleet.ts with a data folder')
