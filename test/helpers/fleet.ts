@@ -41,11 +41,23 @@ export interface FleetNode {
 export class Fleet {
   readonly nodes: FleetNode[] = []
   private nextId = 0
+  /** Starts in progress: `stop` waits for them, so a start that fails cannot leave the others running. */
+  private readonly starting = new Set<Promise<unknown>>()
 
   constructor (readonly root: string) {}
 
   /** Start node `i` (a new folder, or the one it had before a kill) and wait until it listens. */
   async start (i: number): Promise<FleetNode> {
+    const p = this.startNode(i)
+    this.starting.add(p)
+    try {
+      return await p
+    } finally {
+      this.starting.delete(p)
+    }
+  }
+
+  private async startNode (i: number): Promise<FleetNode> {
     const n = this.nodes[i] ?? { index: i, dir: join(this.root, `node-${i}`), addr: '', peerId: '', alive: false, starts: 0, pending: new Map() }
     this.nodes[i] = n
     await mkdir(n.dir, { recursive: true })
@@ -132,6 +144,7 @@ export class Fleet {
 
   /** Stop every running node cleanly (SIGKILL after 20 s), and wait for all to exit. */
   async stop (): Promise<void> {
+    await Promise.allSettled([...this.starting])
     await Promise.all(this.nodes.map(async (n) => {
       if (n.proc === undefined || n.proc.exitCode !== null || n.proc.signalCode !== null) return
       const gone = new Promise((resolve) => n.proc!.once('exit', resolve))

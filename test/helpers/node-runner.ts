@@ -35,6 +35,8 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 
 async function main (): Promise<void> {
   const dir = process.argv[2]
+  // The parent gone (killed, or ended without stopping us): a node nobody drives must not linger.
+  process.on('disconnect', () => { process.exit(1) })
   const node = await createWarrenNode({ ...defaultConfig(dir), listen: ['/ip4/127.0.0.1/tcp/0'], storeBytes: 64 * 1024 * 1024 }, {
     localTestnet: true,
     arkPublish: false,
