@@ -1,7 +1,7 @@
 /**
  * The churn figures of docs/reliability.md (issue 11, item 3):
  *
- *   npm run build && node dist/bench/churn.js [--nodes 40] [--seed 11] [--ops 120] [--small 30] [--multi 6] [--multi-kib 128] [--htl N]
+ *   npm run build && node dist/bench/churn.js [--nodes 40] [--seed 11] [--ops 80] [--small 20] [--multi 4] [--multi-kib 128] [--htl N]
  *
  * Real warren nodes, each in its own process, a mixed workload while 30 % of them are killed
  * with SIGKILL and half of those restarted (test/helpers/churn.ts says what is checked). Prints
@@ -18,9 +18,9 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '40' },
     seed: { type: 'string', default: '11' },
-    ops: { type: 'string', default: '120' },
-    small: { type: 'string', default: '30' },
-    multi: { type: 'string', default: '6' },
+    ops: { type: 'string', default: '80' },
+    small: { type: 'string', default: '20' },
+    multi: { type: 'string', default: '4' },
     'multi-kib': { type: 'string', default: '128' },
     concurrency: { type: 'string', default: '6' },
     htl: { type: 'string' }

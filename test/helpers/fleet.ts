@@ -72,6 +72,8 @@ export class Fleet {
     })
     proc.removeAllListeners('exit')
     Object.assign(n, { proc, addr: ready.addr, peerId: ready.peerId, openReport: ready.openReport, alive: true, starts: n.starts + 1 })
+    // A send to a node killed a moment ago fails with EPIPE: the exit handler answers its requests.
+    proc.on('error', () => {})
     proc.on('message', (m: Reply) => {
       const p = n.pending.get(m.id)
       if (p === undefined) return
@@ -106,7 +108,12 @@ export class Fleet {
         resolve({ id, ok: false, error: `no answer within ${waitMs} ms`, ms: waitMs, noReply: true })
       }, waitMs)
       n.pending.set(id, { resolve, timer })
-      n.proc!.send({ id, op, ...payload })
+      n.proc!.send({ id, op, ...payload }, (err) => {
+        if (err === null || !n.pending.has(id)) return
+        clearTimeout(timer)
+        n.pending.delete(id)
+        resolve({ id, ok: false, error: `killed (${err.message})`, ms: -1, killed: true })
+      })
     })
   }
 
