@@ -5,8 +5,8 @@
  *
  * Real warren nodes, each in its own process, a mixed workload while 30 % of them are killed
  * with SIGKILL and half of those restarted (test/helpers/churn.ts says what is checked). Prints
- * one JSON report; exits 1 if a file with a surviving replica could not be fetched or an
- * operation outlived its deadline. test/integration/churn.slow.ts runs a smaller configuration.
+ * one JSON report (exit 0 whatever it says: test/integration/churn.slow.ts, a smaller
+ * configuration, is the one that asserts).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -49,7 +49,8 @@ try {
     log: (line) => { console.error(`${new Date().toISOString()} ${line}`) }
   })
   console.log(JSON.stringify(report, null, 2))
-  process.exitCode = report.files.lost.length > 0 || report.operations.overDeadline > 0 || report.operations.noReply > 0 ? 1 : 0
+  // Figures, not a verdict: files that could not be fetched are in the report (the slow test asserts).
+  process.exitCode = 0
 } finally {
   await rm(root, { recursive: true, force: true, maxRetries: 3 })
 }
