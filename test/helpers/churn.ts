@@ -66,7 +66,7 @@ export interface ChurnReport {
     ms: Record<string, { median: number, max: number }>
     failures: Record<string, number>
   }
-  files: { inserted: number, insertedSmall: number, insertedMulti: number, withSurvivingReplica: number, retrieved: number, retrievedFirstTry: number, lost: Array<{ uri: string, errors: string[] }>, noReplica: number }
+  files: { inserted: number, insertedSmall: number, insertedMulti: number, withSurvivingReplica: number, retrieved: number, retrievedFirstTry: number, lost: Array<{ uri: string, size: number, errors: string[] }>, noReplica: number }
   churnGets: { total: number, ok: number }
   memory: {
     /** Nodes that ran from the first inserts to the end without a kill. */
@@ -209,7 +209,7 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
         }
         errors.push(`node ${node}: ${r.error}`)
       }
-      lost.push({ uri: f.uri, errors })
+      lost.push({ uri: f.uri, size: f.size, errors })
     })
 
     const end = new Map<number, NodeStats>()
