@@ -151,7 +151,7 @@ export class Fleet {
 
   /** Stop every running node cleanly (SIGKILL after 20 s), and wait for all to exit. */
   async stop (): Promise<void> {
-    await Promise.allSettled([...this.starting])
+    await Promise.allSettled(this.starting)
     await Promise.all(this.nodes.map(async (n) => {
       if (n.proc === undefined || n.proc.exitCode !== null || n.proc.signalCode !== null) return
       const gone = new Promise((resolve) => n.proc!.once('exit', resolve))
