@@ -34,6 +34,8 @@ const BENCHES: Record<string, BenchSpec> = {
   'sim-compare': { about: 'convergence quartiles of a core profile', full: ['{}', '1', '10', '5000'], quick: ['{}', '1', '1', '100'] },
   'sim-diag': { about: 'why convergence probes fail', full: ['1', '5000'], quick: ['1', '100'] },
   'sim-faults': { about: 'fault tolerance at one removal fraction', full: ['{}', '{}', '1', '10', '0', '0.3', '1000'], quick: ['{}', '{}', '1', '1', '0', '0.3', '20'] },
+  churn: { about: 'churn: nodes in their own processes, 30 % SIGKILLed, retrievability, deadlines, memory', full: ['--nodes', '40', '--ops', '80', '--small', '20', '--multi', '4', '--htl', '10'], quick: ['--nodes', '4', '--ops', '4', '--small', '2', '--multi', '1', '--multi-kib', '64', '--htl', '4'] },
+  'crash-load': { about: 'SIGKILL of a node under concurrent local and peer load: verify, reopen, acknowledged puts', full: ['--rounds', '20'], quick: ['--rounds', '1', '--peers', '1', '--concurrency', '4', '--multi-kib', '64', '--min-kill-ms', '1000', '--max-kill-ms', '3000'] },
   'sim-minimal': { about: 'an independent minimal model of the 2001 convergence experiment (Fig. 2)', full: ['10', '5000'], quick: ['1', '300', '{"nodes":200}'] }
 }
 

@@ -2,7 +2,7 @@
  * The fuzz campaign of issue 11:
  *
  *   npm run fuzz -- --seed N (--count N | --seconds N) [--protocol request|insert|announce|join|api]
- *                   [--concurrency 32] [--peers 8]
+ *                   [--concurrency 32] [--peers 8] [--progress SECONDS]
  *
  * Forks bench/fuzz/target.ts (three real nodes on 127.0.0.1 and node 0's client API, in their
  * own process), then drives node 0's protocol handlers from raw libp2p peers (no warren code)
@@ -31,6 +31,7 @@ import type { Case, Material, Protocol } from './cases.js'
 import type { TargetStats } from './target.js'
 import type { RawPeer } from '../../test/helpers/raw-peer.js'
 import type { ChildProcess } from 'node:child_process'
+import type { Connection, Stream } from '@libp2p/interface'
 
 export type FuzzProtocol = Protocol | 'api'
 export const FUZZ_PROTOCOLS: FuzzProtocol[] = [...PROTOCOLS, 'api']
@@ -47,6 +48,10 @@ export interface FuzzOptions {
   protocols: FuzzProtocol[]
   concurrency?: number
   peers?: number
+  /** Print a progress line (JSON, to stderr) this often, so a long run that is stopped still leaves figures. */
+  progressSeconds?: number
+  /** Aborted: the protocol in progress ends as if its count or time were reached and the report is made. */
+  signal?: AbortSignal
 }
 
 export interface ProtocolReport {
@@ -54,6 +59,13 @@ export interface ProtocolReport {
   frames: number
   seconds: number
   framesPerSecond: number
+  /**
+   * CPU seconds the fuzzer and the target spent on this protocol, and frames per CPU second:
+   * on a machine shared with other work the wall-clock rate says more about the neighbours than
+   * about the fuzzer, this one does not.
+   */
+  cpuSeconds: number
+  framesPerCpuSecond: number
   /** 'ERROR <CODE>', a reply's frame type, 'HTTP <status>', or 'none: <why>' (unanswered). */
   answers: Record<string, number>
   unanswered: number
@@ -151,10 +163,10 @@ function finalFrame (bytes: Uint8Array): FrameType | undefined {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** Send one case on a new stream; the answers' labels and the frames sent. */
-async function runCase (peer: RawPeer, target: string, proto: Protocol, c: Case): Promise<{ labels: string[], frames: number }> {
+async function runCase (link: Link, proto: Protocol, c: Case): Promise<{ labels: string[], frames: number }> {
   let stream
   try {
-    stream = await peer.dialProtocol(multiaddr(target), PROTOCOL_ID[proto], { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) })
+    stream = await link.stream(PROTOCOL_ID[proto])
   } catch (err: any) {
     return { labels: [`none: stream refused (${err.name})`], frames: 0 }
   }
@@ -185,6 +197,28 @@ async function runCase (peer: RawPeer, target: string, proto: Protocol, c: Case)
   return { labels, frames }
 }
 
+/**
+ * A fuzzing identity's connection to the target, opened once and reopened if it closes: a
+ * stream on it costs a yamux frame and a protocol negotiation, where `dialProtocol` with a
+ * multiaddr also looked the peer up and parsed the address for every case (a fifth of the
+ * fuzzer's CPU in a profile; docs/reliability.md has the rates before and after).
+ */
+interface Link {
+  stream: (protocol: string) => Promise<Stream>
+}
+
+function link (peer: RawPeer, target: string): Link {
+  const addr = multiaddr(target)
+  let conn: Promise<Connection> | undefined
+  const open = async (): Promise<Connection> => {
+    const c = await conn
+    if (c !== undefined && c.status === 'open') return c
+    conn = peer.dial(addr, { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) })
+    return await conn
+  }
+  return { stream: async (protocol) => await (await open()).newStream(protocol, { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) }) }
+}
+
 // A connection per request: a server that answers before reading a body may close the connection, which must not fail the next case.
 const apiAgent = new Agent({ keepAlive: false, maxSockets: 64 })
 
@@ -202,8 +236,13 @@ async function runApiCase (base: URL, c: ApiCase): Promise<string> {
   })
 }
 
+function ownCpu (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
 function newReport (): ProtocolReport {
-  return { cases: 0, frames: 0, seconds: 0, framesPerSecond: 0, answers: {}, unanswered: 0, serverErrors: 0, examples: [] }
+  return { cases: 0, frames: 0, seconds: 0, framesPerSecond: 0, cpuSeconds: 0, framesPerCpuSecond: 0, answers: {}, unanswered: 0, serverErrors: 0, examples: [] }
 }
 
 function record (r: ProtocolReport, answer: string, example: () => ProtocolReport['examples'][number]): void {
@@ -222,12 +261,13 @@ export async function runFuzz (o: FuzzOptions): Promise<FuzzReport> {
   const peers = await Promise.all(Array.from({ length: o.peers ?? 8 }, async () => await createRawPeer()))
   const report: FuzzReport = {
     seed: o.seed,
-    command: `npm run fuzz -- --seed ${o.seed} ${o.count !== undefined ? `--count ${o.count}` : `--seconds ${o.seconds}`}${o.protocols.length === 1 ? ` --protocol ${o.protocols[0]}` : ''}`,
+    command: `npm run fuzz -- --seed ${o.seed}${o.count !== undefined ? ` --count ${o.count}` : ''}${o.seconds !== undefined ? ` --seconds ${o.seconds}` : ''}${o.protocols.length === 1 ? ` --protocol ${o.protocols[0]}` : ''}${o.concurrency !== undefined ? ` --concurrency ${o.concurrency}` : ''}${o.peers !== undefined ? ` --peers ${o.peers}` : ''}`,
     protocols: {},
     target: { crashed: false, unhandledRejections: 0, rejections: [], rssBefore: 0, rssAfter: 0, heapBefore: 0, heapAfter: 0, activeOperationsAfter: [], slotsHeldAfter: [] }
   }
   try {
     for (const p of peers) await p.start()
+    const links = peers.map((p) => link(p, target.addr))
     const before = await target.stats()
     report.target.rssBefore = before.rss
     report.target.heapBefore = before.heapUsed
@@ -235,12 +275,20 @@ export async function runFuzz (o: FuzzOptions): Promise<FuzzReport> {
       const r = newReport()
       report.protocols[proto] = r
       const started = Date.now()
+      const cpuBefore = ownCpu() + (await target.stats()).cpuSeconds
       const deadline = o.seconds === undefined ? Infinity : started + o.seconds * 1000
       let next = 0
-      const more = (): boolean => target.exited() === undefined && Date.now() < deadline && (o.count === undefined || next < o.count)
+      const more = (): boolean => target.exited() === undefined && o.signal?.aborted !== true && Date.now() < deadline && (o.count === undefined || next < o.count)
+      const progress = o.progressSeconds === undefined
+        ? undefined
+        : setInterval(() => {
+          const s = (Date.now() - started) / 1000
+          console.error(JSON.stringify({ progress: proto, at: new Date().toISOString(), frames: r.frames, seconds: Math.round(s), framesPerSecond: Math.round(r.frames / s), unanswered: r.unanswered, serverErrors: r.serverErrors, crashed: target.exited() }))
+        }, o.progressSeconds * 1000)
       await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
         const rng = seededRng(o.seed * 1_000_003 + pi * 1009 + w)
         const peer = peers[w % peers.length]
+        const to = links[w % peers.length]
         const m: Material | undefined = proto === 'api' ? undefined : material({ peerId: peer.peerId.toMultihash().bytes, multiaddrs: [] }, rng)
         const apiBase = new URL(target.api)
         while (more()) {
@@ -253,14 +301,19 @@ export async function runFuzz (o: FuzzOptions): Promise<FuzzReport> {
             record(r, answer, () => ({ kind: c.kind, answer, first: `${c.method} ${c.path} ${JSON.stringify(c.headers)} body ${c.body?.length ?? 0} B` }))
           } else {
             const c = makeCase(proto, m!, rng)
-            const { labels, frames } = await runCase(peer, target.addr, proto, c)
+            const { labels, frames } = await runCase(to, proto, c)
             r.frames += frames
             for (const answer of labels) record(r, answer, () => ({ kind: c.kind, answer, first: hex(c.first), second: c.second === undefined ? undefined : hex(c.second) }))
           }
         }
       }))
+      clearInterval(progress)
       r.seconds = (Date.now() - started) / 1000
       r.framesPerSecond = Math.round(r.frames / r.seconds)
+      if (target.exited() === undefined) {
+        r.cpuSeconds = Math.round((ownCpu() + (await target.stats()).cpuSeconds - cpuBefore) * 10) / 10
+        r.framesPerCpuSecond = Math.round(r.frames / r.cpuSeconds)
+      }
       if (target.exited() !== undefined) break
     }
     if (target.exited() === undefined) {
@@ -298,7 +351,8 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       seconds: { type: 'string' },
       protocol: { type: 'string' },
       concurrency: { type: 'string' },
-      peers: { type: 'string' }
+      peers: { type: 'string' },
+      progress: { type: 'string' }
     }
   })
   const num = (name: string, v: string | undefined): number | undefined => {
@@ -312,7 +366,12 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     console.error(`unknown --protocol ${values.protocol} (one of ${FUZZ_PROTOCOLS.join(', ')})`)
     process.exit(2)
   }
+  // SIGTERM or SIGINT ends the run early with a report of what was done.
+  const stop = new AbortController()
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => { stop.abort() })
   const report = await runFuzz({
+    signal: stop.signal,
+    progressSeconds: num('progress', values.progress),
     seed: num('seed', values.seed) ?? Math.floor(Math.random() * 2 ** 31),
     count: num('count', values.count),
     seconds: num('seconds', values.seconds),

@@ -18,6 +18,8 @@ import type { WarrenNode } from '../../src/node.js'
 export interface TargetStats {
   rss: number
   heapUsed: number
+  /** CPU time of this process so far (user + system), in seconds. */
+  cpuSeconds: number
   unhandledRejections: number
   /** The first few unhandled rejections' messages. */
   rejections: string[]
@@ -67,6 +69,7 @@ function stats (): TargetStats {
   return {
     rss: m.rss,
     heapUsed: m.heapUsed,
+    cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     unhandledRejections: unhandled,
     rejections,
     activeOperations: nodes.map((n) => n.service.activeOperations),
