@@ -42,7 +42,8 @@ export interface IncomingMessage<P> {
 export type Response<P> =
   | { type: 'found', source: P, hops: number }
   | { type: 'collision', source: P, hops: number }
-  | { type: 'not-found', hops: number }
+  /** `recentlyFailed`: the child answered from its failure table (or passes on such an answer). */
+  | { type: 'not-found', hops: number, recentlyFailed?: boolean }
   | { type: 'route-not-found', remaining: number, hops: number }
   | { type: 'loop' }
   | { type: 'all-clear', depth: number, remaining: number, hops: number }
@@ -56,7 +57,8 @@ export type Response<P> =
 export type Reply<P> =
   | { type: 'found', source: P, hops: number, fromStore: boolean }
   | { type: 'collision', source: P, hops: number, fromStore: boolean }
-  | { type: 'not-found', hops: number }
+  /** `recentlyFailed`: the answer comes from a failure table (here or below), not from HTL running out. */
+  | { type: 'not-found', hops: number, recentlyFailed?: boolean }
   | { type: 'route-not-found', remaining: number, hops: number }
   | { type: 'loop' }
   | { type: 'all-clear', depth: number, remaining: number, hops: number }
@@ -134,6 +136,20 @@ export interface NodeCoreOptions {
    * with another entry. 0: plain LRU.
    */
   tableSpreadBuckets: number
+  /**
+   * DataNotFound answers per request taken as "try the next route" instead of ending the
+   * request. One child's DataNotFound is only its claim: issue 11 ended requests for a key
+   * with one peer placed next to it answering DataNotFound. 0: the paper (a DataNotFound ends
+   * the request).
+   */
+  notFoundRetries: number
+  /**
+   * HTL a request keeps after a DataNotFound it retries: at most this (and never more than it
+   * had before that child). Bounds the work a DataNotFound for a key that really is absent costs:
+   * each node of its path tries once more with this little HTL (2: at most 4 more messages
+   * per node), instead of the whole search again at every level.
+   */
+  notFoundRetryHtl: number
 }
 
 export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
@@ -155,7 +171,9 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   insertRouteTo: 'source',
   insertBacktrack: false,
   perPathLoops: false,
-  tableSpreadBuckets: 0
+  tableSpreadBuckets: 0,
+  notFoundRetries: 0,
+  notFoundRetryHtl: 2
 }
 
 export interface NodeCoreStats {
@@ -196,6 +214,10 @@ interface Op<P> {
   sourceOut?: P
   downstream?: P
   phase: Phase
+  /** DataNotFound answers taken as "try the next route" so far. */
+  notFoundRetried: number
+  /** Requests: every DataNotFound so far came from a failure table (none from HTL running out). */
+  onlyRecentlyFailed?: boolean
 }
 
 interface HtlDecisions {
@@ -309,7 +331,9 @@ export class NodeCore<P> {
 
     if (msg.kind === 'request' && o.failureTableSize > 0 && this.failures.rejects(msg.key.hex, htl, now)) {
       this.stats.failureTableRejects++
-      const reply: Reply<P> = { type: 'not-found', hops: 0 }
+      // Marked, so that no node records (or renews) a failure entry from it: issue 11 saw
+      // failure entries feed each other and keep a key failing after the attacker left.
+      const reply: Reply<P> = { type: 'not-found', hops: 0, recentlyFailed: true }
       if (from === null) this.countLocal(msg.kind, reply)
       return [{ type: 'reply', id: msg.id, to: from, reply }]
     }
@@ -326,7 +350,8 @@ export class NodeCore<P> {
       tried: new Set(),
       hops: 0,
       deadline: now + this.timeoutFor(htl),
-      phase: 'routing'
+      phase: 'routing',
+      notFoundRetried: 0
     }
     if (msg.kind === 'insert') {
       op.source = from === null ? this.self : (msg.source ?? from)
@@ -370,6 +395,16 @@ export class NodeCore<P> {
         op.hops += 1 + res.hops
         if (op.kind === 'insert') {
           op.budget = op.sentHtl
+          return this.tryNext(op)
+        }
+        op.onlyRecentlyFailed = res.recentlyFailed === true && op.onlyRecentlyFailed !== false
+        if (op.notFoundRetried < this.options.notFoundRetries) {
+          // One child's DataNotFound is its claim, not proof: try the next route, with no more
+          // HTL than this node had and at most notFoundRetryHtl (it bounds what an absent key
+          // costs). Not one hop less: the node above a lying child may itself have got the
+          // request as a retry, with little HTL, and must still reach the next route.
+          op.notFoundRetried++
+          op.budget = Math.min(op.budgetBefore, this.options.notFoundRetryHtl)
           return this.tryNext(op)
         }
         return this.exhausted(op)
@@ -532,6 +567,8 @@ export class NodeCore<P> {
       op.phase = 'awaiting-data'
       return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: 0, hops: op.hops } }]
     }
+    // A failure learnt only from failure tables is passed on as such and recorded nowhere.
+    if (op.onlyRecentlyFailed === true) return this.finish(op, { type: 'not-found', hops: op.hops, recentlyFailed: true })
     if (this.options.failureTableSize > 0) this.failures.record(op.key.hex, op.htlIn, this.now())
     return this.finish(op, { type: 'not-found', hops: op.hops })
   }

@@ -71,7 +71,10 @@ export const networkProfile: RoutingProfile = freeze({
     // (Not insertBacktrack: in a small network an insert that backtracks all the way home
     // ends up stored at its originator only.)
     loopCostsHop: false,
-    perPathLoops: true
+    perPathLoops: true,
+    // One DataNotFound per request is taken as "try the next route" (issue 11: one peer placed
+    // next to a key and answering DataNotFound made it unreachable through its neighbours).
+    notFoundRetries: 1
   },
   announce: {
     ...DEFAULT_ANNOUNCE_OPTIONS,
@@ -122,7 +125,8 @@ export const paperProfile: RoutingProfile = freeze({
     perPathLoops: false,
     refreshOnForward: false,
     insertBacktrack: true,
-    insertRouteTo: 'source'
+    insertRouteTo: 'source',
+    notFoundRetries: 0
   },
   announce: { ...DEFAULT_ANNOUNCE_OPTIONS, maxHtl: MAX_HTL, shareWalk: 'off', shareNearest: 0, joinHtl: 0 },
   announceHtl: 10,

@@ -7,7 +7,7 @@ import { pbStream } from '@libp2p/utils'
 import { createServer } from 'node:net'
 import { Frame, FrameType, KeyType } from '../../proto/warren.js'
 import type { Error as WireError } from '../../proto/warren.js'
-import { INSERT_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { INSERT_PROTOCOL, JOIN_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -152,4 +152,36 @@ export async function rawRequest (evil: RawPeer, target: Multiaddr, id: bigint, 
   } finally {
     s.abort(new Error('request done'))
   }
+}
+
+/**
+ * Finding 1, the censor: `evil` answers DATA_NOT_FOUND to every request (a routing-table
+ * neighbour of whoever it connects to, since it speaks the request protocol) and places itself
+ * at `loc` (a key's location) on each of `targets` by a forged join (HTL 0). Call before
+ * connecting `evil` to the targets. Returns each join's answer frame type (ANNOUNCE_JOINED:
+ * the target took the join) and a counter of the requests it answered.
+ */
+export async function censor (evil: RawPeer, targets: Multiaddr[], loc: number, firstId = 1n): Promise<{ joins: FrameType[], answered: () => number }> {
+  let answered = 0
+  await evil.handle(REQUEST_PROTOCOL, async (stream) => {
+    const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+    try {
+      await pb.read({ signal: AbortSignal.timeout(10_000) })
+      answered++
+      await pb.write({ type: FrameType.DATA_NOT_FOUND, dataNotFound: { hops: 0 } })
+      await stream.close()
+    } catch {
+      stream.abort(new Error('censor done'))
+    }
+  })
+  const node = { peerId: evil.peerId.toMultihash().bytes, multiaddrs: evil.getMultiaddrs().map((a) => a.bytes as Uint8Array<ArrayBuffer>) }
+  const joins: FrameType[] = []
+  for (const [i, t] of targets.entries()) {
+    const s = await evil.dialProtocol(t, JOIN_PROTOCOL)
+    const pb = pbStream(s, { maxDataLength: 4 * MAX_FRAME_BYTES }).pb(Frame)
+    await pb.write({ type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: firstId + BigInt(i), htl: 0, node, loc } })
+    joins.push((await pb.read({ signal: AbortSignal.timeout(10_000) })).type)
+    s.abort(new Error('join done'))
+  }
+  return { joins, answered: () => answered }
 }
