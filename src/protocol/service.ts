@@ -30,6 +30,7 @@ import { RequestInsertHandler } from './request-insert.js'
 import { NotFoundError } from './errors.js'
 import { PeerSlots } from './stream.js'
 import { InsertQuota } from './quota.js'
+import { Verifier } from './verifier.js'
 import type { InsertQuotaInit } from './quota.js'
 import type { AnnounceResult } from './announce.js'
 import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
@@ -112,6 +113,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   private readonly announceSlots: PeerSlots
   private readonly loc: NodeLocation
   private readonly addressBook: AddressBook
+  private readonly verifier: Verifier
   private topologyId?: string
   private started = false
 
@@ -127,7 +129,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     this.announceCore = new AnnounceCore<string>({
       self,
       table: this.core.table,
-      addRoute: (loc, peer) => { this.core.addRoute(loc, peer) },
+      addRoute: (loc, peer, via) => { this.core.addRoute(loc, peer, false, via) },
       rng,
       now: Date.now,
       location: () => this.loc.value,
@@ -154,6 +156,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       rng,
       log: components.logger.forComponent('warren:announce')
     }
+    this.verifier = new Verifier({ core: this.core, addressBook, connectionManager: components.connectionManager, peerStore: components.peerStore, log: components.logger.forComponent('warren:verify') })
     this.joins = new JoinHandler(announce)
     this.walks = new AnnounceHandler({ ...announce, joins: this.joins, location: this.loc })
   }
@@ -211,6 +214,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       },
       onDisconnect: (peerId) => { this.core.unpinPeer(peerId.toString()) }
     })
+    this.verifier.start()
     this.started = true
   }
 
@@ -219,6 +223,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const registrar = this.components.registrar
     for (const p of [REQUEST_PROTOCOL, INSERT_PROTOCOL, ANNOUNCE_PROTOCOL, JOIN_PROTOCOL]) await registrar.unhandle(p)
     if (this.topologyId !== undefined) registrar.unregister(this.topologyId)
+    this.verifier.stop()
     this.ops.stop()
     this.walks.stop()
     this.joins.stop()

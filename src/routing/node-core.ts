@@ -21,6 +21,7 @@
  * hops actually taken".
  */
 import { FailureTable } from './failure-table.js'
+import { PendingRoutes } from './pending-routes.js'
 import { RoutingTable } from './routing-table.js'
 import { SeenCache } from './seen-cache.js'
 import type { RoutingKey } from '../keys/routing-key.js'
@@ -150,6 +151,17 @@ export interface NodeCoreOptions {
    * per node), instead of the whole search again at every level.
    */
   notFoundRetryHtl: number
+  /**
+   * Route only to peers the driver verified (connected to, or pinned as neighbours): a route to
+   * any other peer waits in `pending` (bounded per sender and in total) until the driver
+   * reports it verified (`peerVerified`). Issue 11: forged joins and inserts naming made-up
+   * peers filled a node's routing table and its gets failed. Off: every route is used at once
+   * (the paper; the simulator, whose references are all real nodes).
+   */
+  verifiedRoutesOnly: boolean
+  /** Routes waiting for verification, in total and per sender (the peer that told us). */
+  pendingRoutes: number
+  pendingRoutesPerSender: number
 }
 
 export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
@@ -173,7 +185,10 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   perPathLoops: false,
   tableSpreadBuckets: 0,
   notFoundRetries: 0,
-  notFoundRetryHtl: 2
+  notFoundRetryHtl: 2,
+  verifiedRoutesOnly: false,
+  pendingRoutes: 256,
+  pendingRoutesPerSender: 64
 }
 
 export interface NodeCoreStats {
@@ -193,6 +208,8 @@ type Phase = 'routing' | 'awaiting-data' | 'sending-data'
 
 /** Upstream peers whose probabilistic-HTL decisions are remembered (oldest forgotten first). */
 const HTL_DECISIONS_SIZE = 4096
+/** Verified peers remembered besides those in the routing table (oldest forgotten first). */
+const VERIFIED_SIZE = 4096
 
 interface Op<P> {
   id: bigint
@@ -231,12 +248,16 @@ export class NodeCore<P> {
   readonly table: RoutingTable<P>
   readonly seen: SeenCache
   readonly failures: FailureTable
+  /** Routes waiting for their peer to be verified (verifiedRoutesOnly). */
+  readonly pending: PendingRoutes<P>
   readonly stats: NodeCoreStats
   private readonly store: StoreView
   private readonly rng: Rng
   private readonly now: () => number
   private readonly ops = new Map<bigint, Op<P>>()
   private readonly htlDecisions = new Map<P | null, HtlDecisions>()
+  /** Peers verified lately (besides those in the table), most recent last; bounded. */
+  private readonly verified = new Set<P>()
 
   constructor (init: { self: P, store: StoreView, rng: Rng, now: () => number, options?: Partial<NodeCoreOptions> }) {
     this.self = init.self
@@ -247,6 +268,7 @@ export class NodeCore<P> {
     this.table = new RoutingTable<P>(this.options.routingTableSize, this.options.tableSpreadBuckets)
     this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
     this.failures = new FailureTable(this.options.failureTableSize, this.options.failureTableTtlMs)
+    this.pending = new PendingRoutes<P>(this.options.pendingRoutes, this.options.pendingRoutesPerSender)
     this.stats = {
       requestsReceived: 0,
       insertsReceived: 0,
@@ -268,10 +290,38 @@ export class NodeCore<P> {
 
   /**
    * Add (or refresh) a routing entry: `peer` is thought to hold keys near `loc`. A pinned
-   * entry (a driver's connected neighbour) survives LRU replacement until `unpinPeer`.
+   * entry (a driver's connected neighbour) survives LRU replacement until `unpinPeer`; pinning
+   * verifies the peer. With verifiedRoutesOnly, a route to a peer not verified waits in
+   * `pending`, counted against `via`, the peer that told us about it.
    */
-  addRoute (loc: number, peer: P, pinned = false): void {
-    if (peer !== this.self) this.table.add(loc, peer, pinned)
+  addRoute (loc: number, peer: P, pinned = false, via?: P): void {
+    if (peer === this.self) return
+    if (pinned) this.peerVerified(peer)
+    if (!this.options.verifiedRoutesOnly || pinned || this.isVerified(peer)) this.table.add(loc, peer, pinned)
+    else this.pending.add(loc, peer, via)
+  }
+
+  /** Has the driver verified `peer` (connected to it)? A peer in the routing table was. */
+  isVerified (peer: P): boolean {
+    return this.verified.has(peer) || this.table.has(peer)
+  }
+
+  /** Up to `max` peers whose routes wait for verification: the driver connects to each and reports. */
+  peersToVerify (max: number): P[] {
+    return this.pending.next(max)
+  }
+
+  /** The driver connected to `peer`: its waiting routes enter the routing table. */
+  peerVerified (peer: P): void {
+    this.verified.delete(peer)
+    this.verified.add(peer)
+    if (this.verified.size > VERIFIED_SIZE) this.verified.delete(this.verified.values().next().value as P)
+    for (const r of this.pending.take(peer)) this.table.add(r.loc, r.peer)
+  }
+
+  /** The driver could not connect to `peer`: its waiting routes are dropped. */
+  verifyFailed (peer: P): void {
+    this.pending.forget(peer)
   }
 
   /** A neighbour disconnected: its entries become ordinary LRU entries. */
@@ -282,6 +332,8 @@ export class NodeCore<P> {
   /** Forget a peer entirely (it left, or misbehaved). */
   removePeer (peer: P): void {
     this.table.removePeer(peer)
+    this.pending.forget(peer)
+    this.verified.delete(peer)
     this.htlDecisions.delete(peer)
   }
 
@@ -292,6 +344,7 @@ export class NodeCore<P> {
    */
   forgetUnreachable (peer: P): void {
     this.table.removePeer(peer, true)
+    this.verified.delete(peer)
   }
 
   /** Move `peer`'s entries to the front of the LRU order (refreshOnForward). */
@@ -379,7 +432,7 @@ export class NodeCore<P> {
       case 'collision': {
         op.hops += 1 + res.hops
         const actions: Array<Action<P>> = []
-        this.addRoute(op.key.loc, res.source)
+        this.addRoute(op.key.loc, res.source, false, from)
         this.failures.clear(op.key.hex)
         if (op.from === null || this.rng() < this.options.cacheProb) {
           actions.push({ type: 'store', id: op.id, key: op.key })
@@ -517,6 +570,9 @@ export class NodeCore<P> {
     const tried = op.tried
     const next = this.table.closest(op.key.loc, (p) => p === from || p === self || tried.has(p))
     if (next === undefined) {
+      // A DataNotFound this request retried and could not beat is still a DataNotFound: HTL
+      // did run out below (or the child says so), and the failure table should learn it.
+      if (op.kind === 'request' && op.notFoundRetried > 0) return this.exhausted(op)
       if (op.kind === 'insert' && (op.from === null || !this.options.insertBacktrack)) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]

@@ -74,7 +74,10 @@ export const networkProfile: RoutingProfile = freeze({
     perPathLoops: true,
     // One DataNotFound per request is taken as "try the next route" (issue 11: one peer placed
     // next to a key and answering DataNotFound made it unreachable through its neighbours).
-    notFoundRetries: 1
+    notFoundRetries: 1,
+    // Routes only to peers the node has connected to (issue 11: forged joins naming made-up
+    // peers filled the table); others wait, bounded, until the node's verifier connects.
+    verifiedRoutesOnly: true
   },
   announce: {
     ...DEFAULT_ANNOUNCE_OPTIONS,
@@ -126,7 +129,8 @@ export const paperProfile: RoutingProfile = freeze({
     refreshOnForward: false,
     insertBacktrack: true,
     insertRouteTo: 'source',
-    notFoundRetries: 0
+    notFoundRetries: 0,
+    verifiedRoutesOnly: false
   },
   announce: { ...DEFAULT_ANNOUNCE_OPTIONS, maxHtl: MAX_HTL, shareWalk: 'off', shareNearest: 0, joinHtl: 0 },
   announceHtl: 10,

@@ -81,7 +81,10 @@ describe('routing core edges', () => {
       perPathLoops: false,
       tableSpreadBuckets: 0,
       notFoundRetries: 0,
-      notFoundRetryHtl: 2
+      notFoundRetryHtl: 2,
+      verifiedRoutesOnly: false,
+      pendingRoutes: 256,
+      pendingRoutesPerSender: 64
     })
     const core = new NodeCore<number>({ self: 0, store: { has: () => false }, rng: seededRng(1), now: () => 0 })
     assert.deepEqual(core.options, DEFAULT_CORE_OPTIONS)
