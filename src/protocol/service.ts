@@ -39,7 +39,7 @@ import type { RoutingKey } from '../keys/routing-key.js'
 import type { AnnounceOptions } from '../routing/announce.js'
 import type { NodeCoreOptions } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
-import type { AbortOptions, ComponentLogger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -79,6 +79,8 @@ export interface WarrenServiceEvents {
 
 export interface WarrenServiceComponents {
   peerId: PeerId
+  /** The node's identity key: it signs the node's own announcements. */
+  privateKey: PrivateKey
   registrar: Registrar
   connectionManager: ConnectionManager
   addressManager: AddressManager
@@ -158,7 +160,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     }
     this.verifier = new Verifier({ core: this.core, addressBook, connectionManager: components.connectionManager, peerStore: components.peerStore, log: components.logger.forComponent('warren:verify') })
     this.joins = new JoinHandler(announce)
-    this.walks = new AnnounceHandler({ ...announce, joins: this.joins, location: this.loc })
+    this.walks = new AnnounceHandler({ ...announce, joins: this.joins, location: this.loc, sign: async (data) => await components.privateKey.sign(data) })
   }
 
   /** This node's routing location, agreed by its last successful announcement (NaN before). */

@@ -78,6 +78,11 @@ export interface AnnounceMessage<P> {
   node: P
   /** SHA-256 of each seed so far, newcomer's first, in path order. */
   commitments: Uint8Array[]
+  /**
+   * The driver verified the newcomer's signature over this announcement (its ID and the first
+   * commitment). Needed whenever the sender is not the newcomer itself.
+   */
+  signed?: boolean
 }
 
 export type AnnounceAction<P> =
@@ -307,10 +312,11 @@ export class AnnounceCore<P> {
 
   /** An announcement arrives from `from`. */
   receive (from: P, msg: AnnounceMessage<P>): Array<AnnounceAction<P>> {
-    // At the first hop (one commitment: the newcomer's own) the sender must be the newcomer:
-    // nobody may announce someone else's identity or addresses into routing tables. Checked
-    // before the seen cache, so that a forged announcement cannot burn the newcomer's ID.
-    if (msg.commitments.length === 1 && msg.node !== from) return [{ type: 'failed', id: msg.id, to: from, reason: 'impostor' }]
+    // Nobody may announce someone else's identity or addresses into routing tables: the sender
+    // must be the newcomer, or relay an announcement the newcomer signed. (Issue 11: checked
+    // only at one commitment, two made-up commitments completed a walk for an impostor.)
+    // Checked before the seen cache, so that a forged announcement cannot burn the newcomer's ID.
+    if (msg.node !== from && msg.signed !== true) return [{ type: 'failed', id: msg.id, to: from, reason: 'impostor' }]
     // An ID in progress here is a loop even if it has left the seen cache.
     if (this.ops.has(msg.id) || !this.seen.add(msg.id, this.now())) return [{ type: 'failed', id: msg.id, to: from, reason: 'loop' }]
     const c = msg.commitments

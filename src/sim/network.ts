@@ -556,7 +556,7 @@ export class Simulator {
     const a = this.announcer(at)
     switch (e.type) {
       case Ev.Announce:
-        this.execAnnounce(at, a.receive(e.from, { id: e.id, htl: e.htl as number, node: e.node as number, commitments: e.list as Uint8Array[] }))
+        this.execAnnounce(at, a.receive(e.from, { id: e.id, htl: e.htl as number, node: e.node as number, commitments: e.list as Uint8Array[], signed: true }))
         break
       case Ev.Commit:
         this.execAnnounce(at, a.commit(e.id, e.from, e.list as Uint8Array[]))

@@ -8,7 +8,8 @@ import { createServer } from 'node:net'
 import type { Socket } from 'node:net'
 import { Frame, FrameType, KeyType } from '../../proto/warren.js'
 import type { Error as WireError } from '../../proto/warren.js'
-import { INSERT_PROTOCOL, JOIN_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { ANNOUNCE_PROTOCOL, INSERT_PROTOCOL, JOIN_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { commitmentOf } from '../../src/routing/announce.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -246,4 +247,27 @@ export async function fakeSourceInserts (evil: RawPeer, target: Multiaddr, count
     }
   }))
   return out
+}
+
+/**
+ * The low finding, announce impostor: `evil` relays a made-up announcement of `node` to
+ * `target` with `fake` commitments of its own making (as if it were a later hop), and if the
+ * walk goes on, reveals the seeds and reads the result. Returns the first answer's frame type
+ * (ERROR: refused), the error message, and the references harvested from the result.
+ * `given`: the first seeds (a signer must know the first commitment), the rest are random.
+ */
+export async function impostorWalk (evil: RawPeer, target: Multiaddr, node: WirePeerRef, id: bigint, fake = 2, signature?: Uint8Array<ArrayBuffer>, given: Uint8Array[] = []): Promise<{ first: FrameType, message?: string, refs: number }> {
+  const seeds = [...given, ...Array.from({ length: fake - given.length }, () => randomBytes(32))] as Array<Uint8Array<ArrayBuffer>>
+  const s = await evil.dialProtocol(target, ANNOUNCE_PROTOCOL)
+  const pb = pbStream(s, { maxDataLength: 4 * MAX_FRAME_BYTES }).pb(Frame)
+  try {
+    await pb.write({ type: FrameType.ANNOUNCE, announce: { id, htl: 3, node, commitments: seeds.map((x) => commitmentOf(x) as Uint8Array<ArrayBuffer>), signature } })
+    const f = await pb.read({ signal: AbortSignal.timeout(20_000) })
+    if (f.type !== FrameType.ANNOUNCE_COMMIT) return { first: f.type, message: f.error?.message, refs: 0 }
+    await pb.write({ type: FrameType.ANNOUNCE_REVEAL, announceReveal: { seeds } })
+    const r = await pb.read({ signal: AbortSignal.timeout(20_000) })
+    return { first: f.type, refs: r.announceResult?.refs.length ?? 0 }
+  } finally {
+    s.abort(new Error('walk done'))
+  }
 }
