@@ -570,9 +570,13 @@ export class NodeCore<P> {
     const tried = op.tried
     const next = this.table.closest(op.key.loc, (p) => p === from || p === self || tried.has(p))
     if (next === undefined) {
-      // A DataNotFound this request retried and could not beat is still a DataNotFound: HTL
-      // did run out below (or the child says so), and the failure table should learn it.
-      if (op.kind === 'request' && op.notFoundRetried > 0) return this.exhausted(op)
+      // A DataNotFound this request retried and could not beat: HTL did run out below (or a
+      // child says so), so the failure table learns it here; the answer stays RouteNotFound, so
+      // that the node above may still backtrack (answering DataNotFound instead stopped that:
+      // convergence median at t = 1000 243 -> 346, docs/simulation.md).
+      if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
+        this.failures.record(op.key.hex, op.htlIn, this.now())
+      }
       if (op.kind === 'insert' && (op.from === null || !this.options.insertBacktrack)) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]

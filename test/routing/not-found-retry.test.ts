@@ -66,11 +66,15 @@ describe('DataNotFound from one child (issue 11)', () => {
     assert.equal(c.failures.rejects(KEY.hex, 10, 1), true)
   })
 
-  it('a DataNotFound it retried and could not beat (no route left) is answered as DataNotFound', () => {
-    const c = new NodeCore<number>({ self: 0, store: { has: () => false }, rng: seededRng(3), now: () => 0, options: { ...PLAIN, notFoundRetries: 1 } })
+  it('a DataNotFound it retried and could not beat (no route left) is recorded here and answered RouteNotFound, so the node above may backtrack', () => {
+    const c = new NodeCore<number>({ self: 0, store: { has: () => false }, rng: seededRng(3), now: () => 0, options: { ...PLAIN, notFoundRetries: 1, failureTableTtlMs: 60_000 } })
     c.addRoute(0.5, 1)
     c.receive(9, { kind: 'request', id: 1n, key: KEY, htl: 10 })
-    assert.deepEqual(only(c.response(1n, 1, { type: 'not-found', hops: 4 })), { type: 'reply', id: 1n, to: 9, reply: { type: 'not-found', hops: 5 } })
+    assert.deepEqual(only(c.response(1n, 1, { type: 'not-found', hops: 4 })), { type: 'reply', id: 1n, to: 9, reply: { type: 'route-not-found', remaining: 2, hops: 5 } })
+    assert.equal(c.failures.rejects(KEY.hex, 10, 1), true)
+    // Not from failure-table answers alone.
+    c.receive(9, { kind: 'request', id: 2n, key: keyAt(0.55), htl: 10 })
+    c.response(2n, 1, { type: 'not-found', hops: 0, recentlyFailed: true })
     assert.equal(c.failures.size, 1)
   })
 
