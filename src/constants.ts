@@ -91,6 +91,15 @@ export const PEER_REF_TTL_MS = 60_000
 export const MAX_ANNOUNCES_PER_PEER = 4
 /** Peers whose ARKs the node remembers, to find them again if they move. */
 export const ARK_KNOWN_PEERS = 64
+/**
+ * Verification of learnt routes (issue 11, finding 2; src/protocol/verifier.ts): a route to a
+ * peer the node has not connected to waits until the node has dialled it. At most
+ * VERIFY_PARALLEL dials at once, started every VERIFY_INTERVAL_MS at most, each given
+ * VERIFY_DIAL_TIMEOUT_MS: ~16 peers a second, and a tarpit holds at most 4 dials for 5 s.
+ */
+export const VERIFY_PARALLEL = 4
+export const VERIFY_INTERVAL_MS = 250
+export const VERIFY_DIAL_TIMEOUT_MS = 5_000
 /** Time allowed to dial a peer during maintenance or ARK reconnection. */
 export const DIAL_TIMEOUT_MS = 10_000
 /** How often the block store writes buffered access statistics to disk. */

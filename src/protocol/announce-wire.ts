@@ -3,6 +3,7 @@
  * they are built from, admission of an inbound walk or join, one exchange on a hop, the
  * refusal frames, and the translation of walk references to and from the wire.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { HOP_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
 import { errorFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
 import { abortHops, answerViolation, deadlineSignal, exchange, hopFailure, openLink, readFirst, send } from './stream.js'
@@ -70,7 +71,7 @@ const FAILURE_CODE: Record<AnnounceFailure, WireError.Code> = {
 
 /** Refusals that say more than their reason. */
 const REFUSAL_TEXT: Partial<Record<AnnounceFailure, string>> = {
-  impostor: 'a first-hop announcement must come from the node it announces',
+  impostor: 'an announcement must come from the node it announces, or carry its signature',
   taken: 'join location is held here by another peer'
 }
 
@@ -83,6 +84,32 @@ export function refusal (reason: AnnounceFailure, what: string): Frame {
 /** The ERROR frame telling a neighbour on the walk that the announcement failed here. */
 export function failureFrame (reason: AnnounceFailure): Frame {
   return errorFrame(FAILURE_CODE[reason], `announcement failed: ${reason}`)
+}
+
+const SIGNING_PREFIX = new TextEncoder().encode('warren/announce/1')
+
+/** What a newcomer signs for its announcement `id` (proto/warren.proto, Announce.signature). */
+export function announceSigningBytes (id: bigint, first: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(SIGNING_PREFIX.length + 8 + first.length)
+  out.set(SIGNING_PREFIX)
+  new DataView(out.buffer).setBigUint64(SIGNING_PREFIX.length, BigInt.asUintN(64, id))
+  out.set(first, SIGNING_PREFIX.length + 8)
+  return out
+}
+
+/**
+ * Did newcomer `node` sign announcement `id` whose first commitment is `first`? False when
+ * anything is missing or the peer ID does not carry its public key (it must, to announce
+ * through a relay: Ed25519 and secp256k1 IDs do).
+ */
+export async function signedByNewcomer (node: string, id: bigint, first: Uint8Array | undefined, signature: Uint8Array | undefined): Promise<boolean> {
+  if (first === undefined || signature === undefined) return false
+  try {
+    const key = peerIdFromString(node).publicKey
+    return key !== undefined && await key.verify(announceSigningBytes(id, first), signature)
+  } catch {
+    return false
+  }
 }
 
 /** protons types bytes fields as ArrayBuffer-backed; the core's seeds and commitments are. */

@@ -24,7 +24,7 @@
 import { ANNOUNCE_PROTOCOL, HOP_TIMEOUT_MS } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
-import { admit, failureFrame, HopTable, openHop, readAnnouncement, readRefs, releaseHop, sendClose, step, wire, writeRefs } from './announce-wire.js'
+import { admit, announceSigningBytes, failureFrame, HopTable, openHop, readAnnouncement, readRefs, releaseHop, sendClose, signedByNewcomer, step, wire, writeRefs } from './announce-wire.js'
 import { isJoinAction } from './join.js'
 import { FrameType, ProtocolViolation, WireError } from './messages.js'
 import { link, whenAborted } from './stream.js'
@@ -36,6 +36,8 @@ import type { AbortOptions, Stream } from '@libp2p/interface'
 
 interface WalkHop extends AnnounceHop {
   local?: { resolve: (r: AnnounceResult) => void, reject: (e: Error) => void }
+  /** The newcomer's signature over the announcement, passed on to the next hop. */
+  signature?: Uint8Array<ArrayBuffer>
 }
 
 export interface AnnounceResult {
@@ -58,6 +60,8 @@ export interface AnnounceHandlerComponents extends AnnounceComponents {
   joins: JoinHandler
   /** This node's routing location: set to the key of each successful announcement. */
   location: NodeLocation
+  /** Sign with this node's identity key (its own announcements: Announce.signature). */
+  sign: (data: Uint8Array) => Promise<Uint8Array>
 }
 
 /** The announcement walk's driver (walks in progress here: `active`). */
@@ -103,12 +107,14 @@ export class AnnounceHandler extends HopTable<AnnounceHandlerComponents, WalkHop
     const first = await readAnnouncement(up, FrameType.ANNOUNCE, this.c.addressBook)
     if (first === undefined) return
     const a = first.frame.announce!
+    // A relayed announcement counts only with the newcomer's signature (the core's impostor rule).
+    const signed = first.node !== peer && await signedByNewcomer(first.node, a.id, a.commitments[0], a.signature)
     // An ID in use here is a loop even if it left the seen cache: never take over live state.
     const actions = await admit(this.c, up, 'announcement', () => this.hops.has(a.id)
       ? [{ type: 'failed', id: a.id, to: peer, reason: 'loop' }]
-      : this.c.core.receive(peer, { id: a.id, htl: a.htl, node: first.node, commitments: a.commitments }))
+      : this.c.core.receive(peer, { id: a.id, htl: a.htl, node: first.node, commitments: a.commitments, signed }))
     if (actions === undefined) return
-    this.hops.set(a.id, { upstream: up, deadline: Date.now() + this.budget(Math.min(a.htl, this.c.core.options.maxHtl)) })
+    this.hops.set(a.id, { upstream: up, deadline: Date.now() + this.budget(Math.min(a.htl, this.c.core.options.maxHtl)), signature: a.signature })
     this.run(actions)
   }
 
@@ -134,7 +140,10 @@ export class AnnounceHandler extends HopTable<AnnounceHandlerComponents, WalkHop
         }
         p.child = child
         const node = await this.c.addressBook.ref(a.node)
-        this.settle(a.id, await step(child, { type: FrameType.ANNOUNCE, announce: { id: a.id, htl: a.htl, node, commitments: wire(a.commitments) } },
+        if (p.signature === undefined && a.node === core.self) {
+          p.signature = await this.c.sign(announceSigningBytes(a.id, a.commitments[0])) as Uint8Array<ArrayBuffer>
+        }
+        this.settle(a.id, await step(child, { type: FrameType.ANNOUNCE, announce: { id: a.id, htl: a.htl, node, commitments: wire(a.commitments), signature: p.signature } },
           [FrameType.ANNOUNCE_COMMIT], p.deadline, (f) => core.commit(a.id, a.to, f.announceCommit!.commitments), (r) => core.failed(a.id, a.to, r)))
         return
       }

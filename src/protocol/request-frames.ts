@@ -39,7 +39,7 @@ export function toResponse (f: Frame, key: RoutingKey, peer: string, learn: (ref
       const source = body.source === undefined ? peer : learn(body.source)
       return { res: { type: f.type === FrameType.DATA_FOUND ? 'found' : 'collision', source, hops: body.hops }, block: body.block }
     }
-    case FrameType.DATA_NOT_FOUND: return { res: { type: 'not-found', hops: f.dataNotFound!.hops } }
+    case FrameType.DATA_NOT_FOUND: return { res: { type: 'not-found', hops: f.dataNotFound!.hops, recentlyFailed: f.dataNotFound!.recentlyFailed } }
     case FrameType.ROUTE_NOT_FOUND: return { res: { type: 'route-not-found', remaining: f.routeNotFound!.remainingHtl, hops: f.routeNotFound!.hops } }
     case FrameType.REJECTED_LOOP: return { res: { type: 'loop' } }
     case FrameType.ALL_CLEAR: return { res: { type: 'all-clear', depth: f.allClear!.depth, remaining: f.allClear!.remainingHtl, hops: f.allClear!.hops } }
@@ -58,7 +58,7 @@ export function replyFrame (r: Exclude<Reply<string>, { type: 'all-clear' }>, bl
       return block === undefined || source === undefined
         ? { type: FrameType.DATA_NOT_FOUND, dataNotFound: { hops: r.hops } }
         : dataFrame(r.type === 'found' ? FrameType.DATA_FOUND : FrameType.COLLISION, block, source, r.hops)
-    case 'not-found': return { type: FrameType.DATA_NOT_FOUND, dataNotFound: { hops: r.hops } }
+    case 'not-found': return { type: FrameType.DATA_NOT_FOUND, dataNotFound: r.recentlyFailed === true ? { hops: r.hops, recentlyFailed: true } : { hops: r.hops } }
     case 'route-not-found': return { type: FrameType.ROUTE_NOT_FOUND, routeNotFound: { remainingHtl: r.remaining, hops: r.hops } }
     case 'loop': return { type: FrameType.REJECTED_LOOP }
     case 'stored': return { type: FrameType.INSERT_STORED, insertStored: { stored: r.stored } }

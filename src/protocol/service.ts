@@ -31,6 +31,7 @@ import { Links } from './link.js'
 import { NotFoundError } from './errors.js'
 import { PeerSlots } from './stream.js'
 import { InsertQuota } from './quota.js'
+import { Verifier } from './verifier.js'
 import type { InsertQuotaInit } from './quota.js'
 import type { AnnounceResult } from './announce.js'
 import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
@@ -40,7 +41,7 @@ import type { RoutingKey } from '../keys/routing-key.js'
 import type { AnnounceOptions } from '../routing/announce.js'
 import type { NodeCoreOptions } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
-import type { AbortOptions, ComponentLogger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -86,6 +87,8 @@ export interface WarrenServiceEvents {
 
 export interface WarrenServiceComponents {
   peerId: PeerId
+  /** The node's identity key: it signs the node's own announcements. */
+  privateKey: PrivateKey
   registrar: Registrar
   connectionManager: ConnectionManager
   addressManager: AddressManager
@@ -122,6 +125,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   private readonly loc: NodeLocation
   private readonly addressBook: AddressBook
   private readonly clientCache: WarrenStore
+  private readonly verifier: Verifier
   private topologyId?: string
   private started = false
 
@@ -138,7 +142,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     this.announceCore = new AnnounceCore<string>({
       self,
       table: this.core.table,
-      addRoute: (loc, peer) => { this.core.addRoute(loc, peer) },
+      addRoute: (loc, peer, via) => { this.core.addRoute(loc, peer, false, via) },
       rng,
       now: Date.now,
       location: () => this.loc.value,
@@ -173,8 +177,9 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       rng,
       log: components.logger.forComponent('warren:announce')
     }
+    this.verifier = new Verifier({ core: this.core, addressBook, connectionManager: components.connectionManager, peerStore: components.peerStore, log: components.logger.forComponent('warren:verify') })
     this.joins = new JoinHandler(announce)
-    this.walks = new AnnounceHandler({ ...announce, joins: this.joins, location: this.loc })
+    this.walks = new AnnounceHandler({ ...announce, joins: this.joins, location: this.loc, sign: async (data) => await components.privateKey.sign(data) })
   }
 
   /** This node's routing location, agreed by its last successful announcement (NaN before). */
@@ -234,6 +239,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
         this.links.forget(peerId.toString())
       }
     })
+    this.verifier.start()
     this.started = true
   }
 
@@ -242,6 +248,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const registrar = this.components.registrar
     for (const p of [REQUEST_PROTOCOL, INSERT_PROTOCOL, LINK_PROTOCOL, ANNOUNCE_PROTOCOL, JOIN_PROTOCOL]) await registrar.unhandle(p)
     if (this.topologyId !== undefined) registrar.unregister(this.topologyId)
+    this.verifier.stop()
     this.ops.stop()
     this.links.stop()
     this.walks.stop()

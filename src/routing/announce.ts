@@ -78,6 +78,11 @@ export interface AnnounceMessage<P> {
   node: P
   /** SHA-256 of each seed so far, newcomer's first, in path order. */
   commitments: Uint8Array[]
+  /**
+   * The driver verified the newcomer's signature over this announcement (its ID and the first
+   * commitment). Needed whenever the sender is not the newcomer itself.
+   */
+  signed?: boolean
 }
 
 export type AnnounceAction<P> =
@@ -164,8 +169,11 @@ export interface AnnounceInit<P> {
   self: P
   /** The node's routing table: the walk continues to a random entry of it. */
   table: RoutingTable<P>
-  /** How the node records the newcomer (NodeCore.addRoute). */
-  addRoute: (loc: number, peer: P) => void
+  /**
+   * How the node records a route (NodeCore.addRoute): the newcomer, or a reference; `via` is
+   * the peer that told us (a route to a peer not verified waits, bounded per sender).
+   */
+  addRoute: (loc: number, peer: P, via?: P) => void
   rng: Rng
   now: () => number
   /** This node's routing location (NaN while it has none); needed by `shareWalk`. */
@@ -251,7 +259,7 @@ export class AnnounceCore<P> {
   readonly self: P
   readonly options: AnnounceOptions
   private readonly table: RoutingTable<P>
-  private readonly addRoute: (loc: number, peer: P) => void
+  private readonly addRoute: (loc: number, peer: P, via?: P) => void
   private readonly rng: Rng
   private readonly now: () => number
   private readonly randomSeed: () => Uint8Array
@@ -260,6 +268,8 @@ export class AnnounceCore<P> {
   private readonly ops = new Map<bigint, AnnounceOp<P>>()
   private readonly joinSeen: SeenCache
   private readonly joins = new Map<bigint, JoinOp<P>>()
+  /** The location of each newcomer's last join here (placeJoined). */
+  private readonly joinedAt = new Map<P, number>()
 
   constructor (init: AnnounceInit<P>) {
     this.self = init.self
@@ -302,10 +312,11 @@ export class AnnounceCore<P> {
 
   /** An announcement arrives from `from`. */
   receive (from: P, msg: AnnounceMessage<P>): Array<AnnounceAction<P>> {
-    // At the first hop (one commitment: the newcomer's own) the sender must be the newcomer:
-    // nobody may announce someone else's identity or addresses into routing tables. Checked
-    // before the seen cache, so that a forged announcement cannot burn the newcomer's ID.
-    if (msg.commitments.length === 1 && msg.node !== from) return [{ type: 'failed', id: msg.id, to: from, reason: 'impostor' }]
+    // Nobody may announce someone else's identity or addresses into routing tables: the sender
+    // must be the newcomer, or relay an announcement the newcomer signed. (Issue 11: checked
+    // only at one commitment, two made-up commitments completed a walk for an impostor.)
+    // Checked before the seen cache, so that a forged announcement cannot burn the newcomer's ID.
+    if (msg.node !== from && msg.signed !== true) return [{ type: 'failed', id: msg.id, to: from, reason: 'impostor' }]
     // An ID in progress here is a loop even if it has left the seen cache.
     if (this.ops.has(msg.id) || !this.seen.add(msg.id, this.now())) return [{ type: 'failed', id: msg.id, to: from, reason: 'loop' }]
     const c = msg.commitments
@@ -390,7 +401,8 @@ export class AnnounceCore<P> {
     if (validLoc(loc) && this.heldByOther(loc, node)) return [{ type: 'join-failed', id, to: from, reason: 'taken' }]
     if (this.joins.has(id) || !this.joinSeen.add(id, this.now())) return [{ type: 'join-failed', id, to: from, reason: 'loop' }]
     if (node === this.self || !validLoc(loc)) return [{ type: 'join-failed', id, to: from, reason: 'invalid' }]
-    this.addRoute(loc, node)
+    this.placeJoined(node, loc)
+    this.addRoute(loc, node, from)
     const htl = Math.max(0, Math.min(msg.htl, this.options.maxHtl))
     const op: JoinOp<P> = { node, loc, from, htl, deadline: this.now() + this.options.joinHopMs * (htl + 1), tried: [] }
     this.joins.set(id, op)
@@ -457,7 +469,7 @@ export class AnnounceCore<P> {
     const refs = this.checkRefs(below, op.node)
     if (op.from === null) {
       const routes = this.withoutTaken(refs)
-      for (const r of routes) this.addRoute(r.loc, r.peer)
+      for (const r of routes) this.addRoute(r.loc, r.peer, op.to)
       return [{ type: 'joined', id, to: null, refs: routes }]
     }
     refs.push(...this.ownRefs(op.loc, op.node, op.from))
@@ -491,6 +503,19 @@ export class AnnounceCore<P> {
   /** References that may become routes here: none that would repoint an entry held for another peer. */
   private withoutTaken (refs: Array<WalkRef<P>>): Array<WalkRef<P>> {
     return refs.filter((r) => !this.heldByOther(r.loc, r.peer))
+  }
+
+  /**
+   * One join location per newcomer here: a join carries no proof of its location, so a
+   * newcomer's later join moves its join route instead of adding one more (issue 11: forged
+   * joins placed one peer next to any key it chose). Bounded: the oldest newcomers are forgotten.
+   */
+  private placeJoined (node: P, loc: number): void {
+    const before = this.joinedAt.get(node)
+    this.joinedAt.delete(node)
+    this.joinedAt.set(node, loc)
+    if (before !== undefined && before !== loc) this.table.remove(before, node)
+    if (this.joinedAt.size > this.options.seenCacheSize) this.joinedAt.delete(this.joinedAt.keys().next().value as P)
   }
 
   /** Does this node route `loc` (within SAME_LOCATION) to a peer other than `peer`? */
@@ -545,14 +570,14 @@ export class AnnounceCore<P> {
     const key = announceKey(seeds)
     if (claimed !== undefined && !claimed.equals(key)) return this.fail(op, 'invalid')
     this.ops.delete(op.id)
-    if (op.from !== null) this.addRoute(key.loc, op.node)
+    if (op.from !== null) this.addRoute(key.loc, op.node, op.from)
     const share = this.options.shareWalk
     if (share === 'off') return [{ type: 'result', id: op.id, to: op.from, key, seeds }, ...(op.from === null ? this.startJoin(op.id, key.loc) : [])]
     const checked = this.checkRefs(below ?? [], op.node)
     // Where the references become routes (the newcomer; every walk node with 'all'), the ones
     // that would repoint another peer's entry are dropped, here and for the nodes above.
     const refs = op.from === null || share === 'all' ? this.withoutTaken(checked) : checked
-    if (op.from === null || share === 'all') for (const r of refs) this.addRoute(r.loc, r.peer)
+    if (op.from === null || share === 'all') for (const r of refs) this.addRoute(r.loc, r.peer, op.to)
     if (op.from === null) return [{ type: 'result', id: op.id, to: null, key, seeds, refs }, ...this.startJoin(op.id, key.loc)]
     refs.push(...this.ownRefs(key.loc, op.node, op.from))
     return [{ type: 'result', id: op.id, to: op.from, key, seeds, refs }]

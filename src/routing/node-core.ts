@@ -21,6 +21,7 @@
  * hops actually taken".
  */
 import { FailureTable } from './failure-table.js'
+import { PendingRoutes } from './pending-routes.js'
 import { RoutingTable } from './routing-table.js'
 import { SeenCache } from './seen-cache.js'
 import type { RoutingKey } from '../keys/routing-key.js'
@@ -42,7 +43,8 @@ export interface IncomingMessage<P> {
 export type Response<P> =
   | { type: 'found', source: P, hops: number }
   | { type: 'collision', source: P, hops: number }
-  | { type: 'not-found', hops: number }
+  /** `recentlyFailed`: the child answered from its failure table (or passes on such an answer). */
+  | { type: 'not-found', hops: number, recentlyFailed?: boolean }
   | { type: 'route-not-found', remaining: number, hops: number }
   | { type: 'loop' }
   | { type: 'all-clear', depth: number, remaining: number, hops: number }
@@ -56,7 +58,8 @@ export type Response<P> =
 export type Reply<P> =
   | { type: 'found', source: P, hops: number, fromStore: boolean }
   | { type: 'collision', source: P, hops: number, fromStore: boolean }
-  | { type: 'not-found', hops: number }
+  /** `recentlyFailed`: the answer comes from a failure table (here or below), not from HTL running out. */
+  | { type: 'not-found', hops: number, recentlyFailed?: boolean }
   | { type: 'route-not-found', remaining: number, hops: number }
   | { type: 'loop' }
   | { type: 'all-clear', depth: number, remaining: number, hops: number }
@@ -155,6 +158,31 @@ export interface NodeCoreOptions {
    * with another entry. 0: plain LRU.
    */
   tableSpreadBuckets: number
+  /**
+   * DataNotFound answers per request taken as "try the next route" instead of ending the
+   * request. One child's DataNotFound is only its claim: issue 11 ended requests for a key
+   * with one peer placed next to it answering DataNotFound. 0: the paper (a DataNotFound ends
+   * the request).
+   */
+  notFoundRetries: number
+  /**
+   * HTL a request keeps after a DataNotFound it retries: at most this (and never more than it
+   * had before that child). Bounds the work a DataNotFound for a key that really is absent costs:
+   * each node of its path tries once more with this little HTL (2: at most 4 more messages
+   * per node), instead of the whole search again at every level.
+   */
+  notFoundRetryHtl: number
+  /**
+   * Route only to peers the driver verified (connected to, or pinned as neighbours): a route to
+   * any other peer waits in `pending` (bounded per sender and in total) until the driver
+   * reports it verified (`peerVerified`). Issue 11: forged joins and inserts naming made-up
+   * peers filled a node's routing table and its gets failed. Off: every route is used at once
+   * (the paper; the simulator, whose references are all real nodes).
+   */
+  verifiedRoutesOnly: boolean
+  /** Routes waiting for verification, in total and per sender (the peer that told us). */
+  pendingRoutes: number
+  pendingRoutesPerSender: number
 }
 
 export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
@@ -178,7 +206,12 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   insertRouteTo: 'source',
   insertBacktrack: false,
   perPathLoops: false,
-  tableSpreadBuckets: 0
+  tableSpreadBuckets: 0,
+  notFoundRetries: 0,
+  notFoundRetryHtl: 2,
+  verifiedRoutesOnly: false,
+  pendingRoutes: 256,
+  pendingRoutesPerSender: 64
 }
 
 export interface NodeCoreStats {
@@ -198,6 +231,8 @@ type Phase = 'routing' | 'awaiting-data' | 'sending-data'
 
 /** Upstream peers whose probabilistic-HTL decisions are remembered (oldest forgotten first). */
 const HTL_DECISIONS_SIZE = 4096
+/** Verified peers remembered besides those in the routing table (oldest forgotten first). */
+const VERIFIED_SIZE = 4096
 
 interface Op<P> {
   id: bigint
@@ -219,6 +254,10 @@ interface Op<P> {
   sourceOut?: P
   downstream?: P
   phase: Phase
+  /** DataNotFound answers taken as "try the next route" so far. */
+  notFoundRetried: number
+  /** Requests: every DataNotFound so far came from a failure table (none from HTL running out). */
+  onlyRecentlyFailed?: boolean
 }
 
 interface HtlDecisions {
@@ -232,12 +271,16 @@ export class NodeCore<P> {
   readonly table: RoutingTable<P>
   readonly seen: SeenCache
   readonly failures: FailureTable
+  /** Routes waiting for their peer to be verified (verifiedRoutesOnly). */
+  readonly pending: PendingRoutes<P>
   readonly stats: NodeCoreStats
   private readonly store: StoreView
   private readonly rng: Rng
   private readonly now: () => number
   private readonly ops = new Map<bigint, Op<P>>()
   private readonly htlDecisions = new Map<P | null, HtlDecisions>()
+  /** Peers verified lately (besides those in the table), most recent last; bounded. */
+  private readonly verified = new Set<P>()
 
   constructor (init: { self: P, store: StoreView, rng: Rng, now: () => number, options?: Partial<NodeCoreOptions> }) {
     this.self = init.self
@@ -248,6 +291,7 @@ export class NodeCore<P> {
     this.table = new RoutingTable<P>(this.options.routingTableSize, this.options.tableSpreadBuckets)
     this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
     this.failures = new FailureTable(this.options.failureTableSize, this.options.failureTableTtlMs)
+    this.pending = new PendingRoutes<P>(this.options.pendingRoutes, this.options.pendingRoutesPerSender)
     this.stats = {
       requestsReceived: 0,
       insertsReceived: 0,
@@ -269,10 +313,38 @@ export class NodeCore<P> {
 
   /**
    * Add (or refresh) a routing entry: `peer` is thought to hold keys near `loc`. A pinned
-   * entry (a driver's connected neighbour) survives LRU replacement until `unpinPeer`.
+   * entry (a driver's connected neighbour) survives LRU replacement until `unpinPeer`; pinning
+   * verifies the peer. With verifiedRoutesOnly, a route to a peer not verified waits in
+   * `pending`, counted against `via`, the peer that told us about it.
    */
-  addRoute (loc: number, peer: P, pinned = false): void {
-    if (peer !== this.self) this.table.add(loc, peer, pinned)
+  addRoute (loc: number, peer: P, pinned = false, via?: P): void {
+    if (peer === this.self) return
+    if (pinned) this.peerVerified(peer)
+    if (!this.options.verifiedRoutesOnly || pinned || this.isVerified(peer)) this.table.add(loc, peer, pinned)
+    else this.pending.add(loc, peer, via)
+  }
+
+  /** Has the driver verified `peer` (connected to it)? A peer in the routing table was. */
+  isVerified (peer: P): boolean {
+    return this.verified.has(peer) || this.table.has(peer)
+  }
+
+  /** Up to `max` peers whose routes wait for verification: the driver connects to each and reports. */
+  peersToVerify (max: number): P[] {
+    return this.pending.next(max)
+  }
+
+  /** The driver connected to `peer`: its waiting routes enter the routing table. */
+  peerVerified (peer: P): void {
+    this.verified.delete(peer)
+    this.verified.add(peer)
+    if (this.verified.size > VERIFIED_SIZE) this.verified.delete(this.verified.values().next().value as P)
+    for (const r of this.pending.take(peer)) this.table.add(r.loc, r.peer)
+  }
+
+  /** The driver could not connect to `peer`: its waiting routes are dropped. */
+  verifyFailed (peer: P): void {
+    this.pending.forget(peer)
   }
 
   /** A neighbour disconnected: its entries become ordinary LRU entries. */
@@ -283,6 +355,8 @@ export class NodeCore<P> {
   /** Forget a peer entirely (it left, or misbehaved). */
   removePeer (peer: P): void {
     this.table.removePeer(peer)
+    this.pending.forget(peer)
+    this.verified.delete(peer)
     this.htlDecisions.delete(peer)
   }
 
@@ -293,6 +367,7 @@ export class NodeCore<P> {
    */
   forgetUnreachable (peer: P): void {
     this.table.removePeer(peer, true)
+    this.verified.delete(peer)
   }
 
   /** Move `peer`'s entries to the front of the LRU order (refreshOnForward). */
@@ -332,7 +407,9 @@ export class NodeCore<P> {
 
     if (msg.kind === 'request' && o.failureTableSize > 0 && this.failures.rejects(msg.key.hex, htl, now)) {
       this.stats.failureTableRejects++
-      const reply: Reply<P> = { type: 'not-found', hops: 0 }
+      // Marked, so that no node records (or renews) a failure entry from it: issue 11 saw
+      // failure entries feed each other and keep a key failing after the attacker left.
+      const reply: Reply<P> = { type: 'not-found', hops: 0, recentlyFailed: true }
       if (from === null) this.countLocal(msg.kind, reply)
       return [{ type: 'reply', id: msg.id, to: from, reply }]
     }
@@ -349,7 +426,8 @@ export class NodeCore<P> {
       tried: new Set(),
       hops: 0,
       deadline: now + this.timeoutFor(htl),
-      phase: 'routing'
+      phase: 'routing',
+      notFoundRetried: 0
     }
     if (msg.kind === 'insert') {
       // An insert that names no source comes from an originator that knew nobody else to name
@@ -380,7 +458,7 @@ export class NodeCore<P> {
       case 'collision': {
         op.hops += 1 + res.hops
         const actions: Array<Action<P>> = []
-        this.addRoute(op.key.loc, res.source)
+        this.addRoute(op.key.loc, res.source, false, from)
         this.failures.clear(op.key.hex)
         if (op.from === null) actions.push(this.storeAction(op))
         else if (this.rng() < this.options.cacheProb) actions.push({ type: 'store', id: op.id, key: op.key })
@@ -395,6 +473,16 @@ export class NodeCore<P> {
         op.hops += 1 + res.hops
         if (op.kind === 'insert') {
           op.budget = op.sentHtl
+          return this.tryNext(op)
+        }
+        op.onlyRecentlyFailed = res.recentlyFailed === true && op.onlyRecentlyFailed !== false
+        if (op.notFoundRetried < this.options.notFoundRetries) {
+          // One child's DataNotFound is its claim, not proof: try the next route, with no more
+          // HTL than this node had and at most notFoundRetryHtl (it bounds what an absent key
+          // costs). Not one hop less: the node above a lying child may itself have got the
+          // request as a retry, with little HTL, and must still reach the next route.
+          op.notFoundRetried++
+          op.budget = Math.min(op.budgetBefore, this.options.notFoundRetryHtl)
           return this.tryNext(op)
         }
         return this.exhausted(op)
@@ -512,6 +600,13 @@ export class NodeCore<P> {
     const tried = op.tried
     const next = this.table.closest(op.key.loc, (p) => p === from || p === self || tried.has(p))
     if (next === undefined) {
+      // A DataNotFound this request retried and could not beat: HTL did run out below (or a
+      // child says so), so the failure table learns it here; the answer stays RouteNotFound, so
+      // that the node above may still backtrack (answering DataNotFound instead stopped that:
+      // convergence median at t = 1000 243 -> 346, docs/simulation.md).
+      if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
+        this.failures.record(op.key.hex, op.htlIn, this.now())
+      }
       if (op.kind === 'insert' && (op.from === null || !this.options.insertBacktrack)) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
@@ -567,6 +662,8 @@ export class NodeCore<P> {
       op.phase = 'awaiting-data'
       return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: 0, hops: op.hops } }]
     }
+    // A failure learnt only from failure tables is passed on as such and recorded nowhere.
+    if (op.onlyRecentlyFailed === true) return this.finish(op, { type: 'not-found', hops: op.hops, recentlyFailed: true })
     if (this.options.failureTableSize > 0) this.failures.record(op.key.hex, op.htlIn, this.now())
     return this.finish(op, { type: 'not-found', hops: op.hops })
   }

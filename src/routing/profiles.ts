@@ -78,7 +78,13 @@ export const networkProfile: RoutingProfile = freeze({
     insertOriginSource: 'other',
     // What the node's own gets fetched and its puts inserted stays out of the store peers can
     // probe (NodeCoreOptions.clientCache; issue 11, finding 6).
-    clientCache: true
+    clientCache: true,
+    // One DataNotFound per request is taken as "try the next route" (issue 11: one peer placed
+    // next to a key and answering DataNotFound made it unreachable through its neighbours).
+    notFoundRetries: 1,
+    // Routes only to peers the node has connected to (issue 11: forged joins naming made-up
+    // peers filled the table); others wait, bounded, until the node's verifier connects.
+    verifiedRoutesOnly: true
   },
   announce: {
     ...DEFAULT_ANNOUNCE_OPTIONS,
@@ -131,7 +137,9 @@ export const paperProfile: RoutingProfile = freeze({
     insertBacktrack: true,
     insertRouteTo: 'source',
     insertOriginSource: 'self',
-    clientCache: false
+    clientCache: false,
+    notFoundRetries: 0,
+    verifiedRoutesOnly: false
   },
   announce: { ...DEFAULT_ANNOUNCE_OPTIONS, maxHtl: MAX_HTL, shareWalk: 'off', shareNearest: 0, joinHtl: 0 },
   announceHtl: 10,

@@ -155,6 +155,23 @@ export class RoutingTable<P> {
     return candidates.length === 0 ? undefined : this.peers[candidates[Math.floor(rng() * candidates.length)]]
   }
 
+  /** Remove the unpinned entry at exactly `loc` if it points at `peer`; returns whether there was one. */
+  remove (loc: number, peer: P): boolean {
+    for (let i = 0; i < this.count; i++) {
+      if (this.locs[i] !== loc || this.peers[i] !== peer || this.pins[i] !== 0) continue
+      if (this.bucketCounts.length > 0) this.bucketCounts[this.bucketOf(loc)]--
+      const last = this.count - 1
+      this.locs[i] = this.locs[last]
+      this.stamps[i] = this.stamps[last]
+      this.peers[i] = this.peers[last]
+      this.pins[i] = this.pins[last]
+      this.peers[last] = undefined
+      this.count = last
+      return true
+    }
+    return false
+  }
+
   /** Distinct peers referenced by the table. */
   peerSet (): Set<P> {
     const s = new Set<P>()

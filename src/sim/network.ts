@@ -38,7 +38,10 @@ export const SIM_CORE_OVERRIDES: Partial<NodeCoreOptions> = {
   // Not part of the 2001 model; its TTL is wall-clock time, which virtual time does not model.
   failureTableSize: 0,
   // Operations run one at a time, each with a fresh ID: a short memory suffices.
-  seenCacheSize: 4
+  seenCacheSize: 4,
+  // Every reference in the simulator names a real node, and there are no connections to make:
+  // verification would only delay each route by nothing.
+  verifiedRoutesOnly: false
 }
 
 export interface SimConfig {
@@ -106,8 +109,8 @@ class SimCore extends NodeCore<number> {
     this.ctx = ctx
   }
 
-  override addRoute (loc: number, peer: number, pinned = false): void {
-    if (this.ctx.learning) super.addRoute(loc, peer, pinned)
+  override addRoute (loc: number, peer: number, pinned = false, via?: number): void {
+    if (this.ctx.learning) super.addRoute(loc, peer, pinned, via)
   }
 
   override removePeer (peer: number): void {
@@ -423,7 +426,7 @@ export class Simulator {
       a = new AnnounceCore<number>({
         self: i,
         table: core.table,
-        addRoute: (loc, peer) => core.addRoute(loc, peer),
+        addRoute: (loc, peer, via) => { core.addRoute(loc, peer, false, via) },
         rng: this.rng,
         now: this.now,
         location: () => this.locs[i],
@@ -555,7 +558,7 @@ export class Simulator {
     const a = this.announcer(at)
     switch (e.type) {
       case Ev.Announce:
-        this.execAnnounce(at, a.receive(e.from, { id: e.id, htl: e.htl as number, node: e.node as number, commitments: e.list as Uint8Array[] }))
+        this.execAnnounce(at, a.receive(e.from, { id: e.id, htl: e.htl as number, node: e.node as number, commitments: e.list as Uint8Array[], signed: true }))
         break
       case Ev.Commit:
         this.execAnnounce(at, a.commit(e.id, e.from, e.list as Uint8Array[]))

@@ -5,9 +5,11 @@
  */
 import { pbStream } from '@libp2p/utils'
 import { createServer } from 'node:net'
+import type { Socket } from 'node:net'
 import { Frame, FrameType, KeyType } from '../../proto/warren.js'
 import type { Error as WireError } from '../../proto/warren.js'
-import { INSERT_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { ANNOUNCE_PROTOCOL, INSERT_PROTOCOL, JOIN_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { commitmentOf } from '../../src/routing/announce.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { MAX_PEER_ADDRS } from '../../src/protocol/messages.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -25,15 +27,30 @@ export interface Canary {
 }
 
 export async function canary (): Promise<Canary> {
+  return await listener((sock) => { sock.destroy() })
+}
+
+/** A TCP listener on 127.0.0.1 that counts connections and hands each to `onSocket`; closing it destroys those left. */
+async function listener (onSocket: (sock: Socket) => void): Promise<Canary> {
   let n = 0
-  const server = createServer((sock) => { n++; sock.destroy() })
+  const open = new Set<Socket>()
+  const server = createServer((sock) => {
+    n++
+    open.add(sock)
+    sock.on('error', () => {})
+    sock.on('close', () => { open.delete(sock) })
+    onSocket(sock)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as { port: number }).port
   return {
     port,
     addr: `/ip4/127.0.0.1/tcp/${port}`,
     connections: () => n,
-    close: async () => { await new Promise<void>((resolve) => server.close(() => { resolve() })) }
+    close: async () => {
+      for (const sock of open) sock.destroy()
+      await new Promise<void>((resolve) => server.close(() => { resolve() }))
+    }
   }
 }
 
@@ -50,11 +67,11 @@ export type InsertOutcome = { stored: true } | { stored: false, frame: FrameType
  * One complete insert of a genuine block by the raw peer `evil` at `target`, HTL 0 (stored
  * there only): INSERT, then on ALL_CLEAR the block.
  */
-export async function rawInsert (evil: RawPeer, target: Multiaddr, id: bigint, b = chkBlock()): Promise<InsertOutcome> {
+export async function rawInsert (evil: RawPeer, target: Multiaddr, id: bigint, b = chkBlock(), source: WirePeerRef = { peerId: evil.peerId.toMultihash().bytes, multiaddrs: [] }): Promise<InsertOutcome> {
   const s = await evil.dialProtocol(target, INSERT_PROTOCOL)
   const pb = pbStream(s, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
   try {
-    await pb.write({ type: FrameType.INSERT, insert: { id, key: b.key, htl: 0, source: { peerId: evil.peerId.toMultihash().bytes, multiaddrs: [] } } })
+    await pb.write({ type: FrameType.INSERT, insert: { id, key: b.key, htl: 0, source } })
     const ac = await pb.read({ signal: AbortSignal.timeout(10_000) })
     if (ac.type !== FrameType.ALL_CLEAR) return { stored: false, frame: ac.type, code: ac.error?.code, message: ac.error?.message }
     await pb.write({ type: FrameType.INSERT_DATA, insertData: { block: b.block } })
@@ -222,4 +239,105 @@ export async function probeStore (evil: RawPeer, target: Multiaddr, keys: Array<
     out.push({ found: f.type === FrameType.DATA_FOUND, type: f.type, ms: performance.now() - t0 })
   }
   return out
+}
+
+/**
+ * Finding 1, the censor: `evil` answers DATA_NOT_FOUND to every request (a routing-table
+ * neighbour of whoever it connects to, since it speaks the request protocol) and places itself
+ * at `loc` (a key's location) on each of `targets` by a forged join (HTL 0). Call before
+ * connecting `evil` to the targets. Returns each join's answer frame type (ANNOUNCE_JOINED:
+ * the target took the join) and a counter of the requests it answered.
+ */
+export async function censor (evil: RawPeer, targets: Multiaddr[], loc: number, firstId = 1n): Promise<{ joins: FrameType[], answered: () => number }> {
+  let answered = 0
+  await evil.handle(REQUEST_PROTOCOL, async (stream) => {
+    const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+    try {
+      await pb.read({ signal: AbortSignal.timeout(10_000) })
+      answered++
+      await pb.write({ type: FrameType.DATA_NOT_FOUND, dataNotFound: { hops: 0 } })
+      await stream.close()
+    } catch {
+      stream.abort(new Error('censor done'))
+    }
+  })
+  const node = { peerId: evil.peerId.toMultihash().bytes, multiaddrs: evil.getMultiaddrs().map((a) => a.bytes as Uint8Array<ArrayBuffer>) }
+  const joins: FrameType[] = []
+  for (const [i, t] of targets.entries()) {
+    const s = await evil.dialProtocol(t, JOIN_PROTOCOL)
+    const pb = pbStream(s, { maxDataLength: 4 * MAX_FRAME_BYTES }).pb(Frame)
+    await pb.write({ type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: firstId + BigInt(i), htl: 0, node, loc } })
+    joins.push((await pb.read({ signal: AbortSignal.timeout(10_000) })).type)
+    s.abort(new Error('join done'))
+  }
+  return { joins, answered: () => answered }
+}
+
+/** A TCP listener on 127.0.0.1 that accepts connections and never answers (a tarpit); counts them. */
+export async function tarpit (): Promise<Canary> {
+  return await listener(() => {})
+}
+
+/** A fresh made-up peer (nobody holds its key) at `addr`. */
+export function fakePeerAt (addr: string): WirePeerRef {
+  return { peerId: freshPeerId(), multiaddrs: [multiaddr(addr).bytes] }
+}
+
+/**
+ * Finding 2, poisoning by joins: `count` forged joins (HTL 0), each naming a fresh made-up peer
+ * at `addr` at a random location, `parallel` at a time. Returns the answers' frame types.
+ */
+export async function fakeJoinFlood (evil: RawPeer, target: Multiaddr, count: number, addr: string, parallel = 4, firstId = 1n): Promise<FrameType[]> {
+  const out: FrameType[] = []
+  let next = 0
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const i = next++
+      const s = await evil.dialProtocol(target, JOIN_PROTOCOL)
+      const pb = pbStream(s, { maxDataLength: 4 * MAX_FRAME_BYTES }).pb(Frame)
+      await pb.write({ type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: firstId + BigInt(i), htl: 0, node: fakePeerAt(addr), loc: Math.random() } })
+      out[i] = (await pb.read({ signal: AbortSignal.timeout(10_000) })).type
+      s.abort(new Error('join done'))
+    }
+  }))
+  return out
+}
+
+/**
+ * Finding 2, poisoning by inserts: `count` complete inserts (HTL 0) of fresh blocks, each naming
+ * a fresh made-up peer at `addr` as its source, `parallel` at a time.
+ */
+export async function fakeSourceInserts (evil: RawPeer, target: Multiaddr, count: number, addr: string, parallel = 4, firstId = 1n): Promise<InsertOutcome[]> {
+  const out: InsertOutcome[] = []
+  let next = 0
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const i = next++
+      out[i] = await rawInsert(evil, target, firstId + BigInt(i), chkBlock(), fakePeerAt(addr))
+    }
+  }))
+  return out
+}
+
+/**
+ * The low finding, announce impostor: `evil` relays a made-up announcement of `node` to
+ * `target` with `fake` commitments of its own making (as if it were a later hop), and if the
+ * walk goes on, reveals the seeds and reads the result. Returns the first answer's frame type
+ * (ERROR: refused), the error message, and the references harvested from the result.
+ * `given`: the first seeds (a signer must know the first commitment), the rest are random.
+ */
+export async function impostorWalk (evil: RawPeer, target: Multiaddr, node: WirePeerRef, id: bigint, fake = 2, signature?: Uint8Array<ArrayBuffer>, given: Uint8Array[] = []): Promise<{ first: FrameType, message?: string, refs: number }> {
+  const seeds = [...given, ...Array.from({ length: fake - given.length }, () => randomBytes(32))] as Array<Uint8Array<ArrayBuffer>>
+  const s = await evil.dialProtocol(target, ANNOUNCE_PROTOCOL)
+  const pb = pbStream(s, { maxDataLength: 4 * MAX_FRAME_BYTES }).pb(Frame)
+  try {
+    await pb.write({ type: FrameType.ANNOUNCE, announce: { id, htl: 3, node, commitments: seeds.map((x) => commitmentOf(x) as Uint8Array<ArrayBuffer>), signature } })
+    const f = await pb.read({ signal: AbortSignal.timeout(20_000) })
+    if (f.type !== FrameType.ANNOUNCE_COMMIT) return { first: f.type, message: f.error?.message, refs: 0 }
+    await pb.write({ type: FrameType.ANNOUNCE_REVEAL, announceReveal: { seeds } })
+    const r = await pb.read({ signal: AbortSignal.timeout(20_000) })
+    return { first: f.type, refs: r.announceResult?.refs.length ?? 0 }
+  } finally {
+    s.abort(new Error('walk done'))
+  }
 }

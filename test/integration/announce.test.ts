@@ -107,6 +107,9 @@ describe('node announcement over libp2p', () => {
     const r = await newcomer.service.announce(net.nodes[0].peerId, htl)
     assert.equal(r.key.bytes.length, 32)
     assert.ok(r.participants >= 1 && r.participants <= htl, `${r.participants} participants`)
+    // Walk nodes other than the bootstrap route to the newcomer once they have connected to it.
+    await until(() => net.nodes.filter((n) => knows(n, newcomer.peerId, r.key.loc)).length === r.participants, 10_000, 'the walk nodes verified the newcomer')
+    await until(() => net.nodes.every((n) => n.service.core.pending.size === 0), 10_000, 'nothing left to verify')
     const holders = net.nodes.filter((n) => knows(n, newcomer.peerId, r.key.loc))
     assert.equal(holders.length, r.participants, 'exactly the walk records the newcomer under the agreed key')
     assert.ok(knows(net.nodes[0], newcomer.peerId, r.key.loc), 'the bootstrap node is on the walk')
@@ -122,6 +125,8 @@ describe('node announcement over libp2p', () => {
     const loc = RoutingKey.fromHex(a.key).loc
     // The walk may pass through the first test's newcomer too: count every node.
     const everyone = [...net.nodes, ...extra.map((e) => e.node)]
+    await until(() => everyone.filter((n) => knows(n, node.peerId, loc)).length === a.participants, 10_000, 'the walk nodes verified the newcomer')
+    await until(() => everyone.every((n) => n.service.core.pending.size === 0), 10_000, 'nothing left to verify')
     assert.equal(everyone.filter((n) => knows(n, node.peerId, loc)).length, a.participants)
     // The store keeps the blocks nearest its location now that it has one (STORE_KEEP_FRACTION).
     assert.equal(node.service.location, loc)
@@ -248,6 +253,9 @@ describe('walk references over libp2p (shareWalk, shareNearest)', () => {
     const newcomer = await newcomerVia(boot, { joinHtl: 0 })
     assert.deepEqual(newcomer.libp2p.getPeers().map(String), [boot.peerId], 'the newcomer has met only its bootstrap')
     const r = await newcomer.service.announce(boot.peerId, 4)
+    // Routes to peers the newcomer (or a walk node) never met follow once it has connected to them.
+    await until(() => net.nodes.filter((n) => knows(n, newcomer.peerId, r.key.loc)).length === r.participants, 10_000, 'the walk nodes verified the newcomer')
+    await until(() => [...net.nodes, newcomer].every((n) => n.service.core.pending.size === 0), 20_000, 'nothing left to verify')
     const walk = net.nodes.filter((n) => knows(n, newcomer.peerId, r.key.loc))
     assert.equal(walk.length, r.participants)
     assert.ok(walk.length >= 2, `a walk of ${walk.length} nodes`)
@@ -266,14 +274,14 @@ describe('walk references over libp2p (shareWalk, shareNearest)', () => {
     // (Several walk nodes may name the same entry: one route each.)
     assert.ok(r.refs >= entries.length - 1, 'the result counts the routes the walk gave')
 
-    // A walk node the newcomer never dialled is now reachable through the learnt route.
+    // A walk node the newcomer had not met: it connected to it to verify the route, and routes to it.
     const h = walk.find((n) => n !== boot)!
     const target = h.libp2p.peerId
-    assert.equal(newcomer.libp2p.getConnections(target).length, 0)
+    assert.ok(newcomer.libp2p.getConnections(target).length > 0, 'the newcomer connected to the walk node')
     const received = h.service.core.stats.requestsReceived
     await assert.rejects(newcomer.service.request(keyAt(locs.get(h.peerId)!), { htl: 1 }))
-    assert.ok(newcomer.libp2p.getConnections(target).length > 0, 'the newcomer dialled the walk node')
-    assert.equal(h.service.core.stats.requestsReceived, received + 1)
+    // At least once: a DATA_NOT_FOUND is retried through another route, which may lead back to it.
+    assert.ok(h.service.core.stats.requestsReceived > received, 'the request reached the walk node')
   })
 
   it('gives the newcomer nothing but its bootstrap when it does not take walk references (control)', async () => {
@@ -300,6 +308,7 @@ describe('walk references over libp2p (shareWalk, shareNearest)', () => {
     assert.equal(r.participants, 1)
     const refs = await r.joined
     const others = everyone(newcomer)
+    await until(() => [...others, newcomer].every((n) => n.service.core.pending.size === 0), 20_000, 'nothing left to verify')
     const route = others.filter((n) => n !== boot && knows(n, newcomer.peerId, r.key.loc))
     assert.ok(route.length >= 2, `the join reached ${route.length} nodes off the walk`)
     for (const n of route) {
@@ -386,7 +395,8 @@ describe('join frames from a hostile peer', () => {
     }))
     await until(() => relayed.length === 4, 10_000, 'four joins relayed to the sink')
     for (const { node, id, loc } of joins) {
-      assert.ok(knows(target.node, id, loc), 'a route node adds the newcomer')
+      // A made-up newcomer (no address) is no route: only a peer the node connected to is (issue 11).
+      assert.ok(!knows(target.node, id, loc), 'a made-up newcomer takes no route')
       const j = relayed.find((x) => x.loc === loc)
       assert.ok(j !== undefined, 'relayed at the same location')
       assert.equal(j.htl, 0)
@@ -432,7 +442,8 @@ describe('join frames from a hostile peer', () => {
     const node = await fake()
     const ok = await ask({ type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: 3000n, htl: 0, node, loc: 0.45 } })
     assert.equal(ok.type, FrameType.ANNOUNCE_JOINED)
-    assert.ok(knows(target.node, fakes[fakes.length - 1], 0.45))
+    // Its newcomer is made up (no address to connect to): held for verification, never a route.
+    assert.ok(!knows(target.node, fakes[fakes.length - 1], 0.45))
     const again = await ask({ type: FrameType.ANNOUNCE_JOIN, announceJoin: { id: 3000n, htl: 0, node: await fake(), loc: 0.55 } })
     assert.equal(again.type, FrameType.REJECTED_LOOP)
     assert.ok(!table.has(fakes[fakes.length - 1]), 'a looping join adds no route')
@@ -518,13 +529,14 @@ describe('walk and join references from a hostile node', () => {
             assert.equal(j.loc, r.key.loc)
             assert.deepEqual(Uint8Array.from(j.node?.peerId ?? []), me.libp2p.peerId.toMultihash().bytes)
           }
-          for (const g of good) assert.ok(knows(me, g.id, g.loc), 'a well-formed reference became a route')
+          // References are claims (issue 11): only the hostile node itself, connected, is a route
+          // at once; the strangers wait until the newcomer has connected to them, which it tries
+          // only at addresses it may dial (private ones only if allowed). None answers.
+          await until(() => me.service.core.pending.size === 0, 30_000, 'the references verified or dropped')
+          for (const g of good) assert.equal(knows(me, g.id, g.loc), g.id === evil.peerId.toString(), 'only a verified reference is a route')
           for (const id of dropped) assert.ok(!me.service.core.table.has(id), 'a dropped reference left no route')
           assert.ok(knows(me, evil.peerId.toString(), evilLoc), 'the seed entry still points at its peer')
           assert.ok(!me.service.core.table.has(me.peerId))
-
-          // A request near a stranger's location goes to it: dialled only if private addresses are allowed.
-          await assert.rejects(me.service.request(keyAt(good[1].loc), { htl: 1 }))
           assert.equal(connections > 0, allow, `connections to the address in the references: ${connections}`)
           await until(() => me.service.activeOperations === 0, 5000, 'operations released')
         } finally {

@@ -130,7 +130,9 @@ describe('hostile replies and hops-to-live', () => {
       const key = chk(randomBytes(50)).key
       await pb.write({ type: FrameType.REQUEST, request: { id: 424242n, key: key.bytes as Uint8Array<ArrayBuffer>, htl: 255 } })
       const answer = await pb.read({ signal: AbortSignal.timeout(10_000) })
-      assert.equal(answer.type, FrameType.DATA_NOT_FOUND)
+      // The only other peer's DATA_NOT_FOUND is retried (issue 11); with no route left the node
+      // answers ROUTE_NOT_FOUND, so that its upstream may backtrack.
+      assert.equal(answer.type, FrameType.ROUTE_NOT_FOUND)
       assert.equal(forwarded.length, 1, 'the request was forwarded to the only other peer')
       const htl = forwarded[0].request?.htl ?? -1
       // The cap, then at most one probabilistic decrement at the maximum.

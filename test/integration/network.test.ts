@@ -101,10 +101,13 @@ describe(`a ${N}-node network on 127.0.0.1`, () => {
     assert.ok(elapsed < node.service.core.timeoutFor(htl), `failed after ${elapsed} ms`)
     // Nothing is left behind at any node.
     for (const n of net.nodes) assert.equal(n.service.activeOperations, 0)
-    // The failure table now rejects a repeat at once.
-    const rejectsBefore = node.service.core.stats.failureTableRejects
+    // A failure table on its path now answers a repeat (the node where HTL ran out recorded it;
+    // a node whose DATA_NOT_FOUND retry found no route left recorded it too and let its
+    // upstream backtrack).
+    const rejects = (): number => net.nodes.reduce((sum, n) => sum + n.service.core.stats.failureTableRejects, 0)
+    const rejectsBefore = rejects()
     await assert.rejects(node.service.request(key, { htl }), NotFoundError)
-    assert.equal(node.service.core.stats.failureTableRejects, rejectsBefore + 1)
+    assert.ok(rejects() > rejectsBefore, 'no failure table answered the repeat')
   })
 
   it('returns the existing data on an insert collision and caches it on the way back', async () => {

@@ -1,6 +1,6 @@
 /**
  * The announcement rules that used to live in the libp2p driver and now live in AnnounceCore,
- * so that the simulator runs them too: the first-hop impostor check, refusing a join that
+ * so that the simulator runs them too: the impostor check (sender or signature), refusing a join that
  * would repoint another peer's location (with a tolerance, not float equality), which walk or
  * join references are kept, and cutting a join's HTL to fit its deadline.
  */
@@ -44,8 +44,12 @@ describe('announce rules in the core', () => {
     assert.equal(c.has(1n), false)
     // The newcomer itself, with the same ID: accepted (the forged one left no trace).
     assert.equal(one(c.receive(7, { id: 1n, htl: 2, node: 7, commitments })).type, 'announce')
-    // Deeper in the walk (two commitments) the sender relays someone else's announcement.
-    assert.equal(one(c.receive(5, { id: 2n, htl: 2, node: 7, commitments: [...commitments, commitmentOf(new Uint8Array(32))] })).type, 'announce')
+    // Deeper in the walk (two commitments) a relay of someone else's announcement needs the
+    // newcomer's signature (the driver verifies it): without, refused (issue 11).
+    const two = [...commitments, commitmentOf(new Uint8Array(32))]
+    assert.deepEqual(one(c.receive(5, { id: 2n, htl: 2, node: 7, commitments: two })), { type: 'failed', id: 2n, to: 5, reason: 'impostor' })
+    assert.deepEqual(one(c.receive(5, { id: 2n, htl: 2, node: 7, commitments: two, signed: false })), { type: 'failed', id: 2n, to: 5, reason: 'impostor' })
+    assert.equal(one(c.receive(5, { id: 2n, htl: 2, node: 7, commitments: two, signed: true })).type, 'announce')
   })
 
   it('refuses a join at a location another peer holds, also a hair away from it and across 0/1', () => {

@@ -81,7 +81,12 @@ describe('routing core edges', () => {
       insertRouteTo: 'source',
       insertBacktrack: false,
       perPathLoops: false,
-      tableSpreadBuckets: 0
+      tableSpreadBuckets: 0,
+      notFoundRetries: 0,
+      notFoundRetryHtl: 2,
+      verifiedRoutesOnly: false,
+      pendingRoutes: 256,
+      pendingRoutesPerSender: 64
     })
     const core = new NodeCore<number>({ self: 0, store: { has: () => false }, rng: seededRng(1), now: () => 0 })
     assert.deepEqual(core.options, DEFAULT_CORE_OPTIONS)
@@ -102,9 +107,9 @@ describe('routing core edges', () => {
     assert.deepEqual(replies(core.receive(6, request(30n, 5, held))), [{ to: 6, type: 'found', source: 0, hops: 0, fromStore: true }])
     assert.deepEqual(replies(core.receive(7, insert(4n, 5, 7, held))), [{ to: 7, type: 'collision', source: 0, hops: 0, fromStore: true }])
     core.failures.record(KEY.hex, 5, 0)
-    assert.deepEqual(replies(core.receive(null, request(5n, 3))), [{ to: null, type: 'not-found', hops: 0 }])
-    assert.deepEqual(replies(core.receive(7, request(6n, 3))), [{ to: 7, type: 'not-found', hops: 0 }])
-    assert.deepEqual(replies(core.receive(6, request(60n, 3))), [{ to: 6, type: 'not-found', hops: 0 }])
+    assert.deepEqual(replies(core.receive(null, request(5n, 3))), [{ to: null, type: 'not-found', hops: 0, recentlyFailed: true }])
+    assert.deepEqual(replies(core.receive(7, request(6n, 3))), [{ to: 7, type: 'not-found', hops: 0, recentlyFailed: true }])
+    assert.deepEqual(replies(core.receive(6, request(60n, 3))), [{ to: 6, type: 'not-found', hops: 0, recentlyFailed: true }])
     assert.deepEqual({ ...core.stats, local: undefined }, {
       requestsReceived: 6, insertsReceived: 2, forwarded: 0, loopsRejected: 0, failureTableRejects: 3, servedFromStore: 5, local: undefined
     })
@@ -137,7 +142,7 @@ describe('routing core edges', () => {
   it('the failure table holds back requests only: an insert of a failed key is routed', () => {
     const { core } = routed()
     core.failures.record(KEY.hex, 10, 0)
-    assert.deepEqual(replies(core.receive(9, request(1n, 3))), [{ to: 9, type: 'not-found', hops: 0 }])
+    assert.deepEqual(replies(core.receive(9, request(1n, 3))), [{ to: 9, type: 'not-found', hops: 0, recentlyFailed: true }])
     assert.deepEqual(forward(core.receive(9, insert(2n, 3))), [1, 2, Infinity, 9])
   })
 

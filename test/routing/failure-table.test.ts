@@ -77,7 +77,7 @@ describe('failure table in the node', () => {
     for (const again of [htl, htl - 1]) {
       const id = h.start(0, 'request', KEY, again)
       h.run()
-      assert.deepEqual(h.client.at(-1)?.reply, { type: 'not-found', hops: 0 })
+      assert.deepEqual(h.client.at(-1)?.reply, { type: 'not-found', hops: 0, recentlyFailed: true })
       assert.equal(h.sent(id), 0, 'nothing was forwarded')
     }
     assert.equal(h.cores[0].stats.failureTableRejects, 2)
@@ -88,8 +88,10 @@ describe('failure table in the node', () => {
     const h = setup()
     h.request(0, KEY, htl) // node 1 got HTL 2 and failed
     const reply = h.request(length, KEY, htl) // node 1 gets HTL 2 again
-    assert.deepEqual(reply, { type: 'not-found', hops: 1 })
+    assert.deepEqual(reply, { type: 'not-found', hops: 1, recentlyFailed: true })
     assert.equal(h.cores[1].stats.failureTableRejects, 1)
+    // Issue 11: a failure-table answer creates no entry where it arrives (entries fed each other).
+    assert.equal(h.cores[length].failures.size, 0)
     assert.deepEqual(h.trace(2n).slice(1), [`${length}>1 request htl=2`, `1>${length} not-found hops=0`, `${length}>client not-found hops=1`])
   })
 

@@ -57,7 +57,8 @@ class Harness {
       switch (a.type) {
         case 'announce':
           this.visited.add(a.to)
-          out = c.receive(from, { id: a.id, htl: a.htl, node: a.node, commitments: a.commitments })
+          // Honest newcomers sign their announcements (the libp2p driver verifies the signature).
+          out = c.receive(from, { id: a.id, htl: a.htl, node: a.node, commitments: a.commitments, signed: true })
           break
         case 'commit': out = c.commit(a.id, from, a.commitments); break
         case 'reveal': out = c.reveal(a.id, from, a.seeds); break
