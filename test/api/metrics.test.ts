@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { startApiServer } from '../../src/api/server.js'
-import { BLOCK_SIZE } from '../../src/constants.js'
+import { BLOCK_SIZE, LINK_PROTOCOL } from '../../src/constants.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { NotFoundError } from '../../src/protocol/errors.js'
 import { createNode, until } from '../helpers/network.js'
@@ -140,7 +140,7 @@ describe('GET /metrics (Prometheus text format) on three real nodes', () => {
     assert.equal(hops.count, put.blocks)
     assert.ok(hops.sum >= put.blocks, 'each insert went at least one hop (node 0 has a neighbour)')
     assert.equal(histogram(s, 'warren_local_operation_duration_seconds', { operation: 'insert' }).count, put.blocks)
-    const sent = value(s, 'warren_protocol_bytes_total', { protocol: '/warren/insert/1.0.0', direction: 'sent' })
+    const sent = value(s, 'warren_protocol_bytes_total', { protocol: LINK_PROTOCOL, direction: 'sent' })
     assert.ok(sent >= data.length, `insert protocol carried ${sent} bytes out for a ${data.length}-byte file`)
     assert.ok(value(s, 'libp2p_data_transfer_bytes_total', { protocol: 'global sent' }) >= sent)
     // The inserter keeps its own copy in its client cache, which peers never read (issue 11,
@@ -179,7 +179,7 @@ describe('GET /metrics (Prometheus text format) on three real nodes', () => {
     assert.ok(hops.sum >= found, 'every block came from at least one hop away')
     assert.equal(hops.le('0'), 0, 'no block was local to node 2')
     assert.equal(hops.le('+Inf'), found)
-    assert.ok(value(s, 'warren_protocol_bytes_total', { protocol: '/warren/request/1.0.0', direction: 'received' }) >= data.length)
+    assert.ok(value(s, 'warren_protocol_bytes_total', { protocol: LINK_PROTOCOL, direction: 'received' }) >= data.length)
     const mid = await scrape(1)
     assert.ok(value(mid, 'warren_routed_operations_total', { operation: 'request' }) - value(mid0, 'warren_routed_operations_total', { operation: 'request' }) >= found,
       'every request reached node 1 (node 3\'s only neighbour)')

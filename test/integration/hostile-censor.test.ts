@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { FrameType } from '../../proto/warren.js'
+import { Block, FrameType } from '../../proto/warren.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { censor, chkBlock } from '../helpers/attacks.js'
 import { createNetwork, until } from '../helpers/network.js'
@@ -35,7 +35,8 @@ describe('a peer placed next to a key answering DATA_NOT_FOUND (issue 11, findin
   it('does not make the key unreachable through the nodes it joined', async () => {
     const b = chkBlock()
     const key = new RoutingKey(b.key)
-    await net.nodes[2].service.insert(key, b.block, { htl: 0 })
+    // In the store that answers peers (a node's own inserts stay in its client cache).
+    await net.nodes[2].store.put(key, Block.encode(b.block))
     const attack = await censor(evil, net.nodes.slice(0, 2).map((n) => n.libp2p.getMultiaddrs()[0]), key.loc)
     assert.deepEqual(attack.joins, [FrameType.ANNOUNCE_JOINED, FrameType.ANNOUNCE_JOINED], 'both nodes took the forged join')
     await until(() => net.nodes.slice(0, 2).every((n) => n.service.core.table.has(evil.peerId.toString())), 10_000, 'the censor routable')

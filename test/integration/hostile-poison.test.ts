@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, afterEach, describe, it } from 'node:test'
-import { FrameType } from '../../proto/warren.js'
+import { Block, FrameType } from '../../proto/warren.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { chkBlock, fakeJoinFlood, fakeSourceInserts, tarpit } from '../helpers/attacks.js'
 import { createNetwork } from '../helpers/network.js'
@@ -43,7 +43,8 @@ describe('routing-table poisoning by made-up peers (issue 11, finding 2)', () =>
     for (let i = 0; i < HELD; i++) {
       const b = chkBlock()
       keys.push(new RoutingKey(b.key))
-      await net.nodes[1 + (i % 2)].service.insert(keys[i], b.block, { htl: 0 })
+      // In the store that answers peers (a node's own inserts stay in its client cache).
+      await net.nodes[1 + (i % 2)].store.put(keys[i], Block.encode(b.block))
     }
     evil = await createRawPeer()
     await evil.start()
