@@ -149,3 +149,10 @@ export const MAX_OPS_TOTAL = 256
  * review grew a node's RSS 105 -> 283 MiB with 6,000 references of 8 long addresses each.
  */
 export const ADDR_BOOK_ADDRS_PER_PEER = 4
+
+/**
+ * An idle FEC pool worker exits after this long (src/client/fec-pool.ts): long enough to
+ * stay up between the segments of one transfer, short enough that an idle node does not keep
+ * a worker heap and codec memory per core.
+ */
+export const FEC_POOL_IDLE_MS = 5_000
