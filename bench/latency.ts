@@ -33,7 +33,9 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { seededRng } from '../src/routing/random.js'
 import { createNetwork, createNode, until } from '../test/helpers/network.js'
+import { START_FLAGS } from '../test/helpers/start-flags.js'
 import { removeTempDir, tempDir } from '../test/helpers/temp.js'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Libp2p } from '@libp2p/interface'
@@ -55,18 +57,6 @@ function args (): Args {
     }
   })
   return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role }
-}
-
-/** mulberry32: the graph and the choice of nodes replay from --seed. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Each node links to `degree` random others (no duplicates, no self-links). */
@@ -219,8 +209,6 @@ async function kadLatency (a: Args, edges: Array<[number, number]>, ops: ReturnT
   }
 }
 
-const START_FLAGS = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } })
-  .scripts.start.split(/\s+/).filter((w) => w.startsWith('--'))
 const CLI = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 
 function rssOf (pid: number): number {
@@ -281,7 +269,7 @@ async function marginalRss (a: Args): Promise<unknown> {
 async function main (): Promise<void> {
   const a = args()
   if (a.role === 'marginal') return await marginal(a)
-  const rand = rng(a.seed)
+  const rand = seededRng(a.seed)
   const edges = randomGraph(a.nodes, a.degree, rand)
   const ops = operations(a.nodes, a.ops, rand)
   const warren = await warrenLatency(a, edges, ops)

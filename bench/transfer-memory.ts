@@ -19,18 +19,12 @@ import { fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { createNetwork, createNode, ring, until } from '../test/helpers/network.js'
+import { START_FLAGS } from '../test/helpers/start-flags.js'
 import type { ChildProcess } from 'node:child_process'
 
 interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string, clientHeap: string }
-
-/** The V8 flags of `npm start` (package.json), what a node runs with by default. */
-const START_FLAGS = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
-  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--')).join(' ')
-})()
 
 function args (): Args {
   const { values } = parseArgs({
@@ -41,7 +35,7 @@ function args (): Args {
       role: { type: 'string', default: 'main' },
       peers: { type: 'string', default: '' },
       uri: { type: 'string' },
-      'client-heap': { type: 'string', default: START_FLAGS }
+      'client-heap': { type: 'string', default: START_FLAGS.join(' ') }
     }
   })
   return { mib: Number(values.mib), nodes: Number(values.nodes), htl: Number(values.htl), role: values.role, peers: values.peers.split(',').filter((p) => p !== ''), uri: values.uri, clientHeap: values['client-heap'] }
