@@ -95,12 +95,23 @@ function summarise (ms: number[], ops: number): Latency {
   return { ops, success: ms.length, successRate: Math.round(ms.length / ops * 1000) / 1000, medianMs: q(0.5), p95Ms: q(0.95), meanMs: Math.round(ms.reduce((a, b) => a + b, 0) / Math.max(1, ms.length) * 10) / 10 }
 }
 
+/** A link of the graph: on a loaded machine a Noise handshake can time out; try again. */
+async function retry<T> (fn: () => Promise<T>, what: string, tries = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (i >= tries) throw new Error(`${what} failed ${tries} times: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}
+
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
 async function warrenLatency (a: Args, edges: Array<[number, number]>, ops: ReturnType<typeof operations>): Promise<{ latency: Latency, putMedianMs: number, fresh: Record<string, unknown> }> {
   const net = await createNetwork(a.nodes)
   try {
-    for (const [x, y] of edges) await net.connect(x, y)
+    for (const [x, y] of edges) await retry(async () => { await net.connect(x, y) }, `warren link ${x}-${y}`)
     const ms: number[] = []
     const putMs: number[] = []
     const uris: string[] = []
@@ -156,7 +167,7 @@ async function kadNode (): Promise<Libp2p<{ dht: KadDHT }>> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { allow: ['/ip4/127.0.0.1/ipcidr/8'] },
+    connectionManager: { allow: ['/ip4/127.0.0.1/ipcidr/8'], dialTimeout: 30_000 },
     connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
@@ -178,7 +189,7 @@ async function kadNode (): Promise<Libp2p<{ dht: KadDHT }>> {
 async function kadLatency (a: Args, edges: Array<[number, number]>, ops: ReturnType<typeof operations>): Promise<{ latency: Latency, putMedianMs: number }> {
   const nodes = await Promise.all(Array.from({ length: a.nodes }, kadNode))
   try {
-    for (const [x, y] of edges) await nodes[x].dial(nodes[y].getMultiaddrs()[0])
+    for (const [x, y] of edges) await retry(async () => await nodes[x].dial(nodes[y].getMultiaddrs()[0]), `kad link ${x}-${y}`)
     // Routing tables fill from identify on the graph's links, then from a refresh.
     await until(() => nodes.every((n) => (n.services.dht as unknown as { routingTable: { size: number } }).routingTable.size > 0), 30_000, 'kad routing tables')
     await Promise.all(nodes.map(async (n) => { await Promise.resolve(n.services.dht.refreshRoutingTable()).catch(() => {}) }))
@@ -273,7 +284,10 @@ async function main (): Promise<void> {
   const edges = randomGraph(a.nodes, a.degree, rand)
   const ops = operations(a.nodes, a.ops, rand)
   const warren = await warrenLatency(a, edges, ops)
+  // Each part's figures on stderr as soon as they are known: a long run that fails later keeps them.
+  process.stderr.write(`warren: ${JSON.stringify(warren)}\n`)
   const kad = await kadLatency(a, edges, ops)
+  process.stderr.write(`kad: ${JSON.stringify(kad)}\n`)
   const idle = await idleCliRss()
   const perNode = await marginalRss(a)
   const ratio = (x: number, y: number): number => Math.round(x / y * 10) / 10
