@@ -1,7 +1,7 @@
 /**
  * Benchmark: small-key latency of warren against @libp2p/kad-dht in the same run, a fresh
  * node's first remote fetch, and memory per node. Prints JSON.
- * Usage: npm run build && npx node dist/bench/latency.js [--nodes 50] [--ops 100] [--degree 4]
+ * Usage: npm run build && npx node dist/bench/latency.js [--nodes 50] [--ops 100] [--degree 4] [--extra 10] [--idle-s 10]
  *
  *   warren: `nodes` warren nodes in this process (TCP + Noise + yamux on 127.0.0.1), a random
  *           graph (each node dials `degree` random others). `ops` times: a 1 KiB value is put
@@ -43,7 +43,7 @@ import type { Libp2p } from '@libp2p/interface'
 const VALUE_BYTES = 1024
 const PUT_HTL = 3
 
-interface Args { nodes: number, ops: number, degree: number, extra: number, seed: number, role: string }
+interface Args { nodes: number, ops: number, degree: number, extra: number, seed: number, role: string, idleS: number }
 
 function args (): Args {
   const { values } = parseArgs({
@@ -53,10 +53,11 @@ function args (): Args {
       degree: { type: 'string', default: '4' },
       extra: { type: 'string', default: '10' },
       seed: { type: 'string', default: '1' },
-      role: { type: 'string', default: 'main' }
+      role: { type: 'string', default: 'main' },
+      'idle-s': { type: 'string', default: '10' }
     }
   })
-  return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role }
+  return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role, idleS: Number(values['idle-s']) }
 }
 
 /** Each node links to `degree` random others (no duplicates, no self-links). */
@@ -228,7 +229,7 @@ function rssOf (pid: number): number {
 }
 
 /** Idle RSS of one `warren start` process with npm start's flags and a fresh data dir. */
-async function idleCliRss (): Promise<Record<string, unknown>> {
+async function idleCliRss (idleS: number): Promise<Record<string, unknown>> {
   const dir = await tempDir('warren-bench-idle-')
   const proc = spawn(process.execPath, [...START_FLAGS, CLI, 'start', '-d', dir, '-l', '/ip4/127.0.0.1/tcp/0', '-a', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
   try {
@@ -239,9 +240,9 @@ async function idleCliRss (): Promise<Record<string, unknown>> {
     await until(() => /listening/i.test(out) || proc.exitCode !== null, 60_000, 'warren start to be ready')
     if (proc.exitCode !== null) throw new Error(`warren start exited with ${proc.exitCode}: ${out}`)
     const ready = rssOf(proc.pid!)
-    await new Promise((resolve) => setTimeout(resolve, 10_000))
+    await new Promise((resolve) => setTimeout(resolve, idleS * 1000))
     const samples = Array.from({ length: 5 }, () => rssOf(proc.pid!))
-    return { v8Flags: START_FLAGS.join(' '), atReadyMiB: Math.round(ready / 2 ** 20), idleMiB: Math.round(Math.max(...samples) / 2 ** 20) }
+    return { v8Flags: START_FLAGS.join(' '), idleSeconds: idleS, atReadyMiB: Math.round(ready / 2 ** 20), idleMiB: Math.round(Math.max(...samples) / 2 ** 20) }
   } finally {
     proc.kill('SIGTERM')
     await new Promise((resolve) => proc.once('exit', resolve))
@@ -288,7 +289,7 @@ async function main (): Promise<void> {
   process.stderr.write(`warren: ${JSON.stringify(warren)}\n`)
   const kad = await kadLatency(a, edges, ops)
   process.stderr.write(`kad: ${JSON.stringify(kad)}\n`)
-  const idle = await idleCliRss()
+  const idle = await idleCliRss(a.idleS)
   const perNode = await marginalRss(a)
   const ratio = (x: number, y: number): number => Math.round(x / y * 10) / 10
   console.log(JSON.stringify({
