@@ -7,7 +7,10 @@
  *   codec.rebuildAllData:   rebuild k data blocks from the m check blocks (worst case: every
  *                           data block lost, m >= k)
  *   codec.rebuildOne:       rebuild one lost data block
- *   pipeline.insert:        splitfileBlocks over the file (what `put` spends CPU on)
+ *   pool.encode, pool.rebuildAllData: the same through the FEC worker pool
+ *                           (src/client/fec-pool.ts, one thread per core), 4 segments per
+ *                           thread submitted at once, against one thread in the same run
+ *   pipeline.insert:        splitfileBlocks over the file (what `put` spends CPU on; FEC on the pool)
  *   pipeline.fetch:         readSplitfile with every block present (verify + decrypt only)
  *   pipeline.fetchLossy:    readSplitfile with half of the data blocks of every segment gone
  */
@@ -15,6 +18,7 @@ import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { BLOCK_SIZE, SEGMENT_CHECK_BLOCKS, SEGMENT_DATA_BLOCKS } from '../src/constants.js'
 import { fecEncode, fecReconstruct } from '../src/client/fec.js'
+import { fecPool } from '../src/client/fec-pool.js'
 import { decodeSplitfile, splitfileBlocks } from '../src/client/splitfile.js'
 import { openContent } from '../src/client/open.js'
 import { decodeChk } from '../src/keys/chk.js'
@@ -43,6 +47,18 @@ async function main (): Promise<void> {
   const rebuildAllMs = time(() => fecReconstruct(allLost, k, m), 3)
   const oneLost = [undefined, ...data.slice(1), ...check]
   const rebuildOneMs = time(() => fecReconstruct(oneLost, k, m), 3)
+
+  // The pool: 4 segments per thread at once (workers started and warm first).
+  const pool = fecPool()
+  const jobs = 4 * pool.threads
+  await Promise.all(Array.from({ length: pool.threads }, async () => await pool.encode(data, m)))
+  const timeAsync = async (fn: () => Promise<unknown>): Promise<number> => {
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: jobs }, fn))
+    return performance.now() - t0
+  }
+  const poolEncodeMs = await timeAsync(async () => await pool.encode(data, m))
+  const poolRebuildMs = await timeAsync(async () => await pool.reconstruct(allLost, k, m))
 
   // The split-file pipeline over an in-memory block map.
   const blocks = new Map<string, Uint8Array>()
@@ -86,6 +102,13 @@ async function main (): Promise<void> {
       encode: { msPerSegment: Math.round(encodeMs), MBps: rate(segBytes, encodeMs) },
       rebuildAllData: { msPerSegment: Math.round(rebuildAllMs), MBps: rate(segBytes, rebuildAllMs) },
       rebuildOne: { msPerSegment: Math.round(rebuildOneMs), MBps: rate(segBytes, rebuildOneMs) }
+    },
+    pool: {
+      threads: pool.threads,
+      segmentsAtOnce: jobs,
+      encode: { MBps: rate(jobs * segBytes, poolEncodeMs), overOneThread: Math.round(encodeMs * jobs / poolEncodeMs * 100) / 100 },
+      rebuildAllData: { MBps: rate(jobs * segBytes, poolRebuildMs), overOneThread: Math.round(rebuildAllMs * jobs / poolRebuildMs * 100) / 100 },
+      fallbacks: pool.stats().fallbacks
     },
     pipeline: {
       segments: root.segments, dataBlocks: root.dataBlocks, checkBlocks: root.checkBlocks,

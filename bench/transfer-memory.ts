@@ -2,6 +2,9 @@
  * Benchmark: a large file (default 256 MiB) put at one node and fetched at another across a
  * 10-node network, measuring the peak RSS of the node doing the transfer. Prints JSON.
  * Usage: npm run build && npx node dist/bench/transfer-memory.js [--mib 256] [--nodes 10] [--htl 2] [--client-heap="V8 flags"]
+ * The put and get nodes run with `npm start`'s V8 flags (START_FLAGS) unless --client-heap
+ * says otherwise (--client-heap= for V8's defaults). Their RSS includes the FEC pool's worker
+ * threads (threads of the same process).
  *
  * Each role runs in its own process, so a node's memory is measured apart from the others:
  *   network: nodes-2 relay/storage nodes in one process (ring + chords), printing addresses;
@@ -16,7 +19,9 @@ import { fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { loadavg } from 'node:os'
 import { createNetwork, createNode, ring, until } from '../test/helpers/network.js'
+import { START_FLAGS } from '../test/helpers/start-flags.js'
 import type { ChildProcess } from 'node:child_process'
 
 interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string, clientHeap: string }
@@ -30,7 +35,7 @@ function args (): Args {
       role: { type: 'string', default: 'main' },
       peers: { type: 'string', default: '' },
       uri: { type: 'string' },
-      'client-heap': { type: 'string', default: '' }
+      'client-heap': { type: 'string', default: START_FLAGS.join(' ') }
     }
   })
   return { mib: Number(values.mib), nodes: Number(values.nodes), htl: Number(values.htl), role: values.role, peers: values.peers.split(',').filter((p) => p !== ''), uri: values.uri, clientHeap: values['client-heap'] }
@@ -120,7 +125,7 @@ async function child (role: string, a: Args, extra: string[]): Promise<{ proc: C
   // --client-heap "--max-semi-space-size=2 --max-old-space-size=96": V8 limits for the put
   // and get nodes only (the network process hosts many nodes).
   const execArgv = role === 'network' || a.clientHeap === '' ? [] : a.clientHeap.split(/\s+/)
-  const proc = fork(fileURLToPath(import.meta.url), ['--role', role, '--mib', String(a.mib), '--nodes', String(a.nodes), '--htl', String(a.htl), ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+  const proc = fork(fileURLToPath(import.meta.url), ['--role', role, '--mib', String(a.mib), '--nodes', String(a.nodes), '--htl', String(a.htl), `--client-heap=${a.clientHeap}`, ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   const msg = new Promise((resolve, reject) => {
     proc.once('message', resolve)
     proc.once('exit', (code) => { reject(new Error(`${role} exited with ${code}`)) })
@@ -144,7 +149,7 @@ async function main (): Promise<void> {
     const get = await getter.msg
     const fileBytes = a.mib * 2 ** 20
     console.log(JSON.stringify({
-      setup: { fileMiB: a.mib, nodes: a.nodes, htl: a.htl, processes: 'network (nodes-2) + put node + get node', clientV8Flags: a.clientHeap, node: process.version },
+      setup: { fileMiB: a.mib, nodes: a.nodes, htl: a.htl, processes: 'network (nodes-2) + put node + get node', clientV8Flags: a.clientHeap, node: process.version, loadAverage1m: Math.round(loadavg()[0] * 10) / 10 },
       put,
       get,
       peakRssOverFileSize: { put: Math.round(put.rssMiB.peak * 2 ** 20 / fileBytes * 100) / 100, get: Math.round(get.rssMiB.peak * 2 ** 20 / fileBytes * 100) / 100 }

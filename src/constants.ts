@@ -104,6 +104,21 @@ export const VERIFY_DIAL_TIMEOUT_MS = 5_000
 export const DIAL_TIMEOUT_MS = 10_000
 /** How often the block store writes buffered access statistics to disk. */
 export const STORE_META_FLUSH_INTERVAL_MS = 30_000
+/**
+ * Most puts one LevelDB batch carries: puts that arrive while the previous batch is being
+ * written go out together in the next one (group commit; see src/store/block-store.ts).
+ * Small on purpose: LevelDB (classic-level) wrote 32 KiB blocks fastest in batches of ~4
+ * (128 KiB; 2,300-4,000 blocks/s against 2,100-2,400 one per batch) and 2-3x slower in
+ * batches of 16-32 (650-980 blocks/s), measured with bench/store.ts and raw classic-level.
+ */
+export const STORE_BATCH_MAX_BLOCKS = 4
+/**
+ * LevelDB's memtable size for the block store (its default is 4 MiB). 16 MiB wrote 32 KiB
+ * blocks 2.5-4x faster at half the CPU (fewer level-0 tables, less compaction): 2,000-3,700
+ * blocks/s against 640-1,000 with the defaults, raw classic-level, 8 writers (bench/store.ts
+ * measures the store). Costs up to twice this in memory while a full memtable is compacted.
+ */
+export const STORE_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 /** Window of the node page's recent request statistics. */
 export const RECENT_STATS_WINDOW_MS = 5 * 60_000
 /** Largest JSON body accepted by POST /api/v1/site. */
@@ -165,3 +180,10 @@ export const MAX_OPS_TOTAL = 256
  * review grew a node's RSS 105 -> 283 MiB with 6,000 references of 8 long addresses each.
  */
 export const ADDR_BOOK_ADDRS_PER_PEER = 4
+
+/**
+ * An idle FEC pool worker exits after this long (src/client/fec-pool.ts): long enough to
+ * stay up between the segments of one transfer, short enough that an idle node does not keep
+ * a worker heap and codec memory per core.
+ */
+export const FEC_POOL_IDLE_MS = 5_000

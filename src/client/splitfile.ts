@@ -11,8 +11,9 @@
  * in that block, and a large layout is itself inserted as a split file.
  *
  * Memory is bounded whatever the file size: at most 2k encrypted blocks wait for their
- * segment, plus one segment's check blocks (computed on a worker thread while the next
- * segment is cut); the layout (96 bytes per data block) is kept until the end.
+ * segment, plus the segments being encoded on the FEC pool (one per worker thread, while the
+ * next segments are cut) and their check blocks; the layout (96 bytes per data block) is
+ * kept until the end.
  *
  * Fetch: per segment, the data blocks in the wanted range are fetched first, in parallel
  * with bounded concurrency, each tried BLOCK_FETCH_TRIES times; as soon as one fails the
@@ -28,8 +29,8 @@ import { Splitfile } from '../../proto/splitfile.js'
 import { BLOCK_FETCH_TRIES, CLIENT_CONCURRENCY, SEGMENT_CHECK_BLOCKS, SEGMENT_DATA_BLOCKS } from '../constants.js'
 import { ChkType, CHK_DECRYPT_KEY_BYTES, CHK_MAX_PAYLOAD, decodeChk, encodeChk, verifyChkBlock } from '../keys/chk.js'
 import { RoutingKey, ROUTING_KEY_BYTES } from '../keys/routing-key.js'
-import { fecReconstruct, MAX_SEGMENT_BLOCKS } from './fec.js'
-import { fecEncodeAsync } from './fec-worker.js'
+import { MAX_SEGMENT_BLOCKS } from './fec.js'
+import { fecPool } from './fec-pool.js'
 import type { ChkRef, EncodedChk } from '../keys/chk.js'
 import type { FetchBlock, SplitBlock, SplitSource } from './types.js'
 
@@ -108,19 +109,22 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
   const pending: EncodedChk[] = []
   const layout: Uint8Array[] = []
 
-  // One segment's check blocks are computed on the FEC worker while the next segment's data
-  // blocks are cut and inserted; at most one encode is in flight.
-  let encoding: { done: boolean, result: Promise<SplitBlock[]> } | undefined
+  // Segments' check blocks are computed on the FEC pool, as many at once as it has threads,
+  // while the next segments' data blocks are cut and inserted; they are yielded in order.
+  const pool = fecPool()
+  const encoding: Array<{ done: boolean, result: Promise<SplitBlock[]> }> = []
   const startSegment = (blocks: EncodedChk[]): void => {
     const index = layout.length
     layout.push(new Uint8Array(0))
-    const result = fecEncodeAsync(blocks.map((b) => b.block), segmentCheckCount(blocks.length, k, m)).then((checks) => {
-      const part = new Uint8Array(SEGMENT_HEADER_BYTES + blocks.length * DATA_REF_BYTES + checks.length * ROUTING_KEY_BYTES)
+    // Only the refs are kept: the blocks' bytes were yielded already and go to the pool packed.
+    const refs = blocks.map((b) => ({ routingKey: b.routingKey, decryptKey: b.decryptKey }))
+    const result = pool.encode(blocks.map((b) => b.block), segmentCheckCount(blocks.length, k, m)).then((checks) => {
+      const part = new Uint8Array(SEGMENT_HEADER_BYTES + refs.length * DATA_REF_BYTES + checks.length * ROUTING_KEY_BYTES)
       const view = new DataView(part.buffer)
-      view.setUint16(0, blocks.length)
+      view.setUint16(0, refs.length)
       view.setUint16(2, checks.length)
       let off = SEGMENT_HEADER_BYTES
-      for (const b of blocks) {
+      for (const b of refs) {
         part.set(b.routingKey.bytes, off)
         part.set(b.decryptKey, off + ROUTING_KEY_BYTES)
         off += DATA_REF_BYTES
@@ -136,19 +140,18 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
     })
     const job = { done: false, result }
     result.then(() => { job.done = true }, () => { job.done = true })
-    encoding = job
+    encoding.push(job)
   }
-  /** Yield the pending segment's check blocks: when ready, or waiting for them if `wait`. */
-  const flush = async function * (wait: boolean): AsyncGenerator<SplitBlock> {
-    if (encoding === undefined || (!wait && !encoding.done)) return
-    const job = encoding
-    encoding = undefined
-    const checks = await job.result
-    checkBlocks += checks.length
-    yield * checks
+  /** Yield the check blocks of the oldest segments: those ready, or until fewer than `keep` are left encoding. */
+  const flush = async function * (keep: number): AsyncGenerator<SplitBlock> {
+    while (encoding.length > 0 && (encoding[0].done || encoding.length > keep)) {
+      const checks = await encoding.shift()!.result
+      checkBlocks += checks.length
+      yield * checks
+    }
   }
   const segment = async function * (blocks: EncodedChk[]): AsyncGenerator<SplitBlock> {
-    yield * flush(true)
+    yield * flush(pool.threads - 1)
     startSegment(blocks)
   }
   const cut = async function * (payload: Uint8Array): AsyncGenerator<SplitBlock> {
@@ -156,7 +159,7 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
     dataBlocks++
     yield { routingKey: chk.routingKey, block: chk.block }
     pending.push(chk)
-    yield * flush(false)
+    yield * flush(Infinity)
     // Keep up to 2k blocks back so the last two segments can be balanced at the end.
     if (pending.length === 2 * k) yield * segment(pending.splice(0, k))
   }
@@ -188,7 +191,7 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
       yield * segment(pending.splice(0, first))
     }
     if (pending.length > 0) yield * segment(pending.splice(0))
-    yield * flush(true)
+    yield * flush(0)
     const bytes = concat(layout)
     meta = { size, mime, sha256, segmentData: k, segmentCheck: m, segments: layout.length, dataBlocks }
     if (bytes.length <= INLINE_MAX) {
@@ -358,7 +361,7 @@ async function healSegment (data: Uint8Array[], m: number, keys: RoutingKey[], f
   const k = data.length
   let checks: Uint8Array[] | undefined
   for (const slot of [...failed].sort((a, b) => a - b)) {
-    if (slot >= k) checks ??= await fecEncodeAsync(data, m)
+    if (slot >= k) checks ??= await fecPool().encode(data, m)
     // A copy: the FEC output shares one buffer per segment, and the insert outlives this read.
     const block = new Uint8Array(slot < k ? data[slot] : checks![slot - k])
     if (verifyChkBlock(keys[slot], block)) heal.add(keys[slot], block)
@@ -437,7 +440,8 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
 
   let data: Array<Uint8Array | undefined> = slots
   if (!wanted.every((i) => slots[i] !== undefined)) {
-    data = fecReconstruct(slots, k, m)
+    // Decoded on the FEC pool, off the main thread; aborting the read drops the job.
+    data = await fecPool().reconstruct(slots, k, m, { signal: outer })
     for (const i of wanted) {
       if (!verifyChkBlock(s.data[i].routingKey, data[i]!)) {
         throw new Error(`segment ${s.index + 1}: rebuilt data block ${s.firstBlock + i} does not match its key`)

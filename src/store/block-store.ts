@@ -12,6 +12,14 @@
  * core asks it on every message. All writes go through one queue, so concurrent puts plan
  * their evictions one after another and can never overshoot the capacity.
  *
+ * Puts are group-committed: the puts that arrive while the queue is busy (typically while the
+ * previous batch is on its way to disk) are written together in the next LevelDB batch, up to
+ * `batchMaxBlocks`, whatever operation they belong to. Each block is still written with its
+ * metadata and its evictions in that one atomic batch, and a put resolves only after its
+ * batch is committed, so the kill -9 guarantee above holds per block. An idle store writes a
+ * lone put at once (no timer). If a batch fails, every put in it rejects and the index is
+ * rolled back. A delete, flush or verify closes the open group, so writes keep their order.
+ *
  * Access statistics from `get` are write-behind: kept in memory and flushed as one batch every
  * `flushIntervalMs` and on `close`. A crash loses at most that interval's access counts; they
  * only steer eviction, so losing a few is harmless, and a read then costs no disk write.
@@ -26,7 +34,7 @@ import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
 import { StorePolicy } from './store-policy.js'
-import { STORE_META_FLUSH_INTERVAL_MS } from '../constants.js'
+import { STORE_BATCH_MAX_BLOCKS, STORE_META_FLUSH_INTERVAL_MS, STORE_WRITE_BUFFER_BYTES } from '../constants.js'
 import type { PutResult, StoreEntry, StoreStats } from './store-policy.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { StoreView } from '../routing/node-core.js'
@@ -53,6 +61,40 @@ export interface BlockStoreOptions {
   keepFraction?: number
   /** The node's routing location; see `StorePolicyOptions.location`. */
   location?: () => number
+  /** Most puts written in one LevelDB batch (default STORE_BATCH_MAX_BLOCKS; 1 = a batch per put). */
+  batchMaxBlocks?: number
+  /** LevelDB settings (defaults: LEVELDB_OPTIONS; bench/store.ts compares them with LevelDB's own). */
+  leveldb?: LevelOptions
+}
+
+export interface LevelOptions {
+  writeBufferSize?: number
+  compression?: boolean
+}
+
+/**
+ * The store's LevelDB settings: a larger memtable (STORE_WRITE_BUFFER_BYTES), and no Snappy
+ * compression: CHK blocks are encrypted and SSK data is too, so compressing them only costs
+ * CPU. Tables written earlier with compression still read (LevelDB flags it per block).
+ */
+export const LEVELDB_OPTIONS: Required<LevelOptions> = { writeBufferSize: STORE_WRITE_BUFFER_BYTES, compression: false }
+
+/** What the store did with its write batches (see `BlockStore.batchStats`). */
+export interface BatchStats {
+  /** LevelDB batches committed for puts. */
+  batches: number
+  /** Puts those batches carried (stored or not). */
+  puts: number
+  /** The most puts one batch carried. */
+  largest: number
+}
+
+/** A put waiting for its group's batch. */
+interface PendingPut {
+  hex: string
+  bytes: Uint8Array
+  resolve: (r: PutResult) => void
+  reject: (err: unknown) => void
 }
 
 /** What `open` found and fixed. Consistent stores report all zeros. */
@@ -139,6 +181,12 @@ export class BlockStore implements StoreView {
   private readonly timer: ReturnType<typeof setInterval>
   private tail: Promise<unknown> = Promise.resolve()
   private closing?: Promise<void>
+  private readonly batchMax: number
+  /** The puts that the next batch will write; closed when its turn in the queue comes. */
+  private group?: PendingPut[]
+  /** Blocks of the batch being written, readable before it is committed. */
+  private readonly writing = new Map<string, Uint8Array>()
+  private readonly batching: BatchStats = { batches: 0, puts: 0, largest: 0 }
   /**
    * The write error LevelDB now repeats on every write: after a failed compaction (disk full,
    * I/O error) it keeps its background error until the database is reopened. Set on a failed
@@ -146,7 +194,9 @@ export class BlockStore implements StoreView {
    */
   private failed?: unknown
 
-  private constructor (dir: string, ds: LevelDatastore, policy: StorePolicy, log: StoreLogger, report: OpenReport, flushIntervalMs: number) {
+  private constructor (dir: string, ds: LevelDatastore, policy: StorePolicy, log: StoreLogger, report: OpenReport, flushIntervalMs: number, batchMax: number) {
+    if (!Number.isInteger(batchMax) || batchMax < 1) throw new RangeError(`batchMaxBlocks must be a positive integer, got ${batchMax}`)
+    this.batchMax = batchMax
     this.dir = dir
     this.ds = ds
     this.policy = policy
@@ -170,11 +220,11 @@ export class BlockStore implements StoreView {
       location: options.location
     })
     await mkdir(dir, { recursive: true })
-    const ds = new LevelDatastore(dir)
+    const ds = new LevelDatastore(dir, { ...LEVELDB_OPTIONS, ...options.leveldb })
     await ds.open()
     try {
       const report = await BlockStore.load(ds, policy, log)
-      return new BlockStore(dir, ds, policy, log, report, options.flushIntervalMs ?? STORE_META_FLUSH_INTERVAL_MS)
+      return new BlockStore(dir, ds, policy, log, report, options.flushIntervalMs ?? STORE_META_FLUSH_INTERVAL_MS, options.batchMaxBlocks ?? STORE_BATCH_MAX_BLOCKS)
     } catch (err) {
       await ds.close()
       throw err
@@ -252,34 +302,84 @@ export class BlockStore implements StoreView {
     this.assertOpen()
     const hex = key.hex
     if (!this.policy.has(hex)) return undefined
-    const bytes = await this.readBlock(hex)
+    const bytes = this.writing.get(hex) ?? await this.readBlock(hex)
     if (bytes !== undefined && this.policy.touch(hex)) this.dirty.add(hex)
     return bytes
   }
 
   /**
-   * Store a block, evicting the lowest-scored blocks to make room, all in one atomic batch.
-   * A no-op when the key is present or the block exceeds the whole capacity.
+   * Store a block, evicting the lowest-scored blocks to make room, in one atomic batch (shared
+   * with the puts queued beside it). A no-op when the key is present or the block exceeds the
+   * whole capacity. Resolves once the batch is on disk.
    */
   async put (key: RoutingKey, bytes: Uint8Array): Promise<PutResult> {
     this.assertOpen()
-    const hex = key.hex
-    return this.serial(async () => {
-      if (this.policy.has(hex) || !this.policy.fits(bytes.length)) return { stored: false, evicted: 0 }
+    return await new Promise<PutResult>((resolve, reject) => {
+      if (this.group === undefined || this.group.length >= this.batchMax) {
+        const group: PendingPut[] = []
+        this.serial(async () => { await this.writeGroup(group) }, () => {
+          // Its turn came: later puts wait for the next batch.
+          if (this.group === group) this.group = undefined
+        }).catch((err: unknown) => { for (const p of group) p.reject(err) })
+        this.group = group
+      }
+      this.group.push({ hex: key.hex, bytes, resolve, reject })
+    })
+  }
+
+  /**
+   * Write a group of puts in one batch: plan each in order against the index (so the group
+   * never overshoots the capacity), commit, then answer each. Call inside `serial`. On failure
+   * the index is rolled back and the caller rejects every put of the group.
+   */
+  private async writeGroup (group: PendingPut[]): Promise<void> {
+    const batch = this.ds.batch()
+    const results: PutResult[] = []
+    const added: string[] = []
+    const evicted = new Map<string, StoreEntry>()
+    for (const { hex, bytes } of group) {
+      if (this.policy.has(hex) || !this.policy.fits(bytes.length)) {
+        results.push({ stored: false, evicted: 0 })
+        continue
+      }
       const victims = this.policy.planInsert(hex, bytes.length)
       const entry = this.policy.freshEntry(bytes.length)
-      const batch = this.ds.batch()
       for (const v of victims) {
         batch.delete(blockKey(v))
         batch.delete(metaKey(v))
+        const old = this.policy.get(v)
+        if (old !== undefined && !added.includes(v)) evicted.set(v, { ...old })
+        this.policy.remove(v)
+        this.writing.delete(v)
       }
       batch.put(blockKey(hex), bytes)
       batch.put(metaKey(hex), encodeMeta(entry))
-      await batch.commit()
-      for (const v of victims) this.forget(v)
       this.policy.restore(hex, entry)
-      return { stored: true, evicted: victims.length }
-    })
+      this.writing.set(hex, bytes)
+      added.push(hex)
+      results.push({ stored: true, evicted: victims.length })
+    }
+    try {
+      if (added.length > 0) await batch.commit()
+    } catch (err) {
+      // Not written: the index goes back to what is on disk.
+      for (const hex of added) this.policy.remove(hex)
+      for (const [hex, entry] of evicted) this.policy.restore(hex, entry)
+      this.policy.relocate()
+      throw err
+    } finally {
+      this.writing.clear()
+    }
+    for (const hex of evicted.keys()) this.dirty.delete(hex)
+    this.batching.batches++
+    this.batching.puts += group.length
+    this.batching.largest = Math.max(this.batching.largest, group.length)
+    group.forEach((p, i) => { p.resolve(results[i]) })
+  }
+
+  /** How puts were grouped into batches since the store opened. */
+  batchStats (): BatchStats {
+    return { ...this.batching }
   }
 
   /** Remove a block; false if it was not stored. */
@@ -408,12 +508,16 @@ export class BlockStore implements StoreView {
   }
 
   /**
-   * Run the write `fn` after every write queued before it. A write that fails marks the store
+   * Run the write `fn` after every write queued before it (`onTurn` first, as its turn
+   * comes, before any await). A write that fails marks the store
    * failed; the next write first reopens the database (`recover`), so a full disk that was
    * freed, or a passing I/O error, costs the writes in between and no restart.
    */
-  private async serial<T> (fn: () => Promise<T>): Promise<T> {
+  private async serial<T> (fn: () => Promise<T>, onTurn?: () => void): Promise<T> {
+    // A write queued now comes after every put already made: later puts start a new group.
+    this.group = undefined
     const run = this.tail.then(async () => {
+      onTurn?.()
       try {
         await this.recover()
         return await fn()

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { Key } from 'interface-datastore'
+import { STORE_BATCH_MAX_BLOCKS } from '../../src/constants.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { BlockStore, decodeMeta, encodeMeta } from '../../src/store/block-store.js'
 import { hashMatches, makeBlock, makeBlocks, manualClock, rawNames, recordingLogger, removeDir, tempDir, withRawDatastore } from './helpers.js'
@@ -258,5 +259,112 @@ describe('BlockStore', () => {
     const store = await BlockStore.open(dir, options(1))
     assert.equal(store.has(RoutingKey.hash(Uint8Array.of(1))), false)
     await store.close()
+  })
+})
+
+describe('BlockStore batching of concurrent puts', () => {
+  it('writes puts made together in one batch, answers each, and keeps them all on disk', async () => {
+    const dir = await newDir()
+    const store = await BlockStore.open(dir, options(100, { batchMaxBlocks: 64 }))
+    const blocks = makeBlocks(20, SIZE)
+    const results = await Promise.all(blocks.map(async (b) => await store.put(b.key, b.bytes)))
+    assert.deepEqual(results, blocks.map(() => ({ stored: true, evicted: 0 })))
+    assert.deepEqual(store.batchStats(), { batches: 1, puts: 20, largest: 20 })
+    for (const b of blocks) assert.deepEqual(await store.get(b.key), b.bytes)
+    await store.close()
+    const hexes = blocks.map((b) => b.key.hex).sort()
+    assert.deepEqual(await rawNames(dir), { blocks: hexes, metas: hexes })
+  })
+
+  it('puts that arrive while a batch is being written go out together in the next one', async () => {
+    const store = await BlockStore.open(await newDir(), options(100, { batchMaxBlocks: 64 }))
+    const [first, ...later] = makeBlocks(11, SIZE)
+    const p = store.put(first.key, first.bytes)
+    // The first batch is now queued; these are made before it has been written.
+    await Promise.resolve()
+    const rest = later.map(async (b) => await store.put(b.key, b.bytes))
+    await Promise.all([p, ...rest])
+    assert.deepEqual(store.batchStats(), { batches: 2, puts: 11, largest: 10 })
+    await store.close()
+  })
+
+  it('never puts more than batchMaxBlocks (default STORE_BATCH_MAX_BLOCKS) in one batch; 1 means a batch per put', async () => {
+    const byDefault = await BlockStore.open(await newDir(), options(100))
+    await Promise.all(makeBlocks(3 * STORE_BATCH_MAX_BLOCKS, SIZE).map(async (b) => await byDefault.put(b.key, b.bytes)))
+    assert.deepEqual(byDefault.batchStats(), { batches: 3, puts: 3 * STORE_BATCH_MAX_BLOCKS, largest: STORE_BATCH_MAX_BLOCKS })
+    await byDefault.close()
+    const four = await BlockStore.open(await newDir(), options(100, { batchMaxBlocks: 4 }))
+    const blocks = makeBlocks(10, SIZE)
+    await Promise.all(blocks.map(async (b) => await four.put(b.key, b.bytes)))
+    assert.deepEqual(four.batchStats(), { batches: 3, puts: 10, largest: 4 })
+    await four.close()
+    const one = await BlockStore.open(await newDir(), options(100, { batchMaxBlocks: 1 }))
+    await Promise.all(blocks.map(async (b) => await one.put(b.key, b.bytes)))
+    assert.deepEqual(one.batchStats(), { batches: 10, puts: 10, largest: 1 })
+    await one.close()
+    await assert.rejects(BlockStore.open(await newDir(), options(100, { batchMaxBlocks: 0 })), /batchMaxBlocks must be a positive integer/)
+  })
+
+  it('plans the evictions of a batch one put after another: never over capacity, index and disk agree', async () => {
+    const dir = await newDir()
+    const clock = manualClock()
+    const store = await BlockStore.open(dir, options(3, { now: clock.now, accessWeightMs: 0 }))
+    const blocks = makeBlocks(7, SIZE)
+    const same = makeBlock(6, SIZE) // still held when its repeat comes
+    const results = await Promise.all([...blocks, same].map(async (b) => await store.put(b.key, b.bytes)))
+    assert.equal(results.filter((r) => r.stored).length, 7, 'the repeated block is stored once')
+    assert.deepEqual(results[7], { stored: false, evicted: 0 })
+    assert.deepEqual(store.stats(), { count: 3, kept: 0, usedBytes: 3 * SIZE, capacityBytes: 3 * SIZE })
+    const held = blocks.filter((b) => store.has(b.key)).map((b) => b.key.hex).sort()
+    assert.equal(held.length, 3)
+    await store.close()
+    assert.deepEqual(await rawNames(dir), { blocks: held, metas: held })
+  })
+
+  it('keeps the order of writes: a delete made after a put applies after it, a put after the delete starts a new batch', async () => {
+    const dir = await newDir()
+    const store = await BlockStore.open(dir, options(10))
+    const [a, b] = makeBlocks(2, SIZE)
+    const putA = store.put(a.key, a.bytes)
+    const delA = store.delete(a.key)
+    const putB = store.put(b.key, b.bytes)
+    const delB = store.delete(b.key)
+    const putB2 = store.put(b.key, b.bytes)
+    assert.deepEqual(await putA, { stored: true, evicted: 0 })
+    assert.equal(await delA, true)
+    assert.deepEqual(await putB, { stored: true, evicted: 0 })
+    assert.equal(await delB, true)
+    assert.deepEqual(await putB2, { stored: true, evicted: 0 })
+    assert.equal(store.has(a.key), false)
+    assert.deepEqual(await store.get(b.key), b.bytes)
+    await store.close()
+    assert.deepEqual(await rawNames(dir), { blocks: [b.key.hex], metas: [b.key.hex] })
+  })
+
+  it('a batch that cannot be written rejects every put in it and leaves the index as on disk; the next write recovers', async () => {
+    const dir = await newDir()
+    const clock = manualClock()
+    const store = await BlockStore.open(dir, options(4, { now: clock.now, accessWeightMs: 0 }))
+    const blocks = makeBlocks(8, SIZE)
+    for (const b of blocks.slice(0, 4)) {
+      await store.put(b.key, b.bytes)
+      clock.advance(1)
+    }
+    // The database under the store goes away (what a failed disk looks like to LevelDB).
+    await (Reflect.get(store, 'ds') as { close: () => Promise<void> }).close()
+    const failed = await Promise.allSettled(blocks.slice(4, 7).map(async (b) => await store.put(b.key, b.bytes)))
+    for (const r of failed) {
+      assert.equal(r.status, 'rejected')
+      assert.match(String((r as PromiseRejectedResult).reason), /could not write/)
+    }
+    for (const b of blocks.slice(4, 7)) assert.equal(store.has(b.key), false, 'a put that failed is not in the index')
+    for (const b of blocks.slice(0, 4)) assert.equal(store.has(b.key), true, 'what it would have evicted is still there')
+    assert.deepEqual(store.stats(), { count: 4, kept: 0, usedBytes: 4 * SIZE, capacityBytes: 4 * SIZE })
+    // The next put reopens the database and is written, evicting the oldest block.
+    assert.deepEqual(await store.put(blocks[7].key, blocks[7].bytes), { stored: true, evicted: 1 })
+    assert.equal(store.has(blocks[0].key), false)
+    await store.close()
+    const held = [...blocks.slice(1, 4), blocks[7]].map((b) => b.key.hex).sort()
+    assert.deepEqual(await rawNames(dir), { blocks: held, metas: held })
   })
 })

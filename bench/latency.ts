@@ -1,0 +1,306 @@
+/**
+ * Benchmark: small-key latency of warren against @libp2p/kad-dht in the same run, a fresh
+ * node's first remote fetch, and memory per node. Prints JSON.
+ * Usage: npm run build && npx node dist/bench/latency.js [--nodes 50] [--ops 100] [--degree 4] [--extra 10] [--idle-s 10]
+ *
+ *   warren: `nodes` warren nodes in this process (TCP + Noise + yamux on 127.0.0.1), a random
+ *           graph (each node dials `degree` random others). `ops` times: a 1 KiB value is put
+ *           with HTL 3 from a random node, then fetched from another random node (a fresh
+ *           client get: routed, not from the putter). Latency of the fetch; success = the
+ *           bytes came back equal.
+ *   kad:    `nodes` libp2p nodes with @libp2p/kad-dht (server mode, LAN: private addresses
+ *           kept), the same graph; the value is `put` from a random node and `get` (first VALUE
+ *           event) from another. Started after the warren nodes are stopped, so the two never
+ *           share the CPU.
+ *   fresh:  after the warren measurements, a new warren node bootstrapped (its `bootstrap`
+ *           config, as `warren start -b`) from two nodes of the network: the time from the
+ *           start of createWarrenNode to its first successful fetch of a key stored elsewhere.
+ *   memory: idle RSS of one `warren start` process (npm start's V8 flags, a fresh data dir,
+ *           10 s after it is ready); marginal RSS per extra in-process node (1 node, then
+ *           `--extra` more in a ring, after a full GC, in a child process of its own).
+ */
+import { spawn, fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { seededRng } from '../src/routing/random.js'
+import { createNetwork, createNode, until } from '../test/helpers/network.js'
+import { START_FLAGS } from '../test/helpers/start-flags.js'
+import { removeTempDir, tempDir } from '../test/helpers/temp.js'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Libp2p } from '@libp2p/interface'
+
+const VALUE_BYTES = 1024
+const PUT_HTL = 3
+
+interface Args { nodes: number, ops: number, degree: number, extra: number, seed: number, role: string, idleS: number }
+
+function args (): Args {
+  const { values } = parseArgs({
+    options: {
+      nodes: { type: 'string', default: '50' },
+      ops: { type: 'string', default: '100' },
+      degree: { type: 'string', default: '4' },
+      extra: { type: 'string', default: '10' },
+      seed: { type: 'string', default: '1' },
+      role: { type: 'string', default: 'main' },
+      'idle-s': { type: 'string', default: '10' }
+    }
+  })
+  return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role, idleS: Number(values['idle-s']) }
+}
+
+/** Each node links to `degree` random others (no duplicates, no self-links). */
+function randomGraph (n: number, degree: number, rand: () => number): Array<[number, number]> {
+  const seen = new Set<string>()
+  const edges: Array<[number, number]> = []
+  for (let a = 0; a < n; a++) {
+    for (let d = 0; d < degree; d++) {
+      const b = Math.floor(rand() * n)
+      const key = a < b ? `${a}-${b}` : `${b}-${a}`
+      if (a === b || seen.has(key)) continue
+      seen.add(key)
+      edges.push([a, b])
+    }
+  }
+  return edges
+}
+
+/** A value and the pair of nodes (putter, fetcher) of each operation. */
+function operations (n: number, ops: number, rand: () => number): Array<{ from: number, to: number, value: Uint8Array }> {
+  return Array.from({ length: ops }, () => {
+    const from = Math.floor(rand() * n)
+    let to = Math.floor(rand() * (n - 1))
+    if (to >= from) to++
+    const value = new Uint8Array(VALUE_BYTES)
+    for (let i = 0; i < VALUE_BYTES; i++) value[i] = Math.floor(rand() * 256)
+    return { from, to, value }
+  })
+}
+
+interface Latency { ops: number, success: number, successRate: number, medianMs: number, p95Ms: number, meanMs: number }
+
+function summarise (ms: number[], ops: number): Latency {
+  const s = [...ms].sort((a, b) => a - b)
+  const q = (p: number): number => s.length === 0 ? NaN : Math.round(s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] * 10) / 10
+  return { ops, success: ms.length, successRate: Math.round(ms.length / ops * 1000) / 1000, medianMs: q(0.5), p95Ms: q(0.95), meanMs: Math.round(ms.reduce((a, b) => a + b, 0) / Math.max(1, ms.length) * 10) / 10 }
+}
+
+/** A link of the graph: on a loaded machine a Noise handshake can time out; try again. */
+async function retry<T> (fn: () => Promise<T>, what: string, tries = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (i >= tries) throw new Error(`${what} failed ${tries} times: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}
+
+const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
+
+async function warrenLatency (a: Args, edges: Array<[number, number]>, ops: ReturnType<typeof operations>): Promise<{ latency: Latency, putMedianMs: number, fresh: Record<string, unknown> }> {
+  const net = await createNetwork(a.nodes)
+  try {
+    for (const [x, y] of edges) await retry(async () => { await net.connect(x, y) }, `warren link ${x}-${y}`)
+    const ms: number[] = []
+    const putMs: number[] = []
+    const uris: string[] = []
+    for (const op of ops) {
+      let t = performance.now()
+      const { uri } = await net.nodes[op.from].client.put([op.value], { htl: PUT_HTL })
+      putMs.push(performance.now() - t)
+      uris.push(uri)
+      t = performance.now()
+      try {
+        const got = await net.nodes[op.to].client.get(uri, { signal: AbortSignal.timeout(30_000) })
+        if (equal(got, op.value)) ms.push(performance.now() - t)
+      } catch {}
+    }
+
+    // A fresh node, bootstrapped from two nodes of the network, fetches a key stored elsewhere.
+    const boot = [net.nodes[0], net.nodes[Math.floor(a.nodes / 2)]].map((n) => n.libp2p.getMultiaddrs()[0].toString())
+    const start = performance.now()
+    const { node, dir } = await createNode({ config: { bootstrap: boot } })
+    const startedMs = performance.now() - start
+    let tries = 0
+    let firstFetchMs = NaN
+    try {
+      const uri = uris[uris.length - 1]
+      while (performance.now() - start < 60_000) {
+        tries++
+        try {
+          const got = await node.client.get(uri, { signal: AbortSignal.timeout(5_000) })
+          if (equal(got, ops[ops.length - 1].value)) {
+            firstFetchMs = performance.now() - start
+            break
+          }
+        } catch {
+          // Not connected yet: try again as soon as a neighbour is there.
+          await until(() => node.service.core.table.size > 0, 10_000, 'a neighbour').catch(() => {})
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      }
+    } finally {
+      await node.stop()
+      await removeTempDir(dir)
+    }
+    const median = [...putMs].sort((x, y) => x - y)[Math.floor(putMs.length / 2)]
+    return { latency: summarise(ms, ops.length), putMedianMs: Math.round(median * 10) / 10, fresh: { bootstrapPeers: 2, startMs: Math.round(startedMs), firstFetchMs: Math.round(firstFetchMs), tries } }
+  } finally {
+    await net.stop()
+  }
+}
+
+async function kadNode (): Promise<Libp2p<{ dht: KadDHT }>> {
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { allow: ['/ip4/127.0.0.1/ipcidr/8'], dialTimeout: 30_000 },
+    connectionMonitor: { enabled: false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: '/warren-bench/kad/1.0.0',
+        clientMode: false,
+        // A LAN DHT: every address is 127.0.0.1, so none may be filtered out.
+        peerInfoMapper: passthroughMapper,
+        validators: { bench: async () => {} },
+        selectors: { bench: () => 0 }
+      })
+    }
+  })
+  await node.services.dht.setMode('server')
+  return node as unknown as Libp2p<{ dht: KadDHT }>
+}
+
+async function kadLatency (a: Args, edges: Array<[number, number]>, ops: ReturnType<typeof operations>): Promise<{ latency: Latency, putMedianMs: number }> {
+  const nodes = await Promise.all(Array.from({ length: a.nodes }, kadNode))
+  try {
+    for (const [x, y] of edges) await retry(async () => await nodes[x].dial(nodes[y].getMultiaddrs()[0]), `kad link ${x}-${y}`)
+    // Routing tables fill from identify on the graph's links, then from a refresh.
+    await until(() => nodes.every((n) => (n.services.dht as unknown as { routingTable: { size: number } }).routingTable.size > 0), 30_000, 'kad routing tables')
+    await Promise.all(nodes.map(async (n) => { await Promise.resolve(n.services.dht.refreshRoutingTable()).catch(() => {}) }))
+    const ms: number[] = []
+    const putMs: number[] = []
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]
+      const key = new TextEncoder().encode(`/bench/${a.seed}-${i}`)
+      let t = performance.now()
+      try {
+        for await (const _ of nodes[op.from].services.dht.put(key, op.value, { signal: AbortSignal.timeout(30_000) })) { /* run the query to its end */ }
+      } catch {}
+      putMs.push(performance.now() - t)
+      t = performance.now()
+      try {
+        for await (const ev of nodes[op.to].services.dht.get(key, { signal: AbortSignal.timeout(30_000) })) {
+          if (ev.name === 'VALUE') {
+            if (equal(ev.value, op.value)) ms.push(performance.now() - t)
+            break
+          }
+        }
+      } catch {}
+    }
+    const median = [...putMs].sort((x, y) => x - y)[Math.floor(putMs.length / 2)]
+    return { latency: summarise(ms, ops.length), putMedianMs: Math.round(median * 10) / 10 }
+  } finally {
+    await Promise.all(nodes.map(async (n) => { await Promise.resolve(n.stop()).catch(() => {}) }))
+  }
+}
+
+const CLI = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
+
+function rssOf (pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? NaN : Number(m[1]) * 1024
+}
+
+/** Idle RSS of one `warren start` process with npm start's flags and a fresh data dir. */
+async function idleCliRss (idleS: number): Promise<Record<string, unknown>> {
+  const dir = await tempDir('warren-bench-idle-')
+  const proc = spawn(process.execPath, [...START_FLAGS, CLI, 'start', '-d', dir, '-l', '/ip4/127.0.0.1/tcp/0', '-a', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  try {
+    let out = ''
+    proc.stdout.setEncoding('utf8')
+    proc.stdout.on('data', (s: string) => { out += s })
+    proc.stderr.resume()
+    await until(() => /listening/i.test(out) || proc.exitCode !== null, 60_000, 'warren start to be ready')
+    if (proc.exitCode !== null) throw new Error(`warren start exited with ${proc.exitCode}: ${out}`)
+    const ready = rssOf(proc.pid!)
+    await new Promise((resolve) => setTimeout(resolve, idleS * 1000))
+    const samples = Array.from({ length: 5 }, () => rssOf(proc.pid!))
+    return { v8Flags: START_FLAGS.join(' '), idleSeconds: idleS, atReadyMiB: Math.round(ready / 2 ** 20), idleMiB: Math.round(Math.max(...samples) / 2 ** 20) }
+  } finally {
+    proc.kill('SIGTERM')
+    await new Promise((resolve) => proc.once('exit', resolve))
+    await removeTempDir(dir)
+  }
+}
+
+/** Child role: RSS after a full GC with 1 node, then with 1 + extra nodes. */
+async function marginal (a: Args): Promise<void> {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const settled = async (): Promise<number> => {
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    gc()
+    return process.memoryUsage().rss
+  }
+  const net = await createNetwork(1)
+  const one = await settled()
+  const more = await createNetwork(a.extra)
+  for (let i = 0; i < a.extra; i++) await more.connect(i, (i + 1) % a.extra)
+  await net.nodes[0].libp2p.dial(more.nodes[0].libp2p.getMultiaddrs()[0])
+  const all = await settled()
+  process.send!({ extraNodes: a.extra, oneNodeMiB: Math.round(one / 2 ** 20), withExtraMiB: Math.round(all / 2 ** 20), perExtraNodeMiB: Math.round((all - one) / a.extra / 2 ** 20 * 10) / 10 })
+  await more.stop()
+  await net.stop()
+}
+
+async function marginalRss (a: Args): Promise<unknown> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--role', 'marginal', '--extra', String(a.extra)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: START_FLAGS })
+  return await new Promise((resolve, reject) => {
+    proc.once('message', (m) => { resolve(m); proc.disconnect() })
+    proc.once('exit', (code) => { reject(new Error(`marginal RSS child exited with ${code}`)) })
+  })
+}
+
+async function main (): Promise<void> {
+  const a = args()
+  if (a.role === 'marginal') return await marginal(a)
+  const rand = seededRng(a.seed)
+  const edges = randomGraph(a.nodes, a.degree, rand)
+  const ops = operations(a.nodes, a.ops, rand)
+  const warren = await warrenLatency(a, edges, ops)
+  // Each part's figures on stderr as soon as they are known: a long run that fails later keeps them.
+  process.stderr.write(`warren: ${JSON.stringify(warren)}\n`)
+  const kad = await kadLatency(a, edges, ops)
+  process.stderr.write(`kad: ${JSON.stringify(kad)}\n`)
+  const idle = await idleCliRss(a.idleS)
+  const perNode = await marginalRss(a)
+  const ratio = (x: number, y: number): number => Math.round(x / y * 10) / 10
+  console.log(JSON.stringify({
+    setup: { nodes: a.nodes, links: edges.length, degree: a.degree, ops: a.ops, valueBytes: VALUE_BYTES, warrenPutHtl: PUT_HTL, seed: a.seed, node: process.version, loadAverage1m: Math.round(loadavg()[0] * 10) / 10 },
+    warren: { fetch: warren.latency, putMedianMs: warren.putMedianMs },
+    kadDht: { fetch: kad.latency, putMedianMs: kad.putMedianMs },
+    kadOverWarren: { median: ratio(kad.latency.medianMs, warren.latency.medianMs), p95: ratio(kad.latency.p95Ms, warren.latency.p95Ms) },
+    freshNode: warren.fresh,
+    memory: { warrenStart: idle, inProcess: perNode }
+  }, null, 2))
+  process.exit(0)
+}
+
+await main()
