@@ -1,7 +1,7 @@
 /**
  * Issue 11 (low findings): after the disk filled up, LevelDB's error stuck until a restart,
  * and remote inserts got an ERROR frame carrying the local store path. A node whose data dir
- * is a real 12 MiB tmpfs (partly filled by a ballast file) takes a raw peer's inserts until
+ * is a real 24 MiB tmpfs (partly filled by a ballast file) takes a raw peer's inserts until
  * the disk is full: the peer is told only that the block could not be stored here; once the
  * ballast is removed, the node stores again without a restart and still serves what it held.
  */
@@ -31,11 +31,12 @@ describe('a full disk', () => {
   before(async () => {
     dir = await tempDir('warren-full-')
     // A real file system that fills up: tmpfs needs root (this suite's machine runs tests as root).
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', dir])
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir])
     mounted = true
-    // The ballast leaves ~7 MiB: LevelDB's first memtable flush (4 MiB of log into a 4 MiB
-    // table) fails, which is the failure LevelDB repeats until the database is reopened.
-    await writeFile(join(dir, 'ballast'), new Uint8Array(5 * 1024 * 1024))
+    // The ballast leaves ~10 MiB, less than the store's memtable (STORE_WRITE_BUFFER_BYTES,
+    // 16 MiB): LevelDB's log write fails before any flush, which is the failure LevelDB repeats
+    // until the database is reopened. Removing the ballast frees more than the log to replay.
+    await writeFile(join(dir, 'ballast'), new Uint8Array(14 * 1024 * 1024))
     node = await createWarrenNode({ ...defaultConfig(dir), listen: ['/ip4/127.0.0.1/tcp/0'], storeBytes: 64 * 1024 * 1024 }, { localTestnet: true, arkPublish: false, announce: false })
     await node.start()
     evil = await createRawPeer()
