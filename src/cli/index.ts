@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { startApiServer } from '../api/server.js'
-import { counted, interruptible, meter, openOutput, uploadFile, uploadSite } from './transfer.js'
+import { counted, interruptible, meter, onlyHereWarning, openOutput, uploadFile, uploadSite } from './transfer.js'
 import type { TransferProgress } from './transfer.js'
 import { lockDataDir } from './lock.js'
 import { checkPortsFree, explainStartError } from './ports.js'
@@ -263,6 +263,8 @@ export function buildProgram (): Command {
       }))
       const signed = describeSigned(out as Parameters<typeof describeSigned>[0])
       if (signed !== undefined && o.json !== true) console.error(signed)
+      const alone = onlyHereWarning(out)
+      if (alone !== undefined && o.json !== true) console.error(alone)
       // The URI with the file name (CHK@…/report.pdf) when the node gave one.
       console.log(o.json === true ? JSON.stringify(out, null, 2) : (typeof out.namedUri === 'string' ? out.namedUri : out.uri))
     })
@@ -316,7 +318,7 @@ export function buildProgram (): Command {
         // An incomplete file is worse than none: remove it. The blocks fetched stay in the node's store (its cache).
         const partial = o.output !== undefined && (await stat(o.output).catch(() => undefined))?.isFile() === true
         if (partial) await rm(o.output!, { force: true })
-        console.error(`cancelled after ${humanBytes(size.got)}${size.total > 0 ? ` of ${humanBytes(size.total)}` : ''}${partial ? `; removed the incomplete ${o.output!}` : ''}; the blocks fetched so far stay in the node's store as cache`)
+        console.error(`cancelled after ${humanBytes(size.got)}${size.total > 0 ? ` of ${humanBytes(size.total)}` : ''}${partial ? `; removed the incomplete ${o.output!}` : ''}; the blocks fetched so far stay in the node's own cache`)
         process.exit(130)
       } finally {
         bar.stop()

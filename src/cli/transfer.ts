@@ -186,6 +186,17 @@ export async function uploadFile (call: ApiCall, base: string, body: Readable, o
   return await progressResult(res, o.onProgress) as UploadResult
 }
 
+/**
+ * What to tell the user when a put reached no other node. A node's own inserts stay in its
+ * client cache, which peers never read (issue 11, finding 6), so `minStored` 1 means some block
+ * is held by this node alone and no other node can fetch the file yet.
+ */
+export function onlyHereWarning (result: Record<string, unknown>): string | undefined {
+  if (typeof result.minStored !== 'number' || result.minStored > 1) return undefined
+  return 'warning: some blocks of this file reached no other node (has this node any peers? `warren peers`); ' +
+    'they stay only in this node\'s own cache, which other nodes never read. Connect to a peer and put the file again.'
+}
+
 /** Every regular file below `dir`, as "/"-separated relative paths, sorted. */
 export async function walk (dir: string): Promise<string[]> {
   const out: string[] = []

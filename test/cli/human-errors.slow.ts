@@ -232,7 +232,7 @@ describe('human errors for the common mistakes', () => {
       // Ready once well over a pipe buffer (64 KiB) went through the bar: a write is waiting then.
       const got = await interruptInTerminal(['get', put.stdout.trim(), '-o', fifo, '-a', node.api], /get \[.*\| ([1-9]\d{2,}\.\d KiB|[\d.]+ MiB) of 4\.0 MiB/)
       assert.equal(got.code, 130, got.screen)
-      assert.match(got.screen, /cancelled after [\d.]+ (KiB|MiB) of 4\.0 MiB; the blocks fetched so far stay in the node's store/)
+      assert.match(got.screen, /cancelled after [\d.]+ (KiB|MiB) of 4\.0 MiB; the blocks fetched so far stay in the node's own cache/)
       // A pipe is not a partial file: it is left where it was.
       assert.ok((await stat(fifo)).isFIFO())
     } finally {

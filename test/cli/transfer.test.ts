@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Readable } from 'node:stream'
 import { createApiServer } from '../../src/api/server.js'
-import { uploadFile } from '../../src/cli/transfer.js'
+import { onlyHereWarning, uploadFile } from '../../src/cli/transfer.js'
 import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
 import { testBytes } from '../client/memory-blocks.js'
 import { memoryNode } from '../api/memory-node.js'
@@ -54,5 +54,29 @@ describe('uploadFile', () => {
 
   it('answers a bad parameter with the 400 message before streaming', async () => {
     await assert.rejects(uploadFile(call, base, Readable.from([Buffer.from('x')]), { htl: 'abc' }), /htl must be an integer from 0 to 20, got "abc"/)
+  })
+})
+
+describe('a put that reached no other node', () => {
+  const net = new MemoryBlockNetwork()
+  let app: FastifyInstance
+  let base: string
+
+  before(async () => {
+    app = await createApiServer(memoryNode(net))
+    base = await app.listen({ host: '127.0.0.1', port: 0 })
+  })
+  after(async () => { await app.close() })
+
+  it('is warned about: every block stored by this node alone (minStored 1)', async () => {
+    // The memory network stores each block at one node, as a node without peers does.
+    const out = await uploadFile(call, base, Readable.from([testBytes(5000)]), { size: 5000 })
+    assert.equal(out.minStored, 1)
+    assert.match(onlyHereWarning(out) ?? '', /reached no other node.*put the file again/)
+  })
+
+  it('is not warned about once another node stored every block', () => {
+    assert.equal(onlyHereWarning({ minStored: 2 }), undefined)
+    assert.equal(onlyHereWarning({}), undefined, 'signed puts report no minStored')
   })
 })
