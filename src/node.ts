@@ -117,6 +117,8 @@ export interface NodeStatus {
   peers: number
   routingTable: { size: number, capacity: number, peers: number, spread: number[] }
   store: { count: number, usedBytes: number, capacityBytes: number }
+  /** The node's own gets and puts (never served to peers; issue 11, finding 6). */
+  clientCache: { count: number, usedBytes: number, capacityBytes: number }
   operations: { active: number }
   counters: WarrenService['core']['stats']
   ark: ArkKeeper['stats']
@@ -255,6 +257,7 @@ export class WarrenNode {
       peers: this.libp2p.getPeers().length,
       routingTable: this.routingTable(),
       store: this.store.stats(),
+      clientCache: this.clientCache.stats(),
       operations: { active: this.service.activeOperations },
       counters: core.stats,
       ark: this.ark.stats,

@@ -154,7 +154,7 @@ async function inputFile (file: string): Promise<{ size?: number }> {
 /**
  * Run a put (or put-site) that Ctrl-C can cancel: on SIGINT the bar is stopped (cursor and line
  * wrap restored), "cancelled" is printed with the blocks the node already inserted (they stay in
- * its store, and at any peers that took them, until evicted), and the process exits with 130.
+ * its own cache, and at any peers that took them, until evicted), and the process exits with 130.
  */
 async function cancellableInsert<T> (stopBar: () => void, run: (signal: AbortSignal, onBlock: TransferProgress) => Promise<T>): Promise<T> {
   const { signal, done } = interruptible()
@@ -166,7 +166,7 @@ async function cancellableInsert<T> (stopBar: () => void, run: (signal: AbortSig
     stopBar()
     console.error(blocks === 0
       ? 'cancelled: nothing was inserted yet'
-      : `cancelled: the node had inserted ${blocks} blocks (${humanBytes(blocks * BLOCK_SIZE)}); they stay in its store, and at any peers that took them, until evicted to make room (nothing refers to them: they are not reachable by any URI)`)
+      : `cancelled: the node had inserted ${blocks} blocks (${humanBytes(blocks * BLOCK_SIZE)}); they stay in its own cache, and at any peers that took them, until evicted to make room (nothing refers to them: they are not reachable by any URI)`)
     process.exit(130)
   } finally {
     stopBar()
@@ -315,7 +315,7 @@ export function buildProgram (): Command {
       } catch (err) {
         if (!signal.aborted) throw err
         bar.stop()
-        // An incomplete file is worse than none: remove it. The blocks fetched stay in the node's store (its cache).
+        // An incomplete file is worse than none: remove it. The blocks fetched stay in the node's own cache.
         const partial = o.output !== undefined && (await stat(o.output).catch(() => undefined))?.isFile() === true
         if (partial) await rm(o.output!, { force: true })
         console.error(`cancelled after ${humanBytes(size.got)}${size.total > 0 ? ` of ${humanBytes(size.total)}` : ''}${partial ? `; removed the incomplete ${o.output!}` : ''}; the blocks fetched so far stay in the node's own cache`)
@@ -411,6 +411,7 @@ export function buildProgram (): Command {
       console.log(`routing table  ${rt.size}/${rt.capacity} entries, ${rt.peers} distinct peers`)
       console.log(`key spread     |${bars}| (16 slices of the key circle, 0x0.. to 0xf..)`)
       console.log(`store          ${s.store.count} blocks, ${humanBytes(s.store.usedBytes)} of ${humanBytes(s.store.capacityBytes)} (${(100 * s.store.usedBytes / s.store.capacityBytes).toFixed(1)}%), ${s.store.kept} kept near its location`)
+      if (s.clientCache !== undefined) console.log(`own cache      ${s.clientCache.count} blocks, ${humanBytes(s.clientCache.usedBytes)} of ${humanBytes(s.clientCache.capacityBytes)} (what this node's own gets and puts keep; never served to peers)`)
       console.log(`requests       local: ${lr.success} ok, ${lr.failure} failed, mean ${(lr.success > 0 ? lr.hops / lr.success : 0).toFixed(1)} hops; relayed: ${c.requestsReceived}`)
       console.log(`inserts        local: ${li.success} ok, ${li.collision} collisions, ${li.failure} failed; relayed: ${c.insertsReceived}`)
       console.log(`routing        ${c.forwarded} forwarded, ${c.loopsRejected} loops rejected, ${c.failureTableRejects} failure-table rejects, ${c.servedFromStore} served from store`)
