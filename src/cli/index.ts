@@ -428,7 +428,7 @@ export function buildProgram (): Command {
       const lock = await lockDataDir(config.dataDir)
       let r: Awaited<ReturnType<typeof verifyStore>>
       try {
-        r = await verifyStore(config.dataDir, config.storeBytes, createLogger(config.logLevel, process.stderr.isTTY, 2))
+        r = await verifyStore(config.dataDir, config.storeBytes, createLogger(config.logLevel, process.stderr.isTTY, 2), config.clientCacheBytes)
       } finally {
         await lock.release()
       }

@@ -9,7 +9,7 @@
  *   put { size, seed, deadlineMs, htl? } insert `size` bytes drawn from `seed`; answers uri, sha256,
  *                                  the routing keys of its blocks, ms
  *   get { uri, deadlineMs, htl? }  fetch; answers sha256, size, ms
- *   has { keys }                   which routing keys (hex) the local store holds
+ *   has { keys }                   which routing keys (hex) the node holds (store or client cache)
  *   stats                          RSS, live heap after a GC (forked with --expose-gc), routing
  *                                  table, peers, store, operations in flight
  * Every put and get runs under AbortSignal.timeout(deadlineMs): `ms` says when it settled.
@@ -70,7 +70,7 @@ async function main (): Promise<void> {
       const data = await node.client.get(m.uri, { signal: AbortSignal.timeout(m.deadlineMs), htl: m.htl })
       return { sha256: sha256(data), size: data.length }
     },
-    has: async (m: { keys: string[] }) => ({ has: m.keys.map((k) => node.store.has(RoutingKey.fromHex(k))) }),
+    has: async (m: { keys: string[] }) => ({ has: m.keys.map((k) => node.store.has(RoutingKey.fromHex(k)) || node.clientCache.has(RoutingKey.fromHex(k))) }),
     stats: async () => {
       const gc = (globalThis as { gc?: () => void }).gc
       gc?.()

@@ -37,12 +37,12 @@ export function flip (bytes: Uint8Array, at: number): Uint8Array {
 }
 
 /** A new data directory whose store holds `blocks`, with `corrupt` (hex -> bytes) then written over some of them on disk. */
-export async function dataDirWith (blocks: Stored[], corrupt: Map<string, Uint8Array>): Promise<string> {
-  const dir = await tempDir()
-  const store = await BlockStore.open(join(dir, 'store'), { capacityBytes: CAPACITY, logger: recordingLogger() })
+export async function dataDirWith (blocks: Stored[], corrupt: Map<string, Uint8Array>, sub = 'store', dir?: string): Promise<string> {
+  dir ??= await tempDir()
+  const store = await BlockStore.open(join(dir, sub), { capacityBytes: CAPACITY, logger: recordingLogger() })
   for (const b of blocks) assert.equal((await store.put(b.key, b.bytes)).stored, true)
   await store.close()
-  await withRawDatastore(join(dir, 'store'), async (ds) => {
+  await withRawDatastore(join(dir, sub), async (ds) => {
     for (const [hex, bytes] of corrupt) {
       assert.equal(bytes.length, blocks.find((b) => b.key.hex === hex)?.bytes.length, 'a corruption keeps the length')
       await ds.put(new Key('/b/' + hex), bytes)
@@ -51,9 +51,9 @@ export async function dataDirWith (blocks: Stored[], corrupt: Map<string, Uint8A
   return dir
 }
 
-/** The blocks LevelDB holds in a data directory's store, by hex key. */
-export async function storedBlocks (dir: string): Promise<Map<string, Uint8Array>> {
-  return await withRawDatastore(join(dir, 'store'), async (ds) => {
+/** The blocks LevelDB holds in a data directory's store (or `sub`, e.g. client-cache), by hex key. */
+export async function storedBlocks (dir: string, sub = 'store'): Promise<Map<string, Uint8Array>> {
+  return await withRawDatastore(join(dir, sub), async (ds) => {
     const out = new Map<string, Uint8Array>()
     for await (const { key, value } of ds.query({ prefix: '/b/' })) out.set(key.toString().slice(3), value)
     return out

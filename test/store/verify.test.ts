@@ -41,4 +41,13 @@ describe('warren verify', () => {
     for (const b of good) assert.ok(Buffer.from(left.get(b.key.hex)!).equals(b.bytes), b.name)
     assert.deepEqual(await verifyStore(dir, CAPACITY), { checked: 3, deleted: 0 })
   })
+
+  it('verifyStore checks the client cache too (the node\'s own gets and puts)', async () => {
+    const dir = await dataDirWith(good.slice(0, 2), new Map())
+    dirs.push(dir)
+    await dataDirWith([good[2], bad[0]], new Map([[bad[0].key.hex, corrupt.get(bad[0].key.hex)!]]), 'client-cache', dir)
+    assert.deepEqual(await verifyStore(dir, CAPACITY), { checked: 4, deleted: 1 })
+    assert.deepEqual([...(await storedBlocks(dir, 'client-cache')).keys()], [good[2].key.hex])
+    assert.equal((await storedBlocks(dir)).size, 2, 'the store untouched')
+  })
 })
