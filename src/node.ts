@@ -203,6 +203,7 @@ export class WarrenNode {
       enabled: init.announce ?? true,
       restored: init.restored
     })
+    if (metrics !== undefined) this.service.addEventListener('warren:wire-error', (e) => { metrics.wireError(e.detail) })
     metrics?.attach({
       routingTable: () => this.routingTable(),
       store: () => store.stats(),
@@ -291,6 +292,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   // Metrics and the NAT machinery are on in production, off in local test networks unless asked.
   const production = options.localTestnet !== true
   const metrics = (options.metrics ?? production) ? await NodeMetrics.create() : undefined
+  const tunnelObserver = metrics?.tunnelObserver()
   const nat = { traversal: production, relayServer: production, upnp: false, ...options.nat }
   // Built before libp2p (its service needs them), bound to the node once it exists.
   let node: WarrenNode | undefined
@@ -337,7 +339,12 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           core: options.core,
           location
         }),
-        tunnel: tunnelService({ state: tunnel, executor: tunnelExecutor(() => node, config.exit ? new Exit(options.exit) : undefined), core: nodeCoreOptions(options.core) })
+        tunnel: tunnelService({
+          state: tunnel,
+          executor: tunnelExecutor(() => node, config.exit ? new Exit(options.exit, tunnelObserver) : undefined),
+          core: nodeCoreOptions(options.core),
+          observer: tunnelObserver
+        })
       },
       start: false
     }) as WarrenLibp2p
