@@ -274,6 +274,13 @@ export class WarrenNode {
   }
 }
 
+/** The NAT machinery a node runs: on in production, off in local test networks, UPnP as config `upnp` says; `options.nat` overrides. */
+export function natSettings (config: Pick<WarrenConfig, 'upnp'>, options: Pick<WarrenNodeOptions, 'localTestnet' | 'nat'>): NatOptions & { traversal: boolean, relayServer: boolean, upnp: boolean } {
+  const production = options.localTestnet !== true
+  const nat = options.nat ?? {}
+  return { ...nat, traversal: nat.traversal ?? production, relayServer: nat.relayServer ?? production, upnp: nat.upnp ?? config.upnp }
+}
+
 /** Build (but do not start) a node from `config`. */
 export async function createWarrenNode (config: WarrenConfig, options: WarrenNodeOptions = {}): Promise<WarrenNode> {
   const log = options.logger ?? silentLogger()
@@ -293,7 +300,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   const production = options.localTestnet !== true
   const metrics = (options.metrics ?? production) ? await NodeMetrics.create() : undefined
   const tunnelObserver = metrics?.tunnelObserver()
-  const nat = { traversal: production, relayServer: production, upnp: false, ...options.nat }
+  const nat = natSettings(config, options)
   // Built before libp2p (its service needs them), bound to the node once it exists.
   let node: WarrenNode | undefined
   const tunnel = new TunnelState({ identity: privateKey, dataDir: config.dataDir, addresses: () => node?.service.advertised().map((a) => a.toString()) ?? [] })
