@@ -45,6 +45,11 @@ export interface WarrenConfig {
    * (docs/tunnel.md): off unless the operator turns it on; the exit's protections always apply.
    */
   exit: boolean
+  /**
+   * Ask the LAN's router for a port mapping by UPnP IGD (@libp2p/upnp-nat): off by default, as it
+   * multicasts on the LAN; for a node behind a home router (docs/deploy.md, "Behind NAT").
+   */
+  upnp: boolean
 }
 
 export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
@@ -61,7 +66,8 @@ export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
     allowPrivateAddrs: false,
     announce: [],
     logLevel: 'info',
-    exit: false
+    exit: false,
+    upnp: false
   }
 }
 
@@ -95,6 +101,7 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   if (env.WARREN_ANNOUNCE !== undefined) c.announce = list(env.WARREN_ANNOUNCE)
   if (env.WARREN_LOG_LEVEL !== undefined) c.logLevel = env.WARREN_LOG_LEVEL
   if (env.WARREN_EXIT !== undefined) c.exit = env.WARREN_EXIT === '1' || env.WARREN_EXIT === 'true'
+  if (env.WARREN_UPNP !== undefined) c.upnp = env.WARREN_UPNP === '1' || env.WARREN_UPNP === 'true'
   return c
 }
 

@@ -17,6 +17,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { NotFoundError } from './protocol/errors.js'
 import type { BlockNetwork, InsertResult, RequestResult, WarrenStore } from './protocol/types.js'
 import type { NodeCoreStats } from './routing/node-core.js'
+import type { WireErrorEvent } from './protocol/stream.js'
+import type { TunnelObserver } from './tunnel/events.js'
 import type { Metrics, Stream } from '@libp2p/interface'
 import type { prometheusMetrics as PrometheusMetricsFactory, PrometheusMetricsComponents } from '@libp2p/prometheus-metrics'
 
@@ -64,6 +66,11 @@ export class NodeMetrics {
   private readonly duration: Histogram<'operation'>
   private readonly evictions: Counter
   private readonly protocolBytes: Counter<'protocol' | 'direction'>
+  private readonly wireErrors: Counter<'code' | 'direction' | 'protocol'>
+  private readonly tunnelOps: Counter<'role' | 'outcome'>
+  private readonly tunnelBytes: Counter<'role' | 'direction'>
+  private readonly tunnelRefusals: Counter<'reason'>
+  private readonly exitFetches: Counter<'outcome'>
   private source?: MetricsSource
 
   private constructor (private readonly prometheus: typeof PrometheusMetricsFactory) {
@@ -74,7 +81,27 @@ export class NodeMetrics {
     this.duration = new Histogram({ name: 'warren_local_operation_duration_seconds', help: 'Time a local request or insert took to answer', labelNames: ['operation'], buckets: DURATION_BUCKETS, registers })
     this.evictions = new Counter({ name: 'warren_store_evictions_total', help: 'Blocks the store evicted to make room for new ones', registers })
     this.protocolBytes = new Counter({ name: 'warren_protocol_bytes_total', help: 'Bytes carried by streams of each libp2p protocol, by direction (sent, received)', labelNames: ['protocol', 'direction'], registers })
+    this.wireErrors = new Counter({ name: 'warren_wire_errors_total', help: 'ERROR frames this node sent to peers or received from them, by code (MALFORMED, UNEXPECTED, INVALID_KEY, INVALID_BLOCK, TOO_LARGE, TIMEOUT, OVERLOADED, INTERNAL), direction and protocol', labelNames: ['code', 'direction', 'protocol'], registers })
+    this.tunnelOps = new Counter({ name: 'warren_tunnel_operations_total', help: 'Tunnels at this node by role (originator, middleman, trusted_peer) and outcome (accepted, relayed, no_route, loop, rejected, refused, error)', labelNames: ['role', 'outcome'], registers })
+    this.tunnelBytes = new Counter({ name: 'warren_tunnel_sealed_bytes_total', help: 'Sealed chunk bytes of tunnels, by role and direction (sent, received; relayed at a middleman)', labelNames: ['role', 'direction'], registers })
+    this.tunnelRefusals = new Counter({ name: 'warren_tunnel_refusals_total', help: 'Sealed requests this node refused as a trusted peer, by reason (unknown_key, crypto, replay)', labelNames: ['reason'], registers })
+    this.exitFetches = new Counter({ name: 'warren_exit_fetches_total', help: 'Proxy downloads of this node\'s exit, by outcome (ok, refused by a rule or limit, timeout, too_large, error)', labelNames: ['outcome'], registers })
     this.collectNode()
+  }
+
+  /** Count an ERROR frame sent or received (the warren service's `warren:wire-error` event). */
+  wireError (e: WireErrorEvent): void {
+    this.wireErrors.inc({ code: e.code, direction: e.direction, protocol: e.protocol })
+  }
+
+  /** The tunnel service's and the exit's observer (src/tunnel/events.ts), counting into this registry. */
+  tunnelObserver (): TunnelObserver {
+    return {
+      operation: (role, outcome) => { this.tunnelOps.inc({ role, outcome }) },
+      sealedBytes: (role, direction, bytes) => { this.tunnelBytes.inc({ role, direction }, bytes) },
+      refused: (reason) => { this.tunnelRefusals.inc({ reason }) },
+      exitFetch: (outcome) => { this.exitFetches.inc({ outcome }) }
+    }
   }
 
   /** Load a fresh @libp2p/prometheus-metrics instance for this node (see the module comment). */

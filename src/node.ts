@@ -205,6 +205,7 @@ export class WarrenNode {
       enabled: init.announce ?? true,
       restored: init.restored
     })
+    if (metrics !== undefined) this.service.addEventListener('warren:wire-error', (e) => { metrics.wireError(e.detail) })
     metrics?.attach({
       routingTable: () => this.routingTable(),
       store: () => store.stats(),
@@ -276,6 +277,13 @@ export class WarrenNode {
   }
 }
 
+/** The NAT machinery a node runs: on in production, off in local test networks, UPnP as config `upnp` says; `options.nat` overrides. */
+export function natSettings (config: Pick<WarrenConfig, 'upnp'>, options: Pick<WarrenNodeOptions, 'localTestnet' | 'nat'>): NatOptions & { traversal: boolean, relayServer: boolean, upnp: boolean } {
+  const production = options.localTestnet !== true
+  const nat = options.nat ?? {}
+  return { ...nat, traversal: nat.traversal ?? production, relayServer: nat.relayServer ?? production, upnp: nat.upnp ?? config.upnp }
+}
+
 /** Build (but do not start) a node from `config`. */
 export async function createWarrenNode (config: WarrenConfig, options: WarrenNodeOptions = {}): Promise<WarrenNode> {
   const log = options.logger ?? silentLogger()
@@ -294,7 +302,8 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   // Metrics and the NAT machinery are on in production, off in local test networks unless asked.
   const production = options.localTestnet !== true
   const metrics = (options.metrics ?? production) ? await NodeMetrics.create() : undefined
-  const nat = { traversal: production, relayServer: production, upnp: false, ...options.nat }
+  const tunnelObserver = metrics?.tunnelObserver()
+  const nat = natSettings(config, options)
   // Built before libp2p (its service needs them), bound to the node once it exists.
   let node: WarrenNode | undefined
   const tunnel = new TunnelState({ identity: privateKey, dataDir: config.dataDir, addresses: () => node?.service.advertised().map((a) => a.toString()) ?? [] })
@@ -340,7 +349,12 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
           core: options.core,
           location
         }),
-        tunnel: tunnelService({ state: tunnel, executor: tunnelExecutor(() => node, config.exit ? new Exit(options.exit) : undefined), core: nodeCoreOptions(options.core) })
+        tunnel: tunnelService({
+          state: tunnel,
+          executor: tunnelExecutor(() => node, config.exit ? new Exit(options.exit, tunnelObserver) : undefined),
+          core: nodeCoreOptions(options.core),
+          observer: tunnelObserver
+        })
       },
       start: false
     }) as WarrenLibp2p

@@ -40,6 +40,7 @@ interface NodeFlags {
   logLevel?: string
   allowPrivateAddrs?: boolean
   exit?: boolean
+  upnp?: boolean
   announceAddr?: string[]
 }
 
@@ -60,6 +61,7 @@ function nodeOptions (cmd: Command): Command {
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent [env WARREN_LOG_LEVEL, default info]')
     .option('--allow-private-addrs', 'dial loopback/private addresses learnt from peers (LANs, several nodes on one host) [env WARREN_ALLOW_PRIVATE_ADDRS]')
     .option('--exit', 'run proxy downloads (http/https on ports 80/443, public addresses only) for peers that trust this node [env WARREN_EXIT]')
+    .option('--upnp', 'ask the LAN\'s router to forward the listen port by UPnP IGD (multicasts on the LAN) [env WARREN_UPNP]')
     .option('--announce-addr <multiaddr>', 'address other nodes should reach this one at (e.g. a public address behind port forwarding), repeatable [env WARREN_ANNOUNCE, default: the public listen addresses]', collect)
 }
 
@@ -75,7 +77,8 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
     allowPrivateAddrs: f.allowPrivateAddrs,
     announce: f.announceAddr,
     logLevel: f.logLevel,
-    exit: f.exit
+    exit: f.exit,
+    upnp: f.upnp
   }
   if (f.api !== undefined) Object.assign(c, parseApiAddress(f.api))
   return c

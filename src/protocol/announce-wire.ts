@@ -9,7 +9,7 @@ import { errorFrame, FrameType, ProtocolViolation, WireError } from './messages.
 import { abortHops, answerViolation, deadlineSignal, exchange, hopFailure, openLink, readFirst, send } from './stream.js'
 import type { AddressBook } from './address-book.js'
 import type { Frame } from './messages.js'
-import type { HopLinks, Link, PeerSlots } from './stream.js'
+import type { HopLinks, Link, PeerSlots, WireErrorHook } from './stream.js'
 import type { PeerRef, WalkRef as WireWalkRef } from '../../proto/warren.js'
 import type { AnnounceAction, AnnounceCore, AnnounceFailure, WalkRef } from '../routing/announce.js'
 import type { Rng } from '../routing/random.js'
@@ -25,6 +25,8 @@ export interface AnnounceComponents {
   /** IDs of the node's own announcements and joins. */
   rng: Rng
   log: Logger
+  /** Told of every ERROR frame on announcement and join streams. */
+  onWireError?: WireErrorHook
 }
 
 /** A walk or join in progress here, as a driver keeps it. */
@@ -189,7 +191,7 @@ export async function step (l: Link, frame: Frame, expect: FrameType[], deadline
 /** A stream to `to` for `protocol`, or undefined if it cannot be reached by `deadline`. */
 export async function openHop (c: AnnounceComponents, to: string, protocol: string, deadline: number): Promise<Link | undefined> {
   try {
-    return await openLink(c.connectionManager, async (p) => { await c.addressBook.prepareDial(p) }, to, protocol, deadlineSignal(deadline))
+    return await openLink(c.connectionManager, async (p) => { await c.addressBook.prepareDial(p) }, to, protocol, deadlineSignal(deadline), c.onWireError)
   } catch {
     return undefined
   }

@@ -103,7 +103,7 @@ export class AnnounceHandler extends HopTable<AnnounceHandlerComponents, WalkHop
   }
 
   async onInbound (stream: Stream, peer: string): Promise<void> {
-    const up = link(peer, stream)
+    const up = link(peer, stream, this.c.onWireError)
     const first = await readAnnouncement(up, FrameType.ANNOUNCE, this.c.addressBook)
     if (first === undefined) return
     const a = first.frame.announce!

@@ -84,7 +84,7 @@ export class JoinHandler extends HopTable<AnnounceComponents, JoinHop> {
 
   /** A join arrives: record its newcomer (unless that repoints an entry) and route it on. */
   async onInbound (stream: Stream, peer: string): Promise<void> {
-    const up = link(peer, stream)
+    const up = link(peer, stream, this.c.onWireError)
     const first = await readAnnouncement(up, FrameType.ANNOUNCE_JOIN, this.c.addressBook)
     if (first === undefined) return
     const j = first.frame.announceJoin!

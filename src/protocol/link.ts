@@ -29,7 +29,8 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { Frame, LinkFrame } from '../../proto/warren.js'
 import { DIAL_TIMEOUT_MS, LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_FRAME_BYTES, MAX_LINK_CHANNELS } from '../constants.js'
 import { errorFrame, ProtocolViolation, WireError } from './messages.js'
-import type { Link } from './stream.js'
+import { noteWireError } from './stream.js'
+import type { Link, WireErrorHook } from './stream.js'
 import type { Connection, Logger, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 
@@ -131,6 +132,8 @@ export interface LinkSessionInit {
   onChannel?: (channel: LinkChannel) => void
   /** The session ended (the stream closed or was reset, or the peer broke the link protocol). */
   onEnd?: (session: LinkSession) => void
+  /** Told of every ERROR frame sent or received on the session's channels. */
+  onWireError?: WireErrorHook
   log: Logger
 }
 
@@ -209,6 +212,7 @@ export class LinkSession {
     if (this.ended !== undefined) throw this.ended
     let body: Uint8Array<ArrayBuffer> | undefined
     if (frame !== undefined) {
+      noteWireError(this.init.onWireError, frame, 'sent', LINK_PROTOCOL)
       body = Frame.encode(frame)
       const need = body.byteLength + HEADER_MAX_BYTES
       while (this.ended === undefined && (this.credit < need)) await this.creditWaiters.wait(signal)
@@ -285,6 +289,7 @@ export class LinkSession {
     }
     if (f.frame === undefined) cost = 0
     else {
+      noteWireError(this.init.onWireError, f.frame, 'received', LINK_PROTOCOL)
       this.unconsumed += cost
       if (this.unconsumed > LINK_WINDOW_BYTES) throw new ProtocolViolation(WireError.Code.TOO_LARGE, `sent past its credit: ${this.unconsumed} bytes unread, window ${LINK_WINDOW_BYTES}`)
     }
@@ -449,6 +454,7 @@ export interface LinksInit {
   connectionManager: ConnectionManager
   /** A neighbour opened a channel: hand it to the request/insert driver. */
   onChannel: (channel: LinkChannel, connection: Connection) => void
+  onWireError?: WireErrorHook
   log: Logger
 }
 
@@ -486,6 +492,7 @@ export class Links {
       opener: false,
       onChannel: (ch) => { this.init.onChannel(ch, connection) },
       onEnd: (s) => { this.all.delete(s) },
+      onWireError: this.init.onWireError,
       log: this.init.log
     })
     if (session.endedWith === undefined) this.all.add(session)
@@ -541,7 +548,7 @@ export class Links {
       this.all.delete(s)
       if (this.out.get(peer) === promise) this.out.delete(peer)
     }
-    const session = new LinkSession({ peer, stream, opener: true, onEnd: ended, log: this.init.log })
+    const session = new LinkSession({ peer, stream, opener: true, onEnd: ended, onWireError: this.init.onWireError, log: this.init.log })
     if (session.endedWith !== undefined) throw session.endedWith
     this.all.add(session)
     return session

@@ -21,7 +21,7 @@ import { ANSWERS, localOutcome, readBlock, readInsertData, replyFrame, toRespons
 import { abortHops, answerViolation, deadline, exchange, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
 import type { Links } from './link.js'
 import type { AllClear } from './request-frames.js'
-import type { HopLinks, Link, PeerSlots } from './stream.js'
+import type { HopLinks, Link, PeerSlots, WireErrorHook } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
 import { Admission } from './admission.js'
 import type { Admitted } from './admission.js'
@@ -49,6 +49,8 @@ export interface RequestInsertComponents {
   quota: InsertQuota
   rng: Rng
   log: Logger
+  /** Told of every ERROR frame on this driver's per-operation streams (link channels: Links). */
+  onWireError?: WireErrorHook
 }
 
 export interface RequestInsertInit {
@@ -146,7 +148,7 @@ export class RequestInsertHandler {
 
   /** An inbound stream for `kind` (per-operation protocols): admit it and hand its first frame to the core. */
   async onInbound (kind: Kind, stream: Stream, connection: Connection): Promise<void> {
-    const up = link(connection.remotePeer.toString(), stream)
+    const up = link(connection.remotePeer.toString(), stream, this.c.onWireError)
     await this.admitOp(up, [kind === 'request' ? FrameType.REQUEST : FrameType.INSERT], connection.remoteAddr)
   }
 
@@ -371,7 +373,7 @@ export class RequestInsertHandler {
     await prepare(to)
     const channel = await this.c.links.open(to, signal)
     if (channel !== undefined) return channel
-    return await openLink(this.c.connectionManager, async () => {}, to, kind === 'request' ? REQUEST_PROTOCOL : INSERT_PROTOCOL, signal)
+    return await openLink(this.c.connectionManager, async () => {}, to, kind === 'request' ? REQUEST_PROTOCOL : INSERT_PROTOCOL, signal, this.c.onWireError)
   }
 
   /**

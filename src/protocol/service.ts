@@ -33,6 +33,7 @@ import { PeerSlots } from './stream.js'
 import { InsertQuota } from './quota.js'
 import { Verifier } from './verifier.js'
 import type { InsertQuotaInit } from './quota.js'
+import type { WireErrorEvent, WireErrorHook } from './stream.js'
 import type { AnnounceResult } from './announce.js'
 import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenStore } from './types.js'
 import { Block as BlockCodec } from '../../proto/warren.js'
@@ -83,6 +84,8 @@ export interface WarrenServiceInit {
 export interface WarrenServiceEvents {
   /** A connected peer that speaks warren is now in the routing table (a neighbour); detail: its peer ID. */
   'warren:neighbour': CustomEvent<string>
+  /** An ERROR frame went to a peer or came from one, on any warren protocol (for metrics: src/metrics.ts). */
+  'warren:wire-error': CustomEvent<WireErrorEvent>
 }
 
 export interface WarrenServiceComponents {
@@ -150,7 +153,9 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     })
     this.opSlots = new PeerSlots(init.maxOpsPerPeer ?? MAX_OPS_PER_PEER)
     const log = components.logger.forComponent('warren:service')
+    const onWireError: WireErrorHook = (detail) => { this.safeDispatchEvent('warren:wire-error', { detail }) }
     this.links = new Links({
+      onWireError,
       connectionManager: components.connectionManager,
       onChannel: (ch, connection) => { void this.ops.onChannel(ch, connection) },
       log
@@ -166,7 +171,8 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       ipSlots: new PeerSlots(init.maxOpsPerIp ?? MAX_OPS_PER_IP),
       quota: new InsertQuota({ blocks: INSERT_QUOTA_BLOCKS, bytes: INSERT_QUOTA_BYTES, windowMs: INSERT_QUOTA_WINDOW_MS, ...init.insertQuota }),
       rng,
-      log
+      log,
+      onWireError
     }, { firstFrameTimeoutMs: init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS, maxOps: init.maxOpsTotal ?? MAX_OPS_TOTAL })
     this.announceSlots = new PeerSlots(MAX_ANNOUNCES_PER_PEER)
     const announce = {
@@ -175,7 +181,8 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       connectionManager: components.connectionManager,
       slots: this.announceSlots,
       rng,
-      log: components.logger.forComponent('warren:announce')
+      log: components.logger.forComponent('warren:announce'),
+      onWireError
     }
     this.verifier = new Verifier({ core: this.core, addressBook, connectionManager: components.connectionManager, peerStore: components.peerStore, log: components.logger.forComponent('warren:verify') })
     this.joins = new JoinHandler(announce)

@@ -11,8 +11,7 @@ import { AbortError, TimeoutError } from '@libp2p/interface'
 import { pbStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_FRAME_BYTES } from '../constants.js'
-import type { FrameType} from './messages.js';
-import { expectFrame, Frame, ProtocolViolation, violationFrame } from './messages.js'
+import { expectFrame, Frame, FrameType, ProtocolViolation, violationFrame } from './messages.js'
 import type { Logger, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
@@ -36,6 +35,24 @@ export interface Link {
   abort: (err: Error) => void
   /** Call `fn` once when the link is reset (by either side) or closed by the peer. */
   onClose: (fn: () => void) => void
+}
+
+/** An ERROR frame this node sent to a peer or received from one (issue 14, item 4: metrics). */
+export interface WireErrorEvent {
+  /** Its WireError.Code (MALFORMED, UNEXPECTED, INVALID_KEY, TOO_LARGE, TIMEOUT, OVERLOADED...). */
+  code: string
+  direction: 'sent' | 'received'
+  /** The libp2p protocol of the stream that carried it (LINK_PROTOCOL for a link channel). */
+  protocol: string
+}
+
+/** Told of every ERROR frame on the node's streams and link channels; must not throw. */
+export type WireErrorHook = (e: WireErrorEvent) => void
+
+/** Tell `hook` about `frame` when it is an ERROR frame. */
+export function noteWireError (hook: WireErrorHook | undefined, frame: Frame | undefined, direction: WireErrorEvent['direction'], protocol: string): void {
+  if (hook === undefined || frame?.type !== FrameType.ERROR) return
+  hook({ code: frame.error?.code ?? 'UNKNOWN', direction, protocol })
 }
 
 /** A Link over its own libp2p stream, framed by pbStream. */
@@ -86,16 +103,21 @@ export function deadlineSignal (deadline: number): AbortSignal {
   return AbortSignal.timeout(timerMs(deadline - Date.now()))
 }
 
-/** Frames on `stream`, each capped at MAX_FRAME_BYTES before it is decoded. */
-export function link (peer: string, stream: Stream): StreamLink {
+/** Frames on `stream`, each capped at MAX_FRAME_BYTES before it is decoded; ERROR frames both ways told to `onWireError`. */
+export function link (peer: string, stream: Stream, onWireError?: WireErrorHook): StreamLink {
   const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
   return {
     peer,
     stream,
     pb,
-    read: async (options) => await pb.read(options),
+    read: async (options) => {
+      const frame = await pb.read(options)
+      noteWireError(onWireError, frame, 'received', stream.protocol ?? '')
+      return frame
+    },
     write: async (frame, options) => {
       await pb.write(frame, options)
+      noteWireError(onWireError, frame, 'sent', stream.protocol ?? '')
       if (options.close === true) await stream.close(options)
     },
     close: async (options) => { await stream.close(options) },
@@ -109,9 +131,9 @@ export function link (peer: string, stream: Stream): StreamLink {
  * node learnt for the peer (the address book keeps them out of the peer store until then).
  */
 export async function openLink (connectionManager: ConnectionManager, prepareDial: (peer: string) => Promise<void>,
-  to: string, protocol: string, signal: AbortSignal): Promise<StreamLink> {
+  to: string, protocol: string, signal: AbortSignal, onWireError?: WireErrorHook): Promise<StreamLink> {
   await prepareDial(to)
-  return link(to, await connectionManager.openStream(peerIdFromString(to), protocol, { signal }))
+  return link(to, await connectionManager.openStream(peerIdFromString(to), protocol, { signal }), onWireError)
 }
 
 /**

@@ -17,8 +17,11 @@ export const ALLOWED_PROTOCOLS = ['http:', 'https:'] as const
 export const ALLOWED_PORTS = [80, 443] as const
 
 /** The exit refused a URL or a destination; the message says why (without the URL: nothing logs URLs). */
+import type { ExitOutcome } from './events.js'
+
 export class ExitRefused extends Error {
-  constructor (message: string) {
+  /** For metrics: a rule said no (the default), or the fetch ran out of time or size, or failed. */
+  constructor (message: string, readonly outcome: Exclude<ExitOutcome, 'ok'> = 'refused') {
     super(message)
     this.name = 'ExitRefused'
   }

@@ -22,6 +22,7 @@ import { networkInterfaces } from 'node:os'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { canonicalIp, checkAddress, checkUrl, ExitRefused, portOf } from './exit-policy.js'
 import type { ExitPolicy, TestAllowance } from './exit-policy.js'
+import type { TunnelObserver } from './events.js'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 
@@ -84,7 +85,8 @@ export class Exit {
   private readonly recent = new Map<string, number[]>()
   private total = 0
 
-  constructor (init: Partial<ExitInit> = {}) {
+  /** `observer.exitFetch` is told how each fetch ended (metrics). */
+  constructor (init: Partial<ExitInit> = {}, private readonly observer: TunnelObserver = {}) {
     this.init = { ...DEFAULT_EXIT, ...init }
     const testing = process.env.NODE_TEST_CONTEXT !== undefined
     if ((init.testAllow !== undefined || init.testLookup !== undefined) && !testing) {
@@ -95,6 +97,17 @@ export class Exit {
 
   /** Fetch `url` for `requester`: the body, its size and type; ExitRefused when a rule says no. */
   async fetch (url: string, requester: string, signal?: AbortSignal): Promise<ExitResult> {
+    try {
+      const r = await this.admitted(url, requester, signal)
+      this.observer.exitFetch?.('ok')
+      return r
+    } catch (err) {
+      this.observer.exitFetch?.(err instanceof ExitRefused ? err.outcome : 'error')
+      throw err
+    }
+  }
+
+  private async admitted (url: string, requester: string, signal?: AbortSignal): Promise<ExitResult> {
     this.admit(requester)
     try {
       const all = AbortSignal.any([AbortSignal.timeout(this.init.totalTimeoutMs), ...(signal === undefined ? [] : [signal])])
@@ -102,8 +115,8 @@ export class Exit {
         return await this.follow(url, all)
       } catch (err) {
         if (err instanceof ExitRefused) throw err
-        if (all.aborted) throw new ExitRefused(`the fetch took longer than ${this.init.totalTimeoutMs} ms`)
-        throw new ExitRefused(`the fetch failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`)
+        if (all.aborted) throw new ExitRefused(`the fetch took longer than ${this.init.totalTimeoutMs} ms`, 'timeout')
+        throw new ExitRefused(`the fetch failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, 'error')
       }
     } finally {
       this.running.set(requester, (this.running.get(requester) ?? 1) - 1)
@@ -144,7 +157,7 @@ export class Exit {
       }
       if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
         res.destroy()
-        throw new ExitRefused(`the site answered HTTP ${res.statusCode ?? '?'}`)
+        throw new ExitRefused(`the site answered HTTP ${res.statusCode ?? '?'}`, 'error')
       }
       const body = await this.read(res, signal)
       const type = res.headers['content-type']
@@ -181,8 +194,8 @@ export class Exit {
         agent: false,
         signal
       })
-      const connectTimer = setTimeout(() => { req.destroy(new ExitRefused(`no connection within ${this.init.connectTimeoutMs} ms`)) }, this.init.connectTimeoutMs)
-      const headersTimer = setTimeout(() => { req.destroy(new ExitRefused(`no answer within ${this.init.headersTimeoutMs} ms`)) }, this.init.headersTimeoutMs)
+      const connectTimer = setTimeout(() => { req.destroy(new ExitRefused(`no connection within ${this.init.connectTimeoutMs} ms`, 'timeout')) }, this.init.connectTimeoutMs)
+      const headersTimer = setTimeout(() => { req.destroy(new ExitRefused(`no answer within ${this.init.headersTimeoutMs} ms`, 'timeout')) }, this.init.headersTimeoutMs)
       req.once('socket', (s) => {
         s.once('connect', () => {
           clearTimeout(connectTimer)
@@ -219,7 +232,7 @@ export class Exit {
     const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
     if (encoding === 'identity' && Number.isFinite(declared) && declared > max) {
       res.destroy()
-      throw new ExitRefused(`the page is larger than ${max} bytes`)
+      throw new ExitRefused(`the page is larger than ${max} bytes`, 'too_large')
     }
     let stream: Readable = res
     if (encoding === 'gzip' || encoding === 'x-gzip') stream = res.pipe(createGunzip())
@@ -227,7 +240,7 @@ export class Exit {
     else if (encoding === 'br') stream = res.pipe(createBrotliDecompress())
     else if (encoding !== 'identity' && encoding !== '') {
       res.destroy()
-      throw new ExitRefused('the page uses an unknown content encoding')
+      throw new ExitRefused('the page uses an unknown content encoding', 'error')
     }
     const parts: Buffer[] = []
     let n = 0
@@ -238,17 +251,17 @@ export class Exit {
     }
     const arm = (): void => {
       clearTimeout(idle)
-      idle = setTimeout(() => { stop(new ExitRefused(`the site went silent for ${this.init.idleTimeoutMs} ms`)) }, this.init.idleTimeoutMs)
+      idle = setTimeout(() => { stop(new ExitRefused(`the site went silent for ${this.init.idleTimeoutMs} ms`, 'timeout')) }, this.init.idleTimeoutMs)
     }
-    const onAbort = (): void => { stop(new ExitRefused(`the fetch took longer than ${this.init.totalTimeoutMs} ms`)) }
+    const onAbort = (): void => { stop(new ExitRefused(`the fetch took longer than ${this.init.totalTimeoutMs} ms`, 'timeout')) }
     signal.addEventListener('abort', onAbort, { once: true })
     arm()
     try {
       for await (const chunk of stream) {
         n += (chunk as Buffer).length
         if (n > max) {
-          stop(new ExitRefused(`the page is larger than ${max} bytes (after decompression)`))
-          throw new ExitRefused(`the page is larger than ${max} bytes (after decompression)`)
+          stop(new ExitRefused(`the page is larger than ${max} bytes (after decompression)`, 'too_large'))
+          throw new ExitRefused(`the page is larger than ${max} bytes (after decompression)`, 'too_large')
         }
         parts.push(chunk as Buffer)
         arm()
@@ -258,7 +271,7 @@ export class Exit {
       if (err instanceof ExitRefused) throw err
       const cause = (err as { cause?: unknown }).cause
       if (cause instanceof ExitRefused) throw cause
-      if (signal.aborted) throw new ExitRefused(`the fetch took longer than ${this.init.totalTimeoutMs} ms`)
+      if (signal.aborted) throw new ExitRefused(`the fetch took longer than ${this.init.totalTimeoutMs} ms`, 'timeout')
       throw err
     } finally {
       clearTimeout(idle)

@@ -30,6 +30,7 @@ import type { Card } from './card.js'
 import type { TunnelExecutor } from './endpoint.js'
 import type { TunnelLink } from './session.js'
 import type { TunnelState } from './tunnel.js'
+import type { TunnelObserver, TunnelRefusal, TunnelRole } from './events.js'
 import type { NodeCore, Action, Reply, NodeCoreOptions } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
@@ -51,6 +52,8 @@ export interface TunnelServiceInit {
   /** Tunnels one neighbour may have in progress here (default TUNNELS_PER_PEER). */
   perPeer?: number
   firstFrameTimeoutMs?: number
+  /** Told of tunnel outcomes, sealed bytes and refusals (metrics; src/metrics.ts). */
+  observer?: TunnelObserver
 }
 
 /** Content coming back through a tunnel: its size and type, and the bytes as they arrive. */
@@ -93,6 +96,7 @@ export class TunnelService implements Startable {
   /** Streams of tunnels that are up (spliced here, or served here): reset when the node stops. */
   private readonly live = new Set<Stream>()
   private topologyId?: string
+  private readonly observer: TunnelObserver
 
   constructor (components: TunnelServiceComponents, init: TunnelServiceInit) {
     this.c = components
@@ -102,6 +106,12 @@ export class TunnelService implements Startable {
     this.selfKey = peerKey(components.peerId)
     this.core = tunnelCore(components.peerId.toString(), this.selfKey, this.rng, Date.now, init.core)
     this.slots = new PeerSlots(init.perPeer ?? TUNNELS_PER_PEER)
+    this.observer = init.observer ?? {}
+  }
+
+  /** A TunnelSession's byte counter for this node's `role`. */
+  private sealedCounter (role: TunnelRole): (direction: 'sent' | 'received', bytes: number) => void {
+    return (direction, bytes) => { this.observer.sealedBytes?.(role, direction, bytes) }
   }
 
   get state (): TunnelState {
@@ -172,7 +182,11 @@ export class TunnelService implements Startable {
     try {
       this.run(this.core.receive(null, { kind: 'request', id, key: dest, htl }))
       const link = await up
-      return new TunnelSession(link, keys, id, true)
+      this.observer.operation?.('originator', 'accepted')
+      return new TunnelSession(link, keys, id, true, undefined, this.sealedCounter('originator'))
+    } catch (err) {
+      this.observer.operation?.('originator', err instanceof TunnelRouteError ? 'no_route' : err instanceof TunnelRejected ? 'rejected' : 'error')
+      throw err
     } finally {
       clearTimeout(timer)
       unlisten()
@@ -329,6 +343,7 @@ export class TunnelService implements Startable {
       child.stream.abort(new Error('tunnel refused'))
       op.child = undefined
       this.core.abort(a.id)
+      if (op.up !== undefined) this.observer.operation?.('middleman', 'rejected')
       await this.fail(a.id, new TunnelRejected())
       return
     }
@@ -363,6 +378,7 @@ export class TunnelService implements Startable {
         : 'the network found no route to the trusted peer (is it online, and connected to the network?)'))
       return
     }
+    this.observer.operation?.('middleman', r.type === 'loop' ? 'loop' : 'no_route')
     await this.answer(op.up!, replyFrame(r))
   }
 
@@ -383,12 +399,17 @@ export class TunnelService implements Startable {
     const h = op.frame.header!
     const key = this.state.keyOf(h.keyEpoch)
     let opened
+    let refusal: TunnelRefusal = 'unknown_key'
     try {
       if (key === undefined) throw new TunnelRejected()
+      refusal = 'crypto'
       opened = await openRequest(key.privateKey, h, op.frame.sealed)
       // Only an authentic request is recorded: garbage cannot fill the replay cache.
+      refusal = 'replay'
       if (!await this.state.accept(h.keyEpoch, h.enc)) throw new TunnelRejected()
     } catch {
+      this.observer.refused?.(refusal)
+      this.observer.operation?.('trusted_peer', 'refused')
       this.slots.release(up.peer)
       await this.answer(up, errorFrame())
       return
@@ -398,7 +419,8 @@ export class TunnelService implements Startable {
     up.stream.addEventListener('close', () => { ended.abort() }, { once: true })
     try {
       await up.pb.write(replyFrame({ type: 'found', source: this.core.self, hops: 0, fromStore: true }), { signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) })
-      const session = new TunnelSession(up, opened.keys, h.op, false)
+      this.observer.operation?.('trusted_peer', 'accepted')
+      const session = new TunnelSession(up, opened.keys, h.op, false, undefined, this.sealedCounter('trusted_peer'))
       const card = new TextEncoder().encode((await this.state.card()).text)
       await serve(session, opened.req, this.init.executor, card, up.peer, ended.signal)
     } catch (err) {
@@ -419,6 +441,7 @@ export class TunnelService implements Startable {
     }
     try {
       await up.pb.write(replyFrame({ type: 'found', source: child.peer, hops, fromStore: false }), { signal: AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS) })
+      this.observer.operation?.('middleman', 'relayed')
       await Promise.all([
         this.pump(up, child, false).catch(fail),
         this.pump(child, up, true).catch(fail)
@@ -445,6 +468,7 @@ export class TunnelService implements Startable {
       }
       if (!relayable(f, towardRequester)) throw new Error('a frame that is not a chunk inside a tunnel')
       await dst.pb.write(f, { signal: AbortSignal.timeout(TUNNEL_IDLE_MS) })
+      this.observer.sealedBytes?.('middleman', 'relayed', f.sealed.length)
     }
   }
 

@@ -50,13 +50,17 @@ export class TunnelSession {
   private consumed = 0
 
   /** `requester`: this end sends on the `up` key and reads the `down` one; the trusted peer the opposite. */
-  constructor (readonly link: TunnelLink, keys: TunnelKeys, op: bigint, requester: boolean, private readonly idleMs = TUNNEL_IDLE_MS) {
+  /** `onSealed`: told the bytes of every sealed chunk sent and received (metrics). */
+  constructor (readonly link: TunnelLink, keys: TunnelKeys, op: bigint, requester: boolean, private readonly idleMs = TUNNEL_IDLE_MS,
+    private readonly onSealed?: (direction: 'sent' | 'received', bytes: number) => void) {
     this.tx = new ChunkChannel(requester ? keys.up : keys.down, op)
     this.rx = new ChunkChannel(requester ? keys.down : keys.up, op)
   }
 
   async send (data: Uint8Array, last: boolean): Promise<void> {
-    await this.link.pb.write(chunkFrame(this.tx.seal(data, last)), { signal: AbortSignal.timeout(this.idleMs) })
+    const sealed = this.tx.seal(data, last)
+    await this.link.pb.write(chunkFrame(sealed), { signal: AbortSignal.timeout(this.idleMs) })
+    this.onSealed?.('sent', sealed.length)
   }
 
   /** Send one body chunk once the receiver has acknowledged enough of the earlier ones. */
@@ -107,6 +111,7 @@ export class TunnelSession {
       throw new TunnelRejected()
     }
     if (f.type !== TunnelFrame.Type.CHUNK) throw new TunnelRejected()
+    this.onSealed?.('received', f.sealed.length)
     return this.rx.open(f.sealed)
   }
 

@@ -5,7 +5,9 @@
  * inserts and insert-protocol bytes at the inserting node, a get counts a found request and
  * its hops at the reader and routed requests at the node in between, a missing key counts
  * not_found, a small store counts its evictions, and every node reports its own libp2p
- * listener (one registry per node, no collisions inside one process).
+ * listener (one registry per node, no collisions inside one process). ERROR frames on the wire
+ * are counted by code both ways (a hostile raw peer sends a bad key, or answers with an ERROR),
+ * and tunnels by role at each of A -> M -> T, with T's exit fetches by outcome.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -13,7 +15,16 @@ import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { startApiServer } from '../../src/api/server.js'
-import { BLOCK_SIZE, LINK_PROTOCOL } from '../../src/constants.js'
+import { createServer } from 'node:http'
+import { pbStream } from '@libp2p/utils'
+import { BLOCK_SIZE, LINK_PROTOCOL, MAX_FRAME_BYTES, REQUEST_PROTOCOL } from '../../src/constants.js'
+import { Frame, FrameType, WireError } from '../../src/protocol/messages.js'
+import { TunnelRemoteError } from '../../src/tunnel/service.js'
+import { rawRequest } from '../helpers/attacks.js'
+import { createRawPeer } from '../helpers/raw-peer.js'
+import { fixTopology } from '../tunnel/tap.js'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { NotFoundError } from '../../src/protocol/errors.js'
 import { createNode, until } from '../helpers/network.js'
@@ -217,6 +228,47 @@ describe('GET /metrics (Prometheus text format) on three real nodes', () => {
     assert.ok(checked >= 15, `${checked} series checked`)
   })
 
+  it('counts ERROR frames by code: sent to a hostile peer, received from one', async () => {
+    const evil = await createRawPeer()
+    try {
+      const before0 = await scrape(0)
+      const labels = { code: WireError.Code.INVALID_KEY, direction: 'sent', protocol: REQUEST_PROTOCOL }
+      const answer = await rawRequest(evil, nodes[0].libp2p.getMultiaddrs()[0], 77n, new Uint8Array(5))
+      assert.equal(answer.type, FrameType.ERROR)
+      assert.equal(answer.error?.code, WireError.Code.INVALID_KEY)
+      const s = await scrape(0)
+      assert.equal(value(s, 'warren_wire_errors_total', labels) - value(before0, 'warren_wire_errors_total', labels), 1)
+      assert.equal(value(s, 'warren_wire_errors_total', { direction: 'received' }), 0, 'node 0 received no ERROR')
+
+      // The raw peer as a neighbour (it speaks the request protocol, not the link one) that
+      // answers every request with OVERLOADED: a node whose only neighbour it is counts it received.
+      await evil.handle(REQUEST_PROTOCOL, async (stream) => {
+        const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+        try {
+          await pb.read({ signal: AbortSignal.timeout(10_000) })
+          await pb.write({ type: FrameType.ERROR, error: { code: WireError.Code.OVERLOADED, message: 'busy' } })
+          await stream.close()
+        } catch (err: any) {
+          stream.abort(err)
+        }
+      })
+      const { node, dir } = await createNode({ metrics: true })
+      try {
+        await node.libp2p.dial(evil.getMultiaddrs()[0])
+        await until(() => node.service.core.table.has(evil.peerId.toString()), 10_000, 'the raw peer as a neighbour')
+        const missing = encodeChk(ChkType.DATA, randomBytes(100)).routingKey
+        await assert.rejects(node.network.request(missing, { htl: 3 }))
+        const got = parse(await node.metrics!.text())
+        assert.equal(value(got, 'warren_wire_errors_total', { code: WireError.Code.OVERLOADED, direction: 'received', protocol: REQUEST_PROTOCOL }), 1)
+      } finally {
+        await node.stop()
+        await removeTempDir(dir)
+      }
+    } finally {
+      await evil.stop()
+    }
+  })
+
   it('answers 404 with a reason on a node built without metrics', async () => {
     const { node, dir } = await createNode({ metrics: false })
     const api = await startApiServer(node, { host: '127.0.0.1', port: 0 })
@@ -229,5 +281,78 @@ describe('GET /metrics (Prometheus text format) on three real nodes', () => {
       await node.stop()
       await removeTempDir(dir)
     }
+  })
+})
+
+async function collect (it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  for await (const p of it) parts.push(p)
+  return Buffer.concat(parts)
+}
+
+describe('tunnel and exit metrics on A -> M -> T', () => {
+  const PAGE = 'the page the exit fetched, '.repeat(200)
+  let site: Server
+  let port = 0
+  const nodes: WarrenNode[] = []
+  const dirs: string[] = []
+  const [A, M, T] = [0, 1, 2]
+  const scrape = async (i: number): Promise<Scrape> => parse(await nodes[i].metrics!.text())
+
+  before(async () => {
+    site = createServer((req, res) => {
+      if (req.url === '/page') res.writeHead(200, { 'content-type': 'text/plain' }).end(PAGE)
+      else res.writeHead(302, { location: 'http://192.168.0.1/admin' }).end()
+    })
+    await new Promise<void>((resolve) => { site.listen(0, '127.0.0.1', resolve) })
+    port = (site.address() as AddressInfo).port
+    for (const exit of [false, false, true]) {
+      const { node, dir } = await createNode({ metrics: true, config: { exit }, exit: { testAllow: [{ address: '127.0.0.1', port }] } })
+      nodes.push(node)
+      dirs.push(dir)
+    }
+    fixTopology(nodes)
+    await nodes[A].libp2p.dial(nodes[M].libp2p.getMultiaddrs()[0])
+    await nodes[M].libp2p.dial(nodes[T].libp2p.getMultiaddrs()[0])
+    await until(() => nodes[M].tunnels.core.table.size === 2 && nodes[A].tunnels.core.table.size === 1 && nodes[T].tunnels.core.table.size === 1, 10_000, 'tunnel routes')
+    await nodes[A].tunnel.trustAdd('t', (await nodes[T].tunnel.card()).text)
+  })
+  after(async () => {
+    site.closeAllConnections()
+    await new Promise((resolve) => site.close(resolve))
+    await Promise.all(nodes.map(async (n) => { await n.stop() }))
+    await Promise.all(dirs.map(removeTempDir))
+  })
+
+  it('counts a tunnel get at each node by its role, and the sealed bytes each end and the middleman carried', async () => {
+    const data = randomBytes(BLOCK_SIZE + 1000)
+    // T inserts the file itself (its client cache keeps it: T serves the get from there).
+    const { uri } = await nodes[T].client.put(Readable.from([data]), { htl: 1 })
+    assert.deepEqual(await collect((await nodes[A].tunnels.get('t', uri)).stream), Buffer.from(data))
+    const [a, m, t] = [await scrape(A), await scrape(M), await scrape(T)]
+    assert.equal(value(a, 'warren_tunnel_operations_total', { role: 'originator', outcome: 'accepted' }), 1)
+    assert.equal(value(m, 'warren_tunnel_operations_total', { role: 'middleman', outcome: 'relayed' }), 1)
+    assert.equal(value(t, 'warren_tunnel_operations_total', { role: 'trusted_peer', outcome: 'accepted' }), 1)
+    // Nobody else played a part it did not play.
+    assert.equal(value(m, 'warren_tunnel_operations_total', { role: 'originator' }), 0)
+    assert.equal(value(a, 'warren_tunnel_operations_total', { role: 'trusted_peer' }), 0)
+    const received = value(a, 'warren_tunnel_sealed_bytes_total', { role: 'originator', direction: 'received' })
+    const served = value(t, 'warren_tunnel_sealed_bytes_total', { role: 'trusted_peer', direction: 'sent' })
+    assert.ok(received > data.length, `A received ${received} sealed bytes for a ${data.length}-byte file`)
+    assert.equal(received, served, 'every sealed byte T sent reached A')
+    const relayed = value(m, 'warren_tunnel_sealed_bytes_total', { role: 'middleman', direction: 'relayed' })
+    assert.equal(relayed, served + value(a, 'warren_tunnel_sealed_bytes_total', { role: 'originator', direction: 'sent' }), 'M relayed both directions')
+    assert.equal(value(t, 'warren_tunnel_refusals_total'), 0)
+  })
+
+  it('counts the exit\'s fetches by outcome: one served, one refused by a rule (a redirect inside)', async () => {
+    assert.equal((await collect((await nodes[A].tunnels.fetchUrl('t', `http://127.0.0.1:${port}/page`)).stream)).toString(), PAGE)
+    await assert.rejects(nodes[A].tunnels.fetchUrl('t', `http://127.0.0.1:${port}/elsewhere`), TunnelRemoteError)
+    const t = await scrape(T)
+    assert.equal(value(t, 'warren_exit_fetches_total', { outcome: 'ok' }), 1)
+    assert.equal(value(t, 'warren_exit_fetches_total', { outcome: 'refused' }), 1)
+    assert.equal(value(t, 'warren_exit_fetches_total', { outcome: 'error' }), 0)
+    // A refused fetch is still a tunnel T accepted: the refusal went back sealed.
+    assert.equal(value(t, 'warren_tunnel_operations_total', { role: 'trusted_peer', outcome: 'accepted' }), 3)
   })
 })

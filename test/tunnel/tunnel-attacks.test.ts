@@ -3,7 +3,8 @@
  * wire (as a hostile requester or middleman would) is refused with the one generic ERROR when
  * any region of its header or payload is changed or spliced from another tunnel, and when it
  * is replayed, also to a restarted T; a rotated key is picked up from T's reply and used; a
- * get and a put through the client API with `via`.
+ * get and a put through the client API with `via`. T counts each refusal by reason in its
+ * metrics (warren_tunnel_refusals_total: crypto, unknown_key, replay).
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -17,6 +18,7 @@ import { peerKey } from '../../src/protocol/address-book.js'
 import { TUNNEL_PROTOCOL } from '../../src/tunnel/constants.js'
 import { sealRequest } from '../../src/tunnel/seal.js'
 import { tunnelLink } from '../../src/tunnel/session.js'
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { createNetwork, until } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
 import { fixTopology } from './tap.js'
@@ -45,6 +47,16 @@ async function send (from: WarrenNode, to: string, f: TunnelFrame): Promise<Tunn
   }
 }
 
+/** `node`'s trusted-peer refusals by reason and its accepted tunnels, from its metrics. */
+async function refusals (node: WarrenNode): Promise<Record<string, number>> {
+  const families = parsePrometheusTextFormat(await node.metrics!.text())
+  const out: Record<string, number> = {}
+  for (const m of families.find((f) => f.name === 'warren_tunnel_refusals_total')?.metrics ?? []) out[m.labels?.reason ?? ''] = Number(m.value)
+  const ops = families.find((f) => f.name === 'warren_tunnel_operations_total')?.metrics ?? []
+  out.accepted = Number(ops.find((m) => m.labels?.role === 'trusted_peer' && m.labels?.outcome === 'accepted')?.value ?? 0)
+  return out
+}
+
 function flip (b: Uint8Array, i: number): Uint8Array<ArrayBuffer> {
   const c = new Uint8Array(b)
   c[i] ^= 0x20
@@ -56,7 +68,7 @@ describe('tunnels under attack (A -> M -> T)', () => {
   const [A, M, T] = [0, 1, 2]
 
   before(async () => {
-    net = await createNetwork(3)
+    net = await createNetwork(3, { metrics: true })
     fixTopology(net.nodes)
     await net.connect(A, M)
     await net.connect(M, T)
@@ -92,6 +104,10 @@ describe('tunnels under attack (A -> M -> T)', () => {
     assert.equal(await send(net.nodes[A], m, { ...z, sealed: x.sealed, header: { ...z.header!, enc: x.header!.enc } }), ERROR, 'payload and enc spliced')
     // A changed destination is routed elsewhere and never accepted.
     assert.notEqual(await send(net.nodes[A], m, { ...f, header: { ...f.header!, op: nextOp++, dest: flip(f.header!.dest, 0) } }), ACCEPTED, 'dest')
+    // T told them apart in its metrics (the peer heard the same ERROR each time): an unknown
+    // key epoch, and the 7 other changes and splices that reached T failing to open (a wrong
+    // size class never reaches T: M refuses a header whose size class does not fit the payload).
+    assert.deepEqual(await refusals(t), { unknown_key: 1, crypto: 7, accepted: 1 })
   })
 
   it('refuses a replayed OPEN, on the same path and at a restarted T', async () => {
@@ -102,7 +118,7 @@ describe('tunnels under attack (A -> M -> T)', () => {
     // Restart T from its data dir (same identity, keys and replay record; a fresh routing core).
     const dir = net.dirs[T]
     await net.nodes[T].stop()
-    const t2 = await createWarrenNode({ ...defaultConfig(dir), listen: ['/ip4/127.0.0.1/tcp/0'], storeBytes: 64 * 1024 * 1024 }, { localTestnet: true, arkPublish: false })
+    const t2 = await createWarrenNode({ ...defaultConfig(dir), listen: ['/ip4/127.0.0.1/tcp/0'], storeBytes: 64 * 1024 * 1024 }, { localTestnet: true, arkPublish: false, metrics: true })
     await t2.start()
     fixTopology([t2])
     net.nodes[T] = t2
@@ -111,6 +127,7 @@ describe('tunnels under attack (A -> M -> T)', () => {
     await until(() => net.nodes[A].tunnels.core.table.has(t2.peerId), 10_000, 'A -> T tunnel route')
     assert.equal(await send(net.nodes[A], t2.peerId, f), ERROR, 'replay after a restart')
     assert.equal(await send(net.nodes[A], t2.peerId, await openFrame(t2)), ACCEPTED, 'a fresh request still works')
+    assert.deepEqual(await refusals(t2), { replay: 1, accepted: 1 }, 'the restarted T counted the replay as one')
     await net.nodes[A].libp2p.hangUp(peerIdFromString(t2.peerId))
     await net.connect(M, T)
     await until(() => !net.nodes[A].libp2p.getPeers().some((p) => p.toString() === t2.peerId), 10_000, 'A and T apart again')
