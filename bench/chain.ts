@@ -17,7 +17,7 @@ import { fork } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createNetwork, createNode, until } from '../test/helpers/network.js'
+import { createNetwork, createNode, serveOwnBlocks, until } from '../test/helpers/network.js'
 import { removeTempDir } from '../test/helpers/temp.js'
 import type { TestNetworkOptions } from '../test/helpers/network.js'
 import type { WarrenNode } from '../src/node.js'
@@ -71,6 +71,8 @@ interface NodeOps {
   awaitPeer: (peerId: string) => Promise<void>
   put: (bytes: number, htl: number) => Promise<{ ms: number, uri: string, blocks: number, minStored: number, sha: string }>
   get: (uri: string, htl: number) => Promise<{ ms: number, sha: string, hops: number, success: number }>
+  /** Move the node's own puts from its client cache into its store, where peers' requests find them. */
+  serve: () => Promise<number>
   raw: (addr: string, bytes: number) => Promise<number>
   rss: () => Promise<number>
   /** CPU time (user + system, all threads) of the node's process so far, ms. */
@@ -106,6 +108,7 @@ function localOps (node: WarrenNode, stop: () => Promise<void>): NodeOps {
       const s = node.service.core.stats.local.requests
       return { ms, sha: sha(got), hops: s.hops, success: s.success }
     },
+    serve: async () => await serveOwnBlocks(node),
     raw: async (addr, bytes) => await rawStream(node, addr, bytes),
     rss: async () => process.memoryUsage().rss,
     cpu: async () => cpuMs(),
@@ -143,6 +146,7 @@ async function childOps (bytes: number): Promise<NodeOps & { proc: ChildProcess 
     awaitPeer: async (p) => await call('awaitPeer', p),
     put: async (b, htl) => await call('put', b, htl),
     get: async (uri, htl) => await call('get', uri, htl),
+    serve: async () => await call('serve'),
     raw: async (a, b) => await call('raw', a, b),
     rss: async () => await call('rss'),
     cpu: async () => await call('cpu'),
@@ -209,6 +213,8 @@ async function main (): Promise<void> {
 
     const put = await phase('put', async () => await a.put(bytes, hops))
     const stored = await phase('putLocal', async () => await d.put(bytes, 0))
+    // A node's own put stays in its client cache, which peers never read: serve it from D's store.
+    await d.serve()
     const got = await phase('get', async () => await a.get(stored.uri, hops + 2))
     if (got.sha !== stored.sha) throw new Error('get returned different bytes')
     const rss1 = await a.rss()

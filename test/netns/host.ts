@@ -92,8 +92,13 @@ async function run (m: Message): Promise<unknown> {
       // reset with nothing; a warren handler would answer an ERROR frame).
       const c = await node.libp2p.dial(multiaddr(m.addr as string), { signal: AbortSignal.timeout(10_000), force: true })
       const s = await c.newStream(m.protocol as string, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
-      s.send(randomBytes(32))
       let received = 0
+      try {
+        s.send(randomBytes(32))
+      } catch (err: any) {
+        // The remote side reset the stream before anything was written: a refusal.
+        return { limited: c.limits !== undefined, received, outcome: `reset before sending (${err.name})` }
+      }
       const read = (async () => {
         try {
           for await (const chunk of s) if ((received += chunk.byteLength) >= 32) return 'data'
