@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import sparticuz from '@sparticuz/chromium'
 import { chromium } from 'playwright-core'
+import { tempDir } from './temp.js'
 import type { Browser } from 'playwright-core'
 
 /**
@@ -85,7 +86,12 @@ export function chromiumArgs (): string[] {
   return [...sparticuz.args.filter((flag) => !dropped(flag)), ...QUIET]
 }
 
-/** Launch the suite's headless Chromium. Close it in an `after` hook. */
+/**
+ * Launch the suite's headless Chromium. Close it in an `after` hook. Its temp files
+ * (`.org.chromium.Chromium.*`, left behind when a renderer is torn down mid-write) go to a
+ * folder of its own, removed with the test file's other temp folders.
+ */
 export async function launchChromium (): Promise<Browser> {
-  return await chromium.launch({ executablePath: await chromiumExecutable(), headless: true, args: chromiumArgs() })
+  const tmp = await tempDir('warren-chromium-')
+  return await chromium.launch({ executablePath: await chromiumExecutable(), headless: true, args: chromiumArgs(), env: { ...process.env, TMPDIR: tmp } })
 }
