@@ -119,7 +119,10 @@ export async function runCrashLoad (o: CrashLoadOptions): Promise<CrashLoadRepor
             if (a.ok) { local.push({ uri: a.uri as string, sha256: a.sha256 as string, keys: a.keys as string[], by: 0 }); count('local put') }
           } else if (x < 0.6) {
             const a = await fleet.request(peer, 'put', { size, seed, deadlineMs: 60_000 })
-            if (a.ok) { remote.push({ uri: a.uri as string, sha256: a.sha256 as string, keys: a.keys as string[], by: peer }); count('peer insert') }
+            // Acknowledged by the network only if another node stored every block: the
+            // inserter's own copy sits in its client cache, which no peer reads (minStored 1:
+            // node 0 went down mid-insert and the peer kept the block alone).
+            if (a.ok && (a.minStored as number) >= 2) { remote.push({ uri: a.uri as string, sha256: a.sha256 as string, keys: a.keys as string[], by: peer }); count('peer insert') } else if (a.ok) count('peer insert kept by the inserter alone')
           } else {
             const all = [...local, ...remote]
             if (all.length === 0) return
