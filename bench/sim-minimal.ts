@@ -187,17 +187,19 @@ export class MinimalModel {
         case 'dnf':
           return { t: 'dnf', hops: hops + 1 + r.hops }
         case 'rnf':
-          hops += 1 + r.hops
-          if (this.s.htl === 'budget') budget = r.remaining
-          break
         case 'loop':
-          hops += 1
-          if (this.s.loops === 'cost' && this.s.htl === 'budget') budget -= 1
+          ({ hops, budget } = this.backtrack(r, hops, budget))
           break
         default:
           throw new Error('unexpected reply to a request')
       }
     }
+  }
+
+  /** A child answered "no route" or "loop": the hops it cost and the HTL left to try the next one with. */
+  private backtrack (r: { t: 'rnf', remaining: number, hops: number } | { t: 'loop' }, hops: number, budget: number): { hops: number, budget: number } {
+    if (r.t === 'rnf') return { hops: hops + 1 + r.hops, budget: this.s.htl === 'budget' ? r.remaining : budget }
+    return { hops: hops + 1, budget: this.s.loops === 'cost' && this.s.htl === 'budget' ? budget - 1 : budget }
   }
 
   /**
@@ -231,12 +233,8 @@ export class MinimalModel {
         case 'clear':
           return this.settleInsert(node, key, source, r.path, hops + 1 + r.hops)
         case 'rnf':
-          hops += 1 + r.hops
-          if (this.s.htl === 'budget') budget = r.remaining
-          break
         case 'loop':
-          hops += 1
-          if (this.s.loops === 'cost' && this.s.htl === 'budget') budget -= 1
+          ({ hops, budget } = this.backtrack(r, hops, budget))
           break
         default:
           throw new Error('unexpected reply to an insert')
