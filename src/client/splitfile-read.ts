@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { BLOCK_FETCH_TRIES, CLIENT_CONCURRENCY } from '../constants.js'
 import { ChkType, CHK_MAX_PAYLOAD, decodeChk, verifyChkBlock } from '../keys/chk.js'
-import { RoutingKey } from '../keys/routing-key.js'
+import type { RoutingKey } from '../keys/routing-key.js'
 import { fecPool } from './fec-pool.js'
 import type { FetchBlock } from './types.js'
 import type { Segment, SplitfileMeta } from './splitfile.js'
