@@ -4,7 +4,8 @@
  * refusal frames, and the translation of walk references to and from the wire.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { HOP_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
+import { HOP_TIMEOUT_MS } from '../constants.js'
+import { MAX_PADDED_FRAME_BYTES } from './padding.js'
 import { errorFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
 import { abortHops, answerViolation, deadlineSignal, exchange, hopFailure, openLink, readFirst, send } from './stream.js'
 import type { AddressBook } from './address-book.js'
@@ -204,7 +205,7 @@ const REF_OVERHEAD_BYTES = 24
 
 /**
  * `ref` with only as many of its addresses as fit in `budget` encoded bytes, so that a result
- * with its full list of references always fits in one frame.
+ * with its full list of references always fits in one frame of the largest padded size.
  */
 function fitRef (ref: PeerRef, budget: number): PeerRef {
   let left = budget - REF_OVERHEAD_BYTES - ref.peerId.length
@@ -219,7 +220,7 @@ function fitRef (ref: PeerRef, budget: number): PeerRef {
 
 /** The references for a result or joined frame, each with the addresses we know for it, fitted into one frame. */
 export async function writeRefs (book: AddressBook, refs: Array<WalkRef<string>>): Promise<WireWalkRef[]> {
-  const budget = Math.floor((MAX_FRAME_BYTES - RESULT_RESERVE_BYTES) / Math.max(1, refs.length))
+  const budget = Math.floor((MAX_PADDED_FRAME_BYTES - RESULT_RESERVE_BYTES) / Math.max(1, refs.length))
   return await Promise.all(refs.map(async (r) => ({ peer: fitRef(await book.ref(r.peer), budget), loc: r.loc })))
 }
 

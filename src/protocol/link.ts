@@ -28,6 +28,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { Frame, LinkFrame } from '../../proto/warren.js'
 import { LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_FRAME_BYTES, MAX_LINK_CHANNELS } from '../constants.js'
 import { errorFrame, ProtocolViolation, WireError } from './messages.js'
+import { LINK_FRAME_PADDING_FIELD, MAX_PADDED_FRAME_BYTES, paddingFor } from './padding.js'
 import { noteWireError } from './stream.js'
 import type { Link, WireErrorHook } from './stream.js'
 import type { Logger, Stream } from '@libp2p/interface'
@@ -65,6 +66,21 @@ function varint (n: number): Uint8Array<ArrayBuffer> {
   }
   out.push(n)
   return Uint8Array.from(out)
+}
+
+/**
+ * Credit a LinkFrame carrying a `frame`-byte Frame may need: its padded size (padding.ts) with the
+ * largest header. Throws FrameTooLarge, before anything is sent, when even the smallest header
+ * would not fit the largest size class.
+ */
+function paddedBound (frame: number): number {
+  const bare = frame + HEADER_MAX_BYTES
+  try {
+    return paddingFor(bare, LINK_FRAME_PADDING_FIELD)?.total ?? bare
+  } catch {
+    paddingFor(frame + 8, LINK_FRAME_PADDING_FIELD)
+    return MAX_PADDED_FRAME_BYTES
+  }
 }
 
 /** A one-shot wake-up list: waiters resolve on `wake`, reject on `fail`, leave on abort. */
@@ -195,8 +211,9 @@ export class LinkSession {
     let body: Uint8Array<ArrayBuffer> | undefined
     if (frame !== undefined) {
       noteWireError(this.init.onWireError, frame, 'sent', LINK_PROTOCOL)
-      body = Frame.encode(frame)
-      const need = body.byteLength + HEADER_MAX_BYTES
+      // The LinkFrame pads itself: a Frame relayed from a stream drops the padding it came with.
+      body = Frame.encode(frame.padding === undefined ? frame : { ...frame, padding: undefined })
+      const need = paddedBound(body.byteLength)
       while (this.ended === undefined && (this.credit < need)) await this.creditWaiters.wait(signal)
       if (this.ended !== undefined) throw this.ended
     }
@@ -210,7 +227,10 @@ export class LinkSession {
     }
     const credit = this.owed
     this.owed = 0
-    const header = LinkFrame.encode({ channel, flags, credit, padding: EMPTY })
+    const frameBytes = body === undefined ? 0 : FRAME_TAG.byteLength + varint(body.byteLength).byteLength + body.byteLength
+    // Padded to a size class (padding.ts): the header is encoded once bare to measure it.
+    const fit = paddingFor(LinkFrame.encode({ channel, flags, credit, padding: EMPTY }).byteLength + frameBytes, LINK_FRAME_PADDING_FIELD)
+    const header = LinkFrame.encode({ channel, flags, credit, padding: fit === undefined ? EMPTY : new Uint8Array(fit.padding) })
     const out = new Uint8ArrayList(header)
     if (body !== undefined) {
       out.append(FRAME_TAG, varint(body.byteLength), body)

@@ -12,6 +12,7 @@ import { pbStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_FRAME_BYTES } from '../constants.js'
 import { expectFrame, Frame, FrameType, ProtocolViolation, violationFrame } from './messages.js'
+import { FRAME_PADDING_FIELD, padded } from './padding.js'
 import type { Logger, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
@@ -103,9 +104,15 @@ export function deadlineSignal (deadline: number): AbortSignal {
   return AbortSignal.timeout(timerMs(deadline - Date.now()))
 }
 
-/** Frames on `stream`, each capped at MAX_FRAME_BYTES before it is decoded; ERROR frames both ways told to `onWireError`. */
+/** Frames padded to a size class on the way out (padding.ts). */
+const PaddedFrame = padded(Frame, FRAME_PADDING_FIELD)
+
+/**
+ * Frames on `stream`, each capped at MAX_FRAME_BYTES before it is decoded and padded to a size
+ * class when written; ERROR frames both ways told to `onWireError`.
+ */
 export function link (peer: string, stream: Stream, onWireError?: WireErrorHook): StreamLink {
-  const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(Frame)
+  const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES }).pb(PaddedFrame)
   return {
     peer,
     stream,

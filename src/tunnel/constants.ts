@@ -2,6 +2,7 @@
  * Tunnel (SSL-through-SSL, issue 13) parameters. Why these values: docs/tunnel.md.
  */
 import { PROTOCOL_PREFIX } from '../constants.js'
+import { MAX_PADDED_FRAME_BYTES } from '../protocol/padding.js'
 
 export const TUNNEL_PROTOCOL = `${PROTOCOL_PREFIX}/tunnel/1.0.0`
 
@@ -16,16 +17,21 @@ export const TUNNEL_KEY_GRACE_MS = 2 * 24 * 3600_000
  * 1 KiB holds any CHK/SSK URI; 4 KiB a long URL.
  */
 export const TUNNEL_SIZE_CLASSES = [1024, 4096] as const
-/** Padded plaintext sizes of a sealed chunk: control replies and small tails, and bulk data. */
-export const CHUNK_SIZE_CLASSES = [1024, 16 * 1024] as const
+/**
+ * Padded plaintext sizes of a sealed chunk: control replies and small tails, and bulk data. A
+ * bulk chunk fills the largest padded frame (src/protocol/padding.ts) but for its tag and
+ * framing (TunnelFrame type, sealed field, padding field, length prefix: 28 bytes; 64 kept), so
+ * frame padding costs bulk tunnel traffic almost nothing.
+ */
+export const CHUNK_SIZE_CLASSES = [1024, MAX_PADDED_FRAME_BYTES - 64] as const
 /** Bytes of a chunk's plaintext that are its flags and length (the rest is data and padding). */
 export const CHUNK_OVERHEAD = 5
 /** Largest data in one chunk. */
 export const CHUNK_DATA_BYTES = CHUNK_SIZE_CLASSES[CHUNK_SIZE_CLASSES.length - 1] - CHUNK_OVERHEAD
 /** AEAD tag (ChaCha20-Poly1305). */
 export const TAG_BYTES = 16
-/** Largest tunnel frame on the wire (a bulk chunk plus protobuf framing, well below Noise's 65519). */
-export const MAX_TUNNEL_FRAME_BYTES = 20 * 1024
+/** Largest tunnel frame accepted (the largest padded frame, well below Noise's 65519). */
+export const MAX_TUNNEL_FRAME_BYTES = MAX_PADDED_FRAME_BYTES
 
 /** Accepted request envelopes remembered per key epoch (32 bytes each: 32 MiB at most). */
 export const REPLAY_CACHE_MAX = 1_000_000

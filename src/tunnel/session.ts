@@ -6,6 +6,7 @@
  */
 import { pbStream } from '@libp2p/utils'
 import { TunnelFrame } from '../../proto/tunnel.js'
+import { padded, TUNNEL_FRAME_PADDING_FIELD } from '../protocol/padding.js'
 import { CHUNK_DATA_BYTES, MAX_TUNNEL_FRAME_BYTES, TUNNEL_IDLE_MS } from './constants.js'
 import { ChunkChannel, TunnelRejected } from './seal.js'
 import type { TunnelKeys } from './seal.js'
@@ -19,8 +20,11 @@ export interface TunnelLink {
   pb: ProtobufMessageStream<TunnelFrame, Stream>
 }
 
+/** Tunnel frames padded to a size class on the way out (src/protocol/padding.ts). */
+const PaddedTunnelFrame = padded(TunnelFrame, TUNNEL_FRAME_PADDING_FIELD)
+
 export function tunnelLink (peer: string, stream: Stream): TunnelLink {
-  return { peer, stream, pb: pbStream(stream, { maxDataLength: MAX_TUNNEL_FRAME_BYTES }).pb(TunnelFrame) }
+  return { peer, stream, pb: pbStream(stream, { maxDataLength: MAX_TUNNEL_FRAME_BYTES }).pb(PaddedTunnelFrame) }
 }
 
 export function chunkFrame (sealed: Uint8Array): TunnelFrame {
@@ -37,10 +41,10 @@ export function isEof (err: unknown): boolean {
  * empty chunk (sealed like any other), and the sender never has more than MAX_IN_FLIGHT
  * unacknowledged. libp2p's stream readers buffer whatever arrives (and reset the stream past
  * 4 MiB), so without it a fast sender overruns a slow consumer (an insert, a slow download)
- * at any hop of the path; 96 chunks of 16 KiB (1.5 MiB) bound every hop's buffer.
+ * at any hop of the path; 48 chunks of 34 KiB (1.6 MiB) bound every hop's buffer.
  */
-const ACK_EVERY = 32
-const MAX_IN_FLIGHT = 96
+const ACK_EVERY = 16
+const MAX_IN_FLIGHT = 48
 
 export class TunnelSession {
   private readonly tx: ChunkChannel

@@ -80,6 +80,11 @@ export class Tap {
     return this.streams.filter((s) => s.protocol === protocol).flatMap((s) => [Buffer.concat(s.received), Buffer.concat(s.sent)])
   }
 
+  /** Every stream's protocol and the bytes this node sent on it, as one buffer. */
+  sentStreams (): Array<{ protocol: string, sent: Buffer }> {
+    return this.streams.map((s) => ({ protocol: s.protocol, sent: Buffer.concat(s.sent) }))
+  }
+
   sees (needle: Uint8Array): boolean {
     const n = Buffer.from(needle)
     return this.streams.some((s) => Buffer.concat(s.received).includes(n) || Buffer.concat(s.sent).includes(n))
