@@ -9,6 +9,7 @@ import {
 } from './constants.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { HTL_RANGE, parseInteger, ParamError } from './util/params.js'
+import { TRUSTED_NAME } from './tunnel/constants.js'
 import { readTextIfExists, writeFileAtomic } from './util/files.js'
 
 export const CONFIG_FILE = 'config.json'
@@ -50,6 +51,11 @@ export interface WarrenConfig {
    * multicasts on the LAN; for a node behind a home router (docs/deploy.md, "Behind NAT").
    */
   upnp: boolean
+  /**
+   * The gateway fetches what it shows through this trusted peer (a name of `warren trust list`):
+   * its neighbours see sealed tunnel traffic, never the keys (docs/tunnel.md). Empty: directly.
+   */
+  gatewayVia: string
 }
 
 export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
@@ -67,7 +73,8 @@ export function defaultConfig (dataDir = DEFAULT_DATA_DIR): WarrenConfig {
     announce: [],
     logLevel: 'info',
     exit: false,
-    upnp: false
+    upnp: false,
+    gatewayVia: ''
   }
 }
 
@@ -101,6 +108,7 @@ export function envConfig (env: NodeJS.ProcessEnv = process.env): Partial<Warren
   if (env.WARREN_ANNOUNCE !== undefined) c.announce = list(env.WARREN_ANNOUNCE)
   if (env.WARREN_LOG_LEVEL !== undefined) c.logLevel = env.WARREN_LOG_LEVEL
   if (env.WARREN_EXIT !== undefined) c.exit = env.WARREN_EXIT === '1' || env.WARREN_EXIT === 'true'
+  if (env.WARREN_GATEWAY_VIA !== undefined) c.gatewayVia = env.WARREN_GATEWAY_VIA.trim()
   if (env.WARREN_UPNP !== undefined) c.upnp = env.WARREN_UPNP === '1' || env.WARREN_UPNP === 'true'
   return c
 }
@@ -205,6 +213,7 @@ export function validateConfig (c: WarrenConfig): void {
     } catch {}
     if (!ok) throw new ParamError(`invalid bootstrap address "${a}" (expected a multiaddr with the node's peer ID, such as /ip4/203.0.113.5/tcp/7400/p2p/12D3KooW…, as the other node prints it)`)
   }
+  if (c.gatewayVia !== '' && !TRUSTED_NAME.test(c.gatewayVia)) throw new ParamError(`invalid gateway trusted peer "${c.gatewayVia}" (a name of \`warren trust list\`: 1-32 letters, digits, dots, dashes or underscores; empty to fetch directly)`)
   if (!LOG_LEVELS.includes(c.logLevel)) throw new ParamError(`invalid log level "${c.logLevel}" (one of ${LOG_LEVELS.join(', ')})`)
   if (!isLoopback(c.apiHost) && !c.apiAllowRemote) {
     throw new ParamError(`refusing to bind the client API to ${c.apiHost}: it has no authentication. Use a loopback address, or pass --api-allow-remote if you really mean it`)

@@ -212,7 +212,8 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     allowRemote: node.config.apiAllowRemote,
     transfers,
     bookmarks: await Bookmarks.open(node.config.dataDir),
-    settings: node.config.dataDir === undefined ? undefined : { dataDir: node.config.dataDir, running: node.config }
+    settings: node.config.dataDir === undefined ? undefined : { dataDir: node.config.dataDir, running: node.config },
+    via: node.config.gatewayVia === undefined || node.config.gatewayVia === '' ? undefined : node.config.gatewayVia
   })
   return app
 }

@@ -13,6 +13,7 @@ import type { TransferLog } from './transfers.js'
 import { contentHeaders, filterHtml } from './security.js'
 import { contentDisposition, fileNameOf } from './paths.js'
 import type { WarrenClient } from '../client/client.js'
+import type { OpenedContent } from '../client/open.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayNode } from './gateway.js'
 
@@ -43,7 +44,7 @@ export function parseRange (header: string | undefined, size: number): { start: 
  * `gatewayPath` is the key part of the request path when serving a gateway URL (so site
  * roots and directories can be redirected to a trailing slash, for relative links).
  */
-export async function serveContent (node: Pick<GatewayNode, 'client'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }, transfers?: TransferLog): Promise<FastifyReply> {
+export async function serveContent (node: Pick<GatewayNode, 'client' | 'tunnels'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }, transfers?: TransferLog, via?: string): Promise<FastifyReply> {
   // Without a gateway path this is the API's download: the exact bytes, as an attachment
   // (never rendered, so never filtered).
   const download = gatewayPath === undefined
@@ -51,7 +52,7 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
   // A reader who goes away cancels the block requests still in flight for it.
   const gone = new AbortController()
   reply.raw.once('close', () => { if (!reply.raw.writableFinished) gone.abort(new Error('the HTTP client went away')) })
-  const { file, fileName } = await openNamed(node, uri, { htl, signal: gone.signal })
+  const { file, fileName } = via === undefined ? await openNamed(node, uri, { htl, signal: gone.signal }) : { file: await openVia(node, via, uri, { htl, signal: gone.signal }), fileName: undefined }
   if (gatewayPath !== undefined && file.site !== undefined) {
     // Relative links resolve against the directory: a site root or a directory served by
     // its index must end with "/". Under a signed key the site path follows "//" (the
@@ -129,6 +130,34 @@ export async function serveContent (node: Pick<GatewayNode, 'client'>, req: Fast
     return reply
   }
   return await reply.send(Readable.from(file.stream({ start, end })))
+}
+
+/**
+ * Open `uri` through the trusted peer `via` (the gateway's `via` setting): the peer fetches it
+ * and streams it back sealed. The content comes once, in order: a range skips to its start.
+ */
+async function openVia (node: Pick<GatewayNode, 'tunnels'>, via: string, uri: string, options: { htl?: number, signal: AbortSignal }): Promise<OpenedContent> {
+  if (node.tunnels === undefined) throw new Error('this node has no tunnels: clear the gateway\'s trusted peer setting')
+  const f = await node.tunnels.get(via, uri, options)
+  let read = false
+  return {
+    size: f.size,
+    mime: f.mime,
+    stream: async function * (range) {
+      if (read) throw new Error('content fetched through a trusted peer is read once')
+      read = true
+      const start = range?.start ?? 0
+      const end = range?.end ?? f.size
+      let at = 0
+      for await (const chunk of f.stream) {
+        const from = Math.max(0, start - at)
+        const to = Math.min(chunk.length, end - at)
+        if (to > from) yield chunk.subarray(from, to)
+        at += chunk.length
+        if (at >= end) break
+      }
+    }
+  }
 }
 
 /**

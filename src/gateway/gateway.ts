@@ -39,12 +39,15 @@ import { locateSigned, signedGatewayPath } from './paths.js'
 import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
 import type { KeyClient } from '../client/key-client.js'
 import type { SiteEntry } from '../client/site.js'
+import type { TunnelService } from '../tunnel/service.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** What the gateway needs of a node (WarrenNode satisfies it). */
 export interface GatewayNode {
   readonly client: WarrenClient
   readonly keys: KeyClient
+  /** Tunnels to trusted peers (the `via` option); absent: the gateway fetches directly only. */
+  readonly tunnels?: TunnelService
   /** Lifetime counters of this node's own inserts (the node page shows them). */
   status: () => { counters: { local: { inserts: { success: number, collision: number, failure: number } } } }
 }
@@ -61,6 +64,12 @@ export interface GatewayOptions {
   bookmarks?: Bookmarks
   /** The node's data dir (its config.json is what /settings shows and changes) and the config it runs with. */
   settings?: { dataDir: string, running?: Partial<WarrenConfig> }
+  /**
+   * Fetch every key path through this trusted peer (config gatewayVia, the /settings page):
+   * the node's neighbours see only sealed tunnel traffic. Signed keys are then served as they
+   * are named (no redirect to their canonical path, which would look them up directly).
+   */
+  via?: string
 }
 
 function isLoopbackHost (host: string | undefined): boolean {
@@ -325,7 +334,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
         throw new ContentError('malformed percent-encoding in the path', 400)
       }
       const type = m[1].toUpperCase()
-      if (type === 'SSK' || type === 'KSK') {
+      if ((type === 'SSK' || type === 'KSK') && options.via === undefined) {
         // Single-slash site paths and updatable documents: src/gateway/paths.ts.
         let afterAt: string
         try {
@@ -344,7 +353,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       }
       const key = `${type}@${m[2]}`
       const uri = `warren:${key}${rest === '' || rest === '/' ? '' : rest}`
-      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' }, options.transfers)
+      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' }, options.transfers, options.via)
     } catch (err) {
       if (reply.sent) throw err
       const status = statusOf(err)

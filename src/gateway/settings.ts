@@ -84,6 +84,14 @@ export const SETTINGS: Setting[] = [
     parse: (t) => parseApiAddress(t)
   },
   {
+    name: 'gatewayVia',
+    label: 'fetch through a trusted peer',
+    help: 'the name of a trusted peer (`warren trust list`) through which this gateway fetches what it shows, sealed end to end: your neighbours never learn which keys you read. Empty: fetch directly',
+    input: 'text',
+    show: (c) => c.gatewayVia,
+    parse: (t) => ({ gatewayVia: t.trim() })
+  },
+  {
     name: 'logLevel',
     label: 'log level',
     help: 'how much the node logs',

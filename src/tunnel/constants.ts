@@ -6,6 +6,9 @@ import { MAX_PADDED_FRAME_BYTES } from '../protocol/padding.js'
 
 export const TUNNEL_PROTOCOL = `${PROTOCOL_PREFIX}/tunnel/1.0.0`
 
+/** A trusted peer's name (`warren trust add CARD --name NAME`, `--via NAME`, the gateway setting). */
+export const TRUSTED_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/
+
 /** A tunnel key is published this long, then replaced (a week: cards stay fresh without weekly re-adding, see TrustBook.refresh). */
 export const TUNNEL_KEY_LIFETIME_MS = 7 * 24 * 3600_000
 /** A replaced key still opens requests this long (requesters pick the new card up from any reply). */

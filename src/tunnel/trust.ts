@@ -3,9 +3,8 @@
  * keeps them in trusted-peers.json through ./files.ts).
  */
 import { CardError, isNewer, openCard } from './card.js'
+import { TRUSTED_NAME } from './constants.js'
 import type { Card } from './card.js'
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/
 
 export interface TrustedPeer {
   name: string
@@ -17,7 +16,7 @@ export class TrustBook {
 
   /** Add (or replace) `name` with a verified card. */
   add (name: string, card: Card): void {
-    if (!NAME.test(name)) throw new CardError(`"${name}" is not a valid name: 1-32 letters, digits, dots, dashes or underscores`)
+    if (!TRUSTED_NAME.test(name)) throw new CardError(`"${name}" is not a valid name: 1-32 letters, digits, dots, dashes or underscores`)
     for (const [n, c] of this.peers) {
       if (n !== name && c.peerId === card.peerId) throw new CardError(`this card's peer is already trusted as "${n}"; remove that name first`)
     }
