@@ -382,6 +382,11 @@ function tunnelExecutor (node: () => WarrenNode | undefined, exit: Exit | undefi
       return { size: f.size, mime: f.mime, stream: f.stream() }
     },
     put: async (body, { htl, mime, signal }) => ({ uri: (await client().put(body, { htl, mime, signal })).uri }),
+    blocks: (htl) => {
+      const n = node()
+      if (n === undefined) throw new Error('the node is not built yet')
+      return { network: n.network, htl: htl ?? n.config.htl }
+    },
     fetchUrl: exit === undefined
       ? undefined
       : async (url, { requester, insert, htl, signal }) => {

@@ -10,12 +10,16 @@
  * and, through a trusted peer (server.ts hands these over when `via` is given):
  *   GET    /api/v1/get?uri=URI&via=NAME[&htl=N]          -> the content (sealed end to end on the way)
  *   POST   /api/v1/put?via=NAME[&mime=T][&htl=N]  body   -> { uri, via }
+ *          with ?ssk=, ?ksk=, ?update= (or their x-warren-* headers): the body goes to the peer as a
+ *          CHK, then this node signs the key's blocks and the peer only inserts them (tunnel/blocks.ts)
  *   POST   /api/v1/fetch-url?url=URL&via=NAME[&insert=1] -> the page as an attachment (proxy download;
  *          its type in x-warren-mime, with insert its CHK URI in x-warren-uri)
  */
 import { Readable } from 'node:stream'
 import { readBody } from '../gateway/gateway.js'
-import { present } from '../util/params.js'
+import { KeyClient } from '../client/key-client.js'
+import { tunnelBlockNetwork } from '../tunnel/blocks.js'
+import { parseSignedTarget, present, withTargetHeaders } from '../util/params.js'
 import type { Card } from '../tunnel/card.js'
 import type { TunnelState } from '../tunnel/tunnel.js'
 import type { Query } from '../util/params.js'
@@ -58,11 +62,17 @@ export async function tunnelGet (node: TunnelRoutesNode, req: FastifyRequest, re
 /** POST /api/v1/put?via=: the body, streamed sealed to the trusted peer, which inserts it. */
 export async function tunnelPut (node: TunnelRoutesNode, req: FastifyRequest, reply: FastifyReply, via: string): Promise<unknown> {
   const q = req.query as Query
-  if (['ssk', 'ksk', 'update'].some((k) => present(q, k) !== undefined)) throw new TunnelApiError(400, 'signed keys (ssk, ksk, update) cannot be inserted through a trusted peer yet: it would need your private key; insert a CHK with --via')
+  const signed = parseSignedTarget(withTargetHeaders(q, req.headers))
   const body = req.body instanceof Readable ? req.body : Readable.from([])
   const length = Number(req.headers['content-length'])
-  const r = await tunnels(node).put(via, body, { htl: htlOf(q), mime: present(q, 'mime'), size: Number.isSafeInteger(length) ? length : undefined })
-  const result = { uri: r.uri, via }
+  const htl = htlOf(q)
+  const r = await tunnels(node).put(via, body, { htl, mime: present(q, 'mime'), size: Number.isSafeInteger(length) ? length : undefined })
+  let result: Record<string, unknown> = { uri: r.uri, via }
+  if (signed !== undefined) {
+    // Signed here, inserted there: the private key in `signed` never leaves this node.
+    const keys = new KeyClient({ network: tunnelBlockNetwork(tunnels(node), via) }, { htl: htl ?? 0 })
+    result = { ...JSON.parse(JSON.stringify(await keys.publish({ uri: r.uri }, signed, { htl: htl ?? 0 }), (_k, v) => typeof v === 'bigint' ? v.toString() : v)), via }
+  }
   if (!(req.headers.accept ?? '').includes('application/x-ndjson')) return result
   reply.hijack()
   reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })

@@ -5,7 +5,13 @@
  * TunnelResponse carrying the peer's current card, so requesters pick up a rotated key.
  */
 import { TunnelRequest, TunnelResponse } from '../../proto/tunnel.js'
+import { Block } from '../../proto/warren.js'
+import { MAX_FRAME_BYTES } from '../constants.js'
+import { verifyBlock } from '../keys/block-verify.js'
+import { RoutingKey } from '../keys/routing-key.js'
+import { NotFoundError } from '../protocol/errors.js'
 import { MAX_PUT_BYTES } from './constants.js'
+import type { BlockNetwork } from '../protocol/types.js'
 import type { TunnelSession } from './session.js'
 
 /** A body and what it is. */
@@ -24,6 +30,8 @@ export interface TunnelExecutor {
    * rate limits); undefined when this node does not run an exit.
    */
   fetchUrl?: (url: string, options: { requester: string, insert: boolean, htl?: number, signal: AbortSignal }) => Promise<TunnelContent & { uri?: string }>
+  /** Single blocks (BLOCK_REQUEST, BLOCK_INSERT: signed keys the requester signed), at `htl` or the node's default. */
+  blocks: (htl: number | undefined) => { network: BlockNetwork, htl: number }
 }
 
 function response (r: Partial<TunnelResponse>): Uint8Array {
@@ -37,7 +45,7 @@ function response (r: Partial<TunnelResponse>): Uint8Array {
  */
 export async function serve (session: TunnelSession, req: TunnelRequest, executor: TunnelExecutor, card: Uint8Array<ArrayBuffer>, requester: string, signal: AbortSignal): Promise<void> {
   const htl = req.htl > 0 ? req.htl : undefined
-  const fail = async (err: unknown): Promise<void> => { await session.send(response({ error: (err as Error).message, card }), true) }
+  const fail = async (err: unknown): Promise<void> => { await session.send(response({ error: (err as Error).message, notFound: err instanceof NotFoundError, card }), true) }
   try {
     switch (req.op) {
       case TunnelRequest.Op.CARD:
@@ -86,11 +94,49 @@ export async function serve (session: TunnelSession, req: TunnelRequest, executo
         await session.sendAll(c.stream)
         break
       }
+      case TunnelRequest.Op.BLOCK_REQUEST:
+      case TunnelRequest.Op.BLOCK_INSERT:
+        await serveBlock(session, req, executor, card, signal, fail)
+        break
       default:
         await fail(new Error('unknown tunnel operation'))
     }
     await session.close()
   } catch (err) {
     session.abort(err as Error)
+  }
+}
+
+/**
+ * BLOCK_REQUEST / BLOCK_INSERT: one block by routing key. The requester signed it (an SSK, a
+ * KSK, an edition): this peer checks it against its key, moves it, and never holds a private key.
+ */
+async function serveBlock (session: TunnelSession, req: TunnelRequest, executor: TunnelExecutor, card: Uint8Array<ArrayBuffer>, signal: AbortSignal, fail: (err: unknown) => Promise<void>): Promise<void> {
+  let key: RoutingKey
+  try {
+    key = RoutingKey.fromHex(req.target)
+  } catch {
+    await fail(new Error('not a routing key'))
+    return
+  }
+  const { network, htl } = executor.blocks(req.htl > 0 ? req.htl : undefined)
+  try {
+    if (req.op === TunnelRequest.Op.BLOCK_REQUEST) {
+      const r = await network.request(key, { htl, signal })
+      const bytes = Block.encode(r.block)
+      await session.send(response({ ok: true, card, size: BigInt(bytes.length), hops: r.hops }), false)
+      await session.sendAll([bytes])
+      return
+    }
+    const parts: Uint8Array[] = []
+    for await (const p of session.receiveAll(MAX_FRAME_BYTES)) parts.push(p)
+    const block = Block.decode(Buffer.concat(parts))
+    if (!verifyBlock(key, block)) throw new Error('the block does not match its routing key (or its signature is invalid)')
+    const r = await network.insert(key, block, { htl, signal })
+    const existing = r.collision && r.block !== undefined ? Block.encode(r.block) : new Uint8Array()
+    await session.send(response({ ok: true, card, size: BigInt(existing.length), stored: r.stored, hops: r.hops, collision: r.collision }), existing.length === 0)
+    if (existing.length > 0) await session.sendAll([existing])
+  } catch (err) {
+    await fail(err)
   }
 }

@@ -19,6 +19,7 @@ import { TunnelFrame, TunnelRequest, TunnelResponse } from '../../proto/tunnel.j
 import { FIRST_FRAME_TIMEOUT_MS } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { peerKey } from '../protocol/address-book.js'
+import { NotFoundError } from '../protocol/errors.js'
 import { PeerSlots, timerMs, whenAborted } from '../protocol/stream.js'
 import { cryptoRng, randomId } from '../routing/random.js'
 import { MAX_PUT_BYTES, TUNNEL_IDLE_MS, TUNNEL_PROTOCOL, TUNNELS_PER_PEER } from './constants.js'
@@ -213,7 +214,7 @@ export class TunnelService implements Startable {
     }
     if (!res.ok) {
       await session.close()
-      throw new TunnelRemoteError(res.error)
+      throw res.notFound ? new NotFoundError(`the trusted peer answered: ${res.error}`, 0) : new TunnelRemoteError(res.error)
     }
     return res
   }
@@ -498,7 +499,7 @@ export class TunnelService implements Startable {
 }
 
 /** The content after a response: exactly `size` bytes and the last-chunk flag, then the session closes. */
-async function * body (session: TunnelSession, size: number): AsyncGenerator<Uint8Array> {
+export async function * body (session: TunnelSession, size: number): AsyncGenerator<Uint8Array> {
   let n = 0
   try {
     for await (const chunk of session.receiveAll(size)) {

@@ -8,19 +8,18 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { createApiServer } from '../../src/api/server.js'
 import { resolveConfig } from '../../src/config.js'
 import { parseUri } from '../../src/keys/uri.js'
 import { TUNNEL_PROTOCOL } from '../../src/tunnel/constants.js'
-import { createNetwork, serveOwnBlocks, until } from '../helpers/network.js'
+import { serveOwnBlocks } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
-import { fixTopology, Tap } from '../tunnel/tap.js'
+import { listenApi, Tap, tunnelChain } from '../tunnel/tap.js'
 import type { ChkUri } from '../../src/keys/uri.js'
 import type { TestNetwork } from '../helpers/network.js'
 import type { FastifyInstance } from 'fastify'
 
 describe('the gateway fetches through a trusted peer (gatewayVia)', () => {
-  const [A, M1, M2, T] = [0, 1, 2, 3]
+  const [A, M1, , T] = [0, 1, 2, 3]
   let net: TestNetwork
   let app: FastifyInstance
   let base: string
@@ -29,21 +28,13 @@ describe('the gateway fetches through a trusted peer (gatewayVia)', () => {
   const data = randomBytes(300_000)
 
   before(async () => {
-    net = await createNetwork(4, { core: { probabilisticHtl: false }, config: { gatewayVia: 't' } })
-    fixTopology(net.nodes)
-    await net.connect(A, M1)
-    await net.connect(M1, M2)
-    await net.connect(M2, T)
-    const tunnels = (i: number): number => net.nodes[i].tunnels.core.table.peerSet().size
-    await until(() => tunnels(M1) === 2 && tunnels(M2) === 2 && tunnels(A) === 1 && tunnels(T) === 1, 10_000, 'tunnel routes')
-    await net.nodes[A].tunnel.trustAdd('t', (await net.nodes[T].tunnel.card()).text)
+    net = await tunnelChain({ config: { gatewayVia: 't' } })
     // At T only (HTL 0), served from its store.
     uri = (await net.nodes[T].client.put([data], { htl: 0, mime: 'application/octet-stream' })).uri
     await serveOwnBlocks(net.nodes[T])
-    app = await createApiServer(net.nodes[A])
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const addr = app.server.address()
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
+    const api = await listenApi(net.nodes[A])
+    app = api.app
+    base = api.base
     m1 = await Tap.on(net.nodes[M1])
   })
   after(async () => {

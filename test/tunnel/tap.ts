@@ -5,7 +5,11 @@
  * node's own code sees). `sees(needle)` says whether any stream carried `needle` (across
  * message boundaries), `with(peer)` keeps the streams exchanged with one neighbour.
  */
+import { createApiServer } from '../../src/api/server.js'
+import { createNetwork, until } from '../helpers/network.js'
+import type { TestNetwork, TestNetworkOptions } from '../helpers/network.js'
 import type { WarrenNode } from '../../src/node.js'
+import type { FastifyInstance } from 'fastify'
 import type { Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
@@ -100,4 +104,34 @@ export function fixTopology (nodes: WarrenNode[]): void {
     n.neighbours.stop()
     n.announcer.stop()
   }
+}
+
+/**
+ * The tunnel tests' network: A (0) -> M1 (1) -> M2 (2) -> T (3) in a line, topology fixed, HTL
+ * deterministic (T's own inserts at HTL 1 end at M2, never reach A: A would learn T as their
+ * source, route to it and dial it), tunnel routes up, and A trusting T as "t".
+ */
+export async function tunnelChain (options: TestNetworkOptions = {}): Promise<TestNetwork> {
+  const net = await createNetwork(4, { ...options, core: { probabilisticHtl: false } })
+  try {
+    fixTopology(net.nodes)
+    await net.connect(0, 1)
+    await net.connect(1, 2)
+    await net.connect(2, 3)
+    const tunnels = (i: number): number => net.nodes[i].tunnels.core.table.peerSet().size
+    await until(() => tunnels(1) === 2 && tunnels(2) === 2 && tunnels(0) === 1 && tunnels(3) === 1, 10_000, 'tunnel routes')
+    await net.nodes[0].tunnel.trustAdd('t', (await net.nodes[3].tunnel.card()).text)
+    return net
+  } catch (err) {
+    await net.stop()
+    throw err
+  }
+}
+
+/** The client API and gateway of `node`, listening on 127.0.0.1: its base URL. */
+export async function listenApi (node: WarrenNode): Promise<{ app: FastifyInstance, base: string }> {
+  const app = await createApiServer(node)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const addr = app.server.address()
+  return { app, base: `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}` }
 }

@@ -12,9 +12,9 @@ import { after, before, describe, it } from 'node:test'
 import { parseUri } from '../../src/keys/uri.js'
 import { TunnelFrame } from '../../proto/tunnel.js'
 import { CHUNK_SIZE_CLASSES, TAG_BYTES, TUNNEL_PROTOCOL, TUNNEL_SIZE_CLASSES } from '../../src/tunnel/constants.js'
-import { createNetwork, serveOwnBlocks, until } from '../helpers/network.js'
+import { serveOwnBlocks } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
-import { fixTopology, Tap } from './tap.js'
+import { Tap, tunnelChain } from './tap.js'
 import type { ChkUri } from '../../src/keys/uri.js'
 import type { TestNetwork } from '../helpers/network.js'
 
@@ -61,14 +61,7 @@ describe('tunnels through two untrusted middlemen', () => {
   before(async () => {
     // Deterministic HTL: T's own inserts (HTL 1, below) must end at M2, never reach A (A would
     // learn T as their source, route to it and dial it: A and T would become neighbours).
-    net = await createNetwork(4, { core: { probabilisticHtl: false } })
-    fixTopology(net.nodes)
-    await net.connect(A, M1)
-    await net.connect(M1, M2)
-    await net.connect(M2, T)
-    const tunnels = (i: number): string[] => [...net.nodes[i].tunnels.core.table.peerSet()]
-    await until(() => tunnels(M1).length === 2 && tunnels(M2).length === 2 && tunnels(A).length === 1 && tunnels(T).length === 1, 10_000, 'tunnel routes')
-    await net.nodes[A].tunnel.trustAdd('t', (await net.nodes[T].tunnel.card()).text)
+    net = await tunnelChain()
     m1 = await Tap.on(net.nodes[M1])
     m2 = await Tap.on(net.nodes[M2])
   })
