@@ -6,12 +6,12 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { HOP_TIMEOUT_MS } from '../constants.js'
 import { MAX_PADDED_FRAME_BYTES } from './padding.js'
-import { errorFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
+import { errorFrame, fitPeerRef, FrameType, ProtocolViolation, WireError } from './messages.js'
 import { abortHops, answerViolation, deadlineSignal, exchange, hopFailure, openLink, readFirst, send } from './stream.js'
 import type { AddressBook } from './address-book.js'
 import type { Frame } from './messages.js'
 import type { HopLinks, Link, PeerSlots, WireErrorHook } from './stream.js'
-import type { PeerRef, WalkRef as WireWalkRef } from '../../proto/warren.js'
+import type { WalkRef as WireWalkRef } from '../../proto/warren.js'
 import type { AnnounceAction, AnnounceCore, AnnounceFailure, WalkRef } from '../routing/announce.js'
 import type { Rng } from '../routing/random.js'
 import type { Logger } from '@libp2p/interface'
@@ -200,28 +200,11 @@ export async function openHop (c: AnnounceComponents, to: string, protocol: stri
 
 /** Frame bytes kept for the key, the seeds and the framing when the references' addresses are fitted in. */
 const RESULT_RESERVE_BYTES = 4096
-/** Encoding overhead of one reference besides its peer ID and addresses (tags, lengths, the double). */
-const REF_OVERHEAD_BYTES = 24
-
-/**
- * `ref` with only as many of its addresses as fit in `budget` encoded bytes, so that a result
- * with its full list of references always fits in one frame of the largest padded size.
- */
-function fitRef (ref: PeerRef, budget: number): PeerRef {
-  let left = budget - REF_OVERHEAD_BYTES - ref.peerId.length
-  const multiaddrs: Array<Uint8Array<ArrayBuffer>> = []
-  for (const a of ref.multiaddrs) {
-    left -= a.length + 3
-    if (left < 0) break
-    multiaddrs.push(a)
-  }
-  return { peerId: ref.peerId, multiaddrs }
-}
 
 /** The references for a result or joined frame, each with the addresses we know for it, fitted into one frame. */
 export async function writeRefs (book: AddressBook, refs: Array<WalkRef<string>>): Promise<WireWalkRef[]> {
   const budget = Math.floor((MAX_PADDED_FRAME_BYTES - RESULT_RESERVE_BYTES) / Math.max(1, refs.length))
-  return await Promise.all(refs.map(async (r) => ({ peer: fitRef(await book.ref(r.peer), budget), loc: r.loc })))
+  return await Promise.all(refs.map(async (r) => ({ peer: fitPeerRef(await book.ref(r.peer), budget), loc: r.loc })))
 }
 
 /**

@@ -28,7 +28,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { Frame, LinkFrame } from '../../proto/warren.js'
 import { LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_FRAME_BYTES, MAX_LINK_CHANNELS } from '../constants.js'
 import { errorFrame, ProtocolViolation, WireError } from './messages.js'
-import { LINK_FRAME_PADDING_FIELD, MAX_PADDED_FRAME_BYTES, paddingFor } from './padding.js'
+import { LINK_FRAME_PADDING, MAX_PADDED_FRAME_BYTES, paddingFor } from './padding.js'
 import { noteWireError } from './stream.js'
 import type { Link, WireErrorHook } from './stream.js'
 import type { Logger, Stream } from '@libp2p/interface'
@@ -76,9 +76,9 @@ function varint (n: number): Uint8Array<ArrayBuffer> {
 function paddedBound (frame: number): number {
   const bare = frame + HEADER_MAX_BYTES
   try {
-    return paddingFor(bare, LINK_FRAME_PADDING_FIELD)?.total ?? bare
+    return paddingFor(bare, LINK_FRAME_PADDING)?.total ?? bare
   } catch {
-    paddingFor(frame + 8, LINK_FRAME_PADDING_FIELD)
+    paddingFor(frame + 8, LINK_FRAME_PADDING)
     return MAX_PADDED_FRAME_BYTES
   }
 }
@@ -212,7 +212,7 @@ export class LinkSession {
     if (frame !== undefined) {
       noteWireError(this.init.onWireError, frame, 'sent', LINK_PROTOCOL)
       // The LinkFrame pads itself: a Frame relayed from a stream drops the padding it came with.
-      body = Frame.encode(frame.padding === undefined ? frame : { ...frame, padding: undefined })
+      body = Frame.encode(frame.padding === undefined && frame.paddingWide === undefined ? frame : { ...frame, padding: undefined, paddingWide: undefined })
       const need = paddedBound(body.byteLength)
       while (this.ended === undefined && (this.credit < need)) await this.creditWaiters.wait(signal)
       if (this.ended !== undefined) throw this.ended
@@ -229,8 +229,8 @@ export class LinkSession {
     this.owed = 0
     const frameBytes = body === undefined ? 0 : FRAME_TAG.byteLength + varint(body.byteLength).byteLength + body.byteLength
     // Padded to a size class (padding.ts): the header is encoded once bare to measure it.
-    const fit = paddingFor(LinkFrame.encode({ channel, flags, credit, padding: EMPTY }).byteLength + frameBytes, LINK_FRAME_PADDING_FIELD)
-    const header = LinkFrame.encode({ channel, flags, credit, padding: fit === undefined ? EMPTY : new Uint8Array(fit.padding) })
+    const fit = paddingFor(LinkFrame.encode({ channel, flags, credit, padding: EMPTY }).byteLength + frameBytes, LINK_FRAME_PADDING)
+    const header = LinkFrame.encode(fit === undefined ? { channel, flags, credit, padding: EMPTY } : { channel, flags, credit, padding: EMPTY, [fit.field]: new Uint8Array(fit.padding) })
     const out = new Uint8ArrayList(header)
     if (body !== undefined) {
       out.append(FRAME_TAG, varint(body.byteLength), body)

@@ -120,17 +120,42 @@ export function errorFrame (code: WireError.Code, message: string): Frame {
   return { type: FrameType.ERROR, error: { code, message } }
 }
 
+/** Encoding overhead of one reference besides its peer ID and addresses (tags, lengths, a double). */
+const REF_OVERHEAD_BYTES = 24
+
+/**
+ * Encoded bytes a source reference may take in a DATA_FOUND, COLLISION or INSERT frame: so that
+ * a 32 KiB block with its source always fits the largest padded frame (padding.ts), whatever
+ * addresses a peer reports (8 of 256 bytes would pass checkPeerRef).
+ */
+export const SOURCE_REF_BYTES = 1024
+
+/**
+ * `ref` with only as many of its addresses (in order) as fit in `budget` encoded bytes, so that
+ * the frame carrying it fits its padded size.
+ */
+export function fitPeerRef (ref: PeerRef, budget: number): PeerRef {
+  let left = budget - REF_OVERHEAD_BYTES - ref.peerId.length
+  const multiaddrs: Array<Uint8Array<ArrayBuffer>> = []
+  for (const a of ref.multiaddrs) {
+    left -= a.length + 3
+    if (left < 0) break
+    multiaddrs.push(a)
+  }
+  return { peerId: ref.peerId, multiaddrs }
+}
+
 export function requestFrame (id: bigint, key: Uint8Array, htl: number): Frame {
   return { type: FrameType.REQUEST, request: { id, key: key as Uint8Array<ArrayBuffer>, htl } }
 }
 
 /** An INSERT; `source` unset when the originator has no other node to name (NodeCoreOptions.insertOriginSource). */
 export function insertFrame (id: bigint, key: Uint8Array, htl: number, source?: PeerRef): Frame {
-  return { type: FrameType.INSERT, insert: { id, key: key as Uint8Array<ArrayBuffer>, htl, source } }
+  return { type: FrameType.INSERT, insert: { id, key: key as Uint8Array<ArrayBuffer>, htl, source: source === undefined ? undefined : fitPeerRef(source, SOURCE_REF_BYTES) } }
 }
 
 export function dataFrame (type: FrameType.DATA_FOUND | FrameType.COLLISION, block: Block, source: PeerRef, hops: number): Frame {
-  const body = { block, source, hops }
+  const body = { block, source: fitPeerRef(source, SOURCE_REF_BYTES), hops }
   return type === FrameType.DATA_FOUND ? { type, dataFound: body } : { type, collision: body }
 }
 

@@ -28,10 +28,16 @@ export const FRAME_SIZE_CLASSES = [160, 1536, 4608, 34 * 1024] as const
 /** The largest padded frame: nothing warren writes may be longer (senders fit their content in it). */
 export const MAX_PADDED_FRAME_BYTES = FRAME_SIZE_CLASSES[FRAME_SIZE_CLASSES.length - 1]
 
-/** Field numbers of the padding field (proto/*.proto). */
-export const LINK_FRAME_PADDING_FIELD = 15
-export const FRAME_PADDING_FIELD = 31
-export const TUNNEL_FRAME_PADDING_FIELD = 15
+/**
+ * Field numbers of each message's two padding fields (proto/*.proto): `padding`, and
+ * `padding_wide`, whose tag is one byte longer. A length-delimited field's size jumps by a byte
+ * where its length varint grows (128, 16384), so a few totals cannot be reached with one of them;
+ * they always can with the other.
+ */
+export interface PaddingFields { padding: number, paddingWide: number }
+export const LINK_FRAME_PADDING: PaddingFields = { padding: 15, paddingWide: 16 }
+export const FRAME_PADDING: PaddingFields = { padding: 31, paddingWide: 2048 }
+export const TUNNEL_FRAME_PADDING: PaddingFields = { padding: 15, paddingWide: 16 }
 
 /**
  * Padding on or off, for measuring its cost (bench/tunnel.ts, docs/tunnel.md) and for proving
@@ -47,48 +53,51 @@ export class FrameTooLarge extends Error {
   }
 }
 
+/** How to pad a message: which field, how many bytes in it, and the total it then makes. */
+export interface PaddingFit { field: keyof PaddingFields, padding: number, total: number }
+
 /**
- * The padding for a message whose encoding without padding is `bare` bytes: the bytes of
- * content of its padding field (at least 1, so the field is always present) such that the
- * length-prefixed message totals exactly one size class, the smallest that can. `total` is that
- * class. Undefined when padding is off; throws FrameTooLarge when nothing holds the message.
+ * The padding for a message whose encoding without padding is `bare` bytes: which of its two
+ * padding fields, and how many bytes of content (at least 1, so the field is always there), so
+ * that the length-prefixed message totals exactly one size class, the smallest that can.
+ * Undefined when padding is off; throws FrameTooLarge when nothing holds the message.
  */
-export function paddingFor (bare: number, field: number): { padding: number, total: number } | undefined {
+export function paddingFor (bare: number, fields: PaddingFields): PaddingFit | undefined {
   if (!framePadding.enabled) return undefined
-  const tag = encodingLength((field << 3) | 2)
   for (const total of FRAME_SIZE_CLASSES) {
-    // total = prefix(L) + L, L = bare + tag + varint(p) + p: try each width of the two varints.
-    for (let pl = 1; pl <= 3; pl++) {
-      for (let ll = 1; ll <= 3; ll++) {
-        const p = total - ll - bare - tag - pl
-        if (p < 1 || encodingLength(p) !== pl || encodingLength(bare + tag + pl + p) !== ll) continue
-        return { padding: p, total }
+    for (const field of ['padding', 'paddingWide'] as const) {
+      const tag = encodingLength((fields[field] << 3) | 2)
+      // total = prefix(L) + L, L = bare + tag + varint(p) + p: try each width of the two varints.
+      for (let pl = 1; pl <= 3; pl++) {
+        for (let ll = 1; ll <= 3; ll++) {
+          const p = total - ll - bare - tag - pl
+          if (p < 1 || encodingLength(p) !== pl || encodingLength(bare + tag + pl + p) !== ll) continue
+          return { field, padding: p, total }
+        }
       }
     }
   }
-  const bareTotal = bare + encodingLength(bare)
-  if (bareTotal > MAX_PADDED_FRAME_BYTES) throw new FrameTooLarge(bareTotal)
-  throw new FrameTooLarge(bareTotal + tag + 2)
+  throw new FrameTooLarge(bare + encodingLength(bare))
 }
 
-/** A protons codec (encode/decode) whose messages have a `padding` field. */
-export interface PaddableCodec<T extends { padding?: Uint8Array<ArrayBuffer> }> {
+/** A protons codec (encode/decode) whose messages have the two padding fields. */
+export interface PaddableCodec<T extends { padding?: Uint8Array<ArrayBuffer>, paddingWide?: Uint8Array<ArrayBuffer> }> {
   encode: (obj: Partial<T>) => Uint8Array<ArrayBuffer>
   decode: (buf: Uint8Array | import('uint8arraylist').Uint8ArrayList, opts?: any) => T
 }
 
 /**
- * `codec` whose `encode` pads each message (through its `padding` field, number `field`) so that
- * it totals a size class once length-prefixed (pbStream adds the prefix); `decode` unchanged.
+ * `codec` whose `encode` pads each message (through one of its padding fields) so that it
+ * totals a size class once length-prefixed (pbStream adds the prefix); `decode` unchanged.
  * Any padding a relayed message arrived with is replaced, not kept.
  */
-export function padded<T extends { padding?: Uint8Array<ArrayBuffer> }> (codec: PaddableCodec<T>, field: number): PaddableCodec<T> {
+export function padded<T extends { padding?: Uint8Array<ArrayBuffer>, paddingWide?: Uint8Array<ArrayBuffer> }> (codec: PaddableCodec<T>, fields: PaddingFields): PaddableCodec<T> {
   return {
     encode: (obj) => {
-      const bare = codec.encode({ ...obj, padding: undefined })
-      const fit = paddingFor(bare.byteLength, field)
+      const bare = codec.encode({ ...obj, padding: undefined, paddingWide: undefined })
+      const fit = paddingFor(bare.byteLength, fields)
       if (fit === undefined) return bare
-      const out = codec.encode({ ...obj, padding: new Uint8Array(fit.padding) })
+      const out = codec.encode({ ...obj, padding: undefined, paddingWide: undefined, [fit.field]: new Uint8Array(fit.padding) })
       if (out.byteLength + encodingLength(out.byteLength) !== fit.total) throw new Error(`internal: padded frame is ${out.byteLength} bytes, expected a ${fit.total}-byte total`)
       return out
     },

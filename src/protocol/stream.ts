@@ -12,7 +12,7 @@ import { pbStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_FRAME_BYTES } from '../constants.js'
 import { expectFrame, Frame, FrameType, ProtocolViolation, violationFrame } from './messages.js'
-import { FRAME_PADDING_FIELD, padded } from './padding.js'
+import { FRAME_PADDING, padded } from './padding.js'
 import type { Logger, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ProtobufMessageStream } from '@libp2p/utils'
@@ -105,7 +105,7 @@ export function deadlineSignal (deadline: number): AbortSignal {
 }
 
 /** Frames padded to a size class on the way out (padding.ts). */
-const PaddedFrame = padded(Frame, FRAME_PADDING_FIELD)
+const PaddedFrame = padded(Frame, FRAME_PADDING)
 
 /**
  * Frames on `stream`, each capped at MAX_FRAME_BYTES before it is decoded and padded to a size

@@ -6,7 +6,7 @@
  */
 import { pbStream } from '@libp2p/utils'
 import { TunnelFrame } from '../../proto/tunnel.js'
-import { padded, TUNNEL_FRAME_PADDING_FIELD } from '../protocol/padding.js'
+import { padded, TUNNEL_FRAME_PADDING } from '../protocol/padding.js'
 import { CHUNK_DATA_BYTES, MAX_TUNNEL_FRAME_BYTES, TUNNEL_IDLE_MS } from './constants.js'
 import { ChunkChannel, TunnelRejected } from './seal.js'
 import type { TunnelKeys } from './seal.js'
@@ -21,7 +21,7 @@ export interface TunnelLink {
 }
 
 /** Tunnel frames padded to a size class on the way out (src/protocol/padding.ts). */
-const PaddedTunnelFrame = padded(TunnelFrame, TUNNEL_FRAME_PADDING_FIELD)
+const PaddedTunnelFrame = padded(TunnelFrame, TUNNEL_FRAME_PADDING)
 
 export function tunnelLink (peer: string, stream: Stream): TunnelLink {
   return { peer, stream, pb: pbStream(stream, { maxDataLength: MAX_TUNNEL_FRAME_BYTES }).pb(PaddedTunnelFrame) }

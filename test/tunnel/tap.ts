@@ -112,7 +112,7 @@ export function fixTopology (nodes: WarrenNode[]): void {
  * source, route to it and dial it), tunnel routes up, and A trusting T as "t".
  */
 export async function tunnelChain (options: TestNetworkOptions = {}): Promise<TestNetwork> {
-  const net = await createNetwork(4, { ...options, core: { probabilisticHtl: false } })
+  const net = await createNetwork(4, { ...options, core: { ...options.core, probabilisticHtl: false } })
   try {
     fixTopology(net.nodes)
     await net.connect(0, 1)
