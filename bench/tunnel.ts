@@ -21,15 +21,17 @@ const bytes = Number(values.mib) * 1024 * 1024
 const rounds = Number(values.rounds)
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
-const net = await tunnelChain({ config: { storeBytes: (4 * rounds + 2) * bytes + 64 * 1024 * 1024 }, core: { sourceResetProb: 1 } })
+// Room for every file with its FEC check blocks (2x), in T's store and client cache.
+const room = (4 * rounds + 2) * bytes + 64 * 1024 * 1024
+const net = await tunnelChain({ config: { storeBytes: room, clientCacheBytes: room }, core: { sourceResetProb: 1 } })
 const [A, , , T] = net.nodes
 try {
   const files: Array<{ uri: string, sha: string }> = []
   for (let i = 0; i < 2 * rounds; i++) {
     const data = randomBytes(bytes)
     files.push({ uri: (await T.client.put([data], { htl: 0 })).uri, sha: sha(data) })
+    await serveOwnBlocks(T)
   }
-  await serveOwnBlocks(T)
   const runs: Array<{ round: number, mode: string, ms: number, mbps: number, cpuS: number }> = []
   const measure = async (round: number, mode: 'plain' | 'tunnel', file: { uri: string, sha: string }): Promise<void> => {
     const cpu = process.cpuUsage()
