@@ -8,8 +8,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { defaultLogger } from '@libp2p/logger'
 import { FrameType, Error as WireError } from '../../proto/warren.js'
-import { LINK_PROTOCOL, LINK_WINDOW_BYTES } from '../../src/constants.js'
+import { LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_LINK_CHANNELS } from '../../src/constants.js'
 import { LinkSession } from '../../src/protocol/link.js'
+import { MAX_PADDED_FRAME_BYTES } from '../../src/protocol/padding.js'
 import { until } from '../helpers/network.js'
 import { createRawPeer } from '../helpers/raw-peer.js'
 import type { LinkChannel } from '../../src/protocol/link.js'
@@ -61,9 +62,11 @@ describe('link sessions', () => {
   })
 
   it('a reader that does not read throttles the sender at the window, and nothing is lost', async () => {
-    const frameBytes = 60_000
-    const n = Math.ceil(LINK_WINDOW_BYTES / frameBytes) + 6
-    const fit = Math.floor(LINK_WINDOW_BYTES / (frameBytes + 32))
+    // Each frame is padded to the largest size class (padding.ts): that is what it costs in credit.
+    const frameBytes = 30_000
+    const fit = Math.floor(LINK_WINDOW_BYTES / MAX_PADDED_FRAME_BYTES)
+    // More than fit the window, one channel kept for the small frame below.
+    const n = Math.min(fit + 6, MAX_LINK_CHANNELS - 1)
     const channels = await Promise.all(Array.from({ length: n }, async () => await opener.openChannel()))
     let written = 0
     const writes = channels.map(async (ch, i) => { await ch.write(big(i, frameBytes), {}); written++ })
@@ -74,7 +77,7 @@ describe('link sessions', () => {
     await small.write(big(-1, 10), {})
     await until(() => atX.some((c) => c.id === small.id), 10_000, 'the small frame at X')
     const bigAtX = atX.filter((c) => c.id !== small.id).length
-    assert.ok(bigAtX <= Math.floor(LINK_WINDOW_BYTES / frameBytes), `${bigAtX} frames of ${frameBytes} bytes at X, window ${LINK_WINDOW_BYTES}`)
+    assert.ok(bigAtX <= fit, `${bigAtX} frames of ${MAX_PADDED_FRAME_BYTES} bytes at X, window ${LINK_WINDOW_BYTES}`)
     assert.ok(written < n, 'writes past the window are still waiting')
     assert.equal(opener.endedWith, undefined)
     // X reads: credit flows back, every write completes, every frame arrives intact.
