@@ -158,7 +158,9 @@ describe('tunnels under attack (A -> M -> T)', () => {
       const get = await app.inject({ method: 'GET', url: `/api/v1/get?uri=${encodeURIComponent(uri)}&via=t` })
       assert.equal(get.statusCode, 200, get.body.slice(0, 200))
       assert.equal(createHash('sha256').update(get.rawPayload).digest('hex'), createHash('sha256').update(data).digest('hex'))
-      const missing = await app.inject({ method: 'GET', url: `/api/v1/get?uri=${encodeURIComponent(uri.replace(/@./, '@A'))}&via=t` })
+      // Another routing key (its first character changed): nothing there.
+      const other = uri.replace(/@(.)/, (_, c: string) => c === 'A' ? '@B' : '@A')
+      const missing = await app.inject({ method: 'GET', url: `/api/v1/get?uri=${encodeURIComponent(other)}&via=t` })
       assert.notEqual(missing.statusCode, 200)
       const refresh = await app.inject({ method: 'POST', url: '/api/v1/trust/refresh?name=t' })
       assert.equal(refresh.statusCode, 200, refresh.body)
