@@ -12,6 +12,7 @@
  * Why these sizes: docs/tunnel.md, "Frame padding" (measured histogram of a mixed workload).
  */
 import { encodingLength } from 'uint8-varint'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * Total bytes of a padded frame on the wire (varint length prefix + message), smallest first.
@@ -83,7 +84,7 @@ export function paddingFor (bare: number, fields: PaddingFields): PaddingFit | u
 /** A protons codec (encode/decode) whose messages have the two padding fields. */
 export interface PaddableCodec<T extends { padding?: Uint8Array<ArrayBuffer>, paddingWide?: Uint8Array<ArrayBuffer> }> {
   encode: (obj: Partial<T>) => Uint8Array<ArrayBuffer>
-  decode: (buf: Uint8Array | import('uint8arraylist').Uint8ArrayList, opts?: any) => T
+  decode: (buf: Uint8Array | Uint8ArrayList, opts?: any) => T
 }
 
 /**
