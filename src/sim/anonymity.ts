@@ -92,7 +92,7 @@ export interface AnonymityResult {
 }
 
 /** Records the trace; `next` labels the next operation a node's client starts. */
-class Recorder implements SimObserver {
+export class Recorder implements SimObserver {
   readonly trace: Trace
   next: { kind?: TracedKind, requester?: number, tunnel?: bigint } = {}
   last?: TracedOp

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { protocolFacts } from '../../src/sim/adversary.js'
-import { DEFAULT_ANONYMITY, runAnonymity, type AnonymityParams, type AnonymityResult } from '../../src/sim/anonymity.js'
+import { evaluate, protocolFacts, type Trace } from '../../src/sim/adversary.js'
+import { DEFAULT_ANONYMITY, Recorder, runAnonymity, type AnonymityParams, type AnonymityResult } from '../../src/sim/anonymity.js'
 import { networkProfile } from '../../src/routing/profiles.js'
-import { SIM_CORE_OVERRIDES } from '../../src/sim/network.js'
+import { SIM_CORE_OVERRIDES, Simulator } from '../../src/sim/network.js'
 
 // Small networks: a few seconds in all.
 const small: AnonymityParams = {
@@ -98,6 +98,43 @@ describe('sim anonymity', () => {
     assert.ok(r.insert.certain > 0.3, `inserts: ${r.insert.certain}`)
     assert.ok(r.insert.certainBy.source > 0)
     assert.equal(r.request.certain, 0)
+    assert.equal(r.insert.certainWrong, 0)
+  })
+})
+
+describe('an inserter that knows one peer only (a young network)', () => {
+  /**
+   * A star: every leaf knows only the hub, the hub knows every leaf; leaves insert, the hub is
+   * the adversary. Another node knows every leaf too (so a leaf might be relaying for it: timing
+   * alone does not expose the leaves).
+   */
+  const star = (leaves: number): { trace: Trace, bad: Uint8Array, sim: Simulator } => {
+    const sim = new Simulator({ seed: 3, profile: networkProfile, core: { maxHtl: 20, probabilisticHtl: true } })
+    const hub = sim.addNode(0.5)
+    const other = sim.addNode(0.99)
+    for (let i = 1; i <= leaves; i++) {
+      const leaf = sim.addNode(i / (leaves + 2))
+      sim.core(leaf).addRoute(0.5, hub)
+      sim.core(hub).addRoute(sim.locationOf(leaf), leaf)
+      sim.core(other).addRoute(sim.locationOf(leaf), leaf)
+    }
+    const rec = new Recorder(sim.size, 20)
+    sim.observer = rec
+    for (let i = 2; i <= leaves + 1; i++) sim.insert(i, sim.randomKey(), 20)
+    rec.addLinks(sim)
+    const bad = new Uint8Array(sim.size)
+    bad[hub] = 1
+    return { trace: rec.trace, bad, sim }
+  }
+
+  it('names itself rather than no source: its only peer cannot be certain it originated the insert', () => {
+    const { trace, bad, sim } = star(20)
+    const r = evaluate(trace, protocolFacts(sim.coreOptions, 20), bad)
+    assert.equal(r.insert.ops, 20)
+    assert.equal(r.insert.observed, 1)
+    assert.equal(r.insert.certain, 0)
+    assert.ok(trace.arrivals.every((a) => a.source !== undefined), 'every insert names a source')
+    assert.equal(r.insert.certainBy.source, 0)
     assert.equal(r.insert.certainWrong, 0)
   })
 })
