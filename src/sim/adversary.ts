@@ -350,3 +350,23 @@ function tunnelFigures (
 function ratio (a: number, b: number): number {
   return b === 0 ? NaN : a / b
 }
+
+/**
+ * The predecessor attack (Wright et al.) on one user's linkable stream of operations (e.g. the
+ * blocks of one file): over every operation `target` originated, the adversary tallies the
+ * previous hop of the highest HTL it saw (its combined guess) and names the most frequent one.
+ * True: it named the target; false: another node (or a tie); undefined: it saw none of them.
+ */
+export function predecessorAttack (trace: Trace, bad: Uint8Array, target: number): boolean | undefined {
+  const best = new Map<bigint, Arrival>()
+  for (const a of trace.arrivals) {
+    if (bad[a.at] !== 1 || bad[a.from] === 1 || trace.ops.get(a.id)?.origin !== target || trace.ops.get(a.id)?.requester !== undefined) continue
+    const b = best.get(a.id)
+    if (b === undefined || a.htl > b.htl || (a.htl === b.htl && a.time < b.time)) best.set(a.id, a)
+  }
+  if (best.size === 0) return undefined
+  const tally = new Map<number, number>()
+  for (const a of best.values()) tally.set(a.from, (tally.get(a.from) ?? 0) + 1)
+  const sorted = [...tally.entries()].sort((x, y) => y[1] - x[1])
+  return sorted[0][0] === target && (sorted.length === 1 || sorted[1][1] < sorted[0][1])
+}

@@ -23,7 +23,7 @@
  * originates the real request. The tunnel leg leaves no routes or stores behind here (the node
  * learns "T is behind this neighbour" from a tunnel; not modelled).
  */
-import { evaluate, protocolFacts, type AdversaryFigures, type Arrival, type FoundSeen, type Trace, type TracedKind, type TracedOp } from './adversary.js'
+import { evaluate, predecessorAttack, protocolFacts, type AdversaryFigures, type Arrival, type FoundSeen, type Trace, type TracedKind, type TracedOp } from './adversary.js'
 import { nodeIdKey, Simulator, type SimConfig, type SimObserver } from './network.js'
 import { Workload } from './workload.js'
 import { seededRng } from '../routing/random.js'
@@ -78,6 +78,11 @@ export interface AnonymityRow {
   /** Adversary nodes. */
   adversary: number
   figures: AdversaryFigures
+  /**
+   * The predecessor attack on each target's own operations taken as one linkable stream: share
+   * of targets it names (of those whose operations it saw), and share it saw.
+   */
+  predecessor: { named: number, seen: number }
 }
 
 export interface AnonymityResult {
@@ -270,7 +275,7 @@ const SUMMED = new Set(['ops', 'claims', 'requests', 'certainWrong', 'htl', 'sou
 
 export function runAnonymity (p: AnonymityParams, progress?: Progress): AnonymityResult {
   const started = performance.now()
-  const perRow = new Map<string, { placement: Placement, fraction: number, adversary: number, figures: AdversaryFigures[] }>()
+  const perRow = new Map<string, { placement: Placement, fraction: number, adversary: number, figures: AdversaryFigures[], named: number, seen: number, targets: number }>()
   const successes: Array<AnonymityResult['success']> = []
   let relayHtl: number[] = []
   for (let trial = 0; trial < p.trials; trial++) {
@@ -284,13 +289,27 @@ export function runAnonymity (p: AnonymityParams, progress?: Progress): Anonymit
         const size = Math.round(fraction * p.nodes)
         const key = `${placement} ${fraction}`
         let row = perRow.get(key)
-        if (row === undefined) perRow.set(key, (row = { placement, fraction, adversary: size, figures: [] }))
-        for (const s of adversarySets(placement, size, trace, sim, targets, rng)) row.figures.push(evaluate(trace, facts, s.bad, s.target))
+        if (row === undefined) perRow.set(key, (row = { placement, fraction, adversary: size, figures: [], named: 0, seen: 0, targets: 0 }))
+        for (const s of adversarySets(placement, size, trace, sim, targets, rng)) {
+          row.figures.push(evaluate(trace, facts, s.bad, s.target))
+          for (const t of s.target === undefined ? targets.filter((x) => s.bad[x] !== 1) : [s.target]) {
+            const named = predecessorAttack(trace, s.bad, t)
+            row.targets++
+            if (named !== undefined) row.seen++
+            if (named === true) row.named++
+          }
+        }
       }
     }
     progress?.(`trial ${trial + 1}/${p.trials}`, (trial + 1) / p.trials)
   }
-  const rows = [...perRow.values()].map((r) => ({ placement: r.placement, fraction: r.fraction, adversary: r.adversary, figures: combineFigures(r.figures) }))
+  const rows = [...perRow.values()].map((r) => ({
+    placement: r.placement,
+    fraction: r.fraction,
+    adversary: r.adversary,
+    figures: combineFigures(r.figures),
+    predecessor: { named: r.seen === 0 ? NaN : r.named / r.seen, seen: r.targets === 0 ? NaN : r.seen / r.targets }
+  }))
   return { experiment: 'anonymity', params: p, relayHtl, rows, success: combineFigures(successes), elapsedMs: performance.now() - started }
 }
 
@@ -298,12 +317,12 @@ export function runAnonymity (p: AnonymityParams, progress?: Progress): Anonymit
 export function anonymityTable (r: AnonymityResult): string {
   const pc = (x: number): string => Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}`
   const lines = [
-    '| placement | f | certain: requests / inserts (wrong) | HTL=max guess: precision / recall (req) | combined guess: precision / recall (req / ins) | holder named / certain | tunnel: opener certain / opener guess p/r / requester guessed / linkable |',
-    '|---|---|---|---|---|---|---|'
+    '| placement | f | certain: requests / inserts (wrong) | predecessor attack: named / seen | HTL=max guess: precision / recall (req) | combined guess: precision / recall (req / ins) | holder named / certain | tunnel: opener certain / opener guess p/r / requester guessed / linkable |',
+    '|---|---|---|---|---|---|---|---|'
   ]
   for (const row of r.rows) {
     const f = row.figures
-    lines.push(`| ${row.placement} | ${pc(row.fraction)} % | ${pc(f.request.certain)} / ${pc(f.insert.certain)} (${f.request.certainWrong + f.insert.certainWrong}) | ${pc(f.request.htlMax.precision)} / ${pc(f.request.htlMax.recall)} | ${pc(f.request.combined.precision)} / ${pc(f.request.combined.recall)} / ${pc(f.insert.combined.precision)} / ${pc(f.insert.combined.recall)} | ${pc(f.holder.named)} / ${pc(f.holder.certain)} | ${pc(f.tunnel.openerCertain)} / ${pc(f.tunnel.opener.precision)} / ${pc(f.tunnel.opener.recall)} / ${pc(f.tunnel.requesterGuessed)} / ${pc(f.tunnel.linkable)} |`)
+    lines.push(`| ${row.placement} | ${pc(row.fraction)} % | ${pc(f.request.certain)} / ${pc(f.insert.certain)} (${f.request.certainWrong + f.insert.certainWrong}) | ${pc(row.predecessor.named)} / ${pc(row.predecessor.seen)} | ${pc(f.request.htlMax.precision)} / ${pc(f.request.htlMax.recall)} | ${pc(f.request.combined.precision)} / ${pc(f.request.combined.recall)} / ${pc(f.insert.combined.precision)} / ${pc(f.insert.combined.recall)} | ${pc(f.holder.named)} / ${pc(f.holder.certain)} | ${pc(f.tunnel.openerCertain)} / ${pc(f.tunnel.opener.precision)} / ${pc(f.tunnel.opener.recall)} / ${pc(f.tunnel.requesterGuessed)} / ${pc(f.tunnel.linkable)} |`)
   }
   return lines.join('\n')
 }
