@@ -13,7 +13,7 @@
  *
  * A target's operations are a third each inserts, requests and requests through a trusted peer.
  *
- * Placements: `random` (a random f of the nodes) and `surround` (for each target: the nodes
+ * Placements: `random` (a random f of the nodes), `degree` (the f best-linked nodes) and `surround` (for each target: the nodes
  * of its routing table first, then the nodes that have it in theirs, then random nodes, until
  * f of the nodes; only claims about the target count).
  *
@@ -70,7 +70,7 @@ export const DEFAULT_ANONYMITY: AnonymityParams = {
   sim: {}
 }
 
-export type Placement = 'random' | 'surround'
+export type Placement = 'random' | 'degree' | 'surround'
 
 export interface AnonymityRow {
   placement: Placement
@@ -247,6 +247,8 @@ function adversarySets (placement: Placement, size: number, trace: Trace, sim: S
     return a
   }
   if (placement === 'random') return [{ bad: fill(shuffled()) }]
+  // Borisov (2005): a targeted attack on high-degree nodes reduces Freenet's anonymity most.
+  if (placement === 'degree') return [{ bad: fill(shuffled().sort((a, b) => trace.mayReach[b].size - trace.mayReach[a].size)) }]
   return targets.map((target) => {
     const own = [...sim.core(target).table.peerSet()]
     const theirs = [...trace.mayReach[target]].filter((i) => !own.includes(i))
@@ -284,7 +286,7 @@ export function runAnonymity (p: AnonymityParams, progress?: Progress): Anonymit
     const facts = protocolFacts(sim.coreOptions, p.htl)
     relayHtl = [...facts.relayHtl].sort((a, b) => a - b)
     const rng = seededRng((p.seed + trial) * 7919 + 17)
-    for (const placement of ['random', 'surround'] as Placement[]) {
+    for (const placement of ['random', 'degree', 'surround'] as Placement[]) {
       for (const fraction of p.fractions) {
         const size = Math.round(fraction * p.nodes)
         const key = `${placement} ${fraction}`
