@@ -223,7 +223,7 @@ export function evaluate (trace: Trace, facts: ProtocolFacts, bad: Uint8Array, t
         if (first === undefined || first >= a.time) out.set(a.from, 'timing')
       }
     }
-    for (const n of [...out.keys()]) if (!honest(n)) out.delete(n)
+    for (const n of out.keys()) if (!honest(n)) out.delete(n)
     return out
   }
 

@@ -317,7 +317,7 @@ export function runAnonymity (p: AnonymityParams, progress?: Progress): Anonymit
 
 /** The result as a Markdown table (one row per placement and fraction). */
 export function anonymityTable (r: AnonymityResult): string {
-  const pc = (x: number): string => Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}`
+  const pc = (x: number): string => Number.isNaN(x) ? '-' : (100 * x).toFixed(1)
   const lines = [
     '| placement | f | certain: requests / inserts (wrong) | predecessor attack: named / seen | HTL=max guess: precision / recall (req) | combined guess: precision / recall (req / ins) | holder named / certain | tunnel: opener certain / opener guess p/r / requester guessed / linkable |',
     '|---|---|---|---|---|---|---|---|'
