@@ -625,12 +625,13 @@ export class NodeCore<P> {
     }
     let source = op.sourceOut
     if (op.kind === 'insert' && op.from === null && source !== undefined && this.options.insertOriginSource === 'other') {
-      // Never the child: a source equal to the receiver would happen for no relay, and would mark us.
-      // With no other node to name (a young node that knows one peer), name ourselves: an insert
-      // naming no source comes only from an originator (every relay passes one on), so the child
-      // was certain who inserted (docs/anonymity.md: 20 of 20 inserts before, 0 after); a source
-      // equal to the sender is what every relay that resets the source sends.
-      source = this.table.randomPeer(this.rng, (p) => p === self || p === next) ?? self
+      // Not the child while there is another: a relay names the receiver only when an earlier hop
+      // happened to name it, so that would mark us. With no other node to name (a young node that
+      // knows one peer), name the child: an insert naming no source comes only from an originator
+      // (every relay passes one on), so the child was certain who inserted (docs/anonymity.md: 20
+      // of 20 inserts before, 0 after). Not ourselves: relays pass the source on, so every node
+      // below would learn (and, verifying the route, connect to) the inserter.
+      source = this.table.randomPeer(this.rng, (p) => p === self || p === next) ?? next
     }
     this.stats.forwarded++
     if (this.options.refreshOnForward) this.refreshPeer(next)
