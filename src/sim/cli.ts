@@ -12,6 +12,7 @@ import {
   runConvergence, runFaultTolerance, runScalability,
   type CommonParams, type ConvergenceResult, type FaultResult, type ScalabilityResult
 } from './experiments.js'
+import { anonymityTable, DEFAULT_ANONYMITY, runAnonymity } from './anonymity.js'
 import { convergenceChart, faultCharts, scalabilityChart } from './charts.js'
 import { renderSvg } from './chart.js'
 import { getProfile, PROFILE_NAMES, type ProfileName } from '../routing/profiles.js'
@@ -184,5 +185,20 @@ export function registerSimCommand (program: Command): void {
       await writeOutputs(o.out, 'fault-tolerance', r, faultCharts(r))
       const at30 = r.random.find((p) => Math.abs(p.fraction - 0.3) < 1e-9)
       if (at30 !== undefined) console.log(`30 % random failures: median ${at30.median.toFixed(1)} (paper < 20), success ${(100 * at30.success).toFixed(1)} % (live keys ${(100 * at30.successLive).toFixed(1)} %)`)
+    })
+
+  addCommon(sim.command('anonymity').description('an adversary running a fraction of the nodes: how often it is certain of, or guesses, who originated requests and inserts (docs/anonymity.md)'), { trials: DEFAULT_ANONYMITY.trials, nodes: DEFAULT_ANONYMITY.nodes })
+    .option('--train <n>', 'training operations before the adversary watches', int, DEFAULT_ANONYMITY.train)
+    .option('--ops <n>', 'operations from random nodes while it watches', int, DEFAULT_ANONYMITY.ops)
+    .option('--targets <n>', 'nodes the surrounding placement targets', int, DEFAULT_ANONYMITY.targets)
+    .option('--target-ops <n>', 'operations each target originates', int, DEFAULT_ANONYMITY.targetOps)
+    .option('--tunnels <n>', 'requests through a trusted peer', int, DEFAULT_ANONYMITY.tunnels)
+    .option('--fractions <list>', 'adversary shares of the nodes, comma-separated', (v) => v.split(',').map(fraction), DEFAULT_ANONYMITY.fractions)
+    .action(async (o: CommonOpts & { nodes: number, train: number, ops: number, targets: number, targetOps: number, tunnels: number, fractions: number[] }) => {
+      const base = common(o, { ...DEFAULT_ANONYMITY, workload: {} })
+      const r = runAnonymity({ ...DEFAULT_ANONYMITY, seed: base.seed, trials: base.trials, core: base.core, sim: base.sim, nodes: o.nodes, train: o.train, ops: o.ops, targets: o.targets, targetOps: o.targetOps, tunnels: o.tunnels, fractions: o.fractions }, progressReporter(o.quiet))
+      await writeOutputs(o.out, 'anonymity', r, {})
+      console.log(anonymityTable(r))
+      console.log(`relay-sendable HTL: ${r.relayHtl.join(', ')}; success: requests ${(100 * r.success.request).toFixed(1)} %, inserts ${(100 * r.success.insert).toFixed(1)} %, tunnels ${(100 * r.success.tunnel).toFixed(1)} %; ${(r.elapsedMs / 1000).toFixed(1)} s`)
     })
 }

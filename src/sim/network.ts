@@ -169,6 +169,16 @@ interface LocalOp {
 
 const UNREACHABLE: Response<number> = { type: 'failed', reason: 'unreachable' }
 
+/**
+ * Sees every request, insert and answer as it is delivered (src/sim/anonymity.ts records what
+ * adversary nodes see). `from` null: the node's own client. Undelivered (unreachable) answers
+ * are not shown: no message travelled.
+ */
+export interface SimObserver {
+  receive: (at: number, from: number | null, msg: IncomingMessage<number>, time: number) => void
+  response: (at: number, from: number, id: bigint, res: Response<number>, time: number) => void
+}
+
 export class Simulator {
   readonly config: SimConfig
   readonly coreOptions: NodeCoreOptions
@@ -179,6 +189,8 @@ export class Simulator {
   time = 0
   /** Messages sent between nodes, over the whole run. */
   messages = 0
+  /** Optional tap on delivered requests, inserts and answers. */
+  observer?: SimObserver
   private readonly ctx: SimContext = { learning: true }
   private readonly queue = new EventQueue<NetEvent>()
   private readonly cores: Array<SimCore | undefined> = []
@@ -455,9 +467,11 @@ export class Simulator {
     const from = e.from < 0 ? null : e.from
     switch (e.type) {
       case Ev.Receive:
+        this.observer?.receive(at, from, e.msg as IncomingMessage<number>, this.time)
         this.execCore(at, core.receive(from, e.msg as IncomingMessage<number>), (e.msg as IncomingMessage<number>).key)
         break
       case Ev.Response:
+        if (this.observer !== undefined && e.res !== UNREACHABLE) this.observer.response(at, e.from, e.id, e.res as Response<number>, this.time)
         this.execCore(at, core.response(e.id, e.from, e.res as Response<number>))
         break
       case Ev.Data:
