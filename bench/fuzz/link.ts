@@ -29,7 +29,7 @@ import { Frame, FrameType, LinkFrame } from '../../proto/warren.js'
 import { LINK_PROTOCOL, LINK_WINDOW_BYTES } from '../../src/constants.js'
 import { MAX_LINK_FRAME_BYTES } from '../../src/protocol/link.js'
 import { bytes, int, makeCase, pick, requestFrame, varint } from './cases.js'
-import { frameLabel } from './streams.js'
+import { ANSWER_TIMEOUT_MS, frameLabel } from './streams.js'
 import type { Material } from './cases.js'
 import type { Conn } from './streams.js'
 import type { Rng } from '../../src/routing/random.js'
@@ -37,8 +37,6 @@ import type { Stream } from '@libp2p/interface'
 
 const FIN = 1
 const RESET = 2
-/** Longer than any answer may take (as for the per-operation protocols). */
-const ANSWER_TIMEOUT_MS = 30_000
 const EMPTY: Uint8Array<ArrayBuffer> = new Uint8Array(0)
 
 /** A LinkFrame's bytes with `frame` (a Frame's encoding, possibly malformed) as field 3, written by hand. */
@@ -48,7 +46,7 @@ function linkBytes (channel: number, flags: number, credit: number, frame: Uint8
   return new Uint8ArrayList(header, Uint8Array.of((3 << 3) | 2), Uint8Array.from(varint(BigInt(frame.byteLength))), frame).subarray()
 }
 
-/** What link.ts does with `payload` on a stream where `owed` bytes of credit may be granted. */
+/** What link.ts does with `payload` (`isNew`: its channel id is above every id used so far). */
 type Expectation = 'kill' | 'channel' | 'drop'
 
 function expectation (payload: Uint8Array, isNew: boolean): Expectation {
