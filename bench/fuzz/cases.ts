@@ -44,27 +44,27 @@ export function material (self: PeerRef, rng: Rng, n = 16): Material {
 
 // ---- drawing ------------------------------------------------------------------------------
 
-function int (rng: Rng, n: number): number {
+export function int (rng: Rng, n: number): number {
   return Math.floor(rng() * n)
 }
 
-function pick<T> (rng: Rng, list: readonly T[]): T {
+export function pick<T> (rng: Rng, list: readonly T[]): T {
   return list[int(rng, list.length)]
 }
 
-function bytes (rng: Rng, n: number): Uint8Array<ArrayBuffer> {
+export function bytes (rng: Rng, n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n)
   for (let i = 0; i < n; i++) out[i] = int(rng, 256)
   return out
 }
 
-function u64 (rng: Rng): bigint {
+export function u64 (rng: Rng): bigint {
   return (BigInt(int(rng, 2 ** 32)) << 32n) | BigInt(int(rng, 2 ** 32))
 }
 
 const ODD_LENGTHS = [0, 1, 16, 31, 33, 64, 255, 1024]
-const ODD_U32 = [21, 100, 255, 256, 65_535, 2 ** 31, 2 ** 32 - 1]
-const ODD_IDS = [0n, 1n, 2n ** 63n, 2n ** 64n - 1n]
+export const ODD_U32 = [21, 100, 255, 256, 65_535, 2 ** 31, 2 ** 32 - 1]
+export const ODD_IDS = [0n, 1n, 2n ** 63n, 2n ** 64n - 1n]
 const ODD_LOCS = [NaN, -0, -1e-300, 1, 1 + 1e-15, Infinity, -Infinity, 1e308, 5e-324, 1 - Number.EPSILON / 2]
 const ALL_TYPES = Object.values(FrameType).filter((t) => typeof t === 'string') as FrameType[]
 
@@ -114,6 +114,12 @@ function block (m: Material, rng: Rng, forKey?: Uint8Array): Block {
     case 4: return pick(rng, m.blocks).block // genuine, but maybe for another key
     default: return { type: KeyType.CHK, data: bytes(rng, int(rng, 4000)), pubkey: new Uint8Array(), signature: new Uint8Array(), headers: new Uint8Array() }
   }
+}
+
+/** A valid REQUEST for a random key or one of the material's blocks. */
+export function requestFrame (m: Material, rng: Rng): Frame {
+  const k = rng() < 0.3 ? pick(rng, m.blocks).key : bytes(rng, 32)
+  return { type: FrameType.REQUEST, request: { id: u64(rng), key: k as Uint8Array<ArrayBuffer>, htl: int(rng, 3) } }
 }
 
 // ---- frames -------------------------------------------------------------------------------
@@ -184,7 +190,7 @@ function opening (proto: Protocol, m: Material, rng: Rng, p: number): { frame: F
 
 // ---- hand-written protobuf (wrong wire types) -----------------------------------------------
 
-function varint (n: bigint): number[] {
+export function varint (n: bigint): number[] {
   const out: number[] = []
   let v = BigInt.asUintN(64, n)
   do {
@@ -196,11 +202,11 @@ function varint (n: bigint): number[] {
   return out
 }
 
-function tag (field: number, wire: number): number[] {
+export function tag (field: number, wire: number): number[] {
   return varint(BigInt(field * 8 + wire))
 }
 
-function len (field: number, body: number[] | Uint8Array): number[] {
+export function len (field: number, body: number[] | Uint8Array): number[] {
   return [...tag(field, 2), ...varint(BigInt(body.length)), ...body]
 }
 
@@ -236,7 +242,7 @@ function wrongWire (proto: Protocol, rng: Rng): Uint8Array {
 
 // ---- byte-level mutations of valid encodings -------------------------------------------------
 
-function mutateBytes (b: Uint8Array, rng: Rng): Uint8Array {
+export function mutateBytes (b: Uint8Array, rng: Rng): Uint8Array {
   const out = Array.from(b)
   switch (int(rng, 5)) {
     case 0: return Uint8Array.from(out.slice(0, int(rng, out.length))) // truncated

@@ -4,7 +4,7 @@
  * that a crash is seen as this process exiting. Unhandled rejections are counted instead of
  * ending the process (node's default), and reported with the memory figures on request.
  *
- * IPC: sends { ready, addrs, api } once up; answers 'stats' with Stats; on 'stop' stops the
+ * IPC: sends { ready, addrs, api, cards (the nodes' tunnel cards) } once up; answers 'stats' with Stats; on 'stop' stops the
  * nodes, removes their folders and exits 0.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -26,6 +26,8 @@ export interface TargetStats {
   /** Operations and per-peer slots still held at each node. */
   activeOperations: number[]
   slotsHeld: number[]
+  /** Tunnels being routed and tunnel streams up, at each node. */
+  tunnelsActive: number[]
 }
 
 let unhandled = 0
@@ -73,7 +75,8 @@ function stats (): TargetStats {
     unhandledRejections: unhandled,
     rejections,
     activeOperations: nodes.map((n) => n.service.activeOperations),
-    slotsHeld: nodes.map((n) => n.service.slotsHeld)
+    slotsHeld: nodes.map((n) => n.service.slotsHeld),
+    tunnelsActive: nodes.map((n) => n.tunnels.active.routing + n.tunnels.active.streams)
   }
 }
 
@@ -88,4 +91,5 @@ process.on('message', (m) => {
     })()
   }
 })
-process.send!({ ready: true, addrs: nodes[0].libp2p.getMultiaddrs().map(String), api: api.url, peerId: nodes[0].peerId })
+const cards = await Promise.all(nodes.map(async (n) => (await n.tunnel.card()).text))
+process.send!({ ready: true, addrs: nodes[0].libp2p.getMultiaddrs().map(String), api: api.url, peerId: nodes[0].peerId, cards })

@@ -27,6 +27,7 @@ import { parseHtl, parseSignedTarget, withTargetHeaders } from '../util/params.j
 import { multiaddr } from '@multiformats/multiaddr'
 import { errorPage } from '../gateway/pages.js'
 import { pageHeaders } from '../gateway/security.js'
+import { closeGently } from './client-error.js'
 import { registerKeyRoutes } from './keys-routes.js'
 import { registerTunnelRoutes, tunnelGet, tunnelPut } from './tunnel-routes.js'
 import type { TunnelRoutesNode } from './tunnel-routes.js'
@@ -79,7 +80,7 @@ function withName<T extends { uri: string }> (result: T, name: string | undefine
 }
 
 export async function createApiServer (node: ApiNode): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: Number.MAX_SAFE_INTEGER })
+  const app = Fastify({ logger: false, bodyLimit: Number.MAX_SAFE_INTEGER, clientErrorHandler: closeGently })
   const transfers = await TransferLog.open(node.config.dataDir)
   app.addHook('onClose', async () => { await transfers.save() })
   // Uploads are streamed straight into the splitter: never buffered whole.

@@ -265,7 +265,11 @@ export class TunnelService implements Startable {
     try {
       f = await up.pb.read({ signal: AbortSignal.timeout(this.init.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS) })
     } catch (err) {
-      stream.abort(err as Error)
+      // An undecodable, oversized or missing first frame gets the generic ERROR like any other
+      // malformed OPEN (the fuzz campaign found these reset without an answer); only a stream
+      // the peer ended before its first frame is reset (nobody is left to read an answer).
+      if (isEof(err)) stream.abort(err as Error)
+      else await this.answer(up, errorFrame())
       return
     }
     if (!validOpen(f)) {

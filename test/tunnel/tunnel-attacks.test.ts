@@ -2,7 +2,7 @@
  * Tunnels under attack, with real nodes A -> M -> T: an OPEN frame written by hand on the
  * wire (as a hostile requester or middleman would) is refused with the one generic ERROR when
  * any region of its header or payload is changed or spliced from another tunnel, and when it
- * is replayed, also to a restarted T; a rotated key is picked up from T's reply and used; a
+ * is replayed, also to a restarted T; an undecodable or oversized frame gets the same ERROR; a rotated key is picked up from T's reply and used; a
  * get and a put through the client API with `via`. T counts each refusal by reason in its
  * metrics (warren_tunnel_refusals_total: crypto, unknown_key, replay).
  */
@@ -10,12 +10,13 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
 import { TunnelFrame, TunnelRequest } from '../../proto/tunnel.js'
 import { createApiServer } from '../../src/api/server.js'
 import { defaultConfig } from '../../src/config.js'
 import { createWarrenNode } from '../../src/node.js'
 import { peerKey } from '../../src/protocol/address-book.js'
-import { TUNNEL_PROTOCOL } from '../../src/tunnel/constants.js'
+import { MAX_TUNNEL_FRAME_BYTES, TUNNEL_PROTOCOL } from '../../src/tunnel/constants.js'
 import { sealRequest } from '../../src/tunnel/seal.js'
 import { tunnelLink } from '../../src/tunnel/session.js'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
@@ -108,6 +109,21 @@ describe('tunnels under attack (A -> M -> T)', () => {
     // key epoch, and the 7 other changes and splices that reached T failing to open (a wrong
     // size class never reaches T: M refuses a header whose size class does not fit the payload).
     assert.deepEqual(await refusals(t), { unknown_key: 1, crypto: 7, accepted: 1 })
+  })
+
+  it('answers an undecodable or oversized first frame with the generic ERROR (found by the fuzz campaign: it reset the stream)', async () => {
+    const m = peerIdFromString(net.nodes[M].peerId)
+    for (const bytes of [Uint8Array.of(0x12, 0xc8, 0x01, 0x01), Uint8Array.of(0x08, 0x80), new Uint8Array(MAX_TUNNEL_FRAME_BYTES + 1).fill(7)]) {
+      const stream = await net.nodes[A].libp2p.dialProtocol(m, TUNNEL_PROTOCOL)
+      try {
+        const lp = lpStream(stream, { maxDataLength: 4 * MAX_TUNNEL_FRAME_BYTES })
+        await lp.write(bytes)
+        const answer = TunnelFrame.decode((await lp.read({ signal: AbortSignal.timeout(30_000) })).subarray())
+        assert.equal(answer.type, ERROR, `answer to ${bytes.length} bytes`)
+      } finally {
+        stream.abort(new Error('test done'))
+      }
+    }
   })
 
   it('refuses a replayed OPEN, on the same path and at a restarted T', async () => {
