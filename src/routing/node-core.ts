@@ -109,7 +109,7 @@ export interface NodeCoreOptions {
    * can unilaterally decide to change the insert message to claim itself or another arbitrary
    * node as the data source"). See docs/reliability.md, finding 3.
    */
-  insertOriginSource: 'self' | 'other'
+  insertOriginSource: 'self' | 'other' | 'near'
   /**
    * The node's own requests and inserts keep their block in the client cache (a `store`
    * action with `client`), never in the store that answers peers (issue 11, finding 6). Off:
@@ -146,6 +146,16 @@ export interface NodeCoreOptions {
    * originator, or a node whose HTL ran out, ends the path. Off: a dead end ends the path.
    */
   insertBacktrack: boolean
+  /**
+   * With insertBacktrack, a dead end backtracks only if it received less than this HTL; one
+   * that received this much or more ends the path there and stores the block. Set to the start
+   * HTL of own inserts minus one, it keeps a backtracking insert from coming home: the
+   * originator's children get the start HTL or one less, so no RouteNotFound ever reaches the
+   * originator and the insert never ends stored only there (in a small network a plain
+   * backtracking insert did; issue 15). Relays forward at the maximum HTL too (probabilistic
+   * HTL), so ending the path says nothing about who started it. Infinity: always backtrack.
+   */
+  insertBacktrackBelowHtl: number
   /**
    * Loop detection per request path instead of per node over time: a node that backtracks
    * (answers RouteNotFound) forgets the operation's ID, so another branch may route through
@@ -205,6 +215,7 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   refreshOnForward: false,
   insertRouteTo: 'source',
   insertBacktrack: false,
+  insertBacktrackBelowHtl: Infinity,
   perPathLoops: false,
   tableSpreadBuckets: 0,
   notFoundRetries: 0,
@@ -433,7 +444,7 @@ export class NodeCore<P> {
       // An insert that names no source comes from an originator that knew nobody else to name
       // (insertOriginSource 'other'): then this node names itself rather than pass its sender
       // on as the source, which would name the originator to every node below.
-      op.source = from === null ? this.self : (msg.source ?? (o.insertOriginSource === 'other' ? this.self : from))
+      op.source = from === null ? this.self : (msg.source ?? (o.insertOriginSource !== 'self' ? this.self : from))
       op.sourceOut = (from === null || this.rng() < o.sourceResetProb) ? this.self : op.source
     }
     this.ops.set(op.id, op)
@@ -607,7 +618,7 @@ export class NodeCore<P> {
       if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
         this.failures.record(op.key.hex, op.htlIn, this.now())
       }
-      if (op.kind === 'insert' && (op.from === null || !this.options.insertBacktrack)) {
+      if (op.kind === 'insert' && (op.from === null || !this.insertBacktracks(op))) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
       }
@@ -624,9 +635,11 @@ export class NodeCore<P> {
       op.sentHtl = Math.min(op.sentHtl, Math.max(0, Math.floor(childTime / hop) - 1))
     }
     let source = op.sourceOut
-    if (op.kind === 'insert' && op.from === null && source !== undefined && this.options.insertOriginSource === 'other') {
+    if (op.kind === 'insert' && op.from === null && source !== undefined && this.options.insertOriginSource !== 'self') {
       // Never the child: a source equal to the receiver would happen for no relay, and would mark us.
-      source = this.table.randomPeer(this.rng, (p) => p === self || p === next)
+      source = this.options.insertOriginSource === 'near'
+        ? this.table.closest(op.key.loc, (p) => p === self || p === next || tried.has(p))
+        : this.table.randomPeer(this.rng, (p) => p === self || p === next)
     }
     this.stats.forwarded++
     if (this.options.refreshOnForward) this.refreshPeer(next)
@@ -640,6 +653,19 @@ export class NodeCore<P> {
       source,
       timeoutMs: childTime
     }]
+  }
+
+  /**
+   * Whether an insert that found no route left here backtracks (answers RouteNotFound) rather
+   * than ending its path here. Not at a node that got the start HTL or one less
+   * (insertBacktrackBelowHtl), nor at a node that had no candidate at all: a lone dead end
+   * stores the block, so that in a small network an insert is not passed back to its
+   * originator and stored there only (issue 15; test/integration/hostile.test.ts inserts at
+   * HTL 1 into three nodes).
+   */
+  private insertBacktracks (op: Op<P>): boolean {
+    const o = this.options
+    return o.insertBacktrack && op.htlIn < o.insertBacktrackBelowHtl && op.tried.size > 0
   }
 
   /** HTL (or time) ran out. */
