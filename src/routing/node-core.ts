@@ -444,9 +444,9 @@ export class NodeCore<P> {
       notFoundRetried: 0
     }
     if (msg.kind === 'insert') {
-      // An insert that names no source comes from an originator that knew nobody else to name
-      // (insertOriginSource 'other'): then this node names itself rather than pass its sender
-      // on as the source, which would name the originator to every node below.
+      // An insert that names no source (an older or foreign originator; this core always names
+      // one): this node names itself rather than pass its sender on as the source, which would
+      // name the originator to every node below.
       op.source = from === null ? this.self : (msg.source ?? (o.insertOriginSource !== 'self' ? this.self : from))
       op.sourceOut = (from === null || this.rng() < o.sourceResetProb) ? this.self : op.source
     }
@@ -639,10 +639,16 @@ export class NodeCore<P> {
     }
     let source = op.sourceOut
     if (op.kind === 'insert' && op.from === null && source !== undefined && this.options.insertOriginSource !== 'self') {
-      // Never the child: a source equal to the receiver would happen for no relay, and would mark us.
-      source = this.options.insertOriginSource === 'near'
+      // Not the child while there is another: a relay names the receiver only when an earlier hop
+      // happened to name it, so that would mark us. With no other node to name (a young node that
+      // knows one peer), name the child: an insert naming no source comes only from an originator
+      // (every relay passes one on), so the child was certain who inserted (docs/anonymity.md, on
+      // branch i15a: 20 of 20 inserts before, 0 after). Not ourselves: relays pass the source on,
+      // so every node below would learn (and, verifying the route, connect to) the inserter.
+      const other = this.options.insertOriginSource === 'near'
         ? this.table.closest(op.key.loc, (p) => p === self || p === next || tried.has(p))
         : this.table.randomPeer(this.rng, (p) => p === self || p === next)
+      source = other ?? next
     }
     this.stats.forwarded++
     if (this.options.refreshOnForward) this.refreshPeer(next)
