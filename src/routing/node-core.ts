@@ -104,12 +104,15 @@ export interface NodeCoreOptions {
   sourceResetProb: number
   /**
    * Whom the originator of an insert names as its data source (insertRouteTo 'source'):
-   * itself (`self`, the paper's model), or another node of its routing table, drawn at random
-   * for each child it tries and never that child (`other`; paper 3.3: "any node along the way
-   * can unilaterally decide to change the insert message to claim itself or another arbitrary
-   * node as the data source"). See docs/reliability.md, finding 3.
+   * itself (`self`, the paper's model), or another node of its routing table, never the child
+   * it sends to (paper 3.3: "any node along the way can unilaterally decide to change the
+   * insert message to claim itself or another arbitrary node as the data source";
+   * docs/reliability.md, finding 3): drawn at random for each child (`other`), or its entry
+   * nearest the key after that child (`near`: the routes the insert leaves then lead to a node
+   * near the key rather than anywhere; convergence median 4.4 -> 4.2, q3 11.3 -> 9.3,
+   * docs/simulation.md "Closing the gap").
    */
-  insertOriginSource: 'self' | 'other'
+  insertOriginSource: 'self' | 'other' | 'near'
   /**
    * The node's own requests and inserts keep their block in the client cache (a `store`
    * action with `client`), never in the store that answers peers (issue 11, finding 6). Off:
@@ -146,6 +149,16 @@ export interface NodeCoreOptions {
    * originator, or a node whose HTL ran out, ends the path. Off: a dead end ends the path.
    */
   insertBacktrack: boolean
+  /**
+   * With insertBacktrack, a dead end backtracks only if it received less than this HTL; one
+   * that received this much or more ends the path there and stores the block. Set to the start
+   * HTL of own inserts minus one, it keeps a backtracking insert from coming home: the
+   * originator's children get the start HTL or one less, so no RouteNotFound ever reaches the
+   * originator and the insert never ends stored only there (in a small network a plain
+   * backtracking insert did; issue 15). Relays forward at the maximum HTL too (probabilistic
+   * HTL), so ending the path says nothing about who started it. Infinity: always backtrack.
+   */
+  insertBacktrackBelowHtl: number
   /**
    * Loop detection per request path instead of per node over time: a node that backtracks
    * (answers RouteNotFound) forgets the operation's ID, so another branch may route through
@@ -205,6 +218,7 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   refreshOnForward: false,
   insertRouteTo: 'source',
   insertBacktrack: false,
+  insertBacktrackBelowHtl: Infinity,
   perPathLoops: false,
   tableSpreadBuckets: 0,
   notFoundRetries: 0,
@@ -433,7 +447,7 @@ export class NodeCore<P> {
       // An insert that names no source (an older or foreign originator; this core always names
       // one): this node names itself rather than pass its sender on as the source, which would
       // name the originator to every node below.
-      op.source = from === null ? this.self : (msg.source ?? (o.insertOriginSource === 'other' ? this.self : from))
+      op.source = from === null ? this.self : (msg.source ?? (o.insertOriginSource !== 'self' ? this.self : from))
       op.sourceOut = (from === null || this.rng() < o.sourceResetProb) ? this.self : op.source
     }
     this.ops.set(op.id, op)
@@ -607,7 +621,7 @@ export class NodeCore<P> {
       if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
         this.failures.record(op.key.hex, op.htlIn, this.now())
       }
-      if (op.kind === 'insert' && (op.from === null || !this.options.insertBacktrack)) {
+      if (op.kind === 'insert' && (op.from === null || !this.insertBacktracks(op))) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
       }
@@ -624,14 +638,17 @@ export class NodeCore<P> {
       op.sentHtl = Math.min(op.sentHtl, Math.max(0, Math.floor(childTime / hop) - 1))
     }
     let source = op.sourceOut
-    if (op.kind === 'insert' && op.from === null && source !== undefined && this.options.insertOriginSource === 'other') {
+    if (op.kind === 'insert' && op.from === null && source !== undefined && this.options.insertOriginSource !== 'self') {
       // Not the child while there is another: a relay names the receiver only when an earlier hop
       // happened to name it, so that would mark us. With no other node to name (a young node that
       // knows one peer), name the child: an insert naming no source comes only from an originator
       // (every relay passes one on), so the child was certain who inserted (docs/anonymity.md: 20
-      // of 20 inserts before, 0 after). Not ourselves: relays pass the source on, so every node
-      // below would learn (and, verifying the route, connect to) the inserter.
-      source = this.table.randomPeer(this.rng, (p) => p === self || p === next) ?? next
+      // of 20 inserts before, 0 after). Not ourselves: relays pass the source on,
+      // so every node below would learn (and, verifying the route, connect to) the inserter.
+      const other = this.options.insertOriginSource === 'near'
+        ? this.table.closest(op.key.loc, (p) => p === self || p === next || tried.has(p))
+        : this.table.randomPeer(this.rng, (p) => p === self || p === next)
+      source = other ?? next
     }
     this.stats.forwarded++
     if (this.options.refreshOnForward) this.refreshPeer(next)
@@ -645,6 +662,19 @@ export class NodeCore<P> {
       source,
       timeoutMs: childTime
     }]
+  }
+
+  /**
+   * Whether an insert that found no route left here backtracks (answers RouteNotFound) rather
+   * than ending its path here. Not at a node that got the start HTL or one less
+   * (insertBacktrackBelowHtl), nor at a node that had no candidate at all: a lone dead end
+   * stores the block, so that in a small network an insert is not passed back to its
+   * originator and stored there only (issue 15; test/integration/hostile.test.ts inserts at
+   * HTL 1 into three nodes).
+   */
+  private insertBacktracks (op: Op<P>): boolean {
+    const o = this.options
+    return o.insertBacktrack && op.htlIn < o.insertBacktrackBelowHtl && op.tried.size > 0
   }
 
   /** HTL (or time) ran out. */

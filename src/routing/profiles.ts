@@ -68,14 +68,23 @@ export const networkProfile: RoutingProfile = freeze({
     hopTimeoutMs: HOP_TIMEOUT_MS,
     // What the simulator showed to win on the same seeds (docs/simulation.md) and costs no
     // anonymity: a loop rejection spends no HTL, and loop detection is per request path.
-    // (Not insertBacktrack: in a small network an insert that backtracks all the way home
-    // ends up stored at its originator only.)
     loopCostsHop: false,
     perPathLoops: true,
+    // Inserts backtrack on dead ends like requests (paper 3.3: "the insert backtracks to the
+    // second-nearest key ... in the same way as for requests"), except at a node that got the
+    // start HTL or one less: a plain backtracking insert came home in a small network and was
+    // stored at its originator only; this one never reaches home (insertBacktrackBelowHtl).
+    insertBacktrack: true,
+    insertBacktrackBelowHtl: MAX_HTL - 1,
     // The originator of an insert names another node of its routing table as the data source,
-    // never itself (NodeCoreOptions.insertOriginSource; issue 11, finding 3). Convergence, 10
-    // trials (docs/simulation.md): 3.0 / 5.5 / 17.9, 100 % (naming itself: 2.4 / 4.8 / 47.2).
-    insertOriginSource: 'other',
+    // never itself (issue 11, finding 3): its entry nearest the key after the child's
+    // (NodeCoreOptions.insertOriginSource 'near'). A random other node ('other') made every
+    // route the insert left lead to a node far from the data: one more hop for the requests
+    // that follow it. docs/simulation.md, "Closing the gap" (1000 nodes, t = 5000, 10 trials,
+    // seeds 1-10 / 101-110): 'other' 2.9 / 4.4 / 11.3 and 3.0 / 4.3 / 11.7; 'near' 2.5 / 4.2 /
+    // 9.3 and 2.4 / 4.2 / 8.2; 'near' with these backtracking inserts 2.8 / 4.0 / 8.1 and
+    // 2.5 / 4.0 / 8.4, every trial's median 4.
+    insertOriginSource: 'near',
     // What the node's own gets fetched and its puts inserted stays out of the store peers can
     // probe (NodeCoreOptions.clientCache; issue 11, finding 6).
     clientCache: true,
@@ -135,6 +144,7 @@ export const paperProfile: RoutingProfile = freeze({
     perPathLoops: false,
     refreshOnForward: false,
     insertBacktrack: true,
+    insertBacktrackBelowHtl: Infinity,
     insertRouteTo: 'source',
     insertOriginSource: 'self',
     clientCache: false,
@@ -148,19 +158,20 @@ export const paperProfile: RoutingProfile = freeze({
 
 /**
  * The "beat them" switches (docs/simulation.md): `network` plus forwarding refreshes an
- * entry's LRU place, no data-source reset (every entry points at the real inserter or data
- * source) and inserts that backtrack on dead ends like requests (paper 3.3). Not what the
- * node runs: source reset hides the data source, and backtracking inserts misbehave in small
- * networks.
+ * entry's LRU place, no data-source reset (every entry points at the real data source or the
+ * node the inserter named) and inserts that backtrack at every dead end, even into their
+ * originator (paper 3.3). Not what the node runs: source reset hides the data source, and an
+ * insert that backtracks home in a small network ends stored at its originator only.
  */
 export const improvedProfile: RoutingProfile = freeze({
   name: 'improved',
-  summary: 'network + LRU refresh on forward, no source reset, backtracking inserts (simulation only)',
+  summary: 'network + LRU refresh on forward, no source reset, inserts backtracking even home (simulation only)',
   core: {
     ...networkProfile.core,
     refreshOnForward: true,
     sourceResetProb: 0,
-    insertBacktrack: true
+    insertBacktrack: true,
+    insertBacktrackBelowHtl: Infinity
   },
   announce: { ...networkProfile.announce },
   announceHtl: networkProfile.announceHtl,

@@ -3,6 +3,7 @@
  * Freenet paper on the simulator, write `<experiment>.json` and `<experiment>*.svg` to
  * `--out`, and report progress on stderr.
  */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Command} from 'commander';
@@ -111,6 +112,16 @@ async function writeOutputs (out: string, name: string, result: object, charts: 
   process.stderr.write(`wrote ${join(out, `${name}.json`)} and ${Object.keys(charts).map((f) => join(out, f)).join(', ')}\n`)
 }
 
+/** Writes a growth run's result so far (synchronously: the simulation holds the thread) and logs its size, time and memory. */
+function snapshotWriter (out: string): (r: ScalabilityResult, nodes: number) => void {
+  mkdirSync(out, { recursive: true })
+  return (r, nodes) => {
+    writeFileSync(join(out, 'scalability-partial.json'), JSON.stringify(r, null, 2) + '\n')
+    const last = r.series[r.series.length - 1]
+    appendFileSync(join(out, 'scalability-snapshots.log'), `${new Date().toISOString()} nodes ${nodes} elapsed ${(r.elapsedMs / 1000).toFixed(0)} s heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB peak rss ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB median ${last?.median}\n`)
+  }
+}
+
 function addCommon (cmd: Command, defaults: { trials: number, nodes: number }): Command {
   return cmd
     .option('--nodes <n>', 'network size', int, defaults.nodes)
@@ -155,7 +166,8 @@ export function registerSimCommand (program: Command): void {
     .option('--probe-size <n>', 'requests per probe (HTL 500)', int, DEFAULT_SCALABILITY.probeSize)
     .option('--join-every <n>', 'operations between newcomers', int, DEFAULT_SCALABILITY.joinEvery)
     .option('--announce-htl <n>', 'announcement hops-to-live (default: the profile\'s, 10)', int)
-    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl?: number }) => {
+    .option('--snapshot-every <n>', 'also write scalability-partial.json each time the network has grown by this many nodes (long runs)', int)
+    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl?: number, snapshotEvery?: number }) => {
       const r: ScalabilityResult = runScalability({
         ...DEFAULT_SCALABILITY,
         ...common(o, DEFAULT_SCALABILITY),
@@ -164,7 +176,7 @@ export function registerSimCommand (program: Command): void {
         probeSize: o.probeSize,
         joinEvery: o.joinEvery,
         announceHtl: o.announceHtl ?? getProfile(chosenProfile(o)).announceHtl
-      }, progressReporter(o.quiet))
+      }, progressReporter(o.quiet), o.snapshotEvery === undefined ? undefined : { every: o.snapshotEvery, write: snapshotWriter(o.out) })
       await writeOutputs(o.out, 'scalability', r, { 'scalability.svg': scalabilityChart(r) })
       const f = r.fits
       console.log(`median ~ ${f.power.a.toFixed(2)} N^${f.power.b.toFixed(3)} (paper N^0.28), projected at 1M: ${f.projectedAt1M.power.toFixed(1)} (power) / ${f.projectedAt1M.log.toFixed(1)} (log), ${(r.elapsedMs / 1000).toFixed(1)} s`)

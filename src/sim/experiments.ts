@@ -186,20 +186,29 @@ export interface ScalabilityResult {
   elapsedMs: number
   opsPerSecond: number
   peakHeapBytes: number
+  /** Peak resident set of the whole process (the simulator's typed arrays live outside the heap). */
+  peakRssBytes: number
 }
 
 /** Buckets per decade of network size in the scalability series. */
 const BUCKETS_PER_DECADE = 10
 
-export function runScalability (p: ScalabilityParams, progress?: Progress): ScalabilityResult {
+/**
+ * `snapshot`, if given, receives the result so far each time a trial's network has grown by
+ * another `snapshot.every` nodes: a run too long to finish (growth to 10^6 nodes) still leaves
+ * its figures, time and memory for every size it reached.
+ */
+export function runScalability (p: ScalabilityParams, progress?: Progress, snapshot?: { every: number, write: (r: ScalabilityResult, nodes: number) => void }): ScalabilityResult {
   const started = performance.now()
-  const buckets = new Map<number, { nodes: number[], lengths: number[], found: number }>()
+  let nextSnapshot = Infinity
+  const buckets: Buckets = new Map()
   const growth: GrowthStats[] = []
   let ops = 0
   let peakHeap = 0
   for (let trial = 0; trial < p.trials; trial++) {
     const sim = new Simulator({ ...p.sim, seed: p.seed + trial, core: p.core })
     const w = new Workload(sim, p.workload)
+    nextSnapshot = snapshot?.every ?? Infinity
     growth.push(grow(sim, w, p, (n) => {
       ops++
       if (n % p.probeEvery !== 0) return
@@ -215,8 +224,18 @@ export function runScalability (p: ScalabilityParams, progress?: Progress): Scal
         peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)
         progress?.(`trial ${trial + 1}/${p.trials} nodes=${sim.liveCount} median=${r.median}`, (trial + sim.liveCount / p.nodes) / p.trials)
       }
+      if (snapshot !== undefined && sim.liveCount >= nextSnapshot) {
+        nextSnapshot += snapshot.every
+        snapshot.write(scalabilityResult(p, buckets, growth, started, ops, peakHeap), sim.liveCount)
+      }
     }))
   }
+  return scalabilityResult(p, buckets, growth, started, ops, peakHeap)
+}
+
+type Buckets = Map<number, { nodes: number[], lengths: number[], found: number }>
+
+function scalabilityResult (p: ScalabilityParams, buckets: Buckets, growth: GrowthStats[], started: number, ops: number, peakHeap: number): ScalabilityResult {
   const series: ScalabilityPoint[] = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => ({
     nodes: Math.round(mean(e.nodes)),
     ...quartiles(e.lengths),
@@ -237,7 +256,8 @@ export function runScalability (p: ScalabilityParams, progress?: Progress): Scal
     paper: PAPER_SCALABILITY,
     elapsedMs,
     opsPerSecond: ops / (elapsedMs / 1000),
-    peakHeapBytes: peakHeap
+    peakHeapBytes: peakHeap,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024
   }
 }
 

@@ -10,11 +10,15 @@ const KEY = keyAt(0.5)
  * original behaviour.
  */
 describe('convergence switches', () => {
-  /** 0 -> 1 -> 2 is the best path, but 2 is a dead end (its only route leads back to 1); 1's second choice is 3. */
-  const deadEnd = (insertBacktrack: boolean): Harness => {
-    const h = new Harness({ nodes: 4, options: { ...PLAIN, insertBacktrack } })
+  /**
+   * 0 -> 1 -> 2 is the best path, but 2 is a dead end (its routes lead back to 1 and to 0,
+   * which rejects the insert as a loop); 1's second choice is 3.
+   */
+  const deadEnd = (insertBacktrack: boolean, insertBacktrackBelowHtl = Infinity): Harness => {
+    const h = new Harness({ nodes: 4, options: { ...PLAIN, loopCostsHop: false, insertBacktrack, insertBacktrackBelowHtl } })
     h.chain([0, 1, 2], 0.5)
     h.link(2, 1, 0.5)
+    h.link(2, 0, 0.55)
     h.link(1, 3, 0.6)
     return h
   }
@@ -32,11 +36,13 @@ describe('convergence switches', () => {
       'client>0 insert htl=3',
       '0>1 insert htl=2',
       '1>2 insert htl=1',
-      '2>1 route-not-found remaining=1 hops=0',
+      '2>0 insert htl=0',
+      '0>2 loop',
+      '2>1 route-not-found remaining=1 hops=1',
       '1>3 insert htl=0',
       '3>1 all-clear depth=1 remaining=0 hops=0',
-      '1>0 all-clear depth=2 remaining=0 hops=2',
-      '0>client all-clear depth=3 remaining=0 hops=3',
+      '1>0 all-clear depth=2 remaining=0 hops=3',
+      '0>client all-clear depth=3 remaining=0 hops=4',
       'client>0 data',
       '0>1 data',
       '1>3 data',
@@ -49,12 +55,41 @@ describe('convergence switches', () => {
     for (const core of h.cores) assert.equal(core.activeOps, 0)
   })
 
-  it('insertBacktrack on: the originator still ends the path when every branch dead-ends', () => {
+  /** 0 -> 1 -> 2, and 2's other route leads back to 0: every branch ends in a loop. */
+  const triangle = (insertBacktrackBelowHtl: number): Harness => {
+    const h = new Harness({ nodes: 3, options: { ...PLAIN, loopCostsHop: false, insertBacktrack: true, insertBacktrackBelowHtl } })
+    h.chain([0, 1, 2], 0.5)
+    h.link(2, 0, 0.55)
+    return h
+  }
+
+  it('insertBacktrack on: an insert that backtracks home ends stored at its originator only', () => {
+    const h = triangle(Infinity)
+    const replies = h.insert(0, KEY, 5)
+    assert.deepEqual(replies.map((r) => r.type), ['all-clear', 'stored'])
+    assert.deepEqual(h.holders(KEY), [0])
+  })
+
+  it('insertBacktrack on: a lone dead end (no peer but its sender) stores instead of sending the insert home', () => {
     const h = new Harness({ nodes: 2, options: { ...PLAIN, insertBacktrack: true } })
     h.link(0, 1, 0.5)
     const replies = h.insert(0, KEY, 5)
     assert.deepEqual(replies.map((r) => r.type), ['all-clear', 'stored'])
-    assert.deepEqual(h.holders(KEY), [0])
+    assert.deepEqual(h.holders(KEY), [0, 1])
+  })
+
+  it('insertBacktrackBelowHtl: a dead end that got the start HTL or one less ends the path there, deeper ones still backtrack', () => {
+    // 1 got HTL 4 (not below 4): it ends the path instead of passing 2's RouteNotFound home.
+    const h = triangle(4)
+    const replies = h.insert(0, KEY, 5)
+    assert.deepEqual(replies.map((r) => r.type), ['all-clear', 'stored'])
+    assert.ok(h.trace().includes('2>1 route-not-found remaining=3 hops=1'), h.trace().join('\n'))
+    assert.deepEqual(h.holders(KEY), [0, 1])
+    // The dead end 2 got HTL 1 (below 2): it backtracks and 1 tries 3, as with plain backtracking.
+    const d = deadEnd(true, 2)
+    d.insert(0, KEY, 3)
+    assert.ok(d.trace().includes('2>1 route-not-found remaining=1 hops=1'), d.trace().join('\n'))
+    assert.deepEqual(d.holders(KEY), [0, 1, 3])
   })
 
   it('insertRouteTo: entries point at the inserter (source) or at each node\'s child on the path (downstream)', () => {
@@ -79,6 +114,19 @@ describe('convergence switches', () => {
     const sources = h.log.flatMap((d) => d.type === 'forward' && d.kind === 'insert' ? [`${d.from ?? 'client'}>${d.to} ${String(d.source)}`] : [])
     assert.deepEqual(sources, ['client>0 undefined', '0>1 4', '1>2 4', '2>3 4'])
     assert.deepEqual([1, 2, 3].map((i) => h.routeFor(i, KEY)), [4, 4, 4], 'no entry points at the originator')
+  })
+
+  it('insertOriginSource near: the originator names its entry nearest the key after the child, never itself nor the child', () => {
+    const h = new Harness({ nodes: 6, options: { ...PLAIN, insertOriginSource: 'near', sourceResetProb: 0 } })
+    h.chain([0, 1, 2, 3], 0.5)
+    // Node 0 knows 4 (entry at 0.9, far from the key) and 5 (0.45, its second choice after 1).
+    h.link(0, 4, 0.9)
+    h.link(0, 5, 0.45)
+    h.insert(0, KEY, 3)
+    assert.deepEqual(h.holders(KEY), [0, 1, 2, 3])
+    const sources = h.log.flatMap((d) => d.type === 'forward' && d.kind === 'insert' ? [`${d.from ?? 'client'}>${d.to} ${String(d.source)}`] : [])
+    assert.deepEqual(sources, ['client>0 undefined', '0>1 5', '1>2 5', '2>3 5'])
+    assert.deepEqual([1, 2, 3].map((i) => h.routeFor(i, KEY)), [5, 5, 5], 'no entry points at the originator')
   })
 
   it('clientCache: the node\'s own request and insert store in the client cache, relays in the store', () => {

@@ -80,6 +80,7 @@ describe('routing core edges', () => {
       refreshOnForward: false,
       insertRouteTo: 'source',
       insertBacktrack: false,
+      insertBacktrackBelowHtl: Infinity,
       perPathLoops: false,
       tableSpreadBuckets: 0,
       notFoundRetries: 0,
@@ -241,10 +242,22 @@ describe('routing core edges', () => {
     })
   }
 
-  it('with insertBacktrack a relay with no route left answers RouteNotFound; the originator still ends the path', () => {
-    const back = bare({ insertBacktrack: true })
-    assert.deepEqual(replies(back.core.receive(9, insert(1n, 3, 9))), [{ to: 9, type: 'route-not-found', remaining: 3, hops: 0 }])
-    assert.deepEqual(replies(back.core.receive(null, insert(2n, 3))), [{ to: null, type: 'all-clear', depth: 1, remaining: 3, hops: 0 }])
+  it('with insertBacktrack a relay whose every candidate failed answers RouteNotFound; a lone dead end and the originator end the path', () => {
+    const back = routed({ insertBacktrack: true, loopCostsHop: false })
+    assert.deepEqual(forward(back.core.receive(9, insert(1n, 3, 9))), [1, 2, Infinity, 9])
+    assert.deepEqual(forward(back.core.response(1n, 1, { type: 'loop' })), [2, 2, Infinity, 9])
+    assert.deepEqual(forward(back.core.response(1n, 2, { type: 'loop' })), [3, 2, Infinity, 9])
+    assert.deepEqual(replies(back.core.response(1n, 3, { type: 'loop' })), [{ to: 9, type: 'route-not-found', remaining: 3, hops: 3 }])
+    // Nothing to try at all (its only peer is the sender): it stores rather than send the insert back.
+    const lone = bare({ insertBacktrack: true })
+    assert.deepEqual(replies(lone.core.receive(9, insert(1n, 3, 9))), [{ to: 9, type: 'all-clear', depth: 1, remaining: 3, hops: 0 }])
+    assert.deepEqual(replies(lone.core.receive(null, insert(2n, 3))), [{ to: null, type: 'all-clear', depth: 1, remaining: 3, hops: 0 }])
+    // At or above insertBacktrackBelowHtl the node ends the path too.
+    const high = routed({ insertBacktrack: true, insertBacktrackBelowHtl: 3, loopCostsHop: false })
+    forward(high.core.receive(9, insert(1n, 3, 9)))
+    forward(high.core.response(1n, 1, { type: 'loop' }))
+    forward(high.core.response(1n, 2, { type: 'loop' }))
+    assert.deepEqual(replies(high.core.response(1n, 3, { type: 'loop' })), [{ to: 9, type: 'all-clear', depth: 1, remaining: 3, hops: 3 }])
     const plain = bare({ insertBacktrack: false })
     assert.deepEqual(replies(plain.core.receive(9, insert(1n, 3, 9))), [{ to: 9, type: 'all-clear', depth: 1, remaining: 3, hops: 0 }])
   })
