@@ -16,6 +16,8 @@ import type { WarrenClient } from '../client/client.js'
 import type { OpenedContent } from '../client/open.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayNode } from './gateway.js'
+import { streamedVia } from './via.js'
+import type { ViaClients } from './via.js'
 
 export function statusOf (err: unknown): number {
   if (err instanceof NotFoundError) return 404
@@ -44,7 +46,7 @@ export function parseRange (header: string | undefined, size: number): { start: 
  * `gatewayPath` is the key part of the request path when serving a gateway URL (so site
  * roots and directories can be redirected to a trailing slash, for relative links).
  */
-export async function serveContent (node: Pick<GatewayNode, 'client' | 'tunnels'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }, transfers?: TransferLog, via?: string): Promise<FastifyReply> {
+export async function serveContent (node: Pick<GatewayNode, 'client'>, req: FastifyRequest, reply: FastifyReply, uri: string, gatewayPath?: { key: string, rest: string }, transfers?: TransferLog, via?: ViaClients): Promise<FastifyReply> {
   // Without a gateway path this is the API's download: the exact bytes, as an attachment
   // (never rendered, so never filtered).
   const download = gatewayPath === undefined
@@ -52,7 +54,10 @@ export async function serveContent (node: Pick<GatewayNode, 'client' | 'tunnels'
   // A reader who goes away cancels the block requests still in flight for it.
   const gone = new AbortController()
   reply.raw.once('close', () => { if (!reply.raw.writableFinished) gone.abort(new Error('the HTTP client went away')) })
-  const { file, fileName } = via === undefined ? await openNamed(node, uri, { htl, signal: gone.signal }) : { file: await openVia(node, via, uri, { htl, signal: gone.signal }), fileName: undefined }
+  // Through a trusted peer, what the path means is found on its blocks, and the bytes come in bulk from it.
+  const opened = await openNamed(via?.client ?? node.client, uri, { htl, signal: gone.signal })
+  const { fileName } = opened
+  const file = via === undefined ? opened.file : streamedVia(via, opened.uri, opened.file, { htl, signal: gone.signal })
   if (gatewayPath !== undefined && file.site !== undefined) {
     // Relative links resolve against the directory: a site root or a directory served by
     // its index must end with "/". Under a signed key the site path follows "//" (the
@@ -133,46 +138,18 @@ export async function serveContent (node: Pick<GatewayNode, 'client' | 'tunnels'
 }
 
 /**
- * Open `uri` through the trusted peer `via` (the gateway's `via` setting): the peer fetches it
- * and streams it back sealed. The content comes once, in order: a range skips to its start.
- */
-async function openVia (node: Pick<GatewayNode, 'tunnels'>, via: string, uri: string, options: { htl?: number, signal: AbortSignal }): Promise<OpenedContent> {
-  if (node.tunnels === undefined) throw new Error('this node has no tunnels: clear the gateway\'s trusted peer setting')
-  const f = await node.tunnels.get(via, uri, options)
-  let read = false
-  return {
-    size: f.size,
-    mime: f.mime,
-    stream: async function * (range) {
-      if (read) throw new Error('content fetched through a trusted peer is read once')
-      read = true
-      const start = range?.start ?? 0
-      const end = range?.end ?? f.size
-      let at = 0
-      for await (const chunk of f.stream) {
-        const from = Math.max(0, start - at)
-        const to = Math.min(chunk.length, end - at)
-        if (to > from) yield chunk.subarray(from, to)
-        at += chunk.length
-        if (at >= end) break
-      }
-    }
-  }
-}
-
-/**
  * Open `uri`; a CHK of a plain file followed by a name (`CHK@…/report.pdf`, as fred writes them)
  * opens the file, and the name is returned for the download name and type.
  */
-async function openNamed (node: Pick<GatewayNode, 'client'>, uri: string, options: { htl?: number, signal: AbortSignal }): Promise<{ file: Awaited<ReturnType<WarrenClient['open']>>, fileName?: string }> {
+async function openNamed (client: Pick<WarrenClient, 'open'>, uri: string, options: { htl?: number, signal: AbortSignal }): Promise<{ file: OpenedContent, uri: string, fileName?: string }> {
   try {
-    return { file: await node.client.open(uri, options) }
+    return { file: await client.open(uri, options), uri }
   } catch (err) {
     const m = /^(warren:CHK@[^/]+)\/([^/]+)\/?$/i.exec(uri)
     if (m === null || statusOf(err) !== 404) throw err
-    const bare = await node.client.open(m[1], options).catch(() => undefined)
+    const bare = await client.open(m[1], options).catch(() => undefined)
     if (bare === undefined || bare.site !== undefined) throw err
-    return { file: bare, fileName: fileNameOf(m[2]) }
+    return { file: bare, uri: m[1], fileName: fileNameOf(m[2]) }
   }
 }
 

@@ -36,6 +36,7 @@ import { RecentRequests } from './stats.js'
 import { readSettings, saveSettings, SETTINGS } from './settings.js'
 import type { WarrenConfig } from '../config.js'
 import { locateSigned, signedGatewayPath } from './paths.js'
+import { viaClients } from './via.js'
 import type { WarrenClient, WarrenClientEvents } from '../client/client.js'
 import type { KeyClient } from '../client/key-client.js'
 import type { SiteEntry } from '../client/site.js'
@@ -65,9 +66,9 @@ export interface GatewayOptions {
   /** The node's data dir (its config.json is what /settings shows and changes) and the config it runs with. */
   settings?: { dataDir: string, running?: Partial<WarrenConfig> }
   /**
-   * Fetch every key path through this trusted peer (config gatewayVia, the /settings page):
-   * the node's neighbours see only sealed tunnel traffic. Signed keys are then served as they
-   * are named (no redirect to their canonical path, which would look them up directly).
+   * Fetch every key path, and check the bookmarks' editions, through this trusted peer (config
+   * gatewayVia, the /settings page): the node's neighbours see only sealed tunnel traffic
+   * (src/gateway/via.ts).
    */
   via?: string
 }
@@ -188,6 +189,9 @@ async function refuse (req: FastifyRequest, reply: FastifyReply, message: string
 /** Register the gateway's routes and request checks on the API server. */
 export function registerGateway (app: FastifyInstance, node: GatewayNode, options: GatewayOptions = {}): void {
   const recent = new RecentRequests()
+  const via = options.via === undefined ? undefined : viaClients(node, options.via)
+  // Signed-key lookups and edition checks: on the trusted peer's blocks when there is one.
+  const keys = (): Pick<KeyClient, 'resolve'> => via?.().keys ?? node.keys
   const onProgress = (evt: WarrenClientEvents['progress']): void => {
     if (evt.detail.type === 'warren:file:block') recent.record(evt.detail.detail.ok, evt.detail.detail.hops)
   }
@@ -246,7 +250,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
   // Each bookmark with what it leads to now: the newest edition of an updatable site.
   app.get('/api/v1/bookmarks', async () => await Promise.all((options.bookmarks?.list() ?? []).map(async (b) => {
     try {
-      const r = await node.keys.resolve(b.uri, { signal: AbortSignal.timeout(20_000) })
+      const r = await keys().resolve(b.uri, { signal: AbortSignal.timeout(20_000) })
       return { ...b, path: keyPath(b.uri), edition: r.edition, current: formatUri(r.chk) }
     } catch (err) {
       return { ...b, path: keyPath(b.uri), error: (err as Error).message }
@@ -334,7 +338,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
         throw new ContentError('malformed percent-encoding in the path', 400)
       }
       const type = m[1].toUpperCase()
-      if ((type === 'SSK' || type === 'KSK') && options.via === undefined) {
+      if (type === 'SSK' || type === 'KSK') {
         // Single-slash site paths and updatable documents: src/gateway/paths.ts.
         let afterAt: string
         try {
@@ -343,7 +347,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
           throw new ContentError('malformed percent-encoding in the path', 400)
         }
         const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''
-        const loc = await locateSigned(node.keys, type, afterAt, { htl: parseHtl((req.query as Record<string, string | undefined>).htl) })
+        const loc = await locateSigned(keys(), type, afterAt, { htl: parseHtl((req.query as Record<string, string | undefined>).htl) })
         const canonical = signedGatewayPath(loc.doc, loc.path, afterAt.includes('//'))
         if (decodeURIComponent(canonical) !== `/${type}@${afterAt}`) {
           // An updatable document's answer changes with each new version: never cache it.
@@ -353,7 +357,7 @@ export function registerGateway (app: FastifyInstance, node: GatewayNode, option
       }
       const key = `${type}@${m[2]}`
       const uri = `warren:${key}${rest === '' || rest === '/' ? '' : rest}`
-      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' }, options.transfers, options.via)
+      return await serveContent(node, req, reply, uri, { key, rest: m[3] ?? '' }, options.transfers, via?.())
     } catch (err) {
       if (reply.sent) throw err
       const status = statusOf(err)
