@@ -1,7 +1,7 @@
 /**
  * Benchmark: put then get of a file through a chain of warren nodes (A - B - C - D, three
  * hops), side by side with a raw libp2p stream between two of the same nodes, in one run.
- * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 64] [--hops 3] [--procs]
+ * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 64] [--hops 3] [--procs] [--phases put,get,raw]
  *
  *   put: client at A inserts with HTL = hops: every block travels A -> B -> C -> D (stored on all)
  *   get: the file is inserted at D only (HTL 0), then fetched from A: every block is routed
@@ -12,6 +12,7 @@
  *   raw: one libp2p stream A -> B moving the same number of bytes (64 KiB writes)
  *   --procs: each node in its own process (this script forks itself with --child), closer to
  *   a deployment; without it all nodes share this process.
+ *   --phases: run only some of put, get (with its putLocal) and raw (profiling one phase).
  */
 import { fork } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -70,7 +71,7 @@ interface NodeOps {
   connect: (addr: string, peerId: string) => Promise<void>
   awaitPeer: (peerId: string) => Promise<void>
   put: (bytes: number, htl: number) => Promise<{ ms: number, uri: string, blocks: number, minStored: number, sha: string }>
-  get: (uri: string, htl: number) => Promise<{ ms: number, sha: string, hops: number, success: number }>
+  get: (uri: string, htl: number) => Promise<{ ms: number, sha: string, hops: number, success: number, failure: number }>
   /** Move the node's own puts from its client cache into its store, where peers' requests find them. */
   serve: () => Promise<number>
   raw: (addr: string, bytes: number) => Promise<number>
@@ -106,7 +107,7 @@ function localOps (node: WarrenNode, stop: () => Promise<void>): NodeOps {
       const got = await node.client.get(uri, { htl })
       const ms = performance.now() - t
       const s = node.service.core.stats.local.requests
-      return { ms, sha: sha(got), hops: s.hops, success: s.success }
+      return { ms, sha: sha(got), hops: s.hops, success: s.success, failure: s.failure }
     },
     serve: async () => await serveOwnBlocks(node),
     raw: async (addr, bytes) => await rawStream(node, addr, bytes),
@@ -175,7 +176,7 @@ async function child (bytes: number): Promise<void> {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, hops: { type: 'string', default: '3' }, procs: { type: 'boolean', default: false }, child: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, hops: { type: 'string', default: '3' }, procs: { type: 'boolean', default: false }, phases: { type: 'string', default: 'put,get,raw' }, child: { type: 'boolean', default: false } } })
   const mib = Number(values.mib)
   const hops = Number(values.hops)
   const bytes = mib * 1024 * 1024
@@ -211,23 +212,29 @@ async function main (): Promise<void> {
       return r
     }
 
-    const put = await phase('put', async () => await a.put(bytes, hops))
-    const stored = await phase('putLocal', async () => await d.put(bytes, 0))
-    // A node's own put stays in its client cache, which peers never read: serve it from D's store.
-    await d.serve()
-    const got = await phase('get', async () => await a.get(stored.uri, hops + 2))
-    if (got.sha !== stored.sha) throw new Error('get returned different bytes')
+    const run = new Set(values.phases.split(','))
+    const notRun = { ms: NaN, uri: '', blocks: 0, minStored: 0, sha: '' }
+    const put = run.has('put') ? await phase('put', async () => await a.put(bytes, hops)) : notRun
+    let stored = notRun
+    let got = { ms: NaN, sha: '', hops: 0, success: 0, failure: 0 }
+    if (run.has('get')) {
+      stored = await phase('putLocal', async () => await d.put(bytes, 0))
+      // A node's own put stays in its client cache, which peers never read: serve it from D's store.
+      await d.serve()
+      got = await phase('get', async () => await a.get(stored.uri, hops + 2))
+      if (got.sha !== stored.sha) throw new Error('get returned different bytes')
+    }
     const rss1 = await a.rss()
 
-    const rawMs = await phase('raw', async () => await a.raw(nodes[1].addr, bytes))
+    const rawMs = run.has('raw') ? await phase('raw', async () => await a.raw(nodes[1].addr, bytes)) : NaN
     const mbps = (ms: number): number => Math.round((bytes / 1e6) / (ms / 1000) * 10) / 10
     console.log(JSON.stringify({
-      setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks, inProcess: !values.procs, processes: values.procs ? hops + 1 : 1, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
+      setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks > 0 ? put.blocks : stored.blocks, inProcess: !values.procs, processes: values.procs ? hops + 1 : 1, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
       put: { ms: Math.round(put.ms), MBps: mbps(put.ms), minStoredPerBlock: put.minStored },
       // The same put at D with HTL 0: FEC encoding, encryption and D's store, no network. A
       // put through the chain cannot beat it.
       putLocal: { ms: Math.round(stored.ms), MBps: mbps(stored.ms) },
-      get: { ms: Math.round(got.ms), MBps: mbps(got.ms), meanHopsPerBlock: Math.round(got.hops / Math.max(1, got.success) * 100) / 100 },
+      get: { ms: Math.round(got.ms), MBps: mbps(got.ms), meanHopsPerBlock: Math.round(got.hops / Math.max(1, got.success) * 100) / 100, blocks: got.success, failedRequests: got.failure },
       rawStream: { ms: Math.round(rawMs), MBps: mbps(rawMs) },
       ratios: { putVsRaw: Math.round(rawMs / put.ms * 1000) / 1000, getVsRaw: Math.round(rawMs / got.ms * 1000) / 1000, putLocalVsRaw: Math.round(rawMs / stored.ms * 1000) / 1000 },
       cpuSeconds: cpu,

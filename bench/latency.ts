@@ -10,8 +10,8 @@
  *           bytes came back equal.
  *   kad:    `nodes` libp2p nodes with @libp2p/kad-dht (server mode, LAN: private addresses
  *           kept), the same graph; the value is `put` from a random node and `get` (first VALUE
- *           event) from another. Started after the warren nodes are stopped, so the two never
- *           share the CPU.
+ *           event) from another. Both networks run at once and take turns operation by
+ *           operation (who goes first alternates), so both see the same machine load.
  *   fresh:  after the warren measurements, a new warren node bootstrapped (its `bootstrap`
  *           config, as `warren start -b`) from two nodes of the network: the time from the
  *           start of createWarrenNode to its first successful fetch of a key stored elsewhere.
@@ -109,57 +109,66 @@ async function retry<T> (fn: () => Promise<T>, what: string, tries = 3): Promise
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
-async function warrenLatency (a: Args, edges: Array<[number, number]>, ops: ReturnType<typeof operations>): Promise<{ latency: Latency, putMedianMs: number, fresh: Record<string, unknown> }> {
+/** One of the two systems measured side by side: put a value, fetch it elsewhere, stop. */
+interface System {
+  put: (op: Op, i: number) => Promise<void>
+  /** Whether the value came back equal (within 30 s). */
+  get: (op: Op, i: number) => Promise<boolean>
+  stop: () => Promise<void>
+}
+
+type Op = ReturnType<typeof operations>[number]
+
+async function warrenSystem (a: Args, edges: Array<[number, number]>): Promise<System & { net: Awaited<ReturnType<typeof createNetwork>>, uris: string[] }> {
   const net = await createNetwork(a.nodes)
+  const uris: string[] = []
   try {
     for (const [x, y] of edges) await retry(async () => { await net.connect(x, y) }, `warren link ${x}-${y}`)
-    const ms: number[] = []
-    const putMs: number[] = []
-    const uris: string[] = []
-    for (const op of ops) {
-      let t = performance.now()
-      const { uri } = await net.nodes[op.from].client.put([op.value], { htl: PUT_HTL })
-      putMs.push(performance.now() - t)
-      uris.push(uri)
-      t = performance.now()
-      try {
-        const got = await net.nodes[op.to].client.get(uri, { signal: AbortSignal.timeout(30_000) })
-        if (equal(got, op.value)) ms.push(performance.now() - t)
-      } catch {}
-    }
-
-    // A fresh node, bootstrapped from two nodes of the network, fetches a key stored elsewhere.
-    const boot = [net.nodes[0], net.nodes[Math.floor(a.nodes / 2)]].map((n) => n.libp2p.getMultiaddrs()[0].toString())
-    const start = performance.now()
-    const { node, dir } = await createNode({ config: { bootstrap: boot } })
-    const startedMs = performance.now() - start
-    let tries = 0
-    let firstFetchMs = NaN
-    try {
-      const uri = uris[uris.length - 1]
-      while (performance.now() - start < 60_000) {
-        tries++
-        try {
-          const got = await node.client.get(uri, { signal: AbortSignal.timeout(5_000) })
-          if (equal(got, ops[ops.length - 1].value)) {
-            firstFetchMs = performance.now() - start
-            break
-          }
-        } catch {
-          // Not connected yet: try again as soon as a neighbour is there.
-          await until(() => node.service.core.table.size > 0, 10_000, 'a neighbour').catch(() => {})
-          await new Promise((resolve) => setTimeout(resolve, 20))
-        }
-      }
-    } finally {
-      await node.stop()
-      await removeTempDir(dir)
-    }
-    const median = [...putMs].sort((x, y) => x - y)[Math.floor(putMs.length / 2)]
-    return { latency: summarise(ms, ops.length), putMedianMs: Math.round(median * 10) / 10, fresh: { bootstrapPeers: 2, startMs: Math.round(startedMs), firstFetchMs: Math.round(firstFetchMs), tries } }
-  } finally {
+  } catch (err) {
     await net.stop()
+    throw err
   }
+  return {
+    net,
+    uris,
+    put: async (op, i) => { uris[i] = (await net.nodes[op.from].client.put([op.value], { htl: PUT_HTL })).uri },
+    get: async (op, i) => equal(await net.nodes[op.to].client.get(uris[i], { signal: AbortSignal.timeout(30_000) }), op.value),
+    stop: async () => { await net.stop() }
+  }
+}
+
+/**
+ * A freshly started warren node, bootstrapped from two nodes of `net` (as `warren start -b`):
+ * the time from the start of createWarrenNode to its first successful fetch of `uri`.
+ */
+async function freshNode (net: Awaited<ReturnType<typeof createNetwork>>, uri: string, value: Uint8Array): Promise<Record<string, unknown>> {
+  const n = net.nodes.length
+  const boot = [net.nodes[0], net.nodes[Math.floor(n / 2)]].map((node) => node.libp2p.getMultiaddrs()[0].toString())
+  const start = performance.now()
+  const { node, dir } = await createNode({ config: { bootstrap: boot } })
+  const startedMs = performance.now() - start
+  let tries = 0
+  let firstFetchMs = NaN
+  try {
+    while (performance.now() - start < 60_000) {
+      tries++
+      try {
+        const got = await node.client.get(uri, { signal: AbortSignal.timeout(5_000) })
+        if (equal(got, value)) {
+          firstFetchMs = performance.now() - start
+          break
+        }
+      } catch {
+        // Not connected yet: try again as soon as a neighbour is there.
+        await until(() => node.service.core.table.size > 0, 10_000, 'a neighbour').catch(() => {})
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+  } finally {
+    await node.stop()
+    await removeTempDir(dir)
+  }
+  return { bootstrapPeers: 2, startMs: Math.round(startedMs), firstFetchMs: Math.round(firstFetchMs), tries }
 }
 
 async function kadNode (): Promise<Libp2p<{ dht: KadDHT }>> {
@@ -187,38 +196,62 @@ async function kadNode (): Promise<Libp2p<{ dht: KadDHT }>> {
   return node as unknown as Libp2p<{ dht: KadDHT }>
 }
 
-async function kadLatency (a: Args, edges: Array<[number, number]>, ops: ReturnType<typeof operations>): Promise<{ latency: Latency, putMedianMs: number }> {
+async function kadSystem (a: Args, edges: Array<[number, number]>): Promise<System> {
   const nodes = await Promise.all(Array.from({ length: a.nodes }, kadNode))
+  const stop = async (): Promise<void> => { await Promise.all(nodes.map(async (n) => { await Promise.resolve(n.stop()).catch(() => {}) })) }
   try {
     for (const [x, y] of edges) await retry(async () => await nodes[x].dial(nodes[y].getMultiaddrs()[0]), `kad link ${x}-${y}`)
     // Routing tables fill from identify on the graph's links, then from a refresh.
     await until(() => nodes.every((n) => (n.services.dht as unknown as { routingTable: { size: number } }).routingTable.size > 0), 30_000, 'kad routing tables')
     await Promise.all(nodes.map(async (n) => { await Promise.resolve(n.services.dht.refreshRoutingTable()).catch(() => {}) }))
-    const ms: number[] = []
-    const putMs: number[] = []
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]
-      const key = new TextEncoder().encode(`/bench/${a.seed}-${i}`)
-      let t = performance.now()
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  const key = (i: number): Uint8Array => new TextEncoder().encode(`/bench/${a.seed}-${i}`)
+  return {
+    put: async (op, i) => {
       try {
-        for await (const _ of nodes[op.from].services.dht.put(key, op.value, { signal: AbortSignal.timeout(30_000) })) { /* run the query to its end */ }
+        for await (const _ of nodes[op.from].services.dht.put(key(i), op.value, { signal: AbortSignal.timeout(30_000) })) { /* run the query to its end */ }
       } catch {}
-      putMs.push(performance.now() - t)
+    },
+    get: async (op, i) => {
+      for await (const ev of nodes[op.to].services.dht.get(key(i), { signal: AbortSignal.timeout(30_000) })) {
+        if (ev.name === 'VALUE') return equal(ev.value, op.value)
+      }
+      return false
+    },
+    stop
+  }
+}
+
+/**
+ * Both systems run at once and take turns, operation by operation (warren first on even
+ * operations, kad-dht first on odd ones), so a change of the machine's load during the run
+ * weighs on both alike.
+ */
+async function sideBySide (ops: Op[], systems: System[], names: string[]): Promise<Array<{ latency: Latency, putMedianMs: number }>> {
+  const fetchMs: number[][] = systems.map(() => [])
+  const putMs: number[][] = systems.map(() => [])
+  for (let i = 0; i < ops.length; i++) {
+    const order = i % 2 === 0 ? systems.map((_, j) => j) : systems.map((_, j) => systems.length - 1 - j)
+    for (const j of order) {
+      let t = performance.now()
+      await systems[j].put(ops[i], i).catch((err: Error) => { process.stderr.write(`${names[j]} put ${i} failed: ${err.message}\n`) })
+      putMs[j].push(performance.now() - t)
       t = performance.now()
       try {
-        for await (const ev of nodes[op.to].services.dht.get(key, { signal: AbortSignal.timeout(30_000) })) {
-          if (ev.name === 'VALUE') {
-            if (equal(ev.value, op.value)) ms.push(performance.now() - t)
-            break
-          }
-        }
-      } catch {}
+        if (await systems[j].get(ops[i], i)) fetchMs[j].push(performance.now() - t)
+        else process.stderr.write(`${names[j]} get ${i}: no value or a different one\n`)
+      } catch (err) {
+        process.stderr.write(`${names[j]} get ${i} failed: ${(err as Error).message}\n`)
+      }
     }
-    const median = [...putMs].sort((x, y) => x - y)[Math.floor(putMs.length / 2)]
-    return { latency: summarise(ms, ops.length), putMedianMs: Math.round(median * 10) / 10 }
-  } finally {
-    await Promise.all(nodes.map(async (n) => { await Promise.resolve(n.stop()).catch(() => {}) }))
   }
+  return systems.map((_, j) => {
+    const median = [...putMs[j]].sort((x, y) => x - y)[Math.floor(putMs[j].length / 2)]
+    return { latency: summarise(fetchMs[j], ops.length), putMedianMs: Math.round(median * 10) / 10 }
+  })
 }
 
 const CLI = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
@@ -284,16 +317,31 @@ async function main (): Promise<void> {
   const rand = seededRng(a.seed)
   const edges = randomGraph(a.nodes, a.degree, rand)
   const ops = operations(a.nodes, a.ops, rand)
-  const warren = await warrenLatency(a, edges, ops)
-  // Each part's figures on stderr as soon as they are known: a long run that fails later keeps them.
-  process.stderr.write(`warren: ${JSON.stringify(warren)}\n`)
-  const kad = await kadLatency(a, edges, ops)
-  process.stderr.write(`kad: ${JSON.stringify(kad)}\n`)
+  const load0 = loadavg()[0]
+  const w = await warrenSystem(a, edges)
+  let warrenResult: { latency: Latency, putMedianMs: number }
+  let kad: { latency: Latency, putMedianMs: number }
+  let fresh: Record<string, unknown>
+  try {
+    const k = await kadSystem(a, edges)
+    try {
+      [warrenResult, kad] = await sideBySide(ops, [w, k], ['warren', 'kad-dht'])
+    } finally {
+      await k.stop()
+    }
+    // Each part's figures on stderr as soon as they are known: a long run that fails later keeps them.
+    process.stderr.write(`warren: ${JSON.stringify(warrenResult)}\nkad: ${JSON.stringify(kad)}\n`)
+    fresh = await freshNode(w.net, w.uris[ops.length - 1], ops[ops.length - 1].value)
+  } finally {
+    await w.stop()
+  }
+  const load1 = loadavg()[0]
+  const warren = { ...warrenResult, fresh }
   const idle = await idleCliRss(a.idleS)
   const perNode = await marginalRss(a)
   const ratio = (x: number, y: number): number => Math.round(x / y * 10) / 10
   console.log(JSON.stringify({
-    setup: { nodes: a.nodes, links: edges.length, degree: a.degree, ops: a.ops, valueBytes: VALUE_BYTES, warrenPutHtl: PUT_HTL, seed: a.seed, node: process.version, loadAverage1m: Math.round(loadavg()[0] * 10) / 10 },
+    setup: { nodes: a.nodes, links: edges.length, degree: a.degree, ops: a.ops, valueBytes: VALUE_BYTES, warrenPutHtl: PUT_HTL, seed: a.seed, node: process.version, loadAverage1m: { start: Math.round(load0 * 10) / 10, end: Math.round(load1 * 10) / 10 }, interleaved: true },
     warren: { fetch: warren.latency, putMedianMs: warren.putMedianMs },
     kadDht: { fetch: kad.latency, putMedianMs: kad.putMedianMs },
     kadOverWarren: { median: ratio(kad.latency.medianMs, warren.latency.medianMs), p95: ratio(kad.latency.p95Ms, warren.latency.p95Ms) },

@@ -74,7 +74,16 @@ async function client (a: Args): Promise<void> {
   const start = peak
   let livePeak = 0
   let liveAtPeak = {}
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 50)
+  // What the process held when its RSS peaked: V8's heap, ArrayBuffers, and the rest (native:
+  // LevelDB's memtables and caches, the codec's WebAssembly memory, malloc's free lists).
+  let atRssPeak = {}
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage()
+    if (m.rss <= peak) return
+    peak = m.rss
+    const mib = (b: number): number => Math.round(b / 2 ** 20)
+    atRssPeak = { heapTotal: mib(m.heapTotal), arrayBuffers: mib(m.arrayBuffers), otherExternal: mib(m.external - m.arrayBuffers), native: mib(m.rss - m.heapTotal - m.external) }
+  }, 50)
   // Live memory (after a full GC) every 2 s: what the transfer really holds, apart from garbage.
   const { setFlagsFromString } = await import('node:v8')
   const { runInNewContext } = await import('node:vm')
@@ -111,7 +120,7 @@ async function client (a: Args): Promise<void> {
     }
     const ms = performance.now() - t
     const mem = process.memoryUsage()
-    process.send!({ ...out, ms: Math.round(ms), MBps: Math.round(bytes / 1e6 / (ms / 1000) * 10) / 10, rssMiB: { start: Math.round(start / 2 ** 20), peak: Math.round(peak / 2 ** 20) }, liveAfterGcPeakMiB: Math.round(livePeak / 2 ** 20), liveAtPeak, endMiB: { heapUsed: Math.round(mem.heapUsed / 2 ** 20), arrayBuffers: Math.round(mem.arrayBuffers / 2 ** 20) } })
+    process.send!({ ...out, ms: Math.round(ms), MBps: Math.round(bytes / 1e6 / (ms / 1000) * 10) / 10, rssMiB: { start: Math.round(start / 2 ** 20), peak: Math.round(peak / 2 ** 20), atPeak: atRssPeak }, liveAfterGcPeakMiB: Math.round(livePeak / 2 ** 20), liveAtPeak, endMiB: { heapUsed: Math.round(mem.heapUsed / 2 ** 20), arrayBuffers: Math.round(mem.arrayBuffers / 2 ** 20) } })
   } finally {
     clearInterval(sampler)
     clearInterval(live)

@@ -119,12 +119,26 @@ export const STORE_BATCH_MAX_BLOCKS = 4
  * measures the store). Costs up to twice this in memory while a full memtable is compacted.
  */
 export const STORE_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
+/**
+ * The client cache's memtable: LevelDB's default. The client cache takes every block of the
+ * node's own puts and gets (a 256 MiB put writes 512 MiB of data and check blocks into it), so
+ * its memtable, and the full one being compacted beside it, count whole in the peak RSS of a
+ * transfer: 2 x 16 MiB with the store's setting, 2 x 4 MiB with this one (docs/benchmarks.md).
+ */
+export const CLIENT_CACHE_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
 /** Window of the node page's recent request statistics. */
 export const RECENT_STATS_WINDOW_MS = 5 * 60_000
 /** Largest JSON body accepted by POST /api/v1/site. */
 export const MAX_SITE_JSON_BYTES = 16 * 1024 * 1024
-/** Concurrent block transfers of one client put/get. */
-export const CLIENT_CONCURRENCY = 8
+/**
+ * Concurrent block transfers of one client put/get. More operations in flight share the link
+ * layer's writes (link.ts writes all queued frames once per event-loop turn) and hide the
+ * chain's round trips: bench/chain.ts in one process, CPU seconds of a 16 MiB get at 8 / 16 / 32
+ * blocks in flight 4.6-4.9 / 3.6 / 3.1-3.3, of an 8 MiB put 8.4 / 7.2 / 5.9 (load ~20,
+ * docs/benchmarks.md). 24 leaves a quarter of a neighbour's per-peer slots (MAX_OPS_PER_PEER)
+ * to the operations it relays for others while one transfer runs.
+ */
+export const CLIENT_CONCURRENCY = 24
 
 // Split files with FEC (src/client/splitfile.ts, docs/fec.md).
 /** Data blocks per FEC segment (k): any k of a segment's k + m blocks rebuild it. */

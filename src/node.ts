@@ -17,7 +17,7 @@ import { dcutr } from '@libp2p/dcutr'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
-import { DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
+import { CLIENT_CACHE_WRITE_BUFFER_BYTES, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
 import { networkProfile } from './routing/profiles.js'
 import { Announcer } from './protocol/announcer.js'
 import { NodeLocation } from './protocol/location.js'
@@ -311,7 +311,8 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
   try {
     // Plain LRU, apart from the store: peers' requests never read it (issue 11, finding 6).
     clientCache = await BlockStore.open(join(config.dataDir, 'client-cache'), {
-      capacityBytes: config.clientCacheBytes, keepFraction: 0, logger: log.child({ component: 'warren:client-cache' })
+      capacityBytes: config.clientCacheBytes, keepFraction: 0, logger: log.child({ component: 'warren:client-cache' }),
+      leveldb: { writeBufferSize: CLIENT_CACHE_WRITE_BUFFER_BYTES }
     })
     const libp2p = await createLibp2p({
       privateKey,

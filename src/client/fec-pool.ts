@@ -39,8 +39,14 @@ export interface FecPoolStats {
   fallbacks: number
 }
 
-/** Worker V8 limits: the blocks live in ArrayBuffers and WebAssembly memory, not on the heap. */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 }
+/**
+ * Worker V8 limits: the blocks live in ArrayBuffers and WebAssembly memory, not on the heap, so
+ * a worker's heap stays small and a low cap makes V8 collect it early. Old space 64 -> 16 MiB:
+ * peak RSS of a 64 MiB transfer (bench/transfer-memory.ts, one run each, load 5-12) put node
+ * 223 -> 214 MiB, get node 206 -> 170 MiB. A job that still ran out would be redone on the
+ * calling thread (see above).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 }
 
 export class FecPool {
   readonly threads: number

@@ -155,6 +155,10 @@ export class LinkSession {
   private readonly creditWaiters = new Waiters()
   private readonly slotWaiters = new Waiters()
   private ended?: Error
+  /** Frames waiting for this turn's write (`enqueue`). */
+  private queued?: Uint8ArrayList
+  /** The stream's last write asked for a drain: senders wait for it. */
+  private blocked = false
 
   constructor (init: LinkSessionInit) {
     this.init = init
@@ -204,7 +208,8 @@ export class LinkSession {
   /**
    * Send a LinkFrame on `to` (a channel, or 0 for credit). A `frame` costs its bytes of credit
    * (waited for, by `signal`); control frames are free. The Frame is encoded once and sent
-   * beside the link header, not copied.
+   * beside the link header, not copied. Frames are queued and written together once per turn
+   * of the event loop (`flush`); a sender waits while the stream asks for a drain.
    */
   async send (to: LinkChannel | 0, flags: number, frame: Frame | undefined, signal?: AbortSignal): Promise<void> {
     if (this.ended !== undefined) throw this.ended
@@ -236,14 +241,37 @@ export class LinkSession {
       out.append(FRAME_TAG, varint(body.byteLength), body)
       this.credit -= out.byteLength
     }
-    let ready: boolean
+    this.enqueue(lp.encode.single(out))
+    if (this.blocked) await this.stream.onDrain({ signal })
+  }
+
+  /**
+   * Queue `bytes` for this turn's write. Every frame written on its own cost a yamux frame, a
+   * Noise message (a cipher set up per message) and a socket write: a block's hop took three
+   * or four of them (request, answer, FIN, credit), where a raw stream pays one per 64 KiB.
+   * Written together, the frames of all the operations on the link share them.
+   */
+  private enqueue (bytes: Uint8ArrayList): void {
+    if (this.queued === undefined) {
+      this.queued = new Uint8ArrayList()
+      setImmediate(() => { this.flush() })
+    }
+    this.queued.append(bytes)
+  }
+
+  private flush (): void {
+    const queued = this.queued
+    this.queued = undefined
+    if (queued === undefined || this.ended !== undefined) return
     try {
-      ready = this.stream.send(lp.encode.single(out))
+      this.blocked = !this.stream.send(queued)
     } catch (err: any) {
       this.end(err, true)
-      throw err
+      return
     }
-    if (!ready) await this.stream.onDrain({ signal })
+    if (this.blocked) {
+      this.stream.onDrain().then(() => { this.blocked = false }, () => {})
+    }
   }
 
   /** The driver read `cost` bytes of frames: grant them back (now, or with the next frame back). */
@@ -322,6 +350,9 @@ export class LinkSession {
   }
 
   private end (reason: Error, reset: boolean): void {
+    if (this.ended !== undefined) return
+    // A graceful end still writes what was queued (a last answer, a FIN).
+    if (!reset) this.flush()
     if (this.ended !== undefined) return
     this.ended = reason
     for (const ch of this.channels.values()) ch.gone(reason)

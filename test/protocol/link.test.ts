@@ -114,4 +114,23 @@ describe('link sessions', () => {
     assert.ok(closed)
     await until(() => acceptor!.size === 0 && opener.size === 0, 5_000, 'both ends to forget the channel')
   })
+
+  // Last: it opens a second link stream, whose acceptor replaces `acceptor`.
+  it('writes the frames of one event-loop turn together, in one write to the stream', async () => {
+    const stream = await y.dialProtocol(x.getMultiaddrs()[0], LINK_PROTOCOL)
+    let writes = 0
+    const send = stream.send.bind(stream)
+    stream.send = (data) => {
+      writes++
+      return send(data)
+    }
+    const session = new LinkSession({ peer: x.peerId.toString(), stream, opener: true, log })
+    const channels = await Promise.all(Array.from({ length: 10 }, async () => await session.openChannel()))
+    await Promise.all(channels.map(async (ch, i) => { await ch.write(big(100 + i, 1000), {}) }))
+    await until(() => atX.length === 10, 5_000, 'ten channels at X')
+    const messages = await Promise.all(atX.splice(0).map(async (there) => (await there.read({})).error?.message))
+    assert.deepEqual(messages, channels.map((_, i) => big(100 + i, 1000).error?.message), 'every frame arrived, in order')
+    assert.equal(writes, 1, 'ten frames of ten channels went out in one write')
+    session.abort(new Error('test over'))
+  })
 })
