@@ -26,7 +26,7 @@ describe('routing profiles', () => {
 
   it('improved is network plus exactly LRU refresh on forward, no source reset and inserts that backtrack even home', () => {
     const diff = Object.entries(improvedProfile.core).filter(([k, v]) => networkProfile.core[k as keyof typeof networkProfile.core] !== v)
-    assert.deepEqual(Object.fromEntries(diff), { refreshOnForward: true, sourceResetProb: 0, insertBacktrackBelowHtl: Infinity })
+    assert.deepEqual(Object.fromEntries(diff), { refreshOnForward: true, sourceResetProb: 0, insertBacktrack: true })
     assert.deepEqual(improvedProfile.announce, networkProfile.announce)
     assert.deepEqual(improvedProfile.store, networkProfile.store)
   })
