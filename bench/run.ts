@@ -38,6 +38,9 @@ const BENCHES: Record<string, BenchSpec> = {
   'sim-faults': { about: 'fault tolerance at one removal fraction', full: ['{}', '{}', '1', '10', '0', '0.3', '1000'], quick: ['{}', '{}', '1', '1', '0', '0.3', '20'] },
   churn: { about: 'churn: nodes in their own processes, 30 % SIGKILLed, retrievability, deadlines, memory', full: ['--nodes', '40', '--ops', '80', '--small', '20', '--multi', '4', '--htl', '10'], quick: ['--nodes', '4', '--ops', '4', '--small', '2', '--multi', '1', '--multi-kib', '64', '--htl', '4'] },
   'crash-load': { about: 'SIGKILL of a node under concurrent local and peer load: verify, reopen, acknowledged puts', full: ['--rounds', '20'], quick: ['--rounds', '1', '--peers', '1', '--concurrency', '4', '--multi-kib', '64', '--min-kill-ms', '1000', '--max-kill-ms', '3000'] },
+  tunnel: { about: 'a file fetched through a trusted peer two middlemen away vs the same route without the tunnel', full: ['--mib', '64', '--rounds', '2'], quick: ['--mib', '1', '--rounds', '1'] },
+  'frame-sizes': { about: 'wire frame sizes of a mixed workload and the bandwidth cost of padding', full: ['--mib', '64'], quick: ['--mib', '1'] },
+  'anonymity-messages': { about: 'messages per operation under the node\'s HTL rules (simulator)', full: ['300', '1'], quick: ['40', '1'] },
   'sim-minimal': { about: 'an independent minimal model of the 2001 convergence experiment (Fig. 2)', full: ['10', '5000'], quick: ['1', '300', '{"nodes":200}'] }
 }
 
