@@ -677,7 +677,6 @@ export class NodeCore<P> {
     return o.insertBacktrack && op.htlIn < o.insertBacktrackBelowHtl && op.tried.size > 0
   }
 
-  /** HTL (or time) ran out. */
   /**
    * Time (not HTL) ran out: an earlier child was slow. Not a DataNotFound — nothing is
    * recorded in the failure table (one slow peer must not make a key fail everywhere for
