@@ -12,6 +12,7 @@ import { FrameType, requestFrame } from '../../src/protocol/messages.js'
 import { exchange, link } from '../../src/protocol/stream.js'
 import { createNetwork, createNode, ring, until } from './network.js'
 import { Tap } from '../tunnel/tap.js'
+import { decode, encodingLength } from 'uint8-varint'
 import type { TestNetwork } from './network.js'
 import type { WarrenNode } from '../../src/node.js'
 
@@ -26,24 +27,21 @@ export interface FrameCensus {
   frames: number
 }
 
-/** Lengths of the varint-length-prefixed frames in `bytes`: each frame's total size. */
-export function frameTotals (bytes: Buffer): number[] {
-  const out: number[] = []
-  let o = 0
-  while (o < bytes.length) {
-    const start = o
-    let len = 0
-    let shift = 0
-    for (;;) {
-      const b = bytes[o++]
-      len += (b & 0x7f) * 2 ** shift
-      shift += 7
-      if ((b & 0x80) === 0) break
-    }
+/** The bodies of the varint-length-prefixed frames in `bytes` (one direction of a stream). */
+export function splitFrames (bytes: Buffer): Buffer[] {
+  const out: Buffer[] = []
+  for (let o = 0; o < bytes.length;) {
+    const len = decode(bytes, o)
+    o += encodingLength(len)
+    out.push(bytes.subarray(o, o + len))
     o += len
-    out.push(o - start)
   }
   return out
+}
+
+/** Lengths of the varint-length-prefixed frames in `bytes`: each frame's total size. */
+export function frameTotals (bytes: Buffer): number[] {
+  return splitFrames(bytes).map((body) => encodingLength(body.byteLength) + body.byteLength)
 }
 
 /** Every frame each tapped node sent on a /warren/* stream (each frame is sent by exactly one node). */

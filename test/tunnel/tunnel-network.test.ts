@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { parseUri } from '../../src/keys/uri.js'
 import { TunnelFrame } from '../../proto/tunnel.js'
 import { CHUNK_SIZE_CLASSES, TAG_BYTES, TUNNEL_PROTOCOL, TUNNEL_SIZE_CLASSES } from '../../src/tunnel/constants.js'
+import { splitFrames } from '../helpers/mixed-workload.js'
 import { serveOwnBlocks } from '../helpers/network.js'
 import { randomBytes } from '../helpers/seed.js'
 import { Tap, tunnelChain } from './tap.js'
@@ -30,21 +31,7 @@ async function collect (it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 /** The varint-length-prefixed frames in one direction of a stream. */
 function frames (bytes: Buffer): TunnelFrame[] {
-  const out: TunnelFrame[] = []
-  let o = 0
-  while (o < bytes.length) {
-    let len = 0
-    let shift = 0
-    for (;;) {
-      const b = bytes[o++]
-      len += (b & 0x7f) * 2 ** shift
-      shift += 7
-      if ((b & 0x80) === 0) break
-    }
-    out.push(TunnelFrame.decode(bytes.subarray(o, o + len)))
-    o += len
-  }
-  return out
+  return splitFrames(bytes).map((body) => TunnelFrame.decode(body))
 }
 
 /** Windows of `data` that must never cross a middleman in the clear. */
