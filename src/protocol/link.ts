@@ -25,11 +25,13 @@
  */
 import * as lp from 'it-length-prefixed'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { encode, encodingLength } from 'uint8-varint'
 import { Frame, LinkFrame } from '../../proto/warren.js'
 import { LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_FRAME_BYTES, MAX_LINK_CHANNELS } from '../constants.js'
 import { errorFrame, ProtocolViolation, WireError } from './messages.js'
 import { LINK_FRAME_PADDING, MAX_PADDED_FRAME_BYTES, paddingFor } from './padding.js'
 import { noteWireError } from './stream.js'
+import { Waiters } from '../util/waiters.js'
 import type { Link, WireErrorHook } from './stream.js'
 import type { Logger, Stream } from '@libp2p/interface'
 
@@ -57,17 +59,6 @@ const MAX_QUEUED_FRAMES = 2
 
 const EMPTY = new Uint8Array(0)
 
-/** `n` (a frame length, < 2^28) as a protobuf varint. */
-function varint (n: number): Uint8Array<ArrayBuffer> {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80)
-    n >>>= 7
-  }
-  out.push(n)
-  return Uint8Array.from(out)
-}
-
 /**
  * Credit a LinkFrame carrying a `frame`-byte Frame may need: its padded size (padding.ts) with the
  * largest header. Throws FrameTooLarge, before anything is sent, when even the smallest header
@@ -80,44 +71,6 @@ function paddedBound (frame: number): number {
   } catch {
     paddingFor(frame + 8, LINK_FRAME_PADDING)
     return MAX_PADDED_FRAME_BYTES
-  }
-}
-
-/** A one-shot wake-up list: waiters resolve on `wake`, reject on `fail`, leave on abort. */
-class Waiters {
-  private list: Array<{ resolve: () => void, reject: (err: unknown) => void }> = []
-
-  get length (): number {
-    return this.list.length
-  }
-
-  async wait (signal: AbortSignal | undefined): Promise<void> {
-    signal?.throwIfAborted()
-    await new Promise<void>((resolve, reject) => {
-      const entry = {
-        resolve: () => { cleanup(); resolve() },
-        reject: (err: unknown) => { cleanup(); reject(err) }
-      }
-      const onAbort = (): void => {
-        this.list = this.list.filter((e) => e !== entry)
-        entry.reject(signal?.reason)
-      }
-      const cleanup = (): void => { signal?.removeEventListener('abort', onAbort) }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.list.push(entry)
-    })
-  }
-
-  wake (): void {
-    const list = this.list
-    this.list = []
-    for (const e of list) e.resolve()
-  }
-
-  fail (err: unknown): void {
-    const list = this.list
-    this.list = []
-    for (const e of list) e.reject(err)
   }
 }
 
@@ -232,13 +185,13 @@ export class LinkSession {
     }
     const credit = this.owed
     this.owed = 0
-    const frameBytes = body === undefined ? 0 : FRAME_TAG.byteLength + varint(body.byteLength).byteLength + body.byteLength
+    const frameBytes = body === undefined ? 0 : FRAME_TAG.byteLength + encodingLength(body.byteLength) + body.byteLength
     // Padded to a size class (padding.ts): the header is encoded once bare to measure it.
     const fit = paddingFor(LinkFrame.encode({ channel, flags, credit, padding: EMPTY }).byteLength + frameBytes, LINK_FRAME_PADDING)
     const header = LinkFrame.encode(fit === undefined ? { channel, flags, credit, padding: EMPTY } : { channel, flags, credit, padding: EMPTY, [fit.field]: new Uint8Array(fit.padding) })
     const out = new Uint8ArrayList(header)
     if (body !== undefined) {
-      out.append(FRAME_TAG, varint(body.byteLength), body)
+      out.append(FRAME_TAG, encode(body.byteLength), body)
       this.credit -= out.byteLength
     }
     this.enqueue(lp.encode.single(out))
