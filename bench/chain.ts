@@ -1,7 +1,7 @@
 /**
  * Benchmark: put then get of a file through a chain of warren nodes (A - B - C - D, three
  * hops), side by side with a raw libp2p stream between two of the same nodes, in one run.
- * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 64] [--hops 3] [--procs] [--phases put,get,raw]
+ * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 64] [--hops 3] [--procs] [--phases put,get,raw,forward]
  *
  *   put: client at A inserts with HTL = hops: every block travels A -> B -> C -> D (stored on all)
  *   get: the file is inserted at D only (HTL 0), then fetched from A: every block is routed
@@ -10,9 +10,12 @@
  *   direct route to D and every block really crosses the chain.
  *   putLocal: the get's file put at D with HTL 0 (FEC, encryption, store; no network)
  *   raw: one libp2p stream A -> B moving the same number of bytes (64 KiB writes)
+ *   forward: the same bytes A -> B -> C -> D through plain byte forwarders on libp2p streams
+ *        (each middle node pipes one stream into the next, with back-pressure): what the
+ *        transport alone allows over these hops, the ceiling for a get or put through them
  *   --procs: each node in its own process (this script forks itself with --child), closer to
  *   a deployment; without it all nodes share this process.
- *   --phases: run only some of put, get (with its putLocal) and raw (profiling one phase).
+ *   --phases: run only some of put, get (with its putLocal), raw and forward (profiling one phase).
  */
 import { fork } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -26,6 +29,7 @@ import type { ChildProcess } from 'node:child_process'
 import type { Stream } from '@libp2p/interface'
 
 const RAW_PROTOCOL = '/warren-bench/raw/1.0.0'
+const FORWARD_PROTOCOL = '/warren-bench/forward/1.0.0'
 
 function nodeOptions (bytes: number): TestNetworkOptions {
   return { config: { storeBytes: 4 * bytes + 64 * 1024 * 1024 }, core: { probabilisticHtl: false, sourceResetProb: 1 } }
@@ -41,10 +45,38 @@ async function rawSink (node: WarrenNode): Promise<void> {
   })
 }
 
-/** Send `bytes` on one stream from `from` to the node at `addr` (serving rawSink): ms until it counted them all. */
-async function rawStream (from: WarrenNode, addr: string, bytes: number): Promise<number> {
+/** Copy everything `from` carries into `to` as it arrives, waiting whenever `to` asks for a drain. */
+async function pipe (from: Stream, to: Stream): Promise<void> {
+  for await (const chunk of from) {
+    if (!to.send(chunk)) await to.onDrain()
+  }
+  await to.close()
+}
+
+/**
+ * Serve FORWARD_PROTOCOL on `node`: with a next hop set (`next()`), pipe each stream into a new
+ * stream to it and its answer back; without one, count the bytes like rawSink.
+ */
+async function forwarder (node: WarrenNode, next: () => string | undefined): Promise<void> {
   const { multiaddr } = await import('@multiformats/multiaddr')
-  const stream = await from.libp2p.dialProtocol(multiaddr(addr), RAW_PROTOCOL)
+  await node.libp2p.handle(FORWARD_PROTOCOL, async (stream: Stream) => {
+    const to = next()
+    if (to === undefined) {
+      let received = 0
+      for await (const chunk of stream) received += chunk.byteLength
+      stream.send(new TextEncoder().encode(String(received)))
+      await stream.close()
+      return
+    }
+    const out = await node.libp2p.dialProtocol(multiaddr(to), FORWARD_PROTOCOL)
+    await Promise.all([pipe(stream, out), pipe(out, stream)])
+  })
+}
+
+/** Send `bytes` on one stream of `protocol` from `from` to the node at `addr`: ms until the far end counted them all. */
+async function rawStream (from: WarrenNode, addr: string, bytes: number, protocol = RAW_PROTOCOL): Promise<number> {
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  const stream = await from.libp2p.dialProtocol(multiaddr(addr), protocol)
   const chunk = randomBytes(64 * 1024)
   const start = performance.now()
   for (let sent = 0; sent < bytes; sent += chunk.length) {
@@ -54,7 +86,7 @@ async function rawStream (from: WarrenNode, addr: string, bytes: number): Promis
   let answer = ''
   for await (const c of stream) answer += new TextDecoder().decode(c.subarray())
   const ms = performance.now() - start
-  if (Number(answer) < bytes) throw new Error(`raw stream lost data: ${answer} < ${bytes}`)
+  if (Number(answer) < bytes) throw new Error(`${protocol} stream lost data: ${answer} < ${bytes}`)
   return ms
 }
 
@@ -75,6 +107,9 @@ interface NodeOps {
   /** Move the node's own puts from its client cache into its store, where peers' requests find them. */
   serve: () => Promise<number>
   raw: (addr: string, bytes: number) => Promise<number>
+  /** Where this node's forwarder pipes to (none: it counts, as the chain's last node). */
+  setNext: (addr: string) => Promise<void>
+  forward: (addr: string, bytes: number) => Promise<number>
   rss: () => Promise<number>
   /** CPU time (user + system, all threads) of the node's process so far, ms. */
   cpu: () => Promise<number>
@@ -86,7 +121,7 @@ function cpuMs (): number {
   return (u.user + u.system) / 1000
 }
 
-function localOps (node: WarrenNode, stop: () => Promise<void>): NodeOps {
+function localOps (node: WarrenNode, stop: () => Promise<void>, setNext: (addr: string) => void): NodeOps {
   return {
     addr: node.libp2p.getMultiaddrs()[0].toString(),
     peerId: node.peerId,
@@ -111,6 +146,8 @@ function localOps (node: WarrenNode, stop: () => Promise<void>): NodeOps {
     },
     serve: async () => await serveOwnBlocks(node),
     raw: async (addr, bytes) => await rawStream(node, addr, bytes),
+    setNext: async (addr) => { setNext(addr) },
+    forward: async (addr, bytes) => await rawStream(node, addr, bytes, FORWARD_PROTOCOL),
     rss: async () => process.memoryUsage().rss,
     cpu: async () => cpuMs(),
     stop
@@ -149,6 +186,8 @@ async function childOps (bytes: number): Promise<NodeOps & { proc: ChildProcess 
     get: async (uri, htl) => await call('get', uri, htl),
     serve: async () => await call('serve'),
     raw: async (a, b) => await call('raw', a, b),
+    setNext: async (a) => await call('setNext', a),
+    forward: async (a, b) => await call('forward', a, b),
     rss: async () => await call('rss'),
     cpu: async () => await call('cpu'),
     stop: async () => {
@@ -163,10 +202,12 @@ async function childOps (bytes: number): Promise<NodeOps & { proc: ChildProcess 
 async function child (bytes: number): Promise<void> {
   const { node, dir } = await createNode(nodeOptions(bytes))
   await rawSink(node)
+  let next: string | undefined
+  await forwarder(node, () => next)
   const ops = localOps(node, async () => {
     await node.stop()
     await removeTempDir(dir)
-  }) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+  }, (addr) => { next = addr }) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
   process.on('message', (m: any) => {
     ops[m.cmd](...m.args).then(
       (result) => { process.send!({ seq: m.seq, result }) },
@@ -176,7 +217,7 @@ async function child (bytes: number): Promise<void> {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, hops: { type: 'string', default: '3' }, procs: { type: 'boolean', default: false }, phases: { type: 'string', default: 'put,get,raw' }, child: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, hops: { type: 'string', default: '3' }, procs: { type: 'boolean', default: false }, phases: { type: 'string', default: 'put,get,raw,forward' }, child: { type: 'boolean', default: false } } })
   const mib = Number(values.mib)
   const hops = Number(values.hops)
   const bytes = mib * 1024 * 1024
@@ -190,7 +231,9 @@ async function main (): Promise<void> {
   } else {
     const net = await createNetwork(hops + 1, nodeOptions(bytes))
     await Promise.all(net.nodes.map(rawSink))
-    nodes = net.nodes.map((n, i) => localOps(n, async () => { if (i === 0) await net.stop() }))
+    const next = new Map<WarrenNode, string>()
+    await Promise.all(net.nodes.map(async (n) => { await forwarder(n, () => next.get(n)) }))
+    nodes = net.nodes.map((n, i) => localOps(n, async () => { if (i === 0) await net.stop() }, (addr) => { next.set(n, addr) }))
   }
   try {
     for (let i = 0; i < hops; i++) {
@@ -227,6 +270,12 @@ async function main (): Promise<void> {
     const rss1 = await a.rss()
 
     const rawMs = run.has('raw') ? await phase('raw', async () => await a.raw(nodes[1].addr, bytes)) : NaN
+    let forwardMs = NaN
+    if (run.has('forward')) {
+      for (let i = 1; i < hops; i++) await nodes[i].setNext(nodes[i + 1].addr)
+      forwardMs = await phase('forward', async () => await a.forward(nodes[1].addr, bytes))
+    }
+    const ratio = (x: number, y: number): number => Math.round(x / y * 1000) / 1000
     const mbps = (ms: number): number => Math.round((bytes / 1e6) / (ms / 1000) * 10) / 10
     console.log(JSON.stringify({
       setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks > 0 ? put.blocks : stored.blocks, inProcess: !values.procs, processes: values.procs ? hops + 1 : 1, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
@@ -236,11 +285,13 @@ async function main (): Promise<void> {
       putLocal: { ms: Math.round(stored.ms), MBps: mbps(stored.ms) },
       get: { ms: Math.round(got.ms), MBps: mbps(got.ms), meanHopsPerBlock: Math.round(got.hops / Math.max(1, got.success) * 100) / 100, blocks: got.success, failedRequests: got.failure },
       rawStream: { ms: Math.round(rawMs), MBps: mbps(rawMs) },
-      ratios: { putVsRaw: Math.round(rawMs / put.ms * 1000) / 1000, getVsRaw: Math.round(rawMs / got.ms * 1000) / 1000, putLocalVsRaw: Math.round(rawMs / stored.ms * 1000) / 1000 },
+      // Plain byte forwarders over the same hops: the transport's own ceiling for the chain.
+      forwardChain: { ms: Math.round(forwardMs), MBps: mbps(forwardMs) },
+      ratios: { putVsRaw: ratio(rawMs, put.ms), getVsRaw: ratio(rawMs, got.ms), putLocalVsRaw: ratio(rawMs, stored.ms), forwardVsRaw: ratio(rawMs, forwardMs), getVsForward: ratio(forwardMs, got.ms), putVsForward: ratio(forwardMs, put.ms) },
       cpuSeconds: cpu,
       // Raw stream CPU per byte / warren CPU per byte: how much of the node's CPU a transfer
       // spends beside moving the bytes (put: FEC, 4 stores, 3 hops; get: 3 hops, 3 stores).
-      cpuRatios: { putVsRaw: Math.round(cpu.raw / cpu.put * 1000) / 1000, getVsRaw: Math.round(cpu.raw / cpu.get * 1000) / 1000 },
+      cpuRatios: { putVsRaw: ratio(cpu.raw, cpu.put), getVsRaw: ratio(cpu.raw, cpu.get), forwardVsRaw: ratio(cpu.raw, cpu.forward) },
       rssMiB: { nodeABefore: Math.round(rss0 / 2 ** 20), nodeAAfterTransfers: Math.round(rss1 / 2 ** 20) }
     }, null, 2))
   } finally {
