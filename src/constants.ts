@@ -139,6 +139,13 @@ export const MAX_SITE_JSON_BYTES = 16 * 1024 * 1024
  * to the operations it relays for others while one transfer runs.
  */
 export const CLIENT_CONCURRENCY = 24
+/**
+ * Tries of one insert whose block no peer kept (InsertNotPlacedError: every route failed, timed
+ * out or was rejected). Each try is a new operation with a new ID and a full time budget. Issue
+ * 12: the latency bench's first put lost its only hop to a timer that fired late (the event loop
+ * stalled 4-5 s) and, without a second try, that key was stored nowhere peers could fetch it.
+ */
+export const INSERT_ATTEMPTS = 2
 
 // Split files with FEC (src/client/splitfile.ts, docs/fec.md).
 /** Data blocks per FEC segment (k): any k of a segment's k + m blocks rebuild it. */

@@ -10,3 +10,15 @@ export class NotFoundError extends Error {
     this.name = 'NotFoundError'
   }
 }
+
+/**
+ * An insert placed its block on no peer: the node tried its routes and every one failed, timed
+ * out or was rejected, so the block is only in this node's client cache, which peers never read
+ * (src/routing/node-core.ts, endInsertHere).
+ */
+export class InsertNotPlacedError extends Error {
+  constructor (message: string, readonly hops: number) {
+    super(message)
+    this.name = 'InsertNotPlacedError'
+  }
+}

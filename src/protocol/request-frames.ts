@@ -8,7 +8,7 @@
  *            then on ALL_CLEAR: INSERT_DATA ->, <- INSERT_STORED
  */
 import { verifyBlock } from '../keys/block-verify.js'
-import { NotFoundError } from './errors.js'
+import { InsertNotPlacedError, NotFoundError } from './errors.js'
 import { dataFrame, expectFrame, FrameType, ProtocolViolation, WireError } from './messages.js'
 import { Block } from '../../proto/warren.js'
 import type { Frame } from './messages.js'
@@ -84,10 +84,13 @@ export async function readBlock (store: WarrenStore, key: RoutingKey): Promise<B
 export interface AllClear { depth: number, remaining: number, hops: number }
 
 /**
- * The outcome a final reply `r` means for the node's own operation: a result, or the error
- * to reject with. `block` as for replyFrame; `allClear` from the insert's ALL_CLEAR.
+ * The outcome a final reply `r` means for the node's own `kind` of operation: a result, or the
+ * error to reject with. `block` as for replyFrame; `allClear` from the insert's ALL_CLEAR.
  */
-export function localOutcome (r: Exclude<Reply<string>, { type: 'all-clear' }>, block: Block | undefined, allClear?: AllClear): { ok: RequestResult | InsertResult } | { err: Error } {
+export function localOutcome (kind: 'request' | 'insert', r: Exclude<Reply<string>, { type: 'all-clear' }>, block: Block | undefined, allClear?: AllClear): { ok: RequestResult | InsertResult } | { err: Error } {
+  if (kind === 'insert' && r.type === 'route-not-found') {
+    return { err: new InsertNotPlacedError(`the insert reached no peer that kept the block (${r.hops} hops: every route failed, timed out or was rejected); try again once the node has working neighbours`, r.hops) }
+  }
   switch (r.type) {
     case 'found':
     case 'collision':

@@ -74,6 +74,7 @@ interface OpContext extends HopLinks {
   /** Its write to the local store, once the core asked for it (see `startStore`). */
   storing?: Promise<unknown>
   local?: {
+    kind: Kind
     resolve: (v: any) => void
     reject: (e: Error) => void
     allClear?: AllClear
@@ -121,7 +122,7 @@ export class RequestInsertHandler {
     const id = randomId(this.c.rng)
     let local!: NonNullable<OpContext['local']>
     const promise = new Promise<T>((resolve, reject) => {
-      local = { resolve, reject }
+      local = { kind, resolve, reject }
       this.ctx.set(id, { key, block, local, ended: new AbortController() })
     })
     const end = (err: Error): void => {
@@ -312,7 +313,7 @@ export class RequestInsertHandler {
     const block = found ? (r.fromStore ? await readBlock(this.c.store, c.key) : c.block) : undefined
     if (to === null) {
       this.release(id)
-      const out = localOutcome(r, block, c.local!.allClear)
+      const out = localOutcome(c.local!.kind, r, block, c.local!.allClear)
       if ('ok' in out) c.local!.resolve(out.ok)
       else c.local!.reject(out.err)
       return

@@ -14,7 +14,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
-  ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, JOIN_PROTOCOL,
+  ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_ATTEMPTS, INSERT_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, JOIN_PROTOCOL,
   LINK_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_INBOUND_STREAMS, MAX_LINK_STREAMS, MAX_OPS_PER_IP, MAX_OPS_PER_PEER, MAX_OPS_TOTAL, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL
 } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
@@ -28,7 +28,7 @@ import { JoinHandler } from './join.js'
 import { NodeLocation } from './location.js'
 import { RequestInsertHandler } from './request-insert.js'
 import { Links } from './links.js'
-import { NotFoundError } from './errors.js'
+import { InsertNotPlacedError, NotFoundError } from './errors.js'
 import { PeerSlots } from './stream.js'
 import { InsertQuota } from './quota.js'
 import { Verifier } from './verifier.js'
@@ -305,12 +305,23 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     if (!verifyBlock(key, block)) throw new Error('refusing to insert a block that does not match its key')
     this.assertStarted()
     try {
-      const r = await this.ops.start<InsertResult>(key, 'insert', options.htl, block, options.signal)
+      const r = await this.placeBlock(key, block, options)
       options.onProgress?.(new CustomProgressEvent('warren:insert:result', { key, ok: true, stored: r.stored, hops: r.hops }))
       return r
     } catch (err) {
       options.onProgress?.(new CustomProgressEvent('warren:insert:result', { key, ok: false, stored: 0, hops: hopsOf(err) }))
       throw err
+    }
+  }
+
+  /** Insert `block`, starting again (a new operation) while no peer kept it, up to INSERT_ATTEMPTS tries. */
+  private async placeBlock (key: RoutingKey, block: Block, options: NetworkOptions): Promise<InsertResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ops.start<InsertResult>(key, 'insert', options.htl, block, options.signal)
+      } catch (err) {
+        if (!(err instanceof InsertNotPlacedError) || attempt >= INSERT_ATTEMPTS) throw err
+      }
     }
   }
 
@@ -324,7 +335,7 @@ const NO_CLIENT_CACHE: WarrenStore = { has: () => false, get: async () => undefi
 
 /** Hops an operation took before it failed (known when the network answered "not found"). */
 function hopsOf (err: unknown): number {
-  return err instanceof NotFoundError ? err.hops : 0
+  return err instanceof NotFoundError || err instanceof InsertNotPlacedError ? err.hops : 0
 }
 
 /** The libp2p service factory: `services: { warren: warren(init) }`. */

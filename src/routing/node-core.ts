@@ -621,10 +621,7 @@ export class NodeCore<P> {
       if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
         this.failures.record(op.key.hex, op.htlIn, this.now())
       }
-      if (op.kind === 'insert' && (op.from === null || !this.insertBacktracks(op))) {
-        op.phase = 'awaiting-data'
-        return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
-      }
+      if (op.kind === 'insert' && (op.from === null || !this.insertBacktracks(op))) return this.endInsertHere(op)
       return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
     }
     op.tried.add(next)
@@ -684,22 +681,36 @@ export class NodeCore<P> {
    * ends its path here.
    */
   private outOfTime (op: Op<P>): Array<Action<P>> {
-    if (op.kind === 'insert') {
-      op.phase = 'awaiting-data'
-      return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
-    }
+    if (op.kind === 'insert') return this.endInsertHere(op)
     return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
   }
 
   private exhausted (op: Op<P>): Array<Action<P>> {
-    if (op.kind === 'insert') {
-      op.phase = 'awaiting-data'
-      return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: 0, hops: op.hops } }]
-    }
+    if (op.kind === 'insert') return this.endInsertHere(op)
     // A failure learnt only from failure tables is passed on as such and recorded nowhere.
     if (op.onlyRecentlyFailed === true) return this.finish(op, { type: 'not-found', hops: op.hops, recentlyFailed: true })
     if (this.options.failureTableSize > 0) this.failures.record(op.key.hex, op.htlIn, this.now())
     return this.finish(op, { type: 'not-found', hops: op.hops })
+  }
+
+  /**
+   * An insert's path ends at this node: ALL_CLEAR upstream, and the block is stored here when
+   * its data comes. Not at the originator of an own insert that tried peers of which none took
+   * it, when its own copy goes to the client cache (clientCache): no peer can fetch it from
+   * there, yet the insert would report success. It fails instead (RouteNotFound with the HTL it
+   * could not spend; the driver may start it again). Measured (issue 12): in the latency bench
+   * the first put's only child answered after its timer, with the event loop stalled 4-5 s by
+   * 50 kad-dht nodes refreshing in the same process; the put reported 1 node stored (its
+   * originator's client cache) and the fetch that followed failed after 479-1061 hops. A
+   * node that tried nobody (no peer in its table, or HTL 0) keeps the block for its user, as
+   * asked.
+   */
+  private endInsertHere (op: Op<P>): Array<Action<P>> {
+    if (op.from === null && this.options.clientCache && op.tried.size > 0) {
+      return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
+    }
+    op.phase = 'awaiting-data'
+    return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
   }
 
   private finish (op: Op<P>, reply: Reply<P>): Array<Action<P>> {

@@ -145,6 +145,45 @@ describe('inserts', () => {
     assert.equal(h.cores[3].activeOps, 0)
   })
 
+  // Issue 12: the latency bench's first put lost its only hop to a late timer and reported
+  // success with the block in its originator's client cache alone, where no peer can fetch it.
+  for (const failure of ['down', 'silent'] as const) {
+    it(`an own insert none of whose routes took it fails rather than end in the client cache (${failure} children)`, () => {
+      const h = new Harness({ nodes: 3, options: { ...PLAIN, clientCache: true, hopTimeoutMs: 1000 } })
+      h.link(0, 1, 0.5)
+      h.link(0, 2, 0.6)
+      for (const i of [1, 2]) {
+        if (failure === 'down') h.down.add(i)
+        else h.silent.add(i)
+      }
+      const replies = h.insert(0, KEY, 3)
+      assert.equal(replies.length, 1, JSON.stringify(replies, (_, v) => typeof v === 'bigint' ? String(v) : v))
+      assert.equal(replies[0].type, 'route-not-found')
+      assert.deepEqual(h.clientCaches[0], new Set(), 'nothing kept as if it had been inserted')
+      assert.equal(h.cores[0].stats.local.inserts.failure, 1)
+      assert.equal(h.cores[0].stats.local.inserts.success, 0)
+      assert.equal(h.cores[0].activeOps, 0)
+    })
+  }
+
+  it('an own insert that tried nobody (no peer known, or HTL 0) keeps its block for its user', () => {
+    const alone = new Harness({ nodes: 1, options: { ...PLAIN, clientCache: true } })
+    assert.deepEqual(alone.insert(0, KEY, 3).map((r) => r.type), ['all-clear', 'stored'])
+    assert.deepEqual([...alone.clientCaches[0]], [KEY.hex])
+    const local = new Harness({ nodes: 2, options: { ...PLAIN, clientCache: true } })
+    local.link(0, 1, 0.5)
+    assert.deepEqual(local.insert(0, KEY, 0).map((r) => r.type), ['all-clear', 'stored'])
+    assert.deepEqual(local.holders(KEY), [])
+  })
+
+  it('without a client cache, an insert whose routes all failed still ends stored at its originator (the paper)', () => {
+    const h = new Harness({ nodes: 2, options: PLAIN })
+    h.link(0, 1, 0.5)
+    h.down.add(1)
+    assert.deepEqual(h.insert(0, KEY, 3).map((r) => r.type), ['all-clear', 'stored'])
+    assert.deepEqual(h.holders(KEY), [0])
+  })
+
   it('a silent child during the data phase times out the same way', () => {
     const h = new Harness({ nodes: 3, options: PLAIN })
     h.chain([0, 1, 2], 0.5)
