@@ -146,6 +146,15 @@ export const CLIENT_CONCURRENCY = 24
  * stalled 4-5 s) and, without a second try, that key was stored nowhere peers could fetch it.
  */
 export const INSERT_ATTEMPTS = 2
+/**
+ * How long an own insert waits before it tries again when a peer refused it as OVERLOADED (its
+ * insert quota, INSERT_QUOTA_*, or its operation limits), one wait per refusal, then it fails.
+ * They add up to ~63 s, past one quota window (INSERT_QUOTA_WINDOW_MS), so a bulk put through
+ * a single neighbour slows to that neighbour's quota instead of failing or, as before, ending
+ * blocks in its own client cache (the 64 MiB chain bench's put: 4,116 blocks through one
+ * neighbour in 38 s, past its 4,096 a minute; docs/benchmarks.md).
+ */
+export const INSERT_OVERLOADED_WAITS_MS = [1000, 2000, 4000, 8000, 16_000, 16_000, 16_000]
 
 // Split files with FEC (src/client/splitfile.ts, docs/fec.md).
 /** Data blocks per FEC segment (k): any k of a segment's k + m blocks rebuild it. */

@@ -55,7 +55,7 @@ export interface WarrenNodeOptions {
   /** Routing-core overrides (tests use these for deterministic source reset, timeouts...). */
   core?: Partial<NodeCoreOptions>
   /** Service overrides (per-peer limits, first-frame timeout, private addresses, announcement options). */
-  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce' | 'insertQuota' | 'maxOpsPerIp' | 'maxOpsTotal'>
+  service?: Pick<WarrenServiceInit, 'maxOpsPerPeer' | 'firstFrameTimeoutMs' | 'allowPrivateAddrs' | 'announce' | 'insertQuota' | 'insertOverloadedWaitsMs' | 'maxOpsPerIp' | 'maxOpsTotal'>
   /** Use this identity instead of the data dir's identity.key. */
   privateKey?: PrivateKey
   /**

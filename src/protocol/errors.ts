@@ -17,6 +17,8 @@ export class NotFoundError extends Error {
  * (src/routing/node-core.ts, endInsertHere).
  */
 export class InsertNotPlacedError extends Error {
+  /** A peer answered OVERLOADED (its insert quota or operation limits): worth trying again later. */
+  overloaded = false
   constructor (message: string, readonly hops: number) {
     super(message)
     this.name = 'InsertNotPlacedError'

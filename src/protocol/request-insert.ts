@@ -23,6 +23,7 @@ import type { Links } from './links.js'
 import type { AllClear } from './request-frames.js'
 import type { HopLinks, Link, PeerSlots, WireErrorHook } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
+import { InsertNotPlacedError } from './errors.js'
 import { Admission } from './admission.js'
 import type { Admitted } from './admission.js'
 import type { AddressBook } from './address-book.js'
@@ -78,6 +79,8 @@ interface OpContext extends HopLinks {
     resolve: (v: any) => void
     reject: (e: Error) => void
     allClear?: AllClear
+    /** A child answered OVERLOADED (InsertNotPlacedError.overloaded). */
+    overloaded?: boolean
   }
 }
 
@@ -277,7 +280,10 @@ export class RequestInsertHandler {
         ? requestFrame(a.id, a.key.bytes, a.htl)
         : insertFrame(a.id, a.key.bytes, a.htl, a.source === undefined ? undefined : await this.c.addressBook.ref(a.source))
       const got = await exchange(child, frame, ANSWERS[a.kind], signal)
-      if (got.type === FrameType.ERROR) this.c.log('op error from %s: %s', a.to, got.error?.message)
+      if (got.type === FrameType.ERROR) {
+        this.c.log('op error from %s: %s', a.to, got.error?.message)
+        if (got.error?.code === WireError.Code.OVERLOADED && c.local !== undefined) c.local.overloaded = true
+      }
       const t = toResponse(got, c.key, a.to, (ref) => this.c.addressBook.learn(ref))
       if (t.block !== undefined) c.block = t.block
       res = t.res
@@ -315,7 +321,10 @@ export class RequestInsertHandler {
       this.release(id)
       const out = localOutcome(c.local!.kind, r, block, c.local!.allClear)
       if ('ok' in out) c.local!.resolve(out.ok)
-      else c.local!.reject(out.err)
+      else {
+        if (out.err instanceof InsertNotPlacedError) out.err.overloaded = c.local!.overloaded === true
+        c.local!.reject(out.err)
+      }
       return
     }
     const up = c.upstream

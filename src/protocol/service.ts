@@ -10,11 +10,12 @@
  *
  * over the shared plumbing in stream.ts and the address book in address-book.ts.
  */
+import { setTimeout } from 'node:timers/promises'
 import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
-  ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_ATTEMPTS, INSERT_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, JOIN_PROTOCOL,
+  ANNOUNCE_PROTOCOL, FIRST_FRAME_TIMEOUT_MS, INSERT_ATTEMPTS, INSERT_OVERLOADED_WAITS_MS, INSERT_PROTOCOL, INSERT_QUOTA_BLOCKS, INSERT_QUOTA_BYTES, INSERT_QUOTA_WINDOW_MS, JOIN_PROTOCOL,
   LINK_PROTOCOL, MAX_ANNOUNCES_PER_PEER, MAX_INBOUND_STREAMS, MAX_LINK_STREAMS, MAX_OPS_PER_IP, MAX_OPS_PER_PEER, MAX_OPS_TOTAL, MAX_OUTBOUND_STREAMS, REQUEST_PROTOCOL
 } from '../constants.js'
 import { verifyBlock } from '../keys/block-verify.js'
@@ -65,6 +66,8 @@ export interface WarrenServiceInit {
   maxOpsTotal?: number
   /** Inserts one peer may make this node take per window (default INSERT_QUOTA_*). */
   insertQuota?: Partial<InsertQuotaInit>
+  /** Waits of an own insert a peer refused as overloaded, one per refusal (default INSERT_OVERLOADED_WAITS_MS). */
+  insertOverloadedWaitsMs?: readonly number[]
   /** How long an inbound stream may stay silent before its first frame (default FIRST_FRAME_TIMEOUT_MS). */
   firstFrameTimeoutMs?: number
   /**
@@ -128,6 +131,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
   private readonly loc: NodeLocation
   private readonly addressBook: AddressBook
   private readonly clientCache: WarrenStore
+  private readonly overloadedWaitsMs: readonly number[]
   private readonly verifier: Verifier
   private topologyId?: string
   private started = false
@@ -141,6 +145,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     const addressBook = new AddressBook(components, { allowPrivateAddrs: init.allowPrivateAddrs, announce: init.announceAddrs })
     this.addressBook = addressBook
     this.clientCache = init.clientCache ?? NO_CLIENT_CACHE
+    this.overloadedWaitsMs = init.insertOverloadedWaitsMs ?? INSERT_OVERLOADED_WAITS_MS
     this.core = new NodeCore<string>({ self, store: init.store, rng, now: Date.now, options: nodeCoreOptions(init.core) })
     this.announceCore = new AnnounceCore<string>({
       self,
@@ -314,13 +319,29 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     }
   }
 
-  /** Insert `block`, starting again (a new operation) while no peer kept it, up to INSERT_ATTEMPTS tries. */
+  /**
+   * Insert `block`, starting again (a new operation) while no peer kept it: at once up to
+   * INSERT_ATTEMPTS tries, and after each of INSERT_OVERLOADED_WAITS_MS when a peer refused it
+   * as overloaded (a bulk put through few neighbours then runs at their insert quota).
+   */
   private async placeBlock (key: RoutingKey, block: Block, options: NetworkOptions): Promise<InsertResult> {
-    for (let attempt = 1; ; attempt++) {
+    let tries = 0
+    let waits = 0
+    for (;;) {
       try {
         return await this.ops.start<InsertResult>(key, 'insert', options.htl, block, options.signal)
       } catch (err) {
-        if (!(err instanceof InsertNotPlacedError) || attempt >= INSERT_ATTEMPTS) throw err
+        if (!(err instanceof InsertNotPlacedError)) throw err
+        if (err.overloaded && waits < this.overloadedWaitsMs.length) {
+          const ms = this.overloadedWaitsMs[waits++]
+          options.onProgress?.(new CustomProgressEvent('warren:insert:wait', { key, ms, attempt: tries + waits }))
+          await setTimeout(ms, undefined, { signal: options.signal })
+          continue
+        }
+        if (++tries >= INSERT_ATTEMPTS || err.overloaded) {
+          if (err.overloaded) err.message += `; peers still refused it as overloaded after ${waits} waits (an insert quota of ${INSERT_QUOTA_BLOCKS} blocks a minute per peer): connect to more peers or put less at once`
+          throw err
+        }
       }
     }
   }

@@ -38,6 +38,8 @@ export interface InsertResult {
 export type NetworkProgressEvents =
   | ProgressEvent<'warren:request:result', { key: RoutingKey, ok: boolean, hops: number }>
   | ProgressEvent<'warren:insert:result', { key: RoutingKey, ok: boolean, stored: number, hops: number }>
+  /** A peer refused the insert as overloaded: it starts again after `ms`. */
+  | ProgressEvent<'warren:insert:wait', { key: RoutingKey, ms: number, attempt: number }>
 
 export interface NetworkOptions extends AbortOptions, ProgressOptions<NetworkProgressEvents> {
   /** Hops-to-live of the operation (capped at the node's maximum). */

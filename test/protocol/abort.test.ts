@@ -79,8 +79,8 @@ describe('aborting a network operation', () => {
       assert.ok(Date.now() - t0 < RELEASED_WITHIN_MS, `released ${Date.now() - t0} ms after the abort, long before the ${HOP_TIMEOUT_MS} ms hop deadline`)
       assert.equal(events.length, 1)
       assert.equal(events[0].type, `warren:${kind}:result`)
-      assert.equal(events[0].detail.ok, false)
-      assert.ok(events[0].detail.key.equals(key))
+      assert.equal(result(events[0]).ok, false)
+      assert.ok(result(events[0]).key.equals(key))
     })
   }
 
@@ -98,6 +98,12 @@ describe('aborting a network operation', () => {
     await b.store.put(chk.routingKey, Block.encode(block))
     const events: NetworkProgressEvents[] = []
     const r = await a.service.request(chk.routingKey, { htl: 10, onProgress: (e) => { events.push(e) } })
-    assert.deepEqual(events.map((e) => [e.type, e.detail.ok, e.detail.hops]), [['warren:request:result', true, r.hops]])
+    assert.deepEqual(events.map((e) => [e.type, result(e).ok, result(e).hops]), [['warren:request:result', true, r.hops]])
   })
 })
+
+/** The detail of a result event (not a wait). */
+function result (e: NetworkProgressEvents): { key: RoutingKey, ok: boolean, hops: number } {
+  if (e.type === 'warren:insert:wait') throw new Error(`not a result: ${e.type}`)
+  return e.detail
+}
