@@ -7,7 +7,8 @@
  *   GET  /metrics                  Prometheus text format (libp2p's and warren's metrics, src/metrics.ts)
  *   POST /api/v1/put[?htl=N&name=F&mime=T]  body: the file (streamed) -> { uri, namedUri (with name=), size, blocks, ... }
  *        (with Accept: application/x-ndjson: {type:'warren:insert:block',detail:{blocks,bytes}} lines
- *        as blocks are inserted, then {type:'result',result} or {type:'error',error,statusCode})
+ *        as blocks are inserted, {type:'warren:insert:wait',detail:{ms}} when a peer refused one as
+ *        overloaded, then {type:'result',result} or {type:'error',error,statusCode})
  *   GET  /api/v1/get?uri=URI       the file (streamed, Range supported), or a JSON error
  *   POST /api/v1/redirect?target=URI  a CHK that redirects to URI -> { uri, target }
  *   POST /api/v1/site, GET /api/v1/stats/recent and the HTTP gateway: src/gateway/gateway.ts
@@ -184,6 +185,7 @@ export async function createApiServer (node: ApiNode): Promise<FastifyInstance> 
     try {
       const result = await insert((evt) => {
         if (evt.type === 'warren:insert:block') line({ type: evt.type, detail: { blocks: evt.detail.blocks, bytes: evt.detail.bytes } })
+        else if (evt.type === 'warren:insert:wait') line({ type: evt.type, detail: { ms: evt.detail.ms } })
       })
       line({ type: 'result', result })
     } catch (err) {

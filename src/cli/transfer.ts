@@ -30,6 +30,8 @@ export type TransferProgressEvents =
   | ProgressEvent<'warren:file:bytes', { bytes: number, total: number }>
   /** The node inserted one more block (`blocks` of this file so far). */
   | ProgressEvent<'warren:insert:block', { blocks: number, bytes: number }>
+  /** A peer refused a block as overloaded (its insert quota): the node tries it again after `ms`. */
+  | ProgressEvent<'warren:insert:wait', { ms: number }>
 
 export type TransferProgress = (evt: TransferProgressEvents) => void
 
@@ -52,12 +54,14 @@ export function meter (label: string, total: number, quiet = false, stream: Node
   let done = 0
   /** Blocks the node reported inserted; undefined while none was (a download: estimated from the bytes). */
   let inserted: number | undefined
+  /** Until when a peer asked us to wait (an insert refused as overloaded). */
+  let waitingUntil = 0
   const bar = new SingleBar({
     stream,
     // A pipe's size is unknown: no bar, percentage or ETA then.
     format: total > 0
-      ? `${label} [{bar}] {percentage}% | {done} of {size} | {blocks} blocks | {rate}/s | ETA {eta_formatted}`
-      : `${label} {done} | {blocks} blocks | {rate}/s`,
+      ? `${label} [{bar}] {percentage}% | {done} of {size} | {blocks} blocks | {rate}/s | ETA {eta_formatted}{note}`
+      : `${label} {done} | {blocks} blocks | {rate}/s{note}`,
     barCompleteChar: '#',
     barIncompleteChar: '-',
     hideCursor: true,
@@ -66,12 +70,14 @@ export function meter (label: string, total: number, quiet = false, stream: Node
   })
   const fields = (): Record<string, string> => {
     const secs = Math.max(0.001, (Date.now() - started) / 1000)
-    return { done: human(done), size: total > 0 ? human(total) : '?', blocks: String(inserted ?? Math.ceil(done / CHK_MAX_PAYLOAD)), rate: human(done / secs) }
+    const note = Date.now() < waitingUntil ? ' | peers overloaded (insert quota): waiting' : ''
+    return { done: human(done), size: total > 0 ? human(total) : '?', blocks: String(inserted ?? Math.ceil(done / CHK_MAX_PAYLOAD)), rate: human(done / secs), note }
   }
   bar.start(Math.max(total, 1), 0, fields())
   return {
     onProgress: (evt) => {
       if (evt.type === 'warren:file:bytes') done += evt.detail.bytes
+      else if (evt.type === 'warren:insert:wait') waitingUntil = Math.max(waitingUntil, Date.now() + evt.detail.ms)
       else inserted = (inserted ?? 0) + 1
       bar.update(Math.min(done, Math.max(total, 1)), fields())
     },
@@ -159,8 +165,9 @@ async function progressResult (res: Response, onProgress?: TransferProgress): Pr
   const lines = createInterface({ input: Readable.fromWeb(res.body as any), crlfDelay: Infinity })
   for await (const text of lines) {
     if (text === '') continue
-    const m = JSON.parse(text) as { type: string, detail?: { blocks: number, bytes: number }, result?: unknown, error?: string }
+    const m = JSON.parse(text) as { type: string, detail?: { blocks: number, bytes: number, ms: number }, result?: unknown, error?: string }
     if (m.type === 'warren:insert:block' && m.detail !== undefined) onProgress?.(new CustomProgressEvent('warren:insert:block', m.detail))
+    else if (m.type === 'warren:insert:wait' && m.detail !== undefined) onProgress?.(new CustomProgressEvent('warren:insert:wait', { ms: m.detail.ms }))
     else if (m.type === 'result') return m.result
     else if (m.type === 'error') throw new Error(m.error)
   }

@@ -47,6 +47,18 @@ describe('uploadFile', () => {
     assert.equal(net.calls.filter((c) => c.kind === 'insert').length, r.blocks)
   })
 
+  it('passes on the node\'s waits for overloaded peers', async () => {
+    net.insertWaitMs = 1500
+    try {
+      const events: TransferProgressEvents[] = []
+      const r = await uploadFile(call, base, Readable.from([testBytes(100, 5)]), { onProgress: (e) => { events.push(e) } })
+      const waits = events.flatMap((e) => e.type === 'warren:insert:wait' ? [e.detail.ms] : [])
+      assert.deepEqual(waits, Array(r.blocks).fill(1500))
+    } finally {
+      net.insertWaitMs = undefined
+    }
+  })
+
   it('throws the error the node found after streaming began', async () => {
     await assert.rejects(uploadFile(call, base, Readable.from([Buffer.from('x')]), { query: { ssk: 'warren:CHK@nope' } }),
       /invalid warren URI|needs its insert URI/)

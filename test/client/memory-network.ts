@@ -3,6 +3,7 @@
  * recorded with the signal it was given, and a switch that makes calls hang until their
  * signal aborts (a network operation still in flight), so tests can watch cancellation.
  */
+import { CustomProgressEvent } from 'progress-events'
 import { NotFoundError } from '../../src/protocol/errors.js'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../../src/keys/routing-key.js'
@@ -26,6 +27,8 @@ export class MemoryBlockNetwork implements BlockNetwork {
   hang: (call: Call) => boolean = () => false
   /** Inserts fail with this error when set. */
   insertError?: Error
+  /** Inserts that report waiting (`warren:insert:wait`, as for an overloaded peer) before they store. */
+  insertWaitMs?: number
   /** Hops reported by a request (found or not). */
   hops = 3
   private readonly waiters: Array<{ n: number, done: () => void }> = []
@@ -41,6 +44,7 @@ export class MemoryBlockNetwork implements BlockNetwork {
   async insert (key: RoutingKey, block: Block, options: NetworkOptions): Promise<InsertResult> {
     return await this.call('insert', key, options, () => {
       if (this.insertError !== undefined) throw this.insertError
+      if (this.insertWaitMs !== undefined) options.onProgress?.(new CustomProgressEvent('warren:insert:wait', { key, ms: this.insertWaitMs, attempt: 1 }))
       const existing = this.blocks.get(key.hex)
       if (existing !== undefined) return { collision: true, block: existing, stored: 0, depth: 0, remainingHtl: options.htl, hops: 0 }
       this.blocks.set(key.hex, block)
