@@ -8,7 +8,7 @@ import { Block } from '../../proto/warren.js'
 import { verifyBlock } from '../keys/block-verify.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { BlockStore } from './block-store.js'
-import type { StoreLogger } from './block-store.js'
+import type { StoreLogger } from './layout.js'
 
 export function blockMatchesKey (hex: string, bytes: Uint8Array): boolean {
   try {

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { seededRng } from '../../src/routing/random.js'
 import { Fleet, pool } from './fleet.js'
-import type { OpenReport } from '../../src/store/block-store.js'
+import type { OpenReport } from '../../src/store/layout.js'
 import type { Reply } from './fleet.js'
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/index.js')

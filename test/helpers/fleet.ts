@@ -8,7 +8,7 @@ import { fork } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { OpenReport } from '../../src/store/block-store.js'
+import type { OpenReport } from '../../src/store/layout.js'
 import type { Rng } from '../../src/routing/random.js'
 import type { ChildProcess } from 'node:child_process'
 

@@ -10,10 +10,11 @@ import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Key } from 'interface-datastore'
 import { RoutingKey } from '../../src/keys/routing-key.js'
-import { BlockStore, decodeMeta } from '../../src/store/block-store.js'
+import { BlockStore } from '../../src/store/block-store.js'
+import { decodeMeta } from '../../src/store/layout.js'
 import { testRng } from '../helpers/seed.js'
 import { hashMatches, rawNames, recordingLogger, removeDir, tempDir, withRawDatastore } from './helpers.js'
-import type { OpenReport } from '../../src/store/block-store.js'
+import type { OpenReport } from '../../src/store/layout.js'
 
 const BLOCK = 4096
 const CAPACITY = 48 * BLOCK

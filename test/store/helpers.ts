@@ -5,7 +5,7 @@
 import { LevelDatastore } from 'datastore-level'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { removeTempDir, tempDir as sharedTempDir } from '../helpers/temp.js'
-import type { StoreLogger } from '../../src/store/block-store.js'
+import type { StoreLogger } from '../../src/store/layout.js'
 
 export interface ManualClock {
   now: () => number
