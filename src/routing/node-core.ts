@@ -160,6 +160,15 @@ export interface NodeCoreOptions {
    */
   insertBacktrackBelowHtl: number
   /**
+   * With insertBacktrack, an own insert that comes home (a child answered RouteNotFound and no
+   * route is left) is handed to the originator's nearest peer at HTL 0, which stores it: the
+   * block ends on a node peers can ask, not only in the originator's client cache. Only the
+   * originator knows it is one, so this is the one place a start-HTL-independent rule can sit
+   * (issue 15; paper 3.3: the insert backtracks "in the same way as for requests"). A peer
+   * whose every candidate fails or loops still leaves it at home (stored: 1 says so).
+   */
+  insertHomeHandOff: boolean
+  /**
    * Loop detection per request path instead of per node over time: a node that backtracks
    * (answers RouteNotFound) forgets the operation's ID, so another branch may route through
    * it again. Off: any node the operation ever reached rejects it as a loop.
@@ -219,6 +228,7 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   insertRouteTo: 'source',
   insertBacktrack: false,
   insertBacktrackBelowHtl: Infinity,
+  insertHomeHandOff: false,
   perPathLoops: false,
   tableSpreadBuckets: 0,
   notFoundRetries: 0,
@@ -272,6 +282,10 @@ interface Op<P> {
   notFoundRetried: number
   /** Requests: every DataNotFound so far came from a failure table (none from HTL running out). */
   onlyRecentlyFailed?: boolean
+  /** Own inserts: a child answered RouteNotFound (the insert backtracked home). */
+  cameHome?: boolean
+  /** Own inserts: handing the block to the nearest peer at HTL 0 (insertHomeHandOff). */
+  handingOff?: boolean
 }
 
 interface HtlDecisions {
@@ -503,6 +517,7 @@ export class NodeCore<P> {
       case 'route-not-found':
         op.hops += 1 + res.hops
         op.budget = Math.min(res.remaining, op.sentHtl)
+        if (op.kind === 'insert' && op.from === null) op.cameHome = true
         return this.tryNext(op)
       case 'loop':
         op.hops += 1
@@ -602,11 +617,13 @@ export class NodeCore<P> {
   }
 
   private tryNext (op: Op<P>): Array<Action<P>> {
-    if (op.budget <= 0) return this.exhausted(op)
+    // Handing off, the child gets HTL 0 whatever this node has left (one hop's time).
+    const budget = op.handingOff === true ? 1 : op.budget
+    if (budget <= 0) return this.exhausted(op)
     const hop = this.options.hopTimeoutMs
     const left = this.remainingTime(op)
     // Keep half a hop in reserve so that our answer reaches upstream before its timer fires.
-    const childTime = hop === null ? Infinity : Math.min(this.timeoutFor(op.budget - 1), left - hop / 2)
+    const childTime = hop === null ? Infinity : Math.min(this.timeoutFor(budget - 1), left - hop / 2)
     if (hop !== null && childTime < hop / 2) return this.outOfTime(op)
 
     const from = op.from
@@ -621,6 +638,12 @@ export class NodeCore<P> {
       if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
         this.failures.record(op.key.hex, op.htlIn, this.now())
       }
+      if (op.kind === 'insert' && op.from === null && op.cameHome === true && op.handingOff !== true && this.options.insertHomeHandOff) {
+        // Every route was tried and the insert came home: hand it to the nearest peer instead.
+        op.handingOff = true
+        op.tried.clear()
+        return this.tryNext(op)
+      }
       if (op.kind === 'insert' && (op.from === null || !this.insertBacktracks(op))) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
@@ -630,8 +653,8 @@ export class NodeCore<P> {
     op.tried.add(next)
     op.current = next
     op.budgetBefore = op.budget
-    op.sentHtl = this.nextHtl(op.budget, op.from)
-    if (hop !== null && childTime < this.timeoutFor(op.budget - 1)) {
+    op.sentHtl = op.handingOff === true ? 0 : this.nextHtl(op.budget, op.from)
+    if (hop !== null && childTime < this.timeoutFor(budget - 1)) {
       // Time, not HTL, is short (an earlier child was slow). The child derives its own
       // deadline from the HTL alone, so give it no more HTL than our timer can wait for, or
       // its subtree keeps working after we gave up on it. HTL 0 (a store lookup) always fits.
