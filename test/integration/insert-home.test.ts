@@ -5,7 +5,8 @@
  * originator's nearest peer at HTL 0 (NodeCoreOptions.insertHomeHandOff), so the block must end
  * in the store of a peer that serves it, whatever HTL the user started at — not only in the
  * originator's client cache, which no peer reads, with the put reporting success (what
- * test/client/updatable.test.ts caught in 2 runs of 8 with the start-HTL bound).
+ * test/client/updatable.test.ts caught in 2 runs of 8 with the start-HTL bound); and a lookup
+ * that failed before the insert must not keep the key failing afterwards.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -50,4 +51,31 @@ describe('inserts that backtrack home in a 3-node network (network profile)', ()
       }
     })
   }
+})
+
+describe('a key looked up in vain before its insert, in a 5-node network (network profile)', () => {
+  let net: TestNetwork
+
+  before(async () => {
+    // test/client/updatable.test.ts's network: a ring of five with one chord.
+    net = await createNetwork(5, { core: { hopTimeoutMs: 2000 } })
+    await ring(net, [[0, 2]])
+  })
+
+  after(async () => { await net.stop() })
+
+  it('is found after the insert from every node: an insert clears the failure entries the lookup left', async () => {
+    for (let i = 0; i < 6; i++) {
+      const { key, block } = chkBlock(randomBytes(3000 + i))
+      // The updatable descriptor's flow (key-client.ts): the name is looked up (here by every
+      // node), then inserted; lookups whose HTL ran out left failure entries along their paths.
+      for (const p of [0, 1, 2, 3, 4]) await assert.rejects(net.nodes[p].service.request(key, { htl: 6 }), /not found/)
+      assert.ok(net.nodes.some((n) => n.service.core.failures.size > 0), 'the lookups left failure entries')
+      await net.nodes[1].service.insert(key, block, { htl: 6 })
+      for (const p of [0, 2, 3, 4]) {
+        const got = await net.nodes[p].service.request(key, { htl: 6 })
+        assert.ok(Buffer.from(got.block.data).equals(block.data), `key ${i}: node ${p} fetched the inserted bytes`)
+      }
+    }
+  })
 })
