@@ -77,9 +77,12 @@ export const networkProfile: RoutingProfile = freeze({
     // node that got HTL 19 or 20, insertBacktrackBelowHtl) relied on every insert starting at
     // 20, and a put at a user's HTL 6 into five nodes came home and ended stored only in its
     // originator's client cache while reporting success (test/client/updatable.test.ts failed 2
-    // runs of 8). docs/simulation.md, "Closing the gap" (1000 nodes, t = 5000, 10 trials):
-    // without backtracking 2.5 / 4.2 / 9.3 (seeds 1-10); with it and the hand-off
-    // FIGURES_SEED1 (seeds 1-10), FIGURES_SEED101 (seeds 101-110).
+    // runs of 8). docs/simulation.md, "Closing the gap" (`warren sim convergence --profile
+    // network`, 1000 nodes, t = 5000, 10 trials): without backtracking 2.5 / 4.2 / 9.3 (seeds
+    // 1-10); with it and the hand-off 2.8 / 4.0 / 8.1 (seeds 1-10) and 2.5 / 4.0 / 8.4 (seeds
+    // 101-110), every trial's median 4 (commit ffb912b; identical to the HTL-19 bound: in the
+    // trained network no insert comes home, so the hand-off acts only in small networks).
+    // An insert also clears the failure entries for its key on its way (node-core.ts, receive).
     insertBacktrack: true,
     insertBacktrackBelowHtl: Infinity,
     insertHomeHandOff: true,
