@@ -157,6 +157,8 @@ export interface NodeCoreOptions {
    * originator and the insert never ends stored only there (in a small network a plain
    * backtracking insert did; issue 15). Relays forward at the maximum HTL too (probabilistic
    * HTL), so ending the path says nothing about who started it. Infinity: always backtrack.
+   * Not in `network`: it fails for an insert a user starts below the maximum HTL, which
+   * insertHomeHandOff covers whatever the start HTL (kept for experiments).
    */
   insertBacktrackBelowHtl: number
   /**
@@ -695,8 +697,8 @@ export class NodeCore<P> {
 
   /**
    * Whether an insert that found no route left here backtracks (answers RouteNotFound) rather
-   * than ending its path here. Not at a node that got the start HTL or one less
-   * (insertBacktrackBelowHtl), nor at a node that had no candidate at all: a lone dead end
+   * than ending its path here. Not at a node that got insertBacktrackBelowHtl or more
+   * (Infinity in every profile), nor at a node that had no candidate at all: a lone dead end
    * stores the block, so that in a small network an insert is not passed back to its
    * originator and stored there only (issue 15; test/integration/hostile.test.ts inserts at
    * HTL 1 into three nodes).
