@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { Block, KeyType } from '../../proto/warren.js'
+import { KeyType, type Block } from '../../proto/warren.js'
 import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { networkProfile } from '../../src/routing/profiles.js'
 import { createNetwork, ring } from '../helpers/network.js'
