@@ -157,8 +157,20 @@ export interface NodeCoreOptions {
    * originator and the insert never ends stored only there (in a small network a plain
    * backtracking insert did; issue 15). Relays forward at the maximum HTL too (probabilistic
    * HTL), so ending the path says nothing about who started it. Infinity: always backtrack.
+   * Not in `network`: it fails for an insert a user starts below the maximum HTL, which
+   * insertHomeHandOff covers whatever the start HTL (kept for experiments).
    */
   insertBacktrackBelowHtl: number
+  /**
+   * With insertBacktrack, an own insert that comes home (a child answered RouteNotFound and no
+   * route is left) is handed to the originator's nearest peer at HTL 0, which stores it: the
+   * block ends on a node peers can ask, not only in the originator's client cache. Only the
+   * originator knows it is one, so this is the one place a start-HTL-independent rule can sit
+   * (issue 15; paper 3.3: the insert backtracks "in the same way as for requests"). If every
+   * candidate of the hand-off fails or loops too, the own insert fails (endInsertHere) and the
+   * driver starts it again (INSERT_ATTEMPTS, or after a wait when a peer was overloaded).
+   */
+  insertHomeHandOff: boolean
   /**
    * Loop detection per request path instead of per node over time: a node that backtracks
    * (answers RouteNotFound) forgets the operation's ID, so another branch may route through
@@ -219,6 +231,7 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   insertRouteTo: 'source',
   insertBacktrack: false,
   insertBacktrackBelowHtl: Infinity,
+  insertHomeHandOff: false,
   perPathLoops: false,
   tableSpreadBuckets: 0,
   notFoundRetries: 0,
@@ -272,6 +285,10 @@ interface Op<P> {
   notFoundRetried: number
   /** Requests: every DataNotFound so far came from a failure table (none from HTL running out). */
   onlyRecentlyFailed?: boolean
+  /** Own inserts: a child answered RouteNotFound (the insert backtracked home). */
+  cameHome?: boolean
+  /** Own inserts: handing the block to the nearest peer at HTL 0 (insertHomeHandOff). */
+  handingOff?: boolean
 }
 
 interface HtlDecisions {
@@ -409,6 +426,12 @@ export class NodeCore<P> {
       return [{ type: 'reply', id: msg.id, to: from, reply: { type: 'loop' } }]
     }
     const htl = Math.max(0, Math.min(msg.htl, o.maxHtl))
+    // An insert of the key is under way: "recently not found" no longer holds here. A
+    // backtracking insert reaches nodes that never get the data (the branches it left), and a
+    // lookup before a put (the updatable descriptor) left failure entries all over a small
+    // network: its reader's own node then refused the request at once (issue 15,
+    // test/client/updatable.test.ts failed 1 run of 10 with the hand-off but without this).
+    if (msg.kind === 'insert' && o.failureTableSize > 0) this.failures.clear(msg.key.hex)
 
     if (this.store.has(msg.key)) {
       this.stats.servedFromStore++
@@ -503,6 +526,7 @@ export class NodeCore<P> {
       case 'route-not-found':
         op.hops += 1 + res.hops
         op.budget = Math.min(res.remaining, op.sentHtl)
+        if (op.kind === 'insert' && op.from === null) op.cameHome = true
         return this.tryNext(op)
       case 'loop':
         op.hops += 1
@@ -602,11 +626,13 @@ export class NodeCore<P> {
   }
 
   private tryNext (op: Op<P>): Array<Action<P>> {
-    if (op.budget <= 0) return this.exhausted(op)
+    // Handing off, the child gets HTL 0 whatever this node has left (one hop's time).
+    const budget = op.handingOff === true ? 1 : op.budget
+    if (budget <= 0) return this.exhausted(op)
     const hop = this.options.hopTimeoutMs
     const left = this.remainingTime(op)
     // Keep half a hop in reserve so that our answer reaches upstream before its timer fires.
-    const childTime = hop === null ? Infinity : Math.min(this.timeoutFor(op.budget - 1), left - hop / 2)
+    const childTime = hop === null ? Infinity : Math.min(this.timeoutFor(budget - 1), left - hop / 2)
     if (hop !== null && childTime < hop / 2) return this.outOfTime(op)
 
     const from = op.from
@@ -621,14 +647,20 @@ export class NodeCore<P> {
       if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
         this.failures.record(op.key.hex, op.htlIn, this.now())
       }
+      if (op.kind === 'insert' && op.from === null && op.cameHome === true && op.handingOff !== true && this.options.insertHomeHandOff) {
+        // Every route was tried and the insert came home: hand it to the nearest peer instead.
+        op.handingOff = true
+        op.tried.clear()
+        return this.tryNext(op)
+      }
       if (op.kind === 'insert' && (op.from === null || !this.insertBacktracks(op))) return this.endInsertHere(op)
       return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
     }
     op.tried.add(next)
     op.current = next
     op.budgetBefore = op.budget
-    op.sentHtl = this.nextHtl(op.budget, op.from)
-    if (hop !== null && childTime < this.timeoutFor(op.budget - 1)) {
+    op.sentHtl = op.handingOff === true ? 0 : this.nextHtl(op.budget, op.from)
+    if (hop !== null && childTime < this.timeoutFor(budget - 1)) {
       // Time, not HTL, is short (an earlier child was slow). The child derives its own
       // deadline from the HTL alone, so give it no more HTL than our timer can wait for, or
       // its subtree keeps working after we gave up on it. HTL 0 (a store lookup) always fits.
@@ -663,8 +695,8 @@ export class NodeCore<P> {
 
   /**
    * Whether an insert that found no route left here backtracks (answers RouteNotFound) rather
-   * than ending its path here. Not at a node that got the start HTL or one less
-   * (insertBacktrackBelowHtl), nor at a node that had no candidate at all: a lone dead end
+   * than ending its path here. Not at a node that got insertBacktrackBelowHtl or more
+   * (Infinity in every profile), nor at a node that had no candidate at all: a lone dead end
    * stores the block, so that in a small network an insert is not passed back to its
    * originator and stored there only (issue 15; test/integration/hostile.test.ts inserts at
    * HTL 1 into three nodes).

@@ -92,6 +92,40 @@ describe('convergence switches', () => {
     assert.deepEqual(d.holders(KEY), [0, 1, 3])
   })
 
+  /** The network profile's insert switches (per-path loops: a node that backtracked forgot the ID). */
+  const HAND_OFF = { ...PLAIN, loopCostsHop: false, perPathLoops: true, insertBacktrack: true, insertHomeHandOff: true, clientCache: true }
+
+  it('insertHomeHandOff: an own insert that comes home is handed to the nearest peer at HTL 0, whatever its start HTL', () => {
+    for (const htl of [3, 6, 20]) {
+      const h = new Harness({ nodes: 3, options: { ...HAND_OFF } })
+      h.chain([0, 1, 2], 0.5)
+      h.link(2, 0, 0.55)
+      const replies = h.insert(0, KEY, htl)
+      const trace = h.trace().join('\n')
+      assert.ok(trace.includes('1>0 route-not-found'), trace)
+      assert.ok(trace.includes('0>1 insert htl=0'), `htl ${htl}: handed to the nearest peer at HTL 0\n${trace}`)
+      assert.deepEqual(replies.map((r) => r.type), ['all-clear', 'stored'])
+      assert.deepEqual(h.holders(KEY), [1], `htl ${htl}: stored on a peer that serves it, not only in the originator's client cache`)
+      assert.ok(h.clientCaches[0].has(KEY.hex))
+      for (const core of h.cores) assert.equal(core.activeOps, 0)
+    }
+  })
+
+  it('insertHomeHandOff: a peer that fails is skipped; with no peer left the own insert fails (RouteNotFound: the driver tries again)', () => {
+    const h = new Harness({ nodes: 3, options: { ...HAND_OFF } })
+    h.chain([0, 1, 2], 0.5)
+    h.down.add(2)
+    // 1 is a dead end (2 is down), but not a lone one: it backtracks; 0 then hands off to 1.
+    h.insert(0, KEY, 4)
+    assert.deepEqual(h.holders(KEY), [1])
+    const alone = new Harness({ nodes: 2, options: { ...HAND_OFF } })
+    alone.link(0, 1, 0.5)
+    alone.down.add(1)
+    const replies = alone.insert(0, KEY, 4)
+    assert.equal(replies[replies.length - 1].type, 'route-not-found')
+    assert.deepEqual(alone.holders(KEY), [])
+  })
+
   it('insertRouteTo: entries point at the inserter (source) or at each node\'s child on the path (downstream)', () => {
     for (const insertRouteTo of ['source', 'downstream'] as const) {
       const h = new Harness({ nodes: 4, options: { ...PLAIN, insertRouteTo } })

@@ -81,6 +81,7 @@ describe('routing core edges', () => {
       insertRouteTo: 'source',
       insertBacktrack: false,
       insertBacktrackBelowHtl: Infinity,
+      insertHomeHandOff: false,
       perPathLoops: false,
       tableSpreadBuckets: 0,
       notFoundRetries: 0,

@@ -117,6 +117,19 @@ describe('failure table in the node', () => {
     assert.equal(h.sent(late), htl)
   })
 
+  it('an insert of the key clears the entries on its way: the key is found again at once', () => {
+    const h = setup()
+    h.request(0, KEY, htl) // nodes 0, 1, 2 remember the failure
+    assert.ok(h.cores[1].failures.size > 0)
+    // The requester inserts the key one hop deep (issue 15: a lookup before a put, as the
+    // updatable descriptor does, left entries where a short or backtracking insert passes).
+    h.insert(0, KEY, 1)
+    assert.deepEqual(h.holders(KEY), [0, 1])
+    assert.deepEqual([0, 1].map((i) => h.cores[i].failures.size), [0, 0])
+    // Another requester whose route joins at node 1 gets it there, not node 1's old failure.
+    assert.equal(h.request(length, KEY, htl).type, 'found')
+  })
+
   it('size 0 turns it off', () => {
     const h = setup(0)
     h.request(0, KEY, htl)

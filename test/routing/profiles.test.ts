@@ -24,9 +24,9 @@ describe('routing profiles', () => {
     assert.equal(constants.STORE_KEEP_FRACTION, networkProfile.store.keepFraction)
   })
 
-  it('improved is network plus exactly LRU refresh on forward, no source reset and inserts that backtrack even home', () => {
+  it('improved is network plus exactly LRU refresh on forward and no source reset', () => {
     const diff = Object.entries(improvedProfile.core).filter(([k, v]) => networkProfile.core[k as keyof typeof networkProfile.core] !== v)
-    assert.deepEqual(Object.fromEntries(diff), { refreshOnForward: true, sourceResetProb: 0, insertBacktrack: true })
+    assert.deepEqual(Object.fromEntries(diff), { refreshOnForward: true, sourceResetProb: 0 })
     assert.deepEqual(improvedProfile.announce, networkProfile.announce)
     assert.deepEqual(improvedProfile.store, networkProfile.store)
   })
