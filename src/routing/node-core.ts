@@ -502,7 +502,13 @@ export class NodeCore<P> {
         return this.exhausted(op)
       case 'route-not-found':
         op.hops += 1 + res.hops
-        op.budget = Math.min(res.remaining, op.sentHtl)
+        // One HTL spent here even when the child got all this node had (probabilistic HTL keeps
+        // the maximum, and 1, undecremented): else a child found no route at no cost and, loops
+        // costing nothing and backtracked nodes forgetting the ID (perPathLoops), a request kept
+        // at HTL 1 searched the graph depth first. Issue 12: a request for a key held by no peer
+        // in a 50-node network took 577-1861 messages (1603 of 1865 forwards at HTL 1, 1531 loop
+        // rejections, every node reached) and 0.6-3 s to fail.
+        op.budget = Math.min(res.remaining, op.sentHtl, op.budgetBefore - 1)
         return this.tryNext(op)
       case 'loop':
         op.hops += 1
