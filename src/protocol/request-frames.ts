@@ -87,7 +87,7 @@ export interface AllClear { depth: number, remaining: number, hops: number }
  * The outcome a final reply `r` means for the node's own operation: a result, or the error
  * to reject with. `block` as for replyFrame; `allClear` from the insert's ALL_CLEAR.
  */
-export function localOutcome (r: Exclude<Reply<string>, { type: 'all-clear' }>, block: Block | undefined, allClear?: AllClear): { ok: RequestResult | InsertResult } | { err: Error } {
+export function localOutcome (r: Exclude<Reply<string>, { type: 'all-clear' }>, block: Block | undefined, allClear?: AllClear, kind: 'request' | 'insert' = 'request'): { ok: RequestResult | InsertResult } | { err: Error } {
   switch (r.type) {
     case 'found':
     case 'collision':
@@ -95,7 +95,10 @@ export function localOutcome (r: Exclude<Reply<string>, { type: 'all-clear' }>, 
       if (r.type === 'found') return { ok: { block, hops: r.hops, source: r.source } satisfies RequestResult }
       return { ok: { collision: true, block, stored: 0, depth: 0, remainingHtl: 0, hops: r.hops } satisfies InsertResult }
     case 'not-found': return { err: new NotFoundError(`not found: hops-to-live ran out after ${r.hops} hops`, r.hops) }
-    case 'route-not-found': return { err: new NotFoundError(`not found: no more routes after ${r.hops} hops (${r.remaining} hops-to-live unused)`, r.hops) }
+    case 'route-not-found':
+      // The node's own insert ends so only when no other node took the block (NodeCore.ownInsertNeedsPeer).
+      if (kind === 'insert') return { err: new Error(`insert stored on no other node: no route took it after ${r.hops} hops (${r.remaining} hops-to-live unused), and this node's own copy is in its client cache, which peers cannot read; connect to more peers and put again`) }
+      return { err: new NotFoundError(`not found: no more routes after ${r.hops} hops (${r.remaining} hops-to-live unused)`, r.hops) }
     case 'loop': return { err: new Error('transaction ID collision; retry') }
     case 'stored': {
       const ac = allClear ?? { depth: 1, remaining: 0, hops: 0 }

@@ -76,6 +76,7 @@ interface OpContext extends HopLinks {
   local?: {
     resolve: (v: any) => void
     reject: (e: Error) => void
+    kind: Kind
     allClear?: AllClear
   }
 }
@@ -121,7 +122,7 @@ export class RequestInsertHandler {
     const id = randomId(this.c.rng)
     let local!: NonNullable<OpContext['local']>
     const promise = new Promise<T>((resolve, reject) => {
-      local = { resolve, reject }
+      local = { resolve, reject, kind }
       this.ctx.set(id, { key, block, local, ended: new AbortController() })
     })
     const end = (err: Error): void => {
@@ -312,7 +313,7 @@ export class RequestInsertHandler {
     const block = found ? (r.fromStore ? await readBlock(this.c.store, c.key) : c.block) : undefined
     if (to === null) {
       this.release(id)
-      const out = localOutcome(r, block, c.local!.allClear)
+      const out = localOutcome(r, block, c.local!.allClear, c.local!.kind)
       if ('ok' in out) c.local!.resolve(out.ok)
       else c.local!.reject(out.err)
       return

@@ -462,7 +462,14 @@ export class NodeCore<P> {
     if (op.phase === 'sending-data') {
       // The child failed during the data phase: we stored the block ourselves.
       if (from !== op.downstream || res.type !== 'failed') return []
-      return this.finish(op, { type: 'stored', stored: 1 })
+      if (!this.ownInsertNeedsPeer(op)) return this.finish(op, { type: 'stored', stored: 1 })
+      // Our own insert, whose copy here went to the client cache: nobody holds the block yet, so
+      // the path starts again at the next candidate (the failed child cost its hop).
+      op.phase = 'routing'
+      op.downstream = undefined
+      op.hops += 1 + (res.hops ?? 0)
+      op.budget = op.sentHtl
+      return this.tryNext(op)
     }
     if (op.phase !== 'routing' || from !== op.current) return []
     op.current = undefined
@@ -621,6 +628,7 @@ export class NodeCore<P> {
       if (op.kind === 'request' && op.onlyRecentlyFailed === false && this.options.failureTableSize > 0) {
         this.failures.record(op.key.hex, op.htlIn, this.now())
       }
+      if (this.ownInsertNeedsPeer(op)) return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
       if (op.kind === 'insert' && (op.from === null || !this.insertBacktracks(op))) {
         op.phase = 'awaiting-data'
         return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
@@ -678,13 +686,30 @@ export class NodeCore<P> {
   }
 
   /**
+   * Whether `op` is this node's own insert whose path may not end here: with the client cache,
+   * the originator keeps its copy where no peer can read it (NodeCoreOptions.clientCache), so a
+   * path that ends at the originator (no route, every child failed, time or HTL gone before a
+   * child took the block) stored the block nowhere the network can serve. The paper's inserter
+   * stores the data like every node on the path (3.3: "stored in each node along the way"), so
+   * there the path may end at home; here such an insert fails instead of reporting "stored"
+   * (unless it asked for HTL 0, no hop at all).
+   * Measured (docs/reliability.md, churn): a node no peer had connected to reported every one
+   * of its puts stored (stored 1, at itself only), and those files were the ones no running
+   * node could fetch.
+   */
+  private ownInsertNeedsPeer (op: Op<P>): boolean {
+    // HTL 0 asks for no hop at all: the user keeps the block here on purpose.
+    return op.kind === 'insert' && op.from === null && op.htlIn > 0 && this.options.clientCache
+  }
+
+  /**
    * Time (not HTL) ran out: an earlier child was slow. Not a DataNotFound — nothing is
    * recorded in the failure table (one slow peer must not make a key fail everywhere for
    * minutes); a request answers RouteNotFound with the HTL it could not spend, an insert
    * ends its path here.
    */
   private outOfTime (op: Op<P>): Array<Action<P>> {
-    if (op.kind === 'insert') {
+    if (op.kind === 'insert' && !this.ownInsertNeedsPeer(op)) {
       op.phase = 'awaiting-data'
       return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
     }
@@ -692,6 +717,7 @@ export class NodeCore<P> {
   }
 
   private exhausted (op: Op<P>): Array<Action<P>> {
+    if (this.ownInsertNeedsPeer(op)) return this.finish(op, { type: 'route-not-found', remaining: 0, hops: op.hops })
     if (op.kind === 'insert') {
       op.phase = 'awaiting-data'
       return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: 0, hops: op.hops } }]
