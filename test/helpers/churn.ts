@@ -79,6 +79,8 @@ export interface ChurnReport {
     /** Milliseconds to settle, by kind: median and max. */
     ms: Record<string, { median: number, max: number }>
     failures: Record<string, number>
+    /** Every failed operation that was not killed: which node, what error. */
+    failedOps: Array<{ kind: OpRecord['kind'], node: number, error?: string }>
   }
   files: {
     inserted: number
@@ -336,7 +338,8 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
           const t = settled.filter((x) => x.kind === k).map((x) => x.ms).sort((a, b) => a - b)
           return [k, { median: t[Math.floor(t.length / 2)] ?? 0, max: t.at(-1) ?? 0 }]
         })),
-        failures
+        failures,
+        failedOps: ops.filter((x) => !x.ok && !x.killed).map((x) => ({ kind: x.kind, node: x.node, error: x.error }))
       },
       files: {
         inserted: files.length,
