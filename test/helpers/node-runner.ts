@@ -128,7 +128,7 @@ async function main (): Promise<void> {
 
 /**
  * Records what `core` does with each request while on: the message received (from whom, at which
- * HTL), each child's answer, and the actions that followed (forwards with their HTL, the reply).
+ * HTL), each child's answer, and the actions that followed, `next` (forwards with their HTL, the reply).
  * Wraps the core's two entry points; nothing is kept while off.
  */
 function traceCore (core: { receive: (from: string | null, msg: IncomingMessage<string>) => Array<Action<string>>, response: (id: bigint, from: string, res: Response<string>) => Array<Action<string>> }): { set: (on: boolean) => void, events: (keys: string[]) => unknown[], ownInsert: (key: string) => unknown[] } {
@@ -141,7 +141,7 @@ function traceCore (core: { receive: (from: string | null, msg: IncomingMessage<
   const receive = core.receive.bind(core)
   core.receive = (from, msg) => {
     const actions = receive(from, msg)
-    const event = { t: Date.now(), id: String(msg.id), receive: { from, htl: msg.htl }, then: brief(actions) }
+    const event = { t: Date.now(), id: String(msg.id), receive: { from, htl: msg.htl }, next: brief(actions) }
     if (byId !== undefined && msg.kind === 'request') {
       const rec = byId.get(msg.id) ?? { key: msg.key.hex, events: [] }
       byId.set(msg.id, rec)
@@ -156,7 +156,7 @@ function traceCore (core: { receive: (from: string | null, msg: IncomingMessage<
   const response = core.response.bind(core)
   core.response = (id, from, res) => {
     const actions = response(id, from, res)
-    const event = { t: Date.now(), id: String(id), response: { from, res }, then: brief(actions) }
+    const event = { t: Date.now(), id: String(id), response: { from, res }, next: brief(actions) }
     byId?.get(id)?.events.push(event)
     own.get(id)?.events.push(event)
     return actions
@@ -165,7 +165,7 @@ function traceCore (core: { receive: (from: string | null, msg: IncomingMessage<
     const f = (core as any)[name].bind(core)
     ;(core as any)[name] = (id: bigint, ...rest: unknown[]) => {
       const actions = f(id, ...rest)
-      own.get(id)?.events.push({ t: Date.now(), id: String(id), [name]: rest, then: brief(actions) })
+      own.get(id)?.events.push({ t: Date.now(), id: String(id), [name]: rest, next: brief(actions) })
       return actions
     }
   }
