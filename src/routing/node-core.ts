@@ -485,7 +485,14 @@ export class NodeCore<P> {
     if (op.phase === 'sending-data') {
       // The child failed during the data phase: we stored the block ourselves.
       if (from !== op.downstream || res.type !== 'failed') return []
-      return this.finish(op, { type: 'stored', stored: 1 })
+      if (!this.ownInsertNeedsPeer(op)) return this.finish(op, { type: 'stored', stored: 1 })
+      // Our own insert, whose copy here went to the client cache: nobody holds the block yet, so
+      // the path starts again at the next candidate (the failed child cost its hop).
+      op.phase = 'routing'
+      op.downstream = undefined
+      op.hops += 1 + (res.hops ?? 0)
+      op.budget = op.sentHtl
+      return this.tryNext(op)
     }
     if (op.phase !== 'routing' || from !== op.current) return []
     op.current = undefined
@@ -705,6 +712,21 @@ export class NodeCore<P> {
   private insertBacktracks (op: Op<P>): boolean {
     const o = this.options
     return o.insertBacktrack && op.htlIn < o.insertBacktrackBelowHtl && op.tried.size > 0
+  }
+
+  /**
+   * Whether `op` is this node's own insert at HTL > 0 whose copy here goes to the client cache
+   * (NodeCoreOptions.clientCache), where no peer can read it. Once a child took such an insert
+   * and then failed while the data was sent, the path does not end here with "stored" (the
+   * block would be nowhere the network can serve): it goes on to the next route (and where the
+   * routes end, endInsertHere fails it). The paper's inserter stores the data like every node
+   * on the path (3.3: "stored in each node along the way"), so there it may end at home.
+   * Measured (docs/reliability.md, churn): a node with no peer reported every one of its puts
+   * stored (stored 1, at itself only), and those were the files no running node could fetch.
+   */
+  private ownInsertNeedsPeer (op: Op<P>): boolean {
+    // HTL 0 asks for no hop at all: the user keeps the block here on purpose.
+    return op.kind === 'insert' && op.from === null && op.htlIn > 0 && this.options.clientCache
   }
 
   /**

@@ -5,14 +5,17 @@
  * mixed workload of gets and more inserts runs while `killFraction` of the nodes are killed with
  * SIGKILL one after another and `restartFraction` of those restarted on their folder. Then:
  *
- * - retrievability: every file whose every block is still held by a running node is fetched
- *   from a running node (up to `attempts` nodes, one after another);
+ * - retrievability: every file whose every block is still in the store of a running node is
+ *   fetched from a running node (up to `attempts` nodes, one after another); a copy in a client
+ *   cache does not count (no peer can read it); a file not fetched comes with a diagnosis (who
+ *   holds its blocks, what each routing core did with the requests, the routing tables);
  * - deadlines: every operation carries a deadline (AbortSignal.timeout in the node); the node
  *   reports when it settled: none may settle later than the deadline plus `graceMs`, and none
  *   may go unanswered;
  * - memory: RSS and the live heap (after a GC) of every node after the first inserts and at
  *   the end.
  */
+import { RoutingKey } from '../../src/keys/routing-key.js'
 import { seededRng } from '../../src/routing/random.js'
 import { Fleet, pool } from './fleet.js'
 import type { NodeStats, Reply } from './fleet.js'
@@ -43,7 +46,18 @@ export interface ChurnOptions {
   log?: (line: string) => void
 }
 
-interface FileRecord { uri: string, sha256: string, keys: string[], size: number, by: number }
+interface FileRecord {
+  uri: string
+  sha256: string
+  keys: string[]
+  size: number
+  by: number
+  /** Per block, the nodes whose store held it just after the insert (the client cache not counted). */
+  storedAt: number[][]
+  /** Blocks the insert reported stored at its originator only, with what the originator's routing core did. */
+  weak: unknown[]
+  minStored: number
+}
 
 export interface OpRecord { kind: 'put' | 'get', node: number, ok: boolean, ms: number, deadlineMs: number, error?: string, killed: boolean, noReply: boolean }
 
@@ -65,8 +79,36 @@ export interface ChurnReport {
     /** Milliseconds to settle, by kind: median and max. */
     ms: Record<string, { median: number, max: number }>
     failures: Record<string, number>
+    /** Every failed operation that was not killed: which node, what error. */
+    failedOps: Array<{ kind: OpRecord['kind'], node: number, error?: string }>
   }
-  files: { inserted: number, insertedSmall: number, insertedMulti: number, withSurvivingReplica: number, retrieved: number, retrievedFirstTry: number, lost: Array<{ uri: string, size: number, errors: string[] }>, noReplica: number }
+  files: {
+    inserted: number
+    insertedSmall: number
+    insertedMulti: number
+    /** Files with a block whose insert reported it stored at its originator only. */
+    insertedStoredAtOriginOnly: unknown[]
+    /** Stores that held a block just after its insert (over all blocks): min, median, max. */
+    storesAfterInsert: { min: number, median: number, max: number }
+    /**
+     * Every block in the store of a running node: the files fetched afterwards. A copy in a client
+     * cache is no replica: a node's client cache answers only its own gets, never a peer's
+     * (issue 11, finding 6).
+     */
+    withSurvivingReplica: number
+    /** Files with every block on a running node, some only in client caches (not fetched). */
+    heldOnlyInClientCaches: number
+    retrieved: number
+    retrievedFirstTry: number
+    lost: Array<{ uri: string, size: number, errors: string[] }>
+    noReplica: number
+  }
+  /**
+   * For each file not fetched: per block, which running nodes hold it (store, client cache), and
+   * what the routing cores of the running nodes did with the final check's requests for it
+   * (node indices, not peer IDs), with the routing tables of the nodes on those paths.
+   */
+  diagnosis: unknown[]
   churnGets: { total: number, ok: number }
   memory: {
     /** Nodes that ran from the first inserts to the end without a kill. */
@@ -89,6 +131,44 @@ function summary (xs: number[]): { median: number, max: number } {
   return { median: round1((s[Math.floor(s.length / 2)] ?? 0) / MiB), max: round1((s.at(-1) ?? 0) / MiB) }
 }
 
+/** Peer IDs in a trace (fields from, to, forward, source, peer) replaced by fleet indices. */
+function renamer (fleet: Fleet): (x: unknown) => unknown {
+  const index = new Map(fleet.nodes.map((n) => [n.peerId, n.index]))
+  const name = (p: unknown): unknown => typeof p === 'string' ? (index.get(p) ?? `?${p.slice(-6)}`) : p
+  const rename = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(rename)
+    if (x === null || typeof x !== 'object') return x
+    return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, ['from', 'to', 'forward', 'source', 'peer'].includes(k) ? name(v) : rename(v)]))
+  }
+  return rename
+}
+
+/** ChurnReport.diagnosis for the files in `lost`. */
+async function diagnose (fleet: Fleet, alive: number[], lost: FileRecord[], holders: Map<string, { store: number[], client: number[] }>): Promise<unknown[]> {
+  const rename = renamer(fleet)
+  const out: unknown[] = []
+  for (const f of lost) {
+    const events: unknown[] = []
+    const tables: Record<number, unknown> = {}
+    for (const i of alive) {
+      const r = await fleet.request(i, 'diagnose', { keys: f.keys })
+      if (!r.ok) continue
+      const ev = r.events as Array<Record<string, unknown>>
+      if (ev.length === 0) continue
+      events.push(...ev.map((e) => ({ node: i, ...(rename(e) as object) })))
+      tables[i] = { table: rename(r.table), connected: rename(r.connected) }
+    }
+    events.sort((a, b) => (a as { t: number }).t - (b as { t: number }).t)
+    out.push({ uri: f.uri, by: f.by, minStored: f.minStored, weak: rename(f.weak), keys: f.keys.map((k, j) => ({ key: k, loc: RoutingKey.fromHex(k).loc, storedAfterInsert: f.storedAt[j], ...holders.get(k) })), events, tables })
+  }
+  return out
+}
+
+function summaryOf (xs: number[]): { min: number, median: number, max: number } {
+  const s = [...xs].sort((a, b) => a - b)
+  return { min: s[0] ?? 0, median: s[Math.floor(s.length / 2)] ?? 0, max: s.at(-1) ?? 0 }
+}
+
 export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
   const rng = seededRng(o.seed)
   const log = o.log ?? (() => {})
@@ -102,7 +182,13 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
     const r = await fleet.request(node, 'put', { size, seed: Math.floor(rng() * 2 ** 31), deadlineMs: o.putDeadlineMs, htl: o.htl }, o.putDeadlineMs + 60_000)
     note('put', node, r, o.putDeadlineMs)
     if (!r.ok) return undefined
-    const f = { uri: r.uri as string, sha256: r.sha256 as string, keys: r.keys as string[], size, by: node }
+    const keys = r.keys as string[]
+    const storedAt = keys.map((): number[] => [])
+    for (const i of fleet.alive()) {
+      const h = await fleet.request(i, 'has', { keys })
+      if (h.ok) (h.store as boolean[]).forEach((held, j) => { if (held) storedAt[j].push(i) })
+    }
+    const f = { uri: r.uri as string, sha256: r.sha256 as string, keys, size, by: node, storedAt, weak: r.weak as unknown[], minStored: r.minStored as number }
     files.push(f)
     return f
   }
@@ -187,12 +273,19 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
     // Which files still have every block on a running node, and can each be fetched.
     const alive = fleet.alive()
     const held = new Set<string>()
+    const holders = new Map<string, { store: number[], client: number[] }>()
     const allKeys = [...new Set(files.flatMap((f) => f.keys))]
+    for (const k of allKeys) holders.set(k, { store: [], client: [] })
     for (const i of alive) {
       const r = await fleet.request(i, 'has', { keys: allKeys })
-      if (r.ok) (r.has as boolean[]).forEach((h, j) => { if (h) held.add(allKeys[j]) })
+      if (!r.ok) continue
+      (r.has as boolean[]).forEach((h, j) => { if (h) held.add(allKeys[j]) });
+      (r.store as boolean[]).forEach((h, j) => { if (h) holders.get(allKeys[j])!.store.push(i) });
+      (r.client as boolean[]).forEach((h, j) => { if (h) holders.get(allKeys[j])!.client.push(i) })
     }
-    const surviving = files.filter((f) => f.keys.length > 0 && f.keys.every((k) => held.has(k)))
+    const surviving = files.filter((f) => f.keys.length > 0 && f.keys.every((k) => holders.get(k)!.store.length > 0))
+    const heldOnlyInClientCaches = files.filter((f) => f.keys.length > 0 && f.keys.every((k) => held.has(k)) && !surviving.includes(f)).length
+    for (const i of alive) await fleet.request(i, 'trace', { on: true })
     let retrievedFirstTry = 0
     const lost: ChurnReport['files']['lost'] = []
     await pool(surviving, o.concurrency, async (f) => {
@@ -211,6 +304,8 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
       }
       lost.push({ uri: f.uri, size: f.size, errors })
     })
+    const diagnosis = await diagnose(fleet, alive, files.filter((f) => lost.some((l) => l.uri === f.uri)), holders)
+    for (const i of alive) await fleet.request(i, 'trace', { on: false })
 
     const end = new Map<number, NodeStats>()
     for (const i of alive) {
@@ -243,19 +338,24 @@ export async function runChurn (o: ChurnOptions): Promise<ChurnReport> {
           const t = settled.filter((x) => x.kind === k).map((x) => x.ms).sort((a, b) => a - b)
           return [k, { median: t[Math.floor(t.length / 2)] ?? 0, max: t.at(-1) ?? 0 }]
         })),
-        failures
+        failures,
+        failedOps: ops.filter((x) => !x.ok && !x.killed).map((x) => ({ kind: x.kind, node: x.node, error: x.error }))
       },
       files: {
         inserted: files.length,
         insertedSmall: files.filter((f) => f.size === o.smallBytes).length,
         insertedMulti: files.filter((f) => f.size === o.multiBytes).length,
+        insertedStoredAtOriginOnly: files.filter((f) => f.weak.length > 0).map((f) => ({ uri: f.uri, by: f.by, weak: renamer(fleet)(f.weak) })),
+        storesAfterInsert: summaryOf(files.flatMap((f) => f.storedAt.map((s) => s.length))),
         withSurvivingReplica: surviving.length,
+        heldOnlyInClientCaches,
         retrieved: surviving.length - lost.length,
         retrievedFirstTry,
         lost,
         noReplica: files.length - surviving.length
       },
       churnGets,
+      diagnosis,
       memory: {
         nodes: steady.length,
         rssWarmMiB: summary(steady.map((i) => warm.get(i)!.rss)),

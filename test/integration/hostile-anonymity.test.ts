@@ -162,7 +162,9 @@ describe('finding 6: a neighbour cannot probe what the user fetched or inserted'
     extraDirs.push(dir)
     assert.equal(node.clientCache.stats().capacityBytes, 2 * 1024 * 1024)
     const blocks = Array.from({ length: 3 }, () => chkBlock(randomBytes(2000)))
-    for (const f of blocks) await node.service.insert(new RoutingKey(f.key), f.block, { htl: 20 })
+    // HTL 0: a node with no peer keeps the block on purpose (at a higher HTL its insert fails: it
+    // reached no other node, NodeCore.ownInsertNeedsPeer).
+    for (const f of blocks) await node.service.insert(new RoutingKey(f.key), f.block, { htl: 0 })
     assert.equal(node.store.stats().count, 0, 'nothing the user inserted is in the store')
     await node.stop()
     const again = await createNode({ config: { dataDir: dir, clientCacheBytes: 2 * 1024 * 1024 } })
