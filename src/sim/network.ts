@@ -181,8 +181,8 @@ export interface SimObserver {
 
 export class Simulator {
   readonly config: SimConfig
-  readonly coreOptions: NodeCoreOptions
-  readonly announceOptions: AnnounceOptions
+  readonly coreOptions: Readonly<NodeCoreOptions>
+  readonly announceOptions: Readonly<AnnounceOptions>
   readonly storeKeep: number
   readonly rng: Rng
   /** Virtual time. */
@@ -212,8 +212,9 @@ export class Simulator {
 
   constructor (config: Partial<SimConfig> = {}) {
     this.config = { ...DEFAULT_SIM_CONFIG, ...config }
-    this.coreOptions = { ...this.config.profile.core, ...SIM_CORE_OVERRIDES, ...this.config.core }
-    this.announceOptions = { ...this.config.profile.announce, maxHtl: this.config.announceMaxHtl, seenCacheSize: 4, ...this.config.announce }
+    // Frozen: every core shares one merged copy of each (src/routing/shared-options.ts).
+    this.coreOptions = Object.freeze({ ...this.config.profile.core, ...SIM_CORE_OVERRIDES, ...this.config.core })
+    this.announceOptions = Object.freeze({ ...this.config.profile.announce, maxHtl: this.config.announceMaxHtl, seenCacheSize: 4, ...this.config.announce })
     this.storeKeep = this.config.storeKeep ?? this.config.profile.store.keepFraction
     this.rng = seededRng(this.config.seed)
   }
@@ -269,7 +270,8 @@ export class Simulator {
       store: (this.stores[i] = new SimStore(this.config.storeCapacity, this.config.storeAccessWeight, this.storeNow, this.storeKeep, () => this.locs[i])),
       rng: this.rng,
       now: this.now,
-      options: this.coreOptions
+      options: this.coreOptions,
+      intPeers: true
     }, this.ctx))
     this.announcers.push(undefined)
     this.alive[i] = 1
