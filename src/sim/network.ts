@@ -130,7 +130,8 @@ class SimCore extends NodeCore<number> {
 class SimStore implements StoreView {
   readonly policy: StorePolicy
 
-  constructor (capacity: number, accessWeightMs: number, now: () => number, keepFraction = 0, location?: () => number) {
+  /** `location`: the node's routing location (its announcement core reads it too: one closure per node). */
+  constructor (capacity: number, accessWeightMs: number, now: () => number, keepFraction: number, readonly location: () => number) {
     this.policy = new StorePolicy({ capacityBytes: capacity, accessWeightMs, now, keepFraction, location })
   }
 
@@ -204,6 +205,8 @@ export class Simulator {
   private storeClock = 0
   private readonly storeNow = (): number => ++this.storeClock
   private readonly now = (): number => this.time
+  /** Announcement seeds from the one PRNG (shared by every announcement core). */
+  private readonly randomSeed = (): Uint8Array => fillRandom(new Uint8Array(ANNOUNCE_SEED_BYTES), this.rng)
   /** Every key ever stored, and how many live stores hold each. */
   private readonly keyIndex = new Map<string, number>()
   private copies = new Int32Array(1024)
@@ -443,8 +446,8 @@ export class Simulator {
         addRoute: (loc, peer, via) => { core.addRoute(loc, peer, false, via) },
         rng: this.rng,
         now: this.now,
-        location: () => this.locs[i],
-        randomSeed: () => fillRandom(new Uint8Array(ANNOUNCE_SEED_BYTES), this.rng),
+        location: (this.stores[i] as SimStore).location,
+        randomSeed: this.randomSeed,
         options: this.announceOptions
       })
       this.announcers[i] = a
