@@ -38,7 +38,9 @@
 import { randomBytes } from 'node:crypto'
 import { equals } from 'uint8arrays/equals'
 import { distance, RoutingKey, sha256 } from '../keys/routing-key.js'
+import { LazyMap } from './lazy-map.js'
 import { SeenCache } from './seen-cache.js'
+import { sharedOptions } from './shared-options.js'
 import type { Rng } from './random.js'
 import type { RoutingTable } from './routing-table.js'
 
@@ -255,9 +257,11 @@ export function randomPeer<P> (table: RoutingTable<P>, rng: Rng, exclude: (peer:
   return chosen
 }
 
+const mergedAnnounceOptions = new WeakMap<object, Readonly<AnnounceOptions>>()
+
 export class AnnounceCore<P> {
   readonly self: P
-  readonly options: AnnounceOptions
+  readonly options: Readonly<AnnounceOptions>
   private readonly table: RoutingTable<P>
   private readonly addRoute: (loc: number, peer: P, via?: P) => void
   private readonly rng: Rng
@@ -265,11 +269,11 @@ export class AnnounceCore<P> {
   private readonly randomSeed: () => Uint8Array
   private readonly location: () => number
   private readonly seen: SeenCache
-  private readonly ops = new Map<bigint, AnnounceOp<P>>()
+  private readonly ops = new LazyMap<bigint, AnnounceOp<P>>()
   private readonly joinSeen: SeenCache
-  private readonly joins = new Map<bigint, JoinOp<P>>()
+  private readonly joins = new LazyMap<bigint, JoinOp<P>>()
   /** The location of each newcomer's last join here (placeJoined). */
-  private readonly joinedAt = new Map<P, number>()
+  private readonly joinedAt = new LazyMap<P, number>()
 
   constructor (init: AnnounceInit<P>) {
     this.self = init.self
@@ -279,7 +283,7 @@ export class AnnounceCore<P> {
     this.now = init.now
     this.randomSeed = init.randomSeed ?? (() => new Uint8Array(randomBytes(ANNOUNCE_SEED_BYTES)))
     this.location = init.location ?? (() => NaN)
-    this.options = { ...DEFAULT_ANNOUNCE_OPTIONS, ...init.options }
+    this.options = sharedOptions(DEFAULT_ANNOUNCE_OPTIONS, mergedAnnounceOptions, init.options)
     this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
     this.joinSeen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
   }
@@ -515,7 +519,7 @@ export class AnnounceCore<P> {
     this.joinedAt.delete(node)
     this.joinedAt.set(node, loc)
     if (before !== undefined && before !== loc) this.table.remove(before, node)
-    if (this.joinedAt.size > this.options.seenCacheSize) this.joinedAt.delete(this.joinedAt.keys().next().value as P)
+    if (this.joinedAt.size > this.options.seenCacheSize) this.joinedAt.delete(this.joinedAt.oldestKey() as P)
   }
 
   /** Does this node route `loc` (within SAME_LOCATION) to a peer other than `peer`? */

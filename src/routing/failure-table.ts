@@ -4,13 +4,15 @@
  * one is rejected at once with DataNotFound instead of being routed again (Freenet 0.5's
  * failure table). Bounded: the oldest entries go first.
  */
+import { LazyMap } from './lazy-map.js'
+
 interface FailureEntry {
   htl: number
   expires: number
 }
 
 export class FailureTable {
-  private readonly entries = new Map<string, FailureEntry>()
+  private readonly entries = new LazyMap<string, FailureEntry>()
 
   constructor (readonly capacity: number, readonly ttlMs: number) {}
 
@@ -20,7 +22,7 @@ export class FailureTable {
     const keep = prev !== undefined && prev.expires > now ? Math.max(prev.htl, htl) : htl
     this.entries.set(keyHex, { htl: keep, expires: now + this.ttlMs })
     while (this.entries.size > this.capacity) {
-      this.entries.delete(this.entries.keys().next().value as string)
+      this.entries.delete(this.entries.oldestKey() as string)
     }
   }
 

@@ -21,6 +21,8 @@
  * hops actually taken".
  */
 import { FailureTable } from './failure-table.js'
+import { LazyMap } from './lazy-map.js'
+import { sharedOptions } from './shared-options.js'
 import { PendingRoutes } from './pending-routes.js'
 import { RoutingTable } from './routing-table.js'
 import { SeenCache } from './seen-cache.js'
@@ -241,6 +243,8 @@ export const DEFAULT_CORE_OPTIONS: NodeCoreOptions = {
   pendingRoutesPerSender: 64
 }
 
+const mergedCoreOptions = new WeakMap<object, Readonly<NodeCoreOptions>>()
+
 export interface NodeCoreStats {
   requestsReceived: number
   insertsReceived: number
@@ -298,7 +302,7 @@ interface HtlDecisions {
 
 export class NodeCore<P> {
   readonly self: P
-  readonly options: NodeCoreOptions
+  readonly options: Readonly<NodeCoreOptions>
   readonly table: RoutingTable<P>
   readonly seen: SeenCache
   readonly failures: FailureTable
@@ -308,18 +312,23 @@ export class NodeCore<P> {
   private readonly store: StoreView
   private readonly rng: Rng
   private readonly now: () => number
-  private readonly ops = new Map<bigint, Op<P>>()
-  private readonly htlDecisions = new Map<P | null, HtlDecisions>()
+  // The three collections below are created on first use (and `ops` dropped when it empties): a
+  // simulated node holds no operation between operations, and the simulator neither verifies
+  // peers nor decides HTL probabilistically, so at 10^5-10^6 simulated nodes empty Maps were
+  // a measurable share of each node's memory (docs/simulation.md, "A million nodes").
+  private readonly ops = new LazyMap<bigint, Op<P>>()
+  private htlDecisions?: Map<P | null, HtlDecisions>
   /** Peers verified lately (besides those in the table), most recent last; bounded. */
-  private readonly verified = new Set<P>()
+  private verified?: Set<P>
 
-  constructor (init: { self: P, store: StoreView, rng: Rng, now: () => number, options?: Partial<NodeCoreOptions> }) {
+  /** `intPeers`: every peer is an integer in [0, 2^31) (the simulator's node indices): the routing table packs them. */
+  constructor (init: { self: P, store: StoreView, rng: Rng, now: () => number, options?: Partial<NodeCoreOptions>, intPeers?: boolean }) {
     this.self = init.self
     this.store = init.store
     this.rng = init.rng
     this.now = init.now
-    this.options = { ...DEFAULT_CORE_OPTIONS, ...init.options }
-    this.table = new RoutingTable<P>(this.options.routingTableSize, this.options.tableSpreadBuckets)
+    this.options = sharedOptions(DEFAULT_CORE_OPTIONS, mergedCoreOptions, init.options)
+    this.table = new RoutingTable<P>(this.options.routingTableSize, this.options.tableSpreadBuckets, init.intPeers === true)
     this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
     this.failures = new FailureTable(this.options.failureTableSize, this.options.failureTableTtlMs)
     this.pending = new PendingRoutes<P>(this.options.pendingRoutes, this.options.pendingRoutesPerSender)
@@ -357,7 +366,7 @@ export class NodeCore<P> {
 
   /** Has the driver verified `peer` (connected to it)? A peer in the routing table was. */
   isVerified (peer: P): boolean {
-    return this.verified.has(peer) || this.table.has(peer)
+    return this.verified?.has(peer) === true || this.table.has(peer)
   }
 
   /** Up to `max` peers whose routes wait for verification: the driver connects to each and reports. */
@@ -367,9 +376,10 @@ export class NodeCore<P> {
 
   /** The driver connected to `peer`: its waiting routes enter the routing table. */
   peerVerified (peer: P): void {
-    this.verified.delete(peer)
-    this.verified.add(peer)
-    if (this.verified.size > VERIFIED_SIZE) this.verified.delete(this.verified.values().next().value as P)
+    const verified = (this.verified ??= new Set())
+    verified.delete(peer)
+    verified.add(peer)
+    if (verified.size > VERIFIED_SIZE) verified.delete(verified.values().next().value as P)
     for (const r of this.pending.take(peer)) this.table.add(r.loc, r.peer)
   }
 
@@ -387,8 +397,8 @@ export class NodeCore<P> {
   removePeer (peer: P): void {
     this.table.removePeer(peer)
     this.pending.forget(peer)
-    this.verified.delete(peer)
-    this.htlDecisions.delete(peer)
+    this.verified?.delete(peer)
+    this.htlDecisions?.delete(peer)
   }
 
   /**
@@ -398,7 +408,7 @@ export class NodeCore<P> {
    */
   forgetUnreachable (peer: P): void {
     this.table.removePeer(peer, true)
-    this.verified.delete(peer)
+    this.verified?.delete(peer)
   }
 
   /** Move `peer`'s entries to the front of the LRU order (refreshOnForward). */
@@ -624,12 +634,13 @@ export class NodeCore<P> {
   }
 
   private decisionsFor (peer: P | null): HtlDecisions {
-    let d = this.htlDecisions.get(peer)
+    const decisions = (this.htlDecisions ??= new Map())
+    let d = decisions.get(peer)
     if (d === undefined) {
       d = { atMax: this.rng() < this.options.decrementAtMaxProb, atMin: this.rng() < this.options.decrementAtMinProb }
-      this.htlDecisions.set(peer, d)
+      decisions.set(peer, d)
       // Bounded: one entry per upstream peer ever seen would let Sybil identities grow it.
-      if (this.htlDecisions.size > HTL_DECISIONS_SIZE) this.htlDecisions.delete(this.htlDecisions.keys().next().value as P | null)
+      if (decisions.size > HTL_DECISIONS_SIZE) decisions.delete(decisions.keys().next().value as P | null)
     }
     return d
   }

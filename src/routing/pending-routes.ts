@@ -22,7 +22,7 @@ export class PendingRoutes<P> {
   /** Oldest first; one entry per (peer, location). */
   private readonly entries: Array<Pending<P>> = []
   /** Peers handed to the driver and not yet reported on. */
-  private readonly verifying = new Set<P>()
+  private verifying?: Set<P>
 
   constructor (readonly capacity: number, readonly perSender: number) {
     if (!Number.isInteger(capacity) || capacity < 0 || !Number.isInteger(perSender) || perSender < 0) {
@@ -53,6 +53,7 @@ export class PendingRoutes<P> {
     const out: P[] = []
     for (const e of this.entries) {
       if (out.length >= max) break
+      this.verifying ??= new Set()
       if (!this.verifying.has(e.peer)) {
         this.verifying.add(e.peer)
         out.push(e.peer)
@@ -63,7 +64,7 @@ export class PendingRoutes<P> {
 
   /** `peer` was verified: its waiting routes, which leave this list. */
   take (peer: P): Array<{ loc: number, peer: P }> {
-    this.verifying.delete(peer)
+    this.verifying?.delete(peer)
     const out: Array<{ loc: number, peer: P }> = []
     for (let i = this.entries.length - 1; i >= 0; i--) {
       if (this.entries[i].peer === peer) out.unshift({ loc: this.entries[i].loc, peer })
@@ -74,7 +75,7 @@ export class PendingRoutes<P> {
 
   /** `peer` could not be verified (or is to be forgotten): drop its routes. */
   forget (peer: P): void {
-    this.verifying.delete(peer)
+    this.verifying?.delete(peer)
     this.remove(peer)
   }
 
@@ -89,6 +90,6 @@ export class PendingRoutes<P> {
   private drop (i: number): void {
     const [e] = this.entries.splice(i, 1)
     // A peer whose last reference went is no longer waiting for anything.
-    if (!this.has(e.peer)) this.verifying.delete(e.peer)
+    if (!this.has(e.peer)) this.verifying?.delete(e.peer)
   }
 }

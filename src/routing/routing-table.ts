@@ -9,8 +9,11 @@
  */
 import { distance } from '../keys/routing-key.js'
 
-/** Slots a table starts with; it doubles them as it fills, up to its capacity. */
+/** Slots a table starts with; it grows them by half as it fills, up to its capacity. */
 const INITIAL_SLOTS = 16
+
+/** The bucket counts of every table without spread buckets: empty, never written. */
+const NO_BUCKETS = new Uint16Array(0)
 
 export interface RoutingEntry<P> {
   loc: number
@@ -19,16 +22,19 @@ export interface RoutingEntry<P> {
   lastUsed: number
 }
 
+/** Peer references of a table: a plain array, or an Int32Array for integer peers (the simulator's node indices). */
+type Peers<P> = Array<P | undefined> | Int32Array
+
 export class RoutingTable<P> {
   readonly capacity: number
-  // The arrays grow (doubling) up to `capacity` as entries arrive: in a simulated network
-  // grown to 20,000 nodes a table holds 147 of its 250 entries on average, and the unused
-  // slots were ~2.5 kB of each node's ~16 kB (docs/simulation.md, "A million nodes").
-  private locs: Float64Array
-  private stamps: Float64Array
-  private peers: Array<P | undefined> = []
-  /** 1 = pinned: never evicted by LRU replacement (a driver pins its connected neighbours). */
-  private pins: Uint8Array
+  // Memory per table, measured at 10,000 simulated nodes (docs/simulation.md, "A million
+  // nodes"): one Float64Array holds each entry's location and stamp side by side (slot i at 2i
+  // and 2i + 1), a pinned entry's stamp negated, since every typed array costs ~200 bytes of
+  // objects besides its data; the arrays grow by half (not doubling) up to `capacity`, as a table
+  // holds 138 of its 250 entries on average there; integer peers live in an Int32Array (4 bytes
+  // an entry instead of an 8-byte array slot). 13.8 kB per node before, of which ~4.5 kB tables.
+  private slots: Float64Array
+  private peers: Peers<P>
   private count = 0
   private tick = 0
   /**
@@ -37,30 +43,69 @@ export class RoutingTable<P> {
    */
   private readonly bucketCounts: Uint16Array
 
-  constructor (capacity: number, spreadBuckets = 0) {
+  /** `intPeers`: every peer is an integer in [0, 2^31) (the simulator's node indices), kept in an Int32Array. */
+  constructor (capacity: number, spreadBuckets = 0, intPeers = false) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error('routing table capacity must be a positive integer')
     if (!Number.isInteger(spreadBuckets) || spreadBuckets < 0) throw new Error('spread buckets must be a non-negative integer')
     this.capacity = capacity
-    this.bucketCounts = new Uint16Array(spreadBuckets)
+    this.bucketCounts = spreadBuckets === 0 ? NO_BUCKETS : new Uint16Array(spreadBuckets)
     const initial = Math.min(capacity, INITIAL_SLOTS)
-    this.locs = new Float64Array(initial)
-    this.stamps = new Float64Array(initial)
-    this.pins = new Uint8Array(initial)
+    this.slots = new Float64Array(2 * initial)
+    this.peers = intPeers ? new Int32Array(initial) : []
   }
 
-  /** Room for one more entry below capacity: double the arrays when they are full. */
+  /** Room for one more entry below capacity: grow the arrays by half when they are full. */
   private makeRoom (): void {
-    if (this.count < this.locs.length) return
-    const n = Math.min(this.capacity, this.locs.length * 2)
-    const locs = new Float64Array(n)
-    locs.set(this.locs)
-    this.locs = locs
-    const stamps = new Float64Array(n)
-    stamps.set(this.stamps)
-    this.stamps = stamps
-    const pins = new Uint8Array(n)
-    pins.set(this.pins)
-    this.pins = pins
+    const n = this.slots.length / 2
+    if (this.count < n) return
+    const m = Math.min(this.capacity, n + Math.max(1, n >> 1))
+    const slots = new Float64Array(2 * m)
+    slots.set(this.slots)
+    this.slots = slots
+    if (this.peers instanceof Int32Array) {
+      const peers = new Int32Array(m)
+      peers.set(this.peers)
+      this.peers = peers
+    }
+  }
+
+  private loc (i: number): number {
+    return this.slots[2 * i]
+  }
+
+  private pinned (i: number): boolean {
+    return this.slots[2 * i + 1] < 0
+  }
+
+  /** Stamp slot `i` with time `t`, pinned or not. */
+  private stamp (i: number, t: number, pinned: boolean): void {
+    this.slots[2 * i + 1] = pinned ? -t : t
+  }
+
+  private peer (i: number): P {
+    return this.peers[i] as P
+  }
+
+  private setPeer (i: number, peer: P): void {
+    if (this.peers instanceof Int32Array) {
+      if (typeof peer !== 'number' || (peer | 0) !== peer || peer < 0) throw new Error(`a table of integer peers got ${String(peer)}`)
+      this.peers[i] = peer
+    } else {
+      this.peers[i] = peer
+    }
+  }
+
+  /** Move slot `from` to slot `to`. */
+  private move (from: number, to: number): void {
+    this.slots[2 * to] = this.slots[2 * from]
+    this.slots[2 * to + 1] = this.slots[2 * from + 1]
+    this.peers[to] = this.peers[from] as P & number
+  }
+
+  /** Drop slots from `n` on. */
+  private truncate (n: number): void {
+    this.count = n
+    if (Array.isArray(this.peers)) this.peers.length = n
   }
 
   get size (): number {
@@ -79,12 +124,11 @@ export class RoutingTable<P> {
   add (loc: number, peer: P, pinned = false): void {
     const t = ++this.tick
     for (let i = 0; i < this.count; i++) {
-      if (this.locs[i] === loc) {
+      if (this.loc(i) === loc) {
         // A pin belongs to the peer it was made for: repointing the entry drops it.
-        if (pinned) this.pins[i] = 1
-        else if (this.peers[i] !== peer) this.pins[i] = 0
-        this.peers[i] = peer
-        this.stamps[i] = t
+        const pin = pinned || (this.pinned(i) && this.peer(i) === peer)
+        this.setPeer(i, peer)
+        this.stamp(i, t, pin)
         return
       }
     }
@@ -97,26 +141,25 @@ export class RoutingTable<P> {
       let lone = true
       const b = this.bucketCounts
       for (let i = 0; i < this.count; i++) {
-        if (this.pins[i] !== 0) continue
-        const alone = b.length > 0 && b[this.bucketOf(this.locs[i])] <= 1
-        if (slot < 0 || (lone && !alone) || (alone === lone && this.stamps[i] < this.stamps[slot])) {
+        if (this.pinned(i)) continue
+        const alone = b.length > 0 && b[this.bucketOf(this.loc(i))] <= 1
+        if (slot < 0 || (lone && !alone) || (alone === lone && this.slots[2 * i + 1] < this.slots[2 * slot + 1])) {
           slot = i
           lone = alone
         }
       }
       if (slot < 0) return
-      if (b.length > 0) b[this.bucketOf(this.locs[slot])]--
+      if (b.length > 0) b[this.bucketOf(this.loc(slot))]--
     }
     if (this.bucketCounts.length > 0) this.bucketCounts[this.bucketOf(loc)]++
-    this.locs[slot] = loc
-    this.peers[slot] = peer
-    this.stamps[slot] = t
-    this.pins[slot] = pinned ? 1 : 0
+    this.slots[2 * slot] = loc
+    this.setPeer(slot, peer)
+    this.stamp(slot, t, pinned)
   }
 
   /** Make `peer`'s entries ordinary LRU entries again (it disconnected). */
   unpinPeer (peer: P): void {
-    for (let i = 0; i < this.count; i++) if (this.peers[i] === peer) this.pins[i] = 0
+    for (let i = 0; i < this.count; i++) if (this.peer(i) === peer && this.pinned(i)) this.slots[2 * i + 1] = -this.slots[2 * i + 1]
   }
 
   /**
@@ -126,24 +169,25 @@ export class RoutingTable<P> {
   closest (target: number, exclude?: (peer: P) => boolean): P | undefined {
     let best = -1
     let bestD = Infinity
+    const slots = this.slots
     for (let i = 0; i < this.count; i++) {
-      const d = distance(this.locs[i], target)
+      const d = distance(slots[2 * i], target)
       if (d < bestD && (exclude === undefined || !exclude(this.peers[i] as P))) {
         bestD = d
         best = i
       }
     }
-    return best < 0 ? undefined : this.peers[best]
+    return best < 0 ? undefined : this.peer(best)
   }
 
   /** Mark every entry pointing at `peer` as just used (optional LRU refresh on forward). */
   touchPeer (peer: P): void {
     const t = ++this.tick
-    for (let i = 0; i < this.count; i++) if (this.peers[i] === peer) this.stamps[i] = t
+    for (let i = 0; i < this.count; i++) if (this.peer(i) === peer) this.stamp(i, t, this.pinned(i))
   }
 
   has (peer: P): boolean {
-    for (let i = 0; i < this.count; i++) if (this.peers[i] === peer) return true
+    for (let i = 0; i < this.count; i++) if (this.peer(i) === peer) return true
     return false
   }
 
@@ -152,43 +196,33 @@ export class RoutingTable<P> {
     let removed = 0
     let w = 0
     for (let r = 0; r < this.count; r++) {
-      if (this.peers[r] === peer && !(keepPinned && this.pins[r] === 1)) {
+      if (this.peer(r) === peer && !(keepPinned && this.pinned(r))) {
         removed++
-        if (this.bucketCounts.length > 0) this.bucketCounts[this.bucketOf(this.locs[r])]--
+        if (this.bucketCounts.length > 0) this.bucketCounts[this.bucketOf(this.loc(r))]--
         continue
       }
-      if (w !== r) {
-        this.locs[w] = this.locs[r]
-        this.stamps[w] = this.stamps[r]
-        this.peers[w] = this.peers[r]
-        this.pins[w] = this.pins[r]
-      }
+      if (w !== r) this.move(r, w)
       w++
     }
-    this.peers.length = w
-    this.count = w
+    this.truncate(w)
     return removed
   }
 
   /** The peer of an entry drawn uniformly at random among those whose peer `exclude` does not reject; undefined if none. */
   randomPeer (rng: () => number, exclude: (peer: P) => boolean): P | undefined {
     const candidates: number[] = []
-    for (let i = 0; i < this.count; i++) if (!exclude(this.peers[i] as P)) candidates.push(i)
-    return candidates.length === 0 ? undefined : this.peers[candidates[Math.floor(rng() * candidates.length)]]
+    for (let i = 0; i < this.count; i++) if (!exclude(this.peer(i))) candidates.push(i)
+    return candidates.length === 0 ? undefined : this.peer(candidates[Math.floor(rng() * candidates.length)])
   }
 
   /** Remove the unpinned entry at exactly `loc` if it points at `peer`; returns whether there was one. */
   remove (loc: number, peer: P): boolean {
     for (let i = 0; i < this.count; i++) {
-      if (this.locs[i] !== loc || this.peers[i] !== peer || this.pins[i] !== 0) continue
+      if (this.loc(i) !== loc || this.peer(i) !== peer || this.pinned(i)) continue
       if (this.bucketCounts.length > 0) this.bucketCounts[this.bucketOf(loc)]--
       const last = this.count - 1
-      this.locs[i] = this.locs[last]
-      this.stamps[i] = this.stamps[last]
-      this.peers[i] = this.peers[last]
-      this.pins[i] = this.pins[last]
-      this.peers.length = last
-      this.count = last
+      this.move(last, i)
+      this.truncate(last)
       return true
     }
     return false
@@ -197,13 +231,13 @@ export class RoutingTable<P> {
   /** Distinct peers referenced by the table. */
   peerSet (): Set<P> {
     const s = new Set<P>()
-    for (let i = 0; i < this.count; i++) s.add(this.peers[i] as P)
+    for (let i = 0; i < this.count; i++) s.add(this.peer(i))
     return s
   }
 
   * entries (): Generator<RoutingEntry<P>> {
     for (let i = 0; i < this.count; i++) {
-      yield { loc: this.locs[i], peer: this.peers[i] as P, lastUsed: this.stamps[i] }
+      yield { loc: this.loc(i), peer: this.peer(i), lastUsed: Math.abs(this.slots[2 * i + 1]) }
     }
   }
 
@@ -215,7 +249,7 @@ export class RoutingTable<P> {
   /** Histogram of entry locations in `buckets` equal slices of the circle: the node's key spread. */
   spread (buckets = 16): number[] {
     const h = new Array<number>(buckets).fill(0)
-    for (let i = 0; i < this.count; i++) h[Math.min(buckets - 1, Math.floor(this.locs[i] * buckets))]++
+    for (let i = 0; i < this.count; i++) h[Math.min(buckets - 1, Math.floor(this.loc(i) * buckets))]++
     return h
   }
 }

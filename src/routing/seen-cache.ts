@@ -2,8 +2,10 @@
  * Bounded, expiring set of transaction IDs a node has seen. A request or insert whose ID is
  * in the cache is answered with RejectedLoop. Oldest IDs fall out first when it is full.
  */
+import { LazyMap } from './lazy-map.js'
+
 export class SeenCache<T = bigint> {
-  private readonly entries = new Map<T, number>()
+  private readonly entries = new LazyMap<T, number>()
 
   constructor (readonly capacity: number, readonly ttlMs: number) {}
 
@@ -14,8 +16,7 @@ export class SeenCache<T = bigint> {
     if (exp !== undefined) this.entries.delete(id)
     this.entries.set(id, now + this.ttlMs)
     while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value as T
-      this.entries.delete(oldest)
+      this.entries.delete(this.entries.oldestKey() as T)
     }
     return true
   }

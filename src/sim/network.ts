@@ -130,7 +130,8 @@ class SimCore extends NodeCore<number> {
 class SimStore implements StoreView {
   readonly policy: StorePolicy
 
-  constructor (capacity: number, accessWeightMs: number, now: () => number, keepFraction = 0, location?: () => number) {
+  /** `location`: the node's routing location (its announcement core reads it too: one closure per node). */
+  constructor (capacity: number, accessWeightMs: number, now: () => number, keepFraction: number, readonly location: () => number) {
     this.policy = new StorePolicy({ capacityBytes: capacity, accessWeightMs, now, keepFraction, location })
   }
 
@@ -181,8 +182,8 @@ export interface SimObserver {
 
 export class Simulator {
   readonly config: SimConfig
-  readonly coreOptions: NodeCoreOptions
-  readonly announceOptions: AnnounceOptions
+  readonly coreOptions: Readonly<NodeCoreOptions>
+  readonly announceOptions: Readonly<AnnounceOptions>
   readonly storeKeep: number
   readonly rng: Rng
   /** Virtual time. */
@@ -204,6 +205,8 @@ export class Simulator {
   private storeClock = 0
   private readonly storeNow = (): number => ++this.storeClock
   private readonly now = (): number => this.time
+  /** Announcement seeds from the one PRNG (shared by every announcement core). */
+  private readonly randomSeed = (): Uint8Array => fillRandom(new Uint8Array(ANNOUNCE_SEED_BYTES), this.rng)
   /** Every key ever stored, and how many live stores hold each. */
   private readonly keyIndex = new Map<string, number>()
   private copies = new Int32Array(1024)
@@ -212,8 +215,9 @@ export class Simulator {
 
   constructor (config: Partial<SimConfig> = {}) {
     this.config = { ...DEFAULT_SIM_CONFIG, ...config }
-    this.coreOptions = { ...this.config.profile.core, ...SIM_CORE_OVERRIDES, ...this.config.core }
-    this.announceOptions = { ...this.config.profile.announce, maxHtl: this.config.announceMaxHtl, seenCacheSize: 4, ...this.config.announce }
+    // Frozen: every core shares one merged copy of each (src/routing/shared-options.ts).
+    this.coreOptions = Object.freeze({ ...this.config.profile.core, ...SIM_CORE_OVERRIDES, ...this.config.core })
+    this.announceOptions = Object.freeze({ ...this.config.profile.announce, maxHtl: this.config.announceMaxHtl, seenCacheSize: 4, ...this.config.announce })
     this.storeKeep = this.config.storeKeep ?? this.config.profile.store.keepFraction
     this.rng = seededRng(this.config.seed)
   }
@@ -269,7 +273,8 @@ export class Simulator {
       store: (this.stores[i] = new SimStore(this.config.storeCapacity, this.config.storeAccessWeight, this.storeNow, this.storeKeep, () => this.locs[i])),
       rng: this.rng,
       now: this.now,
-      options: this.coreOptions
+      options: this.coreOptions,
+      intPeers: true
     }, this.ctx))
     this.announcers.push(undefined)
     this.alive[i] = 1
@@ -441,8 +446,8 @@ export class Simulator {
         addRoute: (loc, peer, via) => { core.addRoute(loc, peer, false, via) },
         rng: this.rng,
         now: this.now,
-        location: () => this.locs[i],
-        randomSeed: () => fillRandom(new Uint8Array(ANNOUNCE_SEED_BYTES), this.rng),
+        location: (this.stores[i] as SimStore).location,
+        randomSeed: this.randomSeed,
         options: this.announceOptions
       })
       this.announcers[i] = a

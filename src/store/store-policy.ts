@@ -51,16 +51,30 @@ export interface StorePolicyOptions {
   location?: () => number
 }
 
+/**
+ * An entry as the policy holds it: `kept` is its distance to our location while it is held for
+ * specialisation (`keepFraction`), else -1. In the entry rather than in a second Map: that Map's
+ * table was ~860 of the ~14,500 bytes of each simulated node (docs/simulation.md, "A million nodes").
+ */
+interface Held extends StoreEntry {
+  kept: number
+}
+
+/** The persisted fields of an entry, copied. */
+function record (e: StoreEntry): StoreEntry {
+  return { size: e.size, lastAccess: e.lastAccess, accessCount: e.accessCount, insertedAt: e.insertedAt }
+}
+
 export class StorePolicy {
   readonly accessWeightMs: number
   private readonly now: () => number
-  private readonly entries = new Map<string, StoreEntry>()
+  private readonly entries = new Map<string, Held>()
   private _capacityBytes: number
   private _usedBytes = 0
   private readonly keepFraction: number
   private readonly location: () => number
-  /** Entries held for specialisation (`keepFraction`), with their distance to our location. */
-  private readonly kept = new Map<string, number>()
+  /** Entries held for specialisation (`keepFraction`: their `kept` is their distance to our location). */
+  private keptN = 0
   private keptBytes = 0
   /** The farthest kept entry, once known (undefined: none kept, or it left and nobody looked since). */
   private far?: { hex: string, d: number }
@@ -81,28 +95,29 @@ export class StorePolicy {
    * or changed its location, e.g. by announcing itself: entries loaded before were kept by none).
    */
   relocate (): void {
-    this.kept.clear()
+    for (const e of this.entries.values()) e.kept = -1
+    this.keptN = 0
     this.keptBytes = 0
     this.far = undefined
     const loc = this.location()
     if (this.keepFraction <= 0 || !Number.isFinite(loc)) return
-    const byDistance = [...this.entries].map(([hex, e]) => ({ hex, size: e.size, d: distance(locationOfHex(hex), loc) }))
+    const byDistance = [...this.entries].map(([hex, e]) => ({ hex, e, d: distance(locationOfHex(hex), loc) }))
       .sort((a, b) => a.d - b.d)
     const share = this.keepFraction * this._capacityBytes
-    for (const { hex, size, d } of byDistance) {
-      if (this.keptBytes + size > share) break
-      this.keep(hex, d, size)
+    for (const { hex, e, d } of byDistance) {
+      if (this.keptBytes + e.size > share) break
+      this.keep(hex, d, e)
     }
   }
 
   /** Entries held for specialisation (see `keepFraction`). */
   get keptCount (): number {
-    return this.kept.size
+    return this.keptN
   }
 
   /** Whether `hex` is held for specialisation (see `keepFraction`). */
   isKept (hex: string): boolean {
-    return this.kept.has(hex)
+    return (this.entries.get(hex)?.kept ?? -1) >= 0
   }
 
   get capacityBytes (): number {
@@ -121,9 +136,10 @@ export class StorePolicy {
     return this.entries.has(hex)
   }
 
-  /** A read-only view of one entry. */
-  get (hex: string): Readonly<StoreEntry> | undefined {
-    return this.entries.get(hex)
+  /** A copy of one entry's record. */
+  get (hex: string): StoreEntry | undefined {
+    const e = this.entries.get(hex)
+    return e === undefined ? undefined : record(e)
   }
 
   /** Record a read of `hex`; false if it is not stored. */
@@ -175,35 +191,38 @@ export class StorePolicy {
   /** Record an entry with known history (loaded from disk). May exceed capacity: see `planTrim`. */
   restore (hex: string, entry: StoreEntry): void {
     this.remove(hex)
-    this.entries.set(hex, { ...entry })
+    this.entries.set(hex, { size: entry.size, lastAccess: entry.lastAccess, accessCount: entry.accessCount, insertedAt: entry.insertedAt, kept: -1 })
     this._usedBytes += entry.size
-    this.considerKeeping(hex, entry.size)
+    this.considerKeeping(hex, this.entries.get(hex)!)
   }
 
   remove (hex: string): boolean {
     const e = this.entries.get(hex)
     if (e === undefined) return false
+    this.unkeep(hex, e)
     this.entries.delete(hex)
     this._usedBytes -= e.size
-    this.unkeep(hex, e.size)
     return true
   }
 
-  private keep (hex: string, d: number, size: number): void {
-    this.kept.set(hex, d)
-    this.keptBytes += size
-    if (this.kept.size === 1 || (this.far !== undefined && d > this.far.d)) this.far = { hex, d }
+  private keep (hex: string, d: number, e: Held): void {
+    e.kept = d
+    this.keptN++
+    this.keptBytes += e.size
+    if (this.keptN === 1 || (this.far !== undefined && d > this.far.d)) this.far = { hex, d }
   }
 
-  private unkeep (hex: string, size: number): void {
-    if (!this.kept.delete(hex)) return
-    this.keptBytes -= size
+  private unkeep (hex: string, e: Held): void {
+    if (e.kept < 0) return
+    e.kept = -1
+    this.keptN--
+    this.keptBytes -= e.size
     if (this.far?.hex === hex) this.far = undefined
   }
 
   /** The farthest kept entry: one scan after it changed, then free (most inserts are farther still). */
   private farthest (): { hex: string, d: number } | undefined {
-    if (this.far === undefined) for (const [hex, d] of this.kept) if (this.far === undefined || d > this.far.d) this.far = { hex, d }
+    if (this.far === undefined) for (const [hex, e] of this.entries) if (e.kept >= 0 && (this.far === undefined || e.kept > this.far.d)) this.far = { hex, d: e.kept }
     return this.far
   }
 
@@ -211,7 +230,8 @@ export class StorePolicy {
    * Keep `hex` if its key is among the nearest to our location that fit in the kept share;
    * the farthest kept entries it displaces go back to the cache.
    */
-  private considerKeeping (hex: string, size: number): void {
+  private considerKeeping (hex: string, e: Held): void {
+    const size = e.size
     const share = this.keepFraction * this._capacityBytes
     const loc = this.location()
     if (share <= 0 || !Number.isFinite(loc) || size > share) return
@@ -219,9 +239,9 @@ export class StorePolicy {
     while (this.keptBytes + size > share) {
       const far = this.farthest()
       if (far === undefined || far.d <= d) return
-      this.unkeep(far.hex, this.entries.get(far.hex)!.size)
+      this.unkeep(far.hex, this.entries.get(far.hex)!)
     }
-    this.keep(hex, d, size)
+    this.keep(hex, d, e)
   }
 
   /** Change the capacity; evict what `planTrim` returns afterwards. */
@@ -231,8 +251,8 @@ export class StorePolicy {
   }
 
   /** Every entry, in no particular order (for stats and persistence). */
-  [Symbol.iterator] (): IterableIterator<[string, Readonly<StoreEntry>]> {
-    return this.entries.entries()
+  * [Symbol.iterator] (): IterableIterator<[string, StoreEntry]> {
+    for (const [hex, e] of this.entries) yield [hex, record(e)]
   }
 
   /**
@@ -244,7 +264,7 @@ export class StorePolicy {
     const lowest = this.lowest()
     if (lowest !== undefined && this.entries.get(lowest)!.size >= bytes) return [lowest]
     // Kept entries go last: only when the cache alone cannot free enough (a block larger than it).
-    const ranked = [...this.entries].sort((a, b) => Number(this.kept.has(a[0])) - Number(this.kept.has(b[0])) || this.compare(a, b))
+    const ranked = [...this.entries].sort((a, b) => Number(a[1].kept >= 0) - Number(b[1].kept >= 0) || this.compare(a, b))
     const out: string[] = []
     let freed = 0
     for (const [hex, e] of ranked) {
@@ -261,7 +281,7 @@ export class StorePolicy {
     let best: StoreEntry | undefined
     let bestScore = Infinity
     this.entries.forEach((e, hex) => {
-      if (this.kept.has(hex)) return
+      if (e.kept >= 0) return
       const s = this.score(e)
       if (best === undefined || s < bestScore || (s === bestScore && this.compare([hex, e], [bestHex!, best]) < 0)) {
         bestHex = hex
