@@ -15,7 +15,8 @@ const small: AnonymityParams = {
   targets: 3,
   targetOps: 15,
   tunnels: 30,
-  fractions: [0.1, 0.2],
+  // 0.4: enough to enclose a target whose routing tables have grown (the positive control below).
+  fractions: [0.1, 0.2, 0.4],
   sim: { profile: networkProfile }
 }
 
@@ -58,7 +59,7 @@ describe('sim anonymity', () => {
   })
 
   it('network: a randomly placed adversary with 10 or 20 % of the nodes is never certain of an originator', () => {
-    for (const f of small.fractions) {
+    for (const f of [0.1, 0.2]) {
       const r = row(net, 'random', f).figures
       assert.ok(r.request.observed > 0 && r.insert.observed > 0, 'the adversary saw operations')
       assert.equal(r.request.certain, 0)
@@ -77,9 +78,11 @@ describe('sim anonymity', () => {
         assert.equal(k.certainWrong, 0)
       }
     }
-    // 20 % of 150 nodes covers a target's links: the eavesdropper of the 2001 paper, section 6,
-    // "a message going out without a previous message coming in".
-    const r = row(net, 'surround', 0.2).figures
+    // 40 % of 150 nodes covers a target's links (20 % no longer encloses any of the three targets
+    // of this seed since the merge of the insert and HTL changes of issues 12 and 15): the
+    // eavesdropper of the 2001 paper, section 6, "a message going out without a previous message
+    // coming in".
+    const r = row(net, 'surround', 0.4).figures
     assert.ok(r.request.certainBy.timing + r.insert.certainBy.timing > 0, 'an enclosed target is exposed by timing')
   })
 
