@@ -102,8 +102,10 @@ function signedTarget () {
   return { ['x-warren-' + kind]: value }
 }
 
-function done (uri, href) {
+/** Show the inserted key; \`alone\`: no other node took a block of it (the result's minStored 1). */
+function done (uri, href, alone) {
   $('result').hidden = false
+  $('result-alone').hidden = alone !== true
   $('result-uri').textContent = uri
   $('result-link').href = href
   $('result-link').textContent = 'open ' + href.slice(0, 40) + '…'
@@ -122,7 +124,7 @@ $('file-form').addEventListener('submit', async (e) => {
     const r = await upload(file, (n) => { sent = n; show() }, (n) => { blocks = n; show() }, signedTarget())
     progress(file.size, file.size, started, 'inserted ' + r.blocks + ' blocks')
     const uri = r.namedUri || r.uri
-    done(uri, gatewayPath(uri))
+    done(uri, gatewayPath(uri), r.minStored === 1)
   } catch (err) { showError(err.message) }
 })
 

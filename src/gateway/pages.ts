@@ -64,6 +64,7 @@ export function homePage (): string {
   <h2>Inserted</h2>
   <p><code id="result-uri"></code></p>
   <p><a id="result-link" href="/">open it</a></p>
+  <p id="result-alone" class="error" hidden>No other node took this file: only this node holds it, in its own cache, which other nodes never read. Has this node any peers? Connect to one and insert the file again.</p>
 </section>
 <p id="error" class="error" hidden></p>
 `, 'home.js')

@@ -40,6 +40,23 @@ describe('gateway in headless Chromium', () => {
 
   const newPage = async (): Promise<Page> => await context.newPage()
 
+  it('says so when an uploaded file reached no other node (a node without peers)', async () => {
+    const lone = await startGateway(1)
+    try {
+      const page = await newPage()
+      await page.goto(lone.base + '/')
+      await page.setInputFiles('#file', { name: 'alone.txt', mimeType: 'text/plain', buffer: Buffer.from('only here\n'.repeat(100)) })
+      await page.click('#file-form button')
+      await page.waitForSelector('#result:not([hidden])', { timeout: 30_000 })
+      assert.match((await page.textContent('#result-uri'))!, /^warren:CHK@/)
+      assert.equal(await page.isVisible('#result-alone'), true)
+      assert.match((await page.textContent('#result-alone'))!, /No other node took this file/)
+      await page.close()
+    } finally {
+      await lone.stop()
+    }
+  })
+
   it('uploads a file through the form and fetches it by its key', async () => {
     const page = await newPage()
     await page.goto(gw.base + '/')
@@ -50,6 +67,7 @@ describe('gateway in headless Chromium', () => {
     const uri = (await page.textContent('#result-uri'))!.trim()
     assert.match(uri, /^warren:CHK@/)
     assert.match((await page.textContent('#progress-text'))!, /inserted \d+ blocks/)
+    assert.equal(await page.isVisible('#result-alone'), false, 'the file reached the gateway node\'s peers: no warning')
 
     // Fetch it by key through the fetch form.
     await page.goto(gw.base + '/')
