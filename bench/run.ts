@@ -33,6 +33,7 @@ const BENCHES: Record<string, BenchSpec> = {
   store: { about: 'block store puts/s: group-committed batches vs a batch per put', full: ['--blocks', '4000', '--concurrency', '32', '--rounds', '3'], quick: ['--blocks', '200', '--concurrency', '8', '--rounds', '1'] },
   'transfer-memory': { about: 'peak RSS of the nodes doing a large put and get', full: ['--mib', '256', '--nodes', '10'], quick: ['--mib', '1', '--nodes', '4'] },
   'sim-bench': { about: 'simulator speed and memory per node', node: ['--expose-gc'], full: ['1000', '10000', '100000'], quick: ['50'] },
+  'sim-growth-memory': { about: 'live memory per simulated node of a network grown as in the scalability experiment', node: ['--expose-gc'], full: ['5000', '10000', '20000'], quick: ['200', '400'] },
   'sim-compare': { about: 'convergence quartiles of a core profile', full: ['{}', '1', '10', '5000'], quick: ['{}', '1', '1', '100'] },
   'sim-diag': { about: 'why convergence probes fail', full: ['1', '5000'], quick: ['1', '100'] },
   'sim-faults': { about: 'fault tolerance at one removal fraction', full: ['{}', '{}', '1', '10', '0', '0.3', '1000'], quick: ['{}', '{}', '1', '1', '0', '0.3', '20'] },
