@@ -339,7 +339,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
           continue
         }
         if (++tries >= INSERT_ATTEMPTS || err.overloaded) {
-          if (err.overloaded) err.message += `; peers still refused it as overloaded after ${waits} waits (an insert quota of ${INSERT_QUOTA_BLOCKS} blocks a minute per peer): connect to more peers or put less at once`
+          if (err.overloaded) err.message += `; peers still refused it as overloaded after ${waits} waits (their insert quota, by default ${INSERT_QUOTA_BLOCKS} blocks a minute per peer, or their operation limits): connect to more peers or put less at once`
           throw err
         }
       }
