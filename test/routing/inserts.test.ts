@@ -176,6 +176,37 @@ describe('inserts', () => {
     assert.deepEqual(local.holders(KEY), [])
   })
 
+  // The churn bench (issue 11): a node whose put ended at itself reported it stored.
+  it('the first child lost in the data phase: the insert takes the next route instead of reporting "stored" at home', () => {
+    const h = new Harness({ nodes: 3, options: { ...PLAIN, clientCache: true } })
+    h.link(0, 1, 0.5)
+    h.link(0, 2, 0.7)
+    h.autoData = false
+    const id = h.start(0, 'insert', KEY, 6)
+    h.run()
+    assert.deepEqual(h.client.map((c) => c.reply.type), ['all-clear'])
+    h.down.add(1)
+    h.autoData = true
+    h.data(0, id)
+    h.run()
+    assert.deepEqual(h.trace(id).slice(-10), [
+      'client>0 data',
+      '0>1 data (down)',
+      '1>0 failed unreachable',
+      // The lost child cost its hop (HTL 5 -> 4); the path starts again at the next route.
+      '0>2 insert htl=4',
+      '2>0 all-clear depth=1 remaining=4 hops=0',
+      '0>client all-clear depth=2 remaining=4 hops=3',
+      'client>0 data',
+      '0>2 data',
+      '2>0 stored stored=1',
+      '0>client stored stored=2'
+    ])
+    assert.deepEqual(h.client.map((c) => c.reply.type), ['all-clear', 'all-clear', 'stored'])
+    assert.deepEqual(h.holders(KEY), [2])
+    assert.equal(h.cores[0].activeOps, 0)
+  })
+
   it('without a client cache, an insert whose routes all failed still ends stored at its originator (the paper)', () => {
     const h = new Harness({ nodes: 2, options: PLAIN })
     h.link(0, 1, 0.5)
