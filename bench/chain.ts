@@ -54,23 +54,33 @@ async function pipe (from: Stream, to: Stream): Promise<void> {
 }
 
 /**
- * Serve FORWARD_PROTOCOL on `node`: with a next hop set (`next()`), pipe each stream into a new
- * stream to it and its answer back; without one, count the bytes like rawSink.
+ * Serve FORWARD_PROTOCOL on `node`: with a next hop set (`next()`, a stream already dialled
+ * to it), pipe each stream into it and its answer back; without one, count the bytes like
+ * rawSink.
+ *
+ * The handler starts reading before any await: a stream's async iterator that is attached
+ * after the remote already half-closed never ends (libp2p 3.x, @libp2p/utils 7.4.1 - it only
+ * listens for remoteCloseWrite and close). Dialling the next hop inside the handler lost that
+ * race whenever A's few MiB were all sent before the dial finished: the bench hung.
  */
-async function forwarder (node: WarrenNode, next: () => string | undefined): Promise<void> {
-  const { multiaddr } = await import('@multiformats/multiaddr')
+async function forwarder (node: WarrenNode, next: () => Stream | undefined): Promise<void> {
   await node.libp2p.handle(FORWARD_PROTOCOL, async (stream: Stream) => {
-    const to = next()
-    if (to === undefined) {
+    const out = next()
+    if (out === undefined) {
       let received = 0
       for await (const chunk of stream) received += chunk.byteLength
       stream.send(new TextEncoder().encode(String(received)))
       await stream.close()
       return
     }
-    const out = await node.libp2p.dialProtocol(multiaddr(to), FORWARD_PROTOCOL)
     await Promise.all([pipe(stream, out), pipe(out, stream)])
   })
+}
+
+/** Open the forward stream from `node` to the node at `addr` (its next hop in the chain). */
+async function dialForward (node: WarrenNode, addr: string): Promise<Stream> {
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  return await node.libp2p.dialProtocol(multiaddr(addr), FORWARD_PROTOCOL)
 }
 
 /** Send `bytes` on one stream of `protocol` from `from` to the node at `addr`: ms until the far end counted them all. */
@@ -78,13 +88,19 @@ async function rawStream (from: WarrenNode, addr: string, bytes: number, protoco
   const { multiaddr } = await import('@multiformats/multiaddr')
   const stream = await from.libp2p.dialProtocol(multiaddr(addr), protocol)
   const chunk = randomBytes(64 * 1024)
+  // Reading starts now, before any await (see forwarder): the answer may come back and the far
+  // end close while this end still waits on its own close().
+  const answering = (async () => {
+    let text = ''
+    for await (const c of stream) text += new TextDecoder().decode(c.subarray())
+    return text
+  })()
   const start = performance.now()
   for (let sent = 0; sent < bytes; sent += chunk.length) {
     if (!stream.send(chunk)) await stream.onDrain()
   }
   await stream.close()
-  let answer = ''
-  for await (const c of stream) answer += new TextDecoder().decode(c.subarray())
+  const answer = await answering
   const ms = performance.now() - start
   if (Number(answer) < bytes) throw new Error(`${protocol} stream lost data: ${answer} < ${bytes}`)
   return ms
@@ -121,7 +137,7 @@ function cpuMs (): number {
   return (u.user + u.system) / 1000
 }
 
-function localOps (node: WarrenNode, stop: () => Promise<void>, setNext: (addr: string) => void): NodeOps {
+function localOps (node: WarrenNode, stop: () => Promise<void>, setNext: (out: Stream) => void): NodeOps {
   return {
     addr: node.libp2p.getMultiaddrs()[0].toString(),
     peerId: node.peerId,
@@ -146,7 +162,7 @@ function localOps (node: WarrenNode, stop: () => Promise<void>, setNext: (addr: 
     },
     serve: async () => await serveOwnBlocks(node),
     raw: async (addr, bytes) => await rawStream(node, addr, bytes),
-    setNext: async (addr) => { setNext(addr) },
+    setNext: async (addr) => { setNext(await dialForward(node, addr)) },
     forward: async (addr, bytes) => await rawStream(node, addr, bytes, FORWARD_PROTOCOL),
     rss: async () => process.memoryUsage().rss,
     cpu: async () => cpuMs(),
@@ -202,12 +218,12 @@ async function childOps (bytes: number): Promise<NodeOps & { proc: ChildProcess 
 async function child (bytes: number): Promise<void> {
   const { node, dir } = await createNode(nodeOptions(bytes))
   await rawSink(node)
-  let next: string | undefined
+  let next: Stream | undefined
   await forwarder(node, () => next)
   const ops = localOps(node, async () => {
     await node.stop()
     await removeTempDir(dir)
-  }, (addr) => { next = addr }) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+  }, (out) => { next = out }) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
   process.on('message', (m: any) => {
     ops[m.cmd](...m.args).then(
       (result) => { process.send!({ seq: m.seq, result }) },
@@ -231,9 +247,9 @@ async function main (): Promise<void> {
   } else {
     const net = await createNetwork(hops + 1, nodeOptions(bytes))
     await Promise.all(net.nodes.map(rawSink))
-    const next = new Map<WarrenNode, string>()
+    const next = new Map<WarrenNode, Stream>()
     await Promise.all(net.nodes.map(async (n) => { await forwarder(n, () => next.get(n)) }))
-    nodes = net.nodes.map((n, i) => localOps(n, async () => { if (i === 0) await net.stop() }, (addr) => { next.set(n, addr) }))
+    nodes = net.nodes.map((n, i) => localOps(n, async () => { if (i === 0) await net.stop() }, (out) => { next.set(n, out) }))
   }
   try {
     for (let i = 0; i < hops; i++) {
@@ -272,7 +288,8 @@ async function main (): Promise<void> {
     const rawMs = run.has('raw') ? await phase('raw', async () => await a.raw(nodes[1].addr, bytes)) : NaN
     let forwardMs = NaN
     if (run.has('forward')) {
-      for (let i = 1; i < hops; i++) await nodes[i].setNext(nodes[i + 1].addr)
+      // From the far end back: each middle node's next hop already forwards when it is dialled.
+      for (let i = hops - 1; i >= 1; i--) await nodes[i].setNext(nodes[i + 1].addr)
       forwardMs = await phase('forward', async () => await a.forward(nodes[1].addr, bytes))
     }
     const ratio = (x: number, y: number): number => Math.round(x / y * 1000) / 1000
