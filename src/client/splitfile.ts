@@ -11,9 +11,9 @@
  * in that block, and a large layout is itself inserted as a split file.
  *
  * Memory is bounded whatever the file size: at most 2k encrypted blocks wait for their
- * segment, plus the segments being encoded on the FEC pool (one per worker thread, while the
- * next segments are cut) and their check blocks; the layout (96 bytes per data block) is
- * kept until the end.
+ * segment, plus the segments being encoded on the FEC pool (one, or one per worker thread
+ * once the codec falls behind the insert, while the next segments are cut) and their check
+ * blocks; the layout (96 bytes per data block) is kept until the end.
  *
  * Fetch: per segment, the data blocks in the wanted range are fetched first, in parallel
  * with bounded concurrency, each tried BLOCK_FETCH_TRIES times; as soon as one fails the
@@ -150,8 +150,20 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
       yield * checks
     }
   }
+  // Segments encoding at once: one while the codec keeps up with the insert, up to one per pool
+  // thread once it does not. Each segment encoding holds its blocks packed and, in its worker,
+  // the codec's working copies (~25 MiB in all for 128 + 128 blocks of 32 KiB), and a second
+  // worker costs ~15 MiB of its own; a put is usually slower than one thread's encoding
+  // (10-14 MB/s, docs/fec.md), so the second segment only adds to the put node's peak RSS
+  // (bench/transfer-memory.ts, docs/benchmarks.md). The codec is behind when the next segment
+  // is cut (k more blocks inserted) before the oldest one's check blocks are ready; not when
+  // the file's last two segments start back to back.
+  let ahead = 1
+  let cutAtStart = -1
   const segment = async function * (blocks: EncodedChk[]): AsyncGenerator<SplitBlock> {
-    yield * flush(pool.threads - 1)
+    if (ahead < pool.threads && dataBlocks > cutAtStart && encoding.length >= ahead && !encoding[0].done) ahead++
+    yield * flush(ahead - 1)
+    cutAtStart = dataBlocks
     startSegment(blocks)
   }
   const cut = async function * (payload: Uint8Array): AsyncGenerator<SplitBlock> {

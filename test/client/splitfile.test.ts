@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm'
 import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
 import { formatUri } from '../../src/keys/uri.js'
 import { decodeSplitfile, splitfileBlocks } from '../../src/client/splitfile.js'
+import { fecPool } from '../../src/client/fec-pool.js'
 import { openContent } from '../../src/client/open.js'
 import { collect, MemoryNetwork, testBytes } from './memory-blocks.js'
 import { until } from '../helpers/network.js'
@@ -181,5 +182,37 @@ describe('FEC split files', () => {
     const mib = (n: number): string => (n / 2 ** 20).toFixed(1)
     assert.ok(Math.max(...peaks) < size / 4, `peak live buffer memory ${mib(Math.max(...peaks))} MiB for a ${mib(size)} MiB file`)
     assert.ok(peaks[1] < peaks[0] + 4 * 2 ** 20, `live buffers grew from ${mib(peaks[0])} to ${mib(peaks[1])} MiB`)
+  })
+
+  it('encodes one segment at a time while the codec keeps up, one per pool thread once it falls behind', async () => {
+    const pool = fecPool()
+    const encode = pool.encode.bind(pool)
+    let running = 0
+    let most = 0
+    let idle: (() => void) | undefined
+    pool.encode = async (...args) => {
+      most = Math.max(most, ++running)
+      try {
+        return await encode(...args)
+      } finally {
+        if (--running === 0) idle?.()
+      }
+    }
+    const data = testBytes(6 * 16 * P, 21)
+    try {
+      // A slow insert: every block waits until no segment is encoding.
+      for await (const _ of splitfileBlocks([data], { segmentData: 16, segmentCheck: 16 })) {
+        if (running > 0) await new Promise<void>((resolve) => { idle = resolve })
+      }
+      assert.equal(most, 1)
+      // A fast insert (blocks taken as soon as cut): the codec is behind, every thread works.
+      most = 0
+      let checks = 0
+      for await (const b of splitfileBlocks([data], { segmentData: 16, segmentCheck: 16 })) if (b.block.length > 0) checks++
+      assert.ok(checks > 0)
+      assert.equal(most, pool.threads, `at most ${most} segments encoding at once with ${pool.threads} threads`)
+    } finally {
+      pool.encode = encode
+    }
   })
 })
