@@ -6,19 +6,20 @@
 import { Command } from 'commander'
 import { createReadStream, readFileSync } from 'node:fs'
 import { rm, stat } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { basename, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { startApiServer } from '../api/server.js'
 import { registerTunnelCommands } from './tunnel.js'
+import { apiBase, call, clientOptions, htlFlag } from './api-client.js'
 import { counted, interruptible, meter, onlyHereWarning, openOutput, uploadFile, uploadSite } from './transfer.js'
 import type { TransferProgress } from './transfer.js'
 import { lockDataDir } from './lock.js'
 import { checkPortsFree, explainStartError } from './ports.js'
 import { banner } from './banner.js'
 import { BLOCK_SIZE } from '../constants.js'
-import { NODE_HTL_RANGE, parseApiAddress, parseSize, readConfigFile, resolveConfig, writeConfigFile, envConfig } from '../config.js'
-import { parseHtl, parseInteger, parseSignedTarget } from '../util/params.js'
+import { NODE_HTL_RANGE, parseApiAddress, parseSize, resolveConfig, writeConfigFile } from '../config.js'
+import { parseInteger, parseSignedTarget } from '../util/params.js'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_DATA_DIR, MAX_HTL } from '../constants.js'
 import { loadOrCreateIdentity } from '../identity.js'
 import { createWarrenNode } from '../node.js'
@@ -83,56 +84,6 @@ function flagsToConfig (f: NodeFlags): Partial<WarrenConfig> {
   }
   if (f.api !== undefined) Object.assign(c, parseApiAddress(f.api))
   return c
-}
-
-/** An optional `--htl` of a client command, checked here (a clear error before any upload), as text for the API. */
-function htlFlag (text: string | undefined): string | undefined {
-  const htl = parseHtl(text, '--htl')
-  return htl === undefined ? undefined : String(htl)
-}
-
-/** Base URL of the running node's API: --api, else WARREN_API, else the data dir's config, else the default. */
-async function apiBase (opts: { api?: string, dataDir?: string }): Promise<string> {
-  let addr: { apiHost?: string, apiPort?: number } = {}
-  if (opts.api !== undefined) addr = parseApiAddress(opts.api)
-  else {
-    const env = envConfig()
-    const named = opts.dataDir ?? env.dataDir
-    if (named !== undefined) {
-      // A typo in -d must not quietly reach the default node instead.
-      const st = await stat(named).catch(() => undefined)
-      if (st?.isDirectory() !== true) {
-        throw new Error(`no data dir at ${resolve(named)}${opts.dataDir === undefined ? ' (from WARREN_HOME)' : ''}: check the path (it is the -d given to \`warren start\`), or give the node's API address with -a HOST:PORT`)
-      }
-    }
-    const file = await readConfigFile(named ?? DEFAULT_DATA_DIR).catch(() => ({}) as Partial<WarrenConfig>)
-    addr = { apiHost: env.apiHost ?? file.apiHost, apiPort: env.apiPort ?? file.apiPort }
-  }
-  const host = addr.apiHost ?? DEFAULT_API_HOST
-  return `http://${host.includes(':') ? `[${host}]` : host}:${addr.apiPort ?? DEFAULT_API_PORT}`
-}
-
-async function call (base: string, path: string, init?: RequestInit): Promise<Response> {
-  let res: Response
-  try {
-    res = await fetch(base + path, init)
-  } catch (err: any) {
-    if (init?.signal?.aborted === true) throw err
-    throw new Error(`cannot reach the warren node API at ${base} (${err.cause?.code ?? err.message}). Is \`warren start\` running? Use --api HOST:PORT (or http://HOST:PORT) to point elsewhere.`, { cause: err })
-  }
-  if (!res.ok) {
-    const text = await res.text()
-    let msg = text
-    try { msg = JSON.parse(text).error ?? text } catch {}
-    throw new Error(msg)
-  }
-  return res
-}
-
-function clientOptions (cmd: Command): Command {
-  return cmd
-    .option('-a, --api <host:port>', 'address of the running node\'s client API, HOST:PORT or http://HOST:PORT [env WARREN_API]')
-    .option('-d, --data-dir <dir>', 'read the API address from this data dir\'s config')
 }
 
 /** The version in package.json (two folders above dist/src/cli). */
@@ -339,7 +290,7 @@ export function buildProgram (): Command {
       console.log(out.uri)
     })
 
-  registerTunnelCommands(program, { clientOptions, apiBase, call, htlFlag })
+  registerTunnelCommands(program)
 
   clientOptions(program.command('peers').description('list connected peers'))
     .option('--json', 'print JSON')

@@ -7,17 +7,10 @@ import { createWriteStream } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { apiBase, call, clientOptions, htlFlag } from './api-client.js'
 import type { Command } from 'commander'
 
-/** The client-API helpers of the CLI's composition (src/cli/index.ts). */
-export interface ApiHelpers {
-  clientOptions: (cmd: Command) => Command
-  apiBase: (opts: { api?: string, dataDir?: string }) => Promise<string>
-  call: (base: string, path: string, init?: RequestInit) => Promise<Response>
-  htlFlag: (text: string | undefined) => string | undefined
-}
-
-export function registerTunnelCommands (program: Command, { clientOptions, apiBase, call, htlFlag }: ApiHelpers): void {
+export function registerTunnelCommands (program: Command): void {
   clientOptions(program.command('fetch-url').description('proxy download: a trusted peer that runs an exit fetches an http(s) URL for you and sends it back sealed').argument('<url>', 'http:// or https:// URL (ports 80 and 443)'))
     .requiredOption('--via <name>', 'the trusted peer (see `warren trust`)')
     .option('-o, --output <file>', 'write to this file instead of stdout')
