@@ -13,7 +13,7 @@ import { LinkSession } from '../../src/protocol/link.js'
 import { MAX_PADDED_FRAME_BYTES } from '../../src/protocol/padding.js'
 import { until } from '../helpers/network.js'
 import { createRawPeer } from '../helpers/raw-peer.js'
-import type { LinkChannel } from '../../src/protocol/link.js'
+import type { LinkChannel } from '../../src/protocol/link-channel.js'
 import type { RawPeer } from '../helpers/raw-peer.js'
 import type { Frame } from '../../proto/warren.js'
 
