@@ -27,6 +27,21 @@ export interface StoreProfile {
   keepFraction: number
 }
 
+/**
+ * The periodic rejoin: a node that has a location routes a join toward it again (AnnounceCore.rejoin,
+ * the same join a restarted node runs), so that it learns the nodes that settled near it since it
+ * joined, and they learn it.
+ */
+export interface RejoinProfile {
+  /** The node rejoins this long after its last announcement or join (src/protocol/announcer.ts). 0: never. */
+  intervalMs: number
+  /**
+   * The simulator's growth model counts operations, not time: one random node with a location
+   * rejoins every this many operations (`warren sim scalability --rejoin-every`). 0: never.
+   */
+  everyOps: number
+}
+
 export interface RoutingProfile {
   name: ProfileName
   /** One line for `--help` and the docs. */
@@ -36,6 +51,7 @@ export interface RoutingProfile {
   /** Hops-to-live of the node's own announcement (the paper's simulations used 10). */
   announceHtl: number
   store: Readonly<StoreProfile>
+  rejoin: Readonly<RejoinProfile>
 }
 
 export type ProfileName = 'network' | 'paper' | 'improved'
@@ -53,6 +69,7 @@ function freeze (p: RoutingProfile): RoutingProfile {
   Object.freeze(p.core)
   Object.freeze(p.announce)
   Object.freeze(p.store)
+  Object.freeze(p.rejoin)
   return Object.freeze(p)
 }
 
@@ -125,7 +142,8 @@ export const networkProfile: RoutingProfile = freeze({
   },
   announceHtl: 10,
   // docs/simulation.md, "Specialised stores".
-  store: { keepFraction: 0.5 }
+  store: { keepFraction: 0.5 },
+  rejoin: { intervalMs: 0, everyOps: 0 }
 })
 
 /**
@@ -165,7 +183,8 @@ export const paperProfile: RoutingProfile = freeze({
   },
   announce: { ...DEFAULT_ANNOUNCE_OPTIONS, maxHtl: MAX_HTL, shareWalk: 'off', shareNearest: 0, joinHtl: 0 },
   announceHtl: 10,
-  store: { keepFraction: 0 }
+  store: { keepFraction: 0 },
+  rejoin: { intervalMs: 0, everyOps: 0 }
 })
 
 /**
@@ -183,7 +202,8 @@ export const improvedProfile: RoutingProfile = freeze({
   },
   announce: { ...networkProfile.announce },
   announceHtl: networkProfile.announceHtl,
-  store: { ...networkProfile.store }
+  store: { ...networkProfile.store },
+  rejoin: { ...networkProfile.rejoin }
 })
 
 export const PROFILES: Readonly<Record<ProfileName, RoutingProfile>> = Object.freeze({

@@ -118,7 +118,8 @@ export interface GrowthParams extends CommonParams {
   /**
    * Every this many operations a random live node that has a location routes a join toward it
    * again (AnnounceCore.rejoin; the node's periodic rejoin), so that nodes which joined early
-   * learn the newcomers that have since settled near their location. 0 or absent: never.
+   * learn the newcomers that have since settled near their location. 0: never; absent: the
+   * profile's (`rejoin.everyOps`).
    */
   rejoinEvery?: number
 }
@@ -163,7 +164,7 @@ export function grow (sim: Simulator, w: Workload, p: GrowthParams, onOp?: (ops:
   const s: GrowthStats = { operations: 0, announcements: 0, announceFailures: 0, meanAnnouncePath: 0 }
   let pathSum = 0
   let rejoins = 0
-  const rejoinEvery = p.rejoinEvery ?? 0
+  const rejoinEvery = p.rejoinEvery ?? sim.config.profile.rejoin.everyOps
   while (sim.liveCount < p.nodes) {
     w.step()
     s.operations++
