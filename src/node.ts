@@ -70,6 +70,8 @@ export interface WarrenNodeOptions {
   arkPublish?: boolean
   /** Announce this node through a bootstrap peer once connected (default true). */
   announce?: boolean
+  /** Periodic rejoin toward the node's location (default: networkProfile.rejoin.intervalMs; tests shorten it). */
+  rejoinIntervalMs?: number
   /**
    * Limits of the proxy-download exit (used when config `exit` is on). Its test allowances
    * (testAllow, testLookup) are refused outside node's test runner.
@@ -149,6 +151,8 @@ export interface WarrenNodeInit {
   announce?: boolean
   /** The announcement of an earlier run (announcement.json). */
   restored?: Announcement
+  /** Periodic rejoin toward the location (default: networkProfile.rejoin.intervalMs). */
+  rejoinIntervalMs?: number
 }
 
 export class WarrenNode {
@@ -203,7 +207,8 @@ export class WarrenNode {
       dataDir: config.dataDir,
       intervalMs: MAINTENANCE_INTERVAL_MS,
       enabled: init.announce ?? true,
-      restored: init.restored
+      restored: init.restored,
+      rejoinIntervalMs: init.rejoinIntervalMs ?? networkProfile.rejoin.intervalMs
     })
     if (metrics !== undefined) this.service.addEventListener('warren:wire-error', (e) => { metrics.wireError(e.detail) })
     metrics?.attach({
@@ -361,7 +366,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
     }) as WarrenLibp2p
     // Opened before the location was known to it? The kept share follows the restored location.
     if (restored !== undefined) store.relocate()
-    node = new WarrenNode({ config, libp2p, store, clientCache, log, privateKey, tunnel, metrics }, { arkPublish: options.arkPublish, announce: options.announce, restored })
+    node = new WarrenNode({ config, libp2p, store, clientCache, log, privateKey, tunnel, metrics }, { arkPublish: options.arkPublish, announce: options.announce, restored, rejoinIntervalMs: options.rejoinIntervalMs })
     return node
   } catch (err) {
     await clientCache?.close()

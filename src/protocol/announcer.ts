@@ -4,7 +4,10 @@
  * it to their routing tables, so the rest of the network learns of the newcomer. The key is
  * saved (announcement.json); a restarted node keeps it and only routes a join toward it again,
  * as soon as it has a neighbour to route through. Retried every interval until it succeeds; a
- * node without bootstrap peers (the first) never announces. A Startable, like libp2p's parts.
+ * node without bootstrap peers (the first) never announces. With `rejoinIntervalMs` (the
+ * profile's periodic rejoin) an announced node routes that join again each time the interval
+ * has passed since its last announcement or join, so that it learns the nodes that settled
+ * near its location since, and they learn it. A Startable, like libp2p's parts.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { saveAnnouncement } from '../announcement.js'
@@ -33,6 +36,8 @@ export interface AnnouncerInit {
   enabled: boolean
   /** The announcement of an earlier run, from announcement.json. */
   restored?: Announcement
+  /** Route the join toward the location again this long after the last one (networkProfile.rejoin.intervalMs); 0: only after a restart. */
+  rejoinIntervalMs?: number
 }
 
 export class Announcer implements Startable {
@@ -42,6 +47,8 @@ export class Announcer implements Startable {
   private announcing = false
   /** The announcement came from disk: its join toward the location is still to run. */
   private rejoinDue: boolean
+  /** When the last announcement or join toward the location started (Date.now()). */
+  private lastJoinAt = 0
   private timer?: NodeJS.Timeout
   private running = false
   /** A restarted node joins toward its kept location as soon as it has a neighbour to route through. */
@@ -57,6 +64,11 @@ export class Announcer implements Startable {
   /** Hops-to-live of this node's announcement walks (the `network` profile's announceHtl). */
   get htl (): number {
     return this.init.htl
+  }
+
+  /** Time between the node's periodic joins toward its location (0: none). */
+  get rejoinIntervalMs (): number {
+    return this.init.rejoinIntervalMs ?? 0
   }
 
   /** This node's announcement (null before it has one), and whether it came from an earlier run. */
@@ -82,6 +94,8 @@ export class Announcer implements Startable {
   async tick (): Promise<void> {
     if (this.announcing || !this.init.enabled || !this.running || !this.c.service.isStarted()) return
     if (this.saved !== undefined) {
+      const every = this.rejoinIntervalMs
+      if (every > 0 && Date.now() - this.lastJoinAt >= every) this.rejoinDue = true
       this.rejoin()
       return
     }
@@ -100,6 +114,7 @@ export class Announcer implements Startable {
         log.warn({ err: err.message }, 'could not save the announcement; the node will announce again on its next start')
       })
       this.saved = announcement
+      this.lastJoinAt = Date.now()
       log.info({ key: r.key.hex, participants: r.participants, refs: r.refs }, 'announced to the network')
       // The routed join goes on after the result (bounded by its own deadlines): log it, do not wait.
       void r.joined.then((refs) => {
@@ -112,10 +127,11 @@ export class Announcer implements Startable {
     }
   }
 
-  /** After a restart: route a join toward the kept location once the routing table has a neighbour to start from. */
+  /** After a restart or when the rejoin interval has passed: route a join toward the kept location once the routing table has a neighbour to start from. */
   private rejoin (): void {
     if (!this.rejoinDue || this.c.service.core.table.size === 0) return
     this.rejoinDue = false
+    this.lastJoinAt = Date.now()
     const key = this.saved!.key
     this.c.service.rejoin().then((refs) => {
       if (refs !== undefined) this.c.log.info({ key, refs }, 'rejoined the nodes near its kept location')

@@ -166,8 +166,9 @@ export function registerSimCommand (program: Command): void {
     .option('--probe-size <n>', 'requests per probe (HTL 500)', int, DEFAULT_SCALABILITY.probeSize)
     .option('--join-every <n>', 'operations between newcomers', int, DEFAULT_SCALABILITY.joinEvery)
     .option('--announce-htl <n>', 'announcement hops-to-live (default: the profile\'s, 10)', int)
+    .option('--rejoin-every <n>', 'every this many operations a random node routes a join toward its own location again (default: the profile\'s; 0: never)', int)
     .option('--snapshot-every <n>', 'also write scalability-partial.json each time the network has grown by this many nodes (long runs)', int)
-    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl?: number, snapshotEvery?: number }) => {
+    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl?: number, rejoinEvery?: number, snapshotEvery?: number }) => {
       const r: ScalabilityResult = runScalability({
         ...DEFAULT_SCALABILITY,
         ...common(o, DEFAULT_SCALABILITY),
@@ -175,6 +176,7 @@ export function registerSimCommand (program: Command): void {
         probeEvery: o.probeEvery,
         probeSize: o.probeSize,
         joinEvery: o.joinEvery,
+        rejoinEvery: o.rejoinEvery,
         announceHtl: o.announceHtl ?? getProfile(chosenProfile(o)).announceHtl
       }, progressReporter(o.quiet), o.snapshotEvery === undefined ? undefined : { every: o.snapshotEvery, write: snapshotWriter(o.out) })
       await writeOutputs(o.out, 'scalability', r, { 'scalability.svg': scalabilityChart(r) })
@@ -185,13 +187,15 @@ export function registerSimCommand (program: Command): void {
   addCommon(sim.command('fault-tolerance').description('remove random or best-connected nodes from a grown network; path length, success, largest component'), { trials: DEFAULT_FAULTS.trials, nodes: DEFAULT_FAULTS.nodes })
     .option('--probe-size <n>', 'requests per measurement (HTL 500)', int, DEFAULT_FAULTS.probeSize)
     .option('--train <n>', 'extra training operations after growth', int, DEFAULT_FAULTS.trainOps)
-    .action(async (o: CommonOpts & { nodes: number, probeSize: number, train: number }) => {
+    .option('--rejoin-every <n>', 'during growth, every this many operations a random node routes a join toward its own location again (default: the profile\'s; 0: never)', int)
+    .action(async (o: CommonOpts & { nodes: number, probeSize: number, train: number, rejoinEvery?: number }) => {
       const r: FaultResult = runFaultTolerance({
         ...DEFAULT_FAULTS,
         ...common(o, DEFAULT_FAULTS),
         nodes: o.nodes,
         probeSize: o.probeSize,
         trainOps: o.train,
+        rejoinEvery: o.rejoinEvery,
         announceHtl: getProfile(chosenProfile(o)).announceHtl
       }, progressReporter(o.quiet))
       await writeOutputs(o.out, 'fault-tolerance', r, faultCharts(r))

@@ -115,6 +115,13 @@ export interface GrowthParams extends CommonParams {
   /** A new node joins after every this many operations. */
   joinEvery: number
   announceHtl: number
+  /**
+   * Every this many operations a random live node that has a location routes a join toward it
+   * again (AnnounceCore.rejoin; the node's periodic rejoin), so that nodes which joined early
+   * learn the newcomers that have since settled near their location. 0: never; absent: the
+   * profile's (`rejoin.everyOps`).
+   */
+  rejoinEvery?: number
 }
 
 export interface ScalabilityParams extends GrowthParams {
@@ -143,6 +150,8 @@ export interface GrowthStats {
   announceFailures: number
   /** Mean number of nodes that added each newcomer. */
   meanAnnouncePath: number
+  /** Rejoins run (`rejoinEvery`). */
+  rejoins?: number
 }
 
 /**
@@ -154,9 +163,12 @@ export function grow (sim: Simulator, w: Workload, p: GrowthParams, onOp?: (ops:
   if (sim.size === 0) sim.ringLattice(p.startNodes, p.neighbours)
   const s: GrowthStats = { operations: 0, announcements: 0, announceFailures: 0, meanAnnouncePath: 0 }
   let pathSum = 0
+  let rejoins = 0
+  const rejoinEvery = p.rejoinEvery ?? sim.config.profile.rejoin.everyOps
   while (sim.liveCount < p.nodes) {
     w.step()
     s.operations++
+    if (rejoinEvery > 0 && s.operations % rejoinEvery === 0 && sim.rejoin(sim.randomLiveNode())) rejoins++
     if (s.operations % p.joinEvery === 0) {
       const bootstrap = sim.randomLiveNode()
       const r = sim.announce(sim.addNode(), bootstrap, p.announceHtl)
@@ -166,6 +178,7 @@ export function grow (sim: Simulator, w: Workload, p: GrowthParams, onOp?: (ops:
     }
     onOp?.(s.operations)
   }
+  s.rejoins = rejoins
   s.meanAnnouncePath = pathSum / Math.max(1, s.announcements - s.announceFailures)
   return s
 }

@@ -365,6 +365,20 @@ export class Simulator {
     return local.announce ?? { success: false, loc: NaN, pathLength: 0, failure: 'error' }
   }
 
+  /**
+   * Node `i` routes a join toward its own location again (AnnounceCore.rejoin): the nodes now
+   * living near it add it, and their references near it come back as its routes. False when
+   * it has no location yet or joins are off.
+   */
+  rejoin (i: number): boolean {
+    if (!this.isAlive(i) || Number.isNaN(this.locs[i])) return false
+    const actions = this.announcer(i).rejoin(randomId(this.rng), this.locs[i])
+    if (actions.length === 0) return false
+    this.execAnnounce(i, actions)
+    this.run()
+    return true
+  }
+
   /** Deliver events until the queue is empty. */
   run (): void {
     for (let e = this.queue.pop(); e !== undefined; e = this.queue.pop()) {

@@ -30,6 +30,10 @@ describe('a started node runs the network routing profile', () => {
     assert.equal(node.announcer.htl, networkProfile.announceHtl)
   })
 
+  it('periodic rejoin toward the location', () => {
+    assert.equal(node.announcer.rejoinIntervalMs, networkProfile.rejoin.intervalMs)
+  })
+
   it('store specialisation share', () => {
     const policy = (node.store as unknown as { policy?: { keepFraction?: number } }).policy
     assert.ok(policy?.keepFraction !== undefined, 'the block store no longer exposes policy.keepFraction: update this test')

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DEFAULT_CONVERGENCE, DEFAULT_FAULTS, grow, removalOrder, runConvergence } from '../../src/sim/experiments.js'
 import { Simulator } from '../../src/sim/network.js'
-import { improvedProfile, paperProfile } from '../../src/routing/profiles.js'
+import { improvedProfile, networkProfile, paperProfile } from '../../src/routing/profiles.js'
 import { Workload } from '../../src/sim/workload.js'
 import { EventQueue } from '../../src/sim/event-queue.js'
 
@@ -116,6 +116,35 @@ describe('simulator', () => {
     assert.ok(newcomerPeers[1] >= 5, `newest node knows ${newcomerPeers[1]} peers`)
     assert.ok(cutOff[0] > 0, `without: ${cutOff[0]} nodes cut off`)
     assert.equal(cutOff[1], 0)
+  })
+
+  it('rejoin: an early node routes a join toward its location again; the nodes now near it learn it, and it them', () => {
+    const sim = new Simulator({ seed: 5, profile: networkProfile })
+    const w = new Workload(sim)
+    const stats = grow(sim, w, { ...DEFAULT_FAULTS, nodes: 400, rejoinEvery: 50 })
+    assert.ok(stats.rejoins !== undefined && stats.rejoins >= 30, `rejoins ${stats.rejoins}`)
+    const i = 25
+    const loc = sim.locationOf(i)
+    const knowers = (): Set<number> => {
+      const s = new Set<number>()
+      for (let j = 0; j < sim.size; j++) if ([...sim.core(j).table.entries()].some((e) => e.peer === i && e.loc === loc)) s.add(j)
+      return s
+    }
+    const before = knowers()
+    const entries = (): Set<string> => new Set([...sim.core(i).table.entries()].map((e) => `${e.peer}@${e.loc}`))
+    const entriesBefore = entries()
+    assert.equal(sim.rejoin(i), true)
+    assert.equal(sim.pendingOps(), 0)
+    const after = knowers()
+    const learnt = [...after].filter((j) => !before.has(j))
+    assert.ok(learnt.length >= 1, 'no node learnt the rejoining node')
+    // It learns routes near its location: the route's nodes and their entries nearest it.
+    assert.ok([...entries()].some((e) => !entriesBefore.has(e)), 'the rejoining node learnt no route')
+    // Nothing to rejoin without a location, or with joins off (joinHtl 0).
+    assert.equal(sim.rejoin(sim.addNode()), false)
+    const paper = new Simulator({ seed: 5, profile: paperProfile })
+    grow(paper, new Workload(paper), { ...DEFAULT_FAULTS, nodes: 60 })
+    assert.equal(paper.rejoin(30), false)
   })
 
   it('stays consistent when nodes fail', () => {
