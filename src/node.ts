@@ -35,6 +35,8 @@ import type { WarrenServiceInit , WarrenService} from './protocol/service.js'
 import { BlockStore } from './store/block-store.js'
 import { pinoComponentLogger } from './util/libp2p-logger.js'
 import { NodeMetrics } from './metrics.js'
+import { natSettings } from './nat.js'
+import type { NatOptions } from './nat.js'
 import { silentLogger } from './util/logger.js'
 import { TunnelState } from './tunnel/tunnel.js'
 import { tunnelService } from './tunnel/service.js'
@@ -88,27 +90,6 @@ export interface WarrenNodeOptions {
    * unless given here.
    */
   nat?: NatOptions
-}
-
-export interface NatOptions {
-  /**
-   * Find out whether this node is reachable (@libp2p/autonat), and if not, keep reservations on
-   * relays (@libp2p/circuit-relay-v2 transport, listening on /p2p-circuit) and upgrade relayed
-   * connections to direct ones by hole punching (@libp2p/dcutr).
-   */
-  traversal?: boolean
-  /** DCUtR hole punching over relayed connections (default: as `traversal`). */
-  holePunching?: boolean
-  /**
-   * Keep reservations on relays, listening on /p2p-circuit (default: with `traversal`, unless the
-   * node announces addresses of its own: a node that knows its public address needs no relay).
-   * Without it the node can still dial through relays.
-   */
-  reserve?: boolean
-  /** Relay connections for nodes behind NAT (circuit relay v2 hop, libp2p's default limits). */
-  relayServer?: boolean
-  /** Ask the LAN's router for a port mapping by UPnP IGD (@libp2p/upnp-nat; multicasts on the LAN). */
-  upnp?: boolean
 }
 
 export type WarrenLibp2p = Libp2p<{ identify: Identify, ping: Ping, warren: WarrenService, tunnel: TunnelService }>
@@ -280,13 +261,6 @@ export class WarrenNode {
     await this.store.close()
     await this.clientCache.close()
   }
-}
-
-/** The NAT machinery a node runs: on in production, off in local test networks, UPnP as config `upnp` says; `options.nat` overrides. */
-export function natSettings (config: Pick<WarrenConfig, 'upnp'>, options: Pick<WarrenNodeOptions, 'localTestnet' | 'nat'>): NatOptions & { traversal: boolean, relayServer: boolean, upnp: boolean } {
-  const production = options.localTestnet !== true
-  const nat = options.nat ?? {}
-  return { ...nat, traversal: nat.traversal ?? production, relayServer: nat.relayServer ?? production, upnp: nat.upnp ?? config.upnp }
 }
 
 /** Build (but do not start) a node from `config`. */

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test'
 import { run } from './helpers.js'
 import { tempDir } from '../helpers/temp.js'
 import { defaultConfig, envConfig } from '../../src/config.js'
-import { natSettings } from '../../src/node.js'
+import { natSettings } from '../../src/nat.js'
 
 describe('node flags', () => {
   it('--announce-addr sets the advertised addresses, repeatable, over WARREN_ANNOUNCE, and is validated', async () => {

@@ -23,7 +23,7 @@ import { ChkType, encodeChk } from '../../src/keys/chk.js'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { createWarrenNode } from '../../src/node.js'
 import { createLogger } from '../../src/util/logger.js'
-import type { NatOptions } from '../../src/node.js'
+import type { NatOptions } from '../../src/nat.js'
 
 export interface HostInit {
   dataDir: string
