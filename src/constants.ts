@@ -126,6 +126,16 @@ export const STORE_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
  * transfer: 2 x 16 MiB with the store's setting, 2 x 4 MiB with this one (docs/benchmarks.md).
  */
 export const CLIENT_CACHE_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+/**
+ * A file larger than the client cache's size divided by this is not kept in it (the node's
+ * WarrenClient keepMaxBytes; default 256 MiB / 8 = 32 MiB): such a file would turn the cache
+ * over, evicting the sites and files the user fetched before, and writing it costs the
+ * transfer a LevelDB write per block and its compactions. Measured (bench/transfer-memory.ts,
+ * 64 MiB): peak RSS of the put node 230-242 -> 191 MiB, the mapped table files of LevelDB's
+ * compactions (22-29 MiB) gone (docs/benchmarks.md, "Not keeping large transfers"). A larger
+ * client cache (`--client-cache-size`) keeps larger files.
+ */
+export const CLIENT_CACHE_KEEP_DIVISOR = 8
 /** Window of the node page's recent request statistics. */
 export const RECENT_STATS_WINDOW_MS = 5 * 60_000
 /** Largest JSON body accepted by POST /api/v1/site. */

@@ -17,7 +17,7 @@ import { dcutr } from '@libp2p/dcutr'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { createLibp2p } from 'libp2p'
 import { join } from 'node:path'
-import { CLIENT_CACHE_WRITE_BUFFER_BYTES, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
+import { CLIENT_CACHE_KEEP_DIVISOR, CLIENT_CACHE_WRITE_BUFFER_BYTES, DIAL_TIMEOUT_MS, MAINTENANCE_INTERVAL_MS, MIN_CONNECTIONS } from './constants.js'
 import { networkProfile } from './routing/profiles.js'
 import { Announcer } from './protocol/announcer.js'
 import { NodeLocation } from './protocol/location.js'
@@ -170,7 +170,7 @@ export class WarrenNode {
     // With metrics on, the clients' requests and inserts are counted and timed on their way out.
     const network = this.network = metrics?.network(this.service) ?? this.service
     this.keys = new KeyClient({ network }, { htl: config.htl })
-    this.client = new WarrenClient({ network, resolve: this.keys.resolveToChk }, { htl: config.htl })
+    this.client = new WarrenClient({ network, resolve: this.keys.resolveToChk }, { htl: config.htl, keepMaxBytes: config.clientCacheBytes / CLIENT_CACHE_KEEP_DIVISOR })
     this.ark = new ArkKeeper({ libp2p, keys: this.keys, privateKey, log, canRoute: () => this.service.core.table.size > 0, dialable: (a) => this.service.dialable(a),
       advertised: () => this.service.advertised() },
       { autoPublish: init.arkPublish ?? true, intervalMs: MAINTENANCE_INTERVAL_MS })

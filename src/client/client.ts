@@ -41,6 +41,12 @@ export interface WarrenClientInit {
   concurrency?: number
   /** Healing queue and concurrency (src/client/heal.ts). */
   healer?: Omit<HealerOptions, 'onError'>
+  /**
+   * Files larger than this are not kept in the node's client cache (NetworkOptions.keep): a
+   * put keeps its first keepMaxBytes of blocks, a get keeps nothing of such a file. Default:
+   * no limit. The node sets it to its client cache's size / CLIENT_CACHE_KEEP_DIVISOR.
+   */
+  keepMaxBytes?: number
 }
 
 export interface WarrenClientEvents {
@@ -70,6 +76,7 @@ export class WarrenClient extends TypedEventEmitter<WarrenClientEvents> {
   private readonly resolveUri?: ResolveUri
   private readonly htl: number
   private readonly concurrency: number
+  private readonly keepMaxBytes: number
 
   constructor (components: WarrenClientComponents, init: WarrenClientInit) {
     super()
@@ -77,6 +84,7 @@ export class WarrenClient extends TypedEventEmitter<WarrenClientEvents> {
     this.resolveUri = components.resolve
     this.htl = init.htl
     this.concurrency = init.concurrency ?? CLIENT_CONCURRENCY
+    this.keepMaxBytes = init.keepMaxBytes ?? Infinity
     this.healer = new Healer(async (key, block) => await this.network.insert(key, chkBlock(block), { htl: this.htl }), {
       ...init.healer,
       onError: (key, error) => { this.emitProgress(new CustomProgressEvent('warren:heal:error', { key, error })) }
@@ -100,6 +108,7 @@ export class WarrenClient extends TypedEventEmitter<WarrenClientEvents> {
       ...options,
       htl: options.htl ?? this.htl,
       concurrency: options.concurrency ?? this.concurrency,
+      keepMaxBytes: this.keepMaxBytes,
       onProgress: this.progress(options)
     })
   }
@@ -134,9 +143,11 @@ export class WarrenClient extends TypedEventEmitter<WarrenClientEvents> {
   async open (uri: string, options: OpenFileOptions = {}): Promise<OpenFile> {
     const htl = options.htl ?? this.htl
     const onProgress = this.progress(options)
+    // Decided once the file's size is known (its root and manifest blocks are kept).
+    let keep = true
     const fetchBlock = async (key: RoutingKey, { signal }: { signal: AbortSignal }): Promise<Uint8Array> => {
       try {
-        const r = await this.network.request(key, { htl, signal, onProgress })
+        const r = await this.network.request(key, { htl, signal, onProgress, keep })
         onProgress(new CustomProgressEvent('warren:file:block', { key, ok: true, hops: r.hops }))
         return r.block.data
       } catch (err) {
@@ -150,6 +161,7 @@ export class WarrenClient extends TypedEventEmitter<WarrenClientEvents> {
       heal: options.heal === false ? undefined : this.healer,
       resolve: this.resolveUri
     })
+    keep = file.size <= this.keepMaxBytes
     return {
       ...file,
       stream: async function * (range) {

@@ -8,7 +8,7 @@
  */
 import { CustomProgressEvent } from 'progress-events'
 import { KeyType } from '../../proto/warren.js'
-import { CLIENT_CONCURRENCY } from '../constants.js'
+import { CLIENT_CONCURRENCY, SEGMENT_CHECK_BLOCKS, SEGMENT_DATA_BLOCKS } from '../constants.js'
 import { formatUri } from '../keys/uri.js'
 import { splitfileBlocks } from './splitfile.js'
 import type { SplitfileOptions } from './splitfile.js'
@@ -27,6 +27,12 @@ export interface InsertBlocksOptions extends ClientOptions {
   htl: number
   /** Inserts in flight at once (default CLIENT_CONCURRENCY). */
   concurrency?: number
+  /**
+   * Blocks past the first keepMaxBytes of the file are not kept in the client cache
+   * (WarrenClientInit.keepMaxBytes). Counted in blocks inserted: data and check blocks, twice
+   * the file's bytes with the default FEC (SEGMENT_CHECK_BLOCKS / SEGMENT_DATA_BLOCKS = 1).
+   */
+  keepMaxBytes?: number
 }
 
 export interface PutResult {
@@ -77,6 +83,8 @@ export async function insertBlocks<R> (gen: AsyncGenerator<SplitBlock, R, undefi
   const done = new Set<string>()
   const stats: InsertStats = { blocks: 0, collisions: 0, minStored: Infinity }
   let bytes = 0
+  let yielded = 0
+  const keepMax = (options.keepMaxBytes ?? Infinity) * (1 + SEGMENT_CHECK_BLOCKS / SEGMENT_DATA_BLOCKS)
   let failure: Error | undefined
   let result: R
   try {
@@ -91,7 +99,8 @@ export async function insertBlocks<R> (gen: AsyncGenerator<SplitBlock, R, undefi
       const { routingKey, block } = next.value
       if (done.has(routingKey.hex)) continue
       done.add(routingKey.hex)
-      const p: Promise<void> = network.insert(routingKey, chkBlock(block), { htl, signal, onProgress }).then((r) => {
+      yielded += block.length
+      const p: Promise<void> = network.insert(routingKey, chkBlock(block), { htl, signal, onProgress, keep: yielded <= keepMax }).then((r) => {
         stats.blocks++
         bytes += block.length
         if (r.collision) stats.collisions++

@@ -81,6 +81,10 @@ interface OpContext extends HopLinks {
     allClear?: AllClear
     /** A child answered OVERLOADED (InsertNotPlacedError.overloaded). */
     overloaded?: boolean
+    /** Whether its block goes to the client cache (NetworkOptions.keep). */
+    keep: boolean
+    /** The core asked for the client-cache write and `keep` was false: it was not made. */
+    skippedKeep?: boolean
   }
 }
 
@@ -119,13 +123,14 @@ export class RequestInsertHandler {
    * Start the node's own request or insert of `key` (the block, verified, for an insert).
    * Aborting `signal` ends it at once: the core forgets it, the child stream is reset (so the
    * nodes below release it too: see `onInbound`) and the promise rejects with the abort reason.
+   * `keep` false: the block is not written to the client cache (see `startStore`).
    */
-  async start<T extends RequestResult | InsertResult> (key: RoutingKey, kind: Kind, htl: number, block?: Block, signal?: AbortSignal): Promise<T> {
+  async start<T extends RequestResult | InsertResult> (key: RoutingKey, kind: Kind, htl: number, block?: Block, signal?: AbortSignal, keep = true): Promise<T> {
     signal?.throwIfAborted()
     const id = randomId(this.c.rng)
     let local!: NonNullable<OpContext['local']>
     const promise = new Promise<T>((resolve, reject) => {
-      local = { kind, resolve, reject }
+      local = { kind, resolve, reject, keep }
       this.ctx.set(id, { key, block, local, ended: new AbortController() })
     })
     const end = (err: Error): void => {
@@ -226,6 +231,9 @@ export class RequestInsertHandler {
         switch (a.type) {
           case 'forward': await this.forward(a); break
           case 'reply':
+            // An own insert that ends with the block only here (`stored` 1: no peer took it,
+            // as HTL 0 asks) keeps it for its user after all.
+            if (a.to === null && a.reply.type === 'stored' && a.reply.stored === 1) this.keepAfterAll(a.id)
             if ((a.to === null || a.reply.type === 'stored') && !await this.stored(a.id)) return
             await this.reply(a.id, a.to, a.reply)
             break
@@ -390,14 +398,28 @@ export class RequestInsertHandler {
    * Write the operation's block to the store, without holding up the actions after it: a relay
    * passes a block on (upstream for a request, downstream for an insert) while it is being
    * written. A reply that means "on disk here" (INSERT_STORED, the node's own result) waits
-   * for the write first (`stored`). The node's own operations write to the client cache.
+   * for the write first (`stored`). The node's own operations write to the client cache,
+   * unless they asked not to (`keep` false, `force` unset): a file too large for the client
+   * cache would only turn it over, and writing it costs a LevelDB write per block and, in
+   * compactions and mapped table files, 20-40 MiB of the transfer's peak RSS
+   * (docs/benchmarks.md, "Not keeping large transfers").
    */
-  private startStore (id: bigint, key: RoutingKey, client: boolean): void {
+  private startStore (id: bigint, key: RoutingKey, client: boolean, force = false): void {
     const c = this.ctx.get(id)
     if (c?.block === undefined) return
+    if (client && !force && c.local?.keep === false) {
+      c.local.skippedKeep = true
+      return
+    }
     const storing = (client ? this.c.clientCache : this.c.store).put(key, Block.encode(c.block))
     storing.catch((err: Error) => { this.c.log.error('could not store the block of op %s - %e', id, err) })
     c.storing = storing
+  }
+
+  /** Write the client-cache copy `startStore` skipped (`keep` false), if it did. */
+  private keepAfterAll (id: bigint): void {
+    const c = this.ctx.get(id)
+    if (c?.local?.skippedKeep === true) this.startStore(id, c.key, true, true)
   }
 
   /**

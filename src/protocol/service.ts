@@ -293,7 +293,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
       const cached = await this.clientCache.get(key)
       const r = cached !== undefined
         ? { block: BlockCodec.decode(cached), hops: 0, source: this.components.peerId.toString() }
-        : await this.ops.start<RequestResult>(key, 'request', options.htl, undefined, options.signal)
+        : await this.ops.start<RequestResult>(key, 'request', options.htl, undefined, options.signal, options.keep)
       options.onProgress?.(new CustomProgressEvent('warren:request:result', { key, ok: true, hops: r.hops }))
       return r
     } catch (err) {
@@ -329,7 +329,7 @@ export class WarrenService extends TypedEventEmitter<WarrenServiceEvents> implem
     let waits = 0
     for (;;) {
       try {
-        return await this.ops.start<InsertResult>(key, 'insert', options.htl, block, options.signal)
+        return await this.ops.start<InsertResult>(key, 'insert', options.htl, block, options.signal, options.keep)
       } catch (err) {
         if (!(err instanceof InsertNotPlacedError)) throw err
         if (err.overloaded && waits < this.overloadedWaitsMs.length) {

@@ -44,6 +44,11 @@ export type NetworkProgressEvents =
 export interface NetworkOptions extends AbortOptions, ProgressOptions<NetworkProgressEvents> {
   /** Hops-to-live of the operation (capped at the node's maximum). */
   htl: number
+  /**
+   * Keep the block in the node's client cache (default true). A large transfer passes false
+   * (WarrenClientInit.keepMaxBytes): an insert's block then stays here only if no peer took it.
+   */
+  keep?: boolean
 }
 
 /** The block network (WarrenService satisfies it). Aborting `signal` ends the operation at once. */
