@@ -249,10 +249,11 @@ function validLoc (loc: number): boolean {
 export function randomPeer<P> (table: RoutingTable<P>, rng: Rng, exclude: (peer: P) => boolean): P | undefined {
   let chosen: P | undefined
   let seen = 0
-  for (const e of table.entries()) {
-    if (exclude(e.peer)) continue
+  for (let i = 0; i < table.size; i++) {
+    const peer = table.peerAt(i)
+    if (exclude(peer)) continue
     seen++
-    if (rng() * seen < 1) chosen = e.peer
+    if (rng() * seen < 1) chosen = peer
   }
   return chosen
 }
@@ -524,7 +525,8 @@ export class AnnounceCore<P> {
 
   /** Does this node route `loc` (within SAME_LOCATION) to a peer other than `peer`? */
   private heldByOther (loc: number, peer: P): boolean {
-    for (const e of this.table.entries()) if (e.peer !== peer && distance(e.loc, loc) < SAME_LOCATION) return true
+    const t = this.table
+    for (let i = 0; i < t.size; i++) if (t.peerAt(i) !== peer && distance(t.locAt(i), loc) < SAME_LOCATION) return true
     return false
   }
 
@@ -591,12 +593,15 @@ export class AnnounceCore<P> {
   private nearest (loc: number, k: number, exclude: (peer: P) => boolean): Array<WalkRef<P>> {
     const best: Array<WalkRef<P> & { d: number }> = []
     if (k <= 0) return best
-    for (const e of this.table.entries()) {
-      if (exclude(e.peer)) continue
-      const d = distance(e.loc, loc)
+    const t = this.table
+    for (let j = 0; j < t.size; j++) {
+      const peer = t.peerAt(j)
+      if (exclude(peer)) continue
+      const eloc = t.locAt(j)
+      const d = distance(eloc, loc)
       if (best.length === k && d >= best[k - 1].d) continue
       let i = Math.min(best.length, k - 1)
-      best[i] = { peer: e.peer, loc: e.loc, d }
+      best[i] = { peer, loc: eloc, d }
       while (i > 0 && best[i - 1].d > d) {
         const t = best[i - 1]
         best[i - 1] = best[i]
