@@ -131,9 +131,9 @@ export const CLIENT_CACHE_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
  * WarrenClient keepMaxBytes; default 256 MiB / 8 = 32 MiB): such a file would turn the cache
  * over, evicting the sites and files the user fetched before, and writing it costs the
  * transfer a LevelDB write per block and its compactions. Measured (bench/transfer-memory.ts,
- * 64 MiB): peak RSS of the put node 230-242 -> 191 MiB, the mapped table files of LevelDB's
- * compactions (22-29 MiB) gone (docs/benchmarks.md, "Not keeping large transfers"). A larger
- * client cache (`--client-cache-size`) keeps larger files.
+ * 256 MiB, one run each): peak RSS of the put node 232 -> 214 MiB, of the get node 231 -> 203
+ * MiB, the table files LevelDB's compactions had mapped (22-29 MiB) gone (docs/benchmarks.md,
+ * "Not keeping large transfers"). A larger client cache (`--client-cache-size`) keeps larger files.
  */
 export const CLIENT_CACHE_KEEP_DIVISOR = 8
 /** Window of the node page's recent request statistics. */

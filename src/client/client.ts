@@ -43,7 +43,7 @@ export interface WarrenClientInit {
   healer?: Omit<HealerOptions, 'onError'>
   /**
    * Files larger than this are not kept in the node's client cache (NetworkOptions.keep): a
-   * put keeps its first keepMaxBytes of blocks, a get keeps nothing of such a file. Default:
+   * put keeps the blocks of its first keepMaxBytes, a get keeps nothing of such a file. Default:
    * no limit. The node sets it to its client cache's size / CLIENT_CACHE_KEEP_DIVISOR.
    */
   keepMaxBytes?: number

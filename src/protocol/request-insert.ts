@@ -401,7 +401,7 @@ export class RequestInsertHandler {
    * for the write first (`stored`). The node's own operations write to the client cache,
    * unless they asked not to (`keep` false, `force` unset): a file too large for the client
    * cache would only turn it over, and writing it costs a LevelDB write per block and, in
-   * compactions and mapped table files, 20-40 MiB of the transfer's peak RSS
+   * compactions and mapped table files, ~20-30 MiB of the transfer's peak RSS
    * (docs/benchmarks.md, "Not keeping large transfers").
    */
   private startStore (id: bigint, key: RoutingKey, client: boolean, force = false): void {

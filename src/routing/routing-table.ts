@@ -70,7 +70,7 @@ export class RoutingTable<P> {
   }
 
   /**
-   * Entry `i`'s location and peer, for 0 <= i < size (order unspecified). The callers that scan
+   * Entry `i`'s location and peer, for 0 <= i < size (in the order of `entries()`). The callers that scan
    * the whole table on every join and announcement (announce.ts) loop over these rather than
    * `entries()`, whose object per entry was 14 % of a 40,000-node growth run's CPU samples
    * and much of its garbage (docs/simulation.md, "A million nodes").
