@@ -28,9 +28,8 @@ export interface InsertBlocksOptions extends ClientOptions {
   /** Inserts in flight at once (default CLIENT_CONCURRENCY). */
   concurrency?: number
   /**
-   * Blocks past the first keepMaxBytes of the file are not kept in the client cache
-   * (WarrenClientInit.keepMaxBytes). Counted in blocks inserted: data and check blocks, twice
-   * the file's bytes with the default FEC (SEGMENT_CHECK_BLOCKS / SEGMENT_DATA_BLOCKS = 1).
+   * Blocks inserted past this many bytes of blocks are not kept in the client cache
+   * (NetworkOptions.keep). `insertFile` counts its data and check blocks: see InsertFileOptions.
    */
   keepMaxBytes?: number
 }
@@ -49,12 +48,20 @@ export interface PutResult {
   segments?: number
 }
 
-export interface InsertFileOptions extends InsertBlocksOptions, SplitfileOptions {}
+export interface InsertFileOptions extends InsertBlocksOptions, SplitfileOptions {
+  /**
+   * Blocks past the first keepMaxBytes of the file are not kept in the client cache
+   * (WarrenClientInit.keepMaxBytes): with the check blocks, (1 + m / k) times that in blocks.
+   */
+  keepMaxBytes?: number
+}
 
 /** Insert `source` as a FEC split file; returns its CHK URI and what the insert did. */
 export async function insertFile (network: BlockNetwork, source: SplitSource, options: InsertFileOptions): Promise<PutResult> {
   const gen = splitfileBlocks(source, { mime: options.mime, segmentData: options.segmentData, segmentCheck: options.segmentCheck })
-  const { result, stats } = await insertBlocks(gen, network, options)
+  const k = options.segmentData ?? SEGMENT_DATA_BLOCKS
+  const m = options.segmentCheck ?? SEGMENT_CHECK_BLOCKS
+  const { result, stats } = await insertBlocks(gen, network, { ...options, keepMaxBytes: (options.keepMaxBytes ?? Infinity) * (1 + m / k) })
   return {
     uri: formatUri({ type: 'CHK', routingKey: result.routingKey, decryptKey: result.decryptKey }),
     size: result.size,
@@ -84,7 +91,7 @@ export async function insertBlocks<R> (gen: AsyncGenerator<SplitBlock, R, undefi
   const stats: InsertStats = { blocks: 0, collisions: 0, minStored: Infinity }
   let bytes = 0
   let yielded = 0
-  const keepMax = (options.keepMaxBytes ?? Infinity) * (1 + SEGMENT_CHECK_BLOCKS / SEGMENT_DATA_BLOCKS)
+  const keepMax = options.keepMaxBytes ?? Infinity
   let failure: Error | undefined
   let result: R
   try {
