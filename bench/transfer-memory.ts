@@ -1,7 +1,7 @@
 /**
  * Benchmark: a large file (default 256 MiB) put at one node and fetched at another across a
  * 10-node network, measuring the peak RSS of the node doing the transfer. Prints JSON.
- * Usage: npm run build && npx node dist/bench/transfer-memory.js [--mib 256] [--nodes 10] [--htl 2] [--client-heap="V8 flags"]
+ * Usage: npm run build && npx node dist/bench/transfer-memory.js [--mib 256] [--nodes 10] [--htl 2] [--client-heap="V8 flags"] [--heap-snapshot DIR]
  * The put and get nodes run with `npm start`'s V8 flags (START_FLAGS) unless --client-heap
  * says otherwise (--client-heap= for V8's defaults). Their RSS includes the FEC pool's worker
  * threads (threads of the same process).
@@ -12,6 +12,9 @@
  *            held whole), samples its RSS every 50 ms, prints the URI;
  *   get:     a fresh node (another process) joins elsewhere in the ring, streams the file,
  *            hashes it as it arrives and compares with the source's SHA-256.
+ * --heap-snapshot DIR writes put.heapsnapshot and get.heapsnapshot there, taken after a full GC
+ * when the transfer has ended and before the node stops: what the node still holds because of
+ * the transfer (open them in Chrome's DevTools, Memory tab).
  * The in-process variant (all nodes in one process) is what earlier runs measured: there the
  * ten nodes' stores, streams and garbage dominate RSS, not the transfer.
  */
@@ -24,7 +27,7 @@ import { createNetwork, createNode, ring, until } from '../test/helpers/network.
 import { START_FLAGS } from '../test/helpers/start-flags.js'
 import type { ChildProcess } from 'node:child_process'
 
-interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string, clientHeap: string }
+interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string, clientHeap: string, heapSnapshot?: string }
 
 function args (): Args {
   const { values } = parseArgs({
@@ -35,10 +38,11 @@ function args (): Args {
       role: { type: 'string', default: 'main' },
       peers: { type: 'string', default: '' },
       uri: { type: 'string' },
-      'client-heap': { type: 'string', default: START_FLAGS.join(' ') }
+      'client-heap': { type: 'string', default: START_FLAGS.join(' ') },
+      'heap-snapshot': { type: 'string' }
     }
   })
-  return { mib: Number(values.mib), nodes: Number(values.nodes), htl: Number(values.htl), role: values.role, peers: values.peers.split(',').filter((p) => p !== ''), uri: values.uri, clientHeap: values['client-heap'] }
+  return { mib: Number(values.mib), nodes: Number(values.nodes), htl: Number(values.htl), role: values.role, peers: values.peers.split(',').filter((p) => p !== ''), uri: values.uri, clientHeap: values['client-heap'], heapSnapshot: values['heap-snapshot'] }
 }
 
 function * source (bytes: number, seed: number): Generator<Uint8Array> {
@@ -123,6 +127,11 @@ async function client (a: Args): Promise<void> {
       out = { sha256Matches: true }
     }
     const ms = performance.now() - t
+    if (a.heapSnapshot !== undefined) {
+      gc()
+      const v8 = await import('node:v8')
+      v8.writeHeapSnapshot(`${a.heapSnapshot}/${a.role}.heapsnapshot`)
+    }
     const mem = process.memoryUsage()
     process.send!({ ...out, ms: Math.round(ms), MBps: Math.round(bytes / 1e6 / (ms / 1000) * 10) / 10, rssMiB: { start: Math.round(start / 2 ** 20), peak: Math.round(peak / 2 ** 20), atPeak: atRssPeak }, liveAfterGcPeakMiB: Math.round(livePeak / 2 ** 20), liveAtPeak, endMiB: { heapUsed: Math.round(mem.heapUsed / 2 ** 20), arrayBuffers: Math.round(mem.arrayBuffers / 2 ** 20) } })
   } finally {
@@ -138,7 +147,7 @@ async function child (role: string, a: Args, extra: string[]): Promise<{ proc: C
   // --client-heap "--max-semi-space-size=2 --max-old-space-size=96": V8 limits for the put
   // and get nodes only (the network process hosts many nodes).
   const execArgv = role === 'network' || a.clientHeap === '' ? [] : a.clientHeap.split(/\s+/)
-  const proc = fork(fileURLToPath(import.meta.url), ['--role', role, '--mib', String(a.mib), '--nodes', String(a.nodes), '--htl', String(a.htl), `--client-heap=${a.clientHeap}`, ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+  const proc = fork(fileURLToPath(import.meta.url), ['--role', role, '--mib', String(a.mib), '--nodes', String(a.nodes), '--htl', String(a.htl), `--client-heap=${a.clientHeap}`, ...(a.heapSnapshot === undefined ? [] : ['--heap-snapshot', a.heapSnapshot]), ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   const msg = new Promise((resolve, reject) => {
     proc.once('message', resolve)
     proc.once('exit', (code) => { reject(new Error(`${role} exited with ${code}`)) })

@@ -222,7 +222,11 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
 }
 
 /** Parse a layout into segments, checking it against the metadata. */
-export function decodeLayout (bytes: Uint8Array, dataBlocks: number, segments: number): Segment[] {
+export function decodeLayout (layout: Uint8Array, dataBlocks: number, segments: number): Segment[] {
+  // One copy, and every key a view of it: a slice per key was an ArrayBuffer with its backing
+  // store each, ~700 bytes a block, and a reader's heap grew by ~50 MiB per GiB of file (the
+  // layout is held while the file is read; docs/benchmarks.md).
+  const bytes = layout.slice()
   const out: Segment[] = []
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let off = 0
@@ -237,10 +241,10 @@ export function decodeLayout (bytes: Uint8Array, dataBlocks: number, segments: n
     if (end > bytes.length) throw new Error(`malformed split file layout: segment ${out.length} is truncated`)
     const data: ChkRef[] = []
     for (let i = 0; i < k; i++, off += DATA_REF_BYTES) {
-      data.push({ routingKey: new RoutingKey(bytes.slice(off, off + ROUTING_KEY_BYTES)), decryptKey: bytes.slice(off + ROUTING_KEY_BYTES, off + DATA_REF_BYTES) })
+      data.push({ routingKey: new RoutingKey(bytes.subarray(off, off + ROUTING_KEY_BYTES)), decryptKey: bytes.subarray(off + ROUTING_KEY_BYTES, off + DATA_REF_BYTES) })
     }
     const check: RoutingKey[] = []
-    for (let i = 0; i < m; i++, off += ROUTING_KEY_BYTES) check.push(new RoutingKey(bytes.slice(off, off + ROUTING_KEY_BYTES)))
+    for (let i = 0; i < m; i++, off += ROUTING_KEY_BYTES) check.push(new RoutingKey(bytes.subarray(off, off + ROUTING_KEY_BYTES)))
     out.push({ index: out.length, firstBlock, data, check })
     firstBlock += k
   }

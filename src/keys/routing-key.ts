@@ -41,12 +41,15 @@ export function sha256 (...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest())
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
+/**
+ * Lower-case hex, as one flat string. Built by `+=`, V8 makes a rope of about 26 cons-string
+ * cells of 32 bytes for a 32-byte key (any concatenation past 13 characters is a cons string),
+ * and keys held as map keys were never flattened: a heap snapshot of a node that had fetched
+ * a 128 MiB file held 112,000 such cells, about 830 bytes per key against 80 for a flat
+ * string, and the simulator's millions of stored keys carried the same (5 December 2026).
+ */
 export function toHex (bytes: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]]
-  return s
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
 export function fromHex (hex: string): Uint8Array {

@@ -58,6 +58,10 @@ export interface StorePolicyOptions {
  */
 interface Held extends StoreEntry {
   kept: number
+  /** The entry's key, for the heap's tie-break. */
+  readonly hex: string
+  /** Index in the eviction heap, or -1 while kept (kept entries are never the next to go). */
+  pos: number
 }
 
 /** The persisted fields of an entry, copied. */
@@ -69,6 +73,13 @@ export class StorePolicy {
   readonly accessWeightMs: number
   private readonly now: () => number
   private readonly entries = new Map<string, Held>()
+  /**
+   * The entries not kept, as a binary min-heap in eviction order (\`before\`): the next to go is
+   * \`heap[0]\`. A full store pays O(log n) per insert instead of a scan of every entry, which
+   * was 15 % of a 86,000-node simulation's CPU at 50 entries a node, and is worse for a real
+   * node's ~32,000 blocks (a 1 GiB store).
+   */
+  private heap: Held[] = []
   private _capacityBytes: number
   private _usedBytes = 0
   private readonly keepFraction: number
@@ -95,7 +106,13 @@ export class StorePolicy {
    * or changed its location, e.g. by announcing itself: entries loaded before were kept by none).
    */
   relocate (): void {
-    for (const e of this.entries.values()) e.kept = -1
+    this.heap = []
+    for (const e of this.entries.values()) {
+      e.kept = -1
+      e.pos = this.heap.length
+      this.heap.push(e)
+    }
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
     this.keptN = 0
     this.keptBytes = 0
     this.far = undefined
@@ -148,6 +165,7 @@ export class StorePolicy {
     if (e === undefined) return false
     e.lastAccess = this.now()
     e.accessCount++
+    if (e.pos >= 0) this.siftDown(this.siftUp(e.pos))
     return true
   }
 
@@ -191,33 +209,39 @@ export class StorePolicy {
   /** Record an entry with known history (loaded from disk). May exceed capacity: see `planTrim`. */
   restore (hex: string, entry: StoreEntry): void {
     this.remove(hex)
-    this.entries.set(hex, { size: entry.size, lastAccess: entry.lastAccess, accessCount: entry.accessCount, insertedAt: entry.insertedAt, kept: -1 })
+    const e: Held = { size: entry.size, lastAccess: entry.lastAccess, accessCount: entry.accessCount, insertedAt: entry.insertedAt, kept: -1, hex, pos: -1 }
+    this.entries.set(hex, e)
     this._usedBytes += entry.size
-    this.considerKeeping(hex, this.entries.get(hex)!)
+    this.heapPush(e)
+    this.considerKeeping(hex, e)
   }
 
   remove (hex: string): boolean {
     const e = this.entries.get(hex)
     if (e === undefined) return false
-    this.unkeep(hex, e)
+    if (e.kept >= 0) this.unkeep(hex, e, false)
+    else this.heapRemove(e)
     this.entries.delete(hex)
     this._usedBytes -= e.size
     return true
   }
 
   private keep (hex: string, d: number, e: Held): void {
+    if (e.pos >= 0) this.heapRemove(e)
     e.kept = d
     this.keptN++
     this.keptBytes += e.size
     if (this.keptN === 1 || (this.far !== undefined && d > this.far.d)) this.far = { hex, d }
   }
 
-  private unkeep (hex: string, e: Held): void {
+  /** Back to the cache (\`toCache\`: into the eviction heap; false when it is being removed). */
+  private unkeep (hex: string, e: Held, toCache = true): void {
     if (e.kept < 0) return
     e.kept = -1
     this.keptN--
     this.keptBytes -= e.size
     if (this.far?.hex === hex) this.far = undefined
+    if (toCache) this.heapPush(e)
   }
 
   /** The farthest kept entry: one scan after it changed, then free (most inserts are farther still). */
@@ -275,21 +299,65 @@ export class StorePolicy {
     return out
   }
 
-  /** One allocation-free pass (this runs on every insert into a full store of ~10^4-10^5 entries). */
+  /** The next entry to evict: the lowest in \`before\` order among those not kept. */
   private lowest (): string | undefined {
-    let bestHex: string | undefined
-    let best: StoreEntry | undefined
-    let bestScore = Infinity
-    this.entries.forEach((e, hex) => {
-      if (e.kept >= 0) return
-      const s = this.score(e)
-      if (best === undefined || s < bestScore || (s === bestScore && this.compare([hex, e], [bestHex!, best]) < 0)) {
-        bestHex = hex
-        best = e
-        bestScore = s
-      }
-    })
-    return bestHex
+    return this.heap[0]?.hex
+  }
+
+  /** Eviction order: \`compare\`'s, on held entries. */
+  private before (a: Held, b: Held): boolean {
+    const d = this.score(a) - this.score(b)
+    if (d !== 0) return d < 0
+    if (a.insertedAt !== b.insertedAt) return a.insertedAt < b.insertedAt
+    return a.hex < b.hex
+  }
+
+  private heapPush (e: Held): void {
+    e.pos = this.heap.length
+    this.heap.push(e)
+    this.siftUp(e.pos)
+  }
+
+  private heapRemove (e: Held): void {
+    const i = e.pos
+    const last = this.heap.pop()!
+    e.pos = -1
+    if (last === e) return
+    this.heap[i] = last
+    last.pos = i
+    this.siftDown(this.siftUp(i))
+  }
+
+  /** Moves heap[i] up to its place; returns where it ended. */
+  private siftUp (i: number): number {
+    const h = this.heap
+    const e = h[i]
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!this.before(e, h[p])) break
+      h[i] = h[p]
+      h[i].pos = i
+      i = p
+    }
+    h[i] = e
+    e.pos = i
+    return i
+  }
+
+  private siftDown (i: number): void {
+    const h = this.heap
+    const e = h[i]
+    for (;;) {
+      let c = 2 * i + 1
+      if (c >= h.length) break
+      if (c + 1 < h.length && this.before(h[c + 1], h[c])) c++
+      if (!this.before(h[c], e)) break
+      h[i] = h[c]
+      h[i].pos = i
+      i = c
+    }
+    h[i] = e
+    e.pos = i
   }
 
   /** Score order; ties go to the older insert, then to key order, so plans are deterministic. */

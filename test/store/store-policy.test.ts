@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DEFAULT_ACCESS_WEIGHT_MS, MemoryBlockStore, StorePolicy } from '../../src/store/store-policy.js'
+import type { StoreEntry } from '../../src/store/store-policy.js'
 import { makeBlocks, manualClock } from './helpers.js'
 
 const SIZE = 100
@@ -202,6 +203,66 @@ describe('StorePolicy', () => {
     assert.equal(copy.count, 4)
     assert.equal(copy.usedBytes, 4 * SIZE)
   })
+})
+
+/** The next entry to evict by definition: the lowest (score, insert time, key) among those not kept. */
+function scanLowest (policy: StorePolicy): string | undefined {
+  let best: [string, StoreEntry] | undefined
+  for (const [hex, e] of policy) {
+    if (policy.isKept(hex)) continue
+    if (best === undefined) { best = [hex, e]; continue }
+    const d = policy.score(e) - policy.score(best[1])
+    if (d < 0 || (d === 0 && (e.insertedAt < best[1].insertedAt || (e.insertedAt === best[1].insertedAt && hex < best[0])))) best = [hex, e]
+  }
+  return best?.[0]
+}
+
+describe('StorePolicy eviction order against a full scan', () => {
+  // The policy keeps its cache entries in a heap; this drives it through every operation that
+  // changes an entry's place (insert, evict, read, remove, keep and unkeep, relocate, restore
+  // with history) and checks each planned eviction against the definition, scanned.
+  for (const keepFraction of [0, 0.4]) {
+    it(`picks the same victim as a scan of every entry (keepFraction ${keepFraction})`, () => {
+      let seed = 12345 + keepFraction * 1000
+      const rnd = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32 }
+      const randomHex = (): string => Array.from({ length: 8 }, () => Math.floor(rnd() * 2 ** 32).toString(16).padStart(8, '0')).join('')
+      const clock = manualClock()
+      let loc = 0.3
+      const policy = new StorePolicy({ capacityBytes: 40 * SIZE, accessWeightMs: 5, now: clock.now, keepFraction, location: () => loc })
+      const held: string[] = []
+      let checked = 0
+      for (let step = 0; step < 4000; step++) {
+        const r = rnd()
+        if (r < 0.5 || held.length === 0) {
+          const hex = randomHex()
+          const plan = policy.planInsert(hex, SIZE)
+          if (plan.length > 0) {
+            assert.deepEqual(plan, [scanLowest(policy)])
+            checked++
+            for (const v of plan) { policy.remove(v); held.splice(held.indexOf(v), 1) }
+          }
+          policy.commitInsert(hex, SIZE)
+          held.push(hex)
+        } else if (r < 0.8) {
+          policy.touch(held[Math.floor(rnd() * held.length)])
+        } else if (r < 0.9) {
+          const hex = held.splice(Math.floor(rnd() * held.length), 1)[0]
+          assert.equal(policy.remove(hex), true)
+        } else if (r < 0.95) {
+          // restore with an old history: the entry goes back deep in the order
+          const hex = held[Math.floor(rnd() * held.length)]
+          policy.restore(hex, { size: SIZE, lastAccess: clock.now() - Math.floor(rnd() * 500), accessCount: Math.floor(rnd() * 4), insertedAt: clock.now() - 1000 })
+        } else {
+          loc = rnd()
+          policy.relocate()
+        }
+        // ties in score are common (accessWeightMs 5, a tick per step): the tie-breaks matter too
+        if (rnd() < 0.7) clock.advance(1)
+      }
+      assert.ok(checked > 1000, `only ${checked} evictions checked`)
+      if (keepFraction > 0) assert.ok(policy.keptCount > 0)
+    })
+  }
 })
 
 describe('MemoryBlockStore', () => {
