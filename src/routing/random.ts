@@ -7,8 +7,14 @@ import { randomBytes } from 'node:crypto'
 
 export type Rng = () => number
 
+/** A seeded Rng whose state can be read and set again (simulation checkpoints, src/sim/checkpoint.ts). */
+export interface SeededRng extends Rng {
+  state: () => number[]
+  setState: (state: number[]) => void
+}
+
 /** sfc32 seeded from a 32-bit integer via splitmix32: fast, good statistical quality. */
-export function seededRng (seed: number): Rng {
+export function seededRng (seed: number): SeededRng {
   let s = seed >>> 0
   const split = (): number => {
     s = (s + 0x9e3779b9) >>> 0
@@ -31,7 +37,14 @@ export function seededRng (seed: number): Rng {
     return t / 4294967296
   }
   for (let i = 0; i < 12; i++) next()
-  return next
+  return Object.assign(next, {
+    state: () => [a, b, c, d],
+    setState: (st: number[]) => {
+      // Words as the generator holds them: unsigned, but \`c\` as a signed 32-bit integer.
+      if (st.length !== 4 || !st.every((x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 32)) throw new Error('an sfc32 state is four 32-bit words')
+      ;[a, b, c, d] = st
+    }
+  })
 }
 
 /** Cryptographically random floats (for the real node, where routing noise must be unpredictable). */

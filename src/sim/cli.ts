@@ -168,7 +168,10 @@ export function registerSimCommand (program: Command): void {
     .option('--announce-htl <n>', 'announcement hops-to-live (default: the profile\'s, 10)', int)
     .option('--rejoin-every <n>', 'every this many operations a random node routes a join toward its own location again (default: the profile\'s; 0: never)', int)
     .option('--snapshot-every <n>', 'also write scalability-partial.json each time the network has grown by this many nodes (long runs)', int)
-    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl?: number, rejoinEvery?: number, snapshotEvery?: number }) => {
+    .option('--checkpoint-every <n>', 'save the whole run to <out>/checkpoint each time the network has grown by this many nodes (continue it with --resume)', int)
+    .option('--resume <dir>', 'continue the run saved in this checkpoint directory, with its own parameters (--nodes, if given, raises its target; other options but --out, --snapshot-every, --checkpoint-every and --quiet are ignored)')
+    .action(async (o: CommonOpts & { nodes: number, probeEvery: number, probeSize: number, joinEvery: number, announceHtl?: number, rejoinEvery?: number, snapshotEvery?: number, checkpointEvery?: number, resume?: string }, cmd: Command) => {
+      const log = (m: string): void => { if (o.quiet !== true) console.error(m) }
       const r: ScalabilityResult = runScalability({
         ...DEFAULT_SCALABILITY,
         ...common(o, DEFAULT_SCALABILITY),
@@ -178,7 +181,8 @@ export function registerSimCommand (program: Command): void {
         joinEvery: o.joinEvery,
         rejoinEvery: o.rejoinEvery,
         announceHtl: o.announceHtl ?? getProfile(chosenProfile(o)).announceHtl
-      }, progressReporter(o.quiet), o.snapshotEvery === undefined ? undefined : { every: o.snapshotEvery, write: snapshotWriter(o.out) })
+      }, progressReporter(o.quiet), o.snapshotEvery === undefined ? undefined : { every: o.snapshotEvery, write: snapshotWriter(o.out) },
+      { every: o.checkpointEvery, dir: join(o.out, 'checkpoint'), resume: o.resume, resumeNodes: cmd.getOptionValueSource('nodes') === 'cli' ? o.nodes : undefined, log })
       await writeOutputs(o.out, 'scalability', r, { 'scalability.svg': scalabilityChart(r) })
       const f = r.fits
       console.log(`median ~ ${f.power.a.toFixed(2)} N^${f.power.b.toFixed(3)} (paper N^0.28), projected at 1M: ${f.projectedAt1M.power.toFixed(1)} (power) / ${f.projectedAt1M.log.toFixed(1)} (log), ${(r.elapsedMs / 1000).toFixed(1)} s`)
@@ -216,5 +220,17 @@ export function registerSimCommand (program: Command): void {
       await writeOutputs(o.out, 'anonymity', r, {})
       console.log(anonymityTable(r))
       console.log(`relay-sendable HTL: ${r.relayHtl.join(', ')}; success: requests ${(100 * r.success.request).toFixed(1)} %, inserts ${(100 * r.success.insert).toFixed(1)} %, tunnels ${(100 * r.success.tunnel).toFixed(1)} %; ${(r.elapsedMs / 1000).toFixed(1)} s`)
+    })
+
+  sim.command('capture').description('save a checkpoint of a scalability run already running without --checkpoint-every (through its inspector; continue with scalability --resume)')
+    .requiredOption('--pid <n>', 'process ID of the running simulation', int)
+    .requiredOption('--out <dir>', 'checkpoint directory to write')
+    .option('--min-nodes <n>', 'wait until the run has this many live nodes', int)
+    .option('--port <n>', 'inspector port the process opens on SIGUSR1', int, 9229)
+    .option('--kill', 'end the process after a good save')
+    .action(async (o: { pid: number, out: string, minNodes?: number, port: number, kill?: boolean }) => {
+      const { capture } = await import('./capture.js')
+      const r = await capture({ pid: o.pid, dir: o.out, port: o.port, minNodes: o.minNodes, kill: o.kill, log: (m) => { console.error(m) } })
+      console.log(`checkpoint of ${r.nodes} nodes in ${o.out}`)
     })
 }

@@ -3,10 +3,13 @@
  * run on the simulator with the real routing core. Each returns a JSON-serialisable result
  * holding our numbers and the paper's beside them.
  */
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js'
 import { Simulator, type SimConfig } from './network.js'
 import { fitLog, fitPower, evalFit, mean, quartiles, type Fit } from './stats.js'
 import { Workload, type WorkloadConfig } from './workload.js'
+import type { CheckpointMeta, ExperimentState, GrowState } from './checkpoint.js'
 import type { NodeCoreOptions } from '../routing/node-core.js'
+import type { SeededRng } from '../routing/random.js'
 
 /** Fig. 2 of the 2001 paper (read off the figure's vector data): quartiles over ten trials. */
 export const PAPER_CONVERGENCE = [
@@ -159,27 +162,28 @@ export interface GrowthStats {
  * then one operation per timestep and a newcomer announced at `announceHtl` to a random
  * existing node every `joinEvery` operations. `onOp` runs after every operation.
  */
-export function grow (sim: Simulator, w: Workload, p: GrowthParams, onOp?: (ops: number) => void): GrowthStats {
+export function grow (sim: Simulator, w: Workload, p: GrowthParams, onOp?: (ops: number, g: GrowState) => void, from?: GrowState): GrowthStats {
   if (sim.size === 0) sim.ringLattice(p.startNodes, p.neighbours)
-  const s: GrowthStats = { operations: 0, announcements: 0, announceFailures: 0, meanAnnouncePath: 0 }
-  let pathSum = 0
-  let rejoins = 0
+  // The loop's state in one object, so that a checkpoint taken in \`onOp\` can save it and a
+  // resumed run (\`from\`) continue it.
+  const g: GrowState = from ?? { s: { operations: 0, announcements: 0, announceFailures: 0, meanAnnouncePath: 0 }, pathSum: 0, rejoins: 0 }
+  const s = g.s
   const rejoinEvery = p.rejoinEvery ?? sim.config.profile.rejoin.everyOps
   while (sim.liveCount < p.nodes) {
     w.step()
     s.operations++
-    if (rejoinEvery > 0 && s.operations % rejoinEvery === 0 && sim.rejoin(sim.randomLiveNode())) rejoins++
+    if (rejoinEvery > 0 && s.operations % rejoinEvery === 0 && sim.rejoin(sim.randomLiveNode())) g.rejoins++
     if (s.operations % p.joinEvery === 0) {
       const bootstrap = sim.randomLiveNode()
       const r = sim.announce(sim.addNode(), bootstrap, p.announceHtl)
       s.announcements++
-      if (r.success) pathSum += r.pathLength
+      if (r.success) g.pathSum += r.pathLength
       else s.announceFailures++
     }
-    onOp?.(s.operations)
+    onOp?.(s.operations, g)
   }
-  s.rejoins = rejoins
-  s.meanAnnouncePath = pathSum / Math.max(1, s.announcements - s.announceFailures)
+  s.rejoins = g.rejoins
+  s.meanAnnouncePath = g.pathSum / Math.max(1, s.announcements - s.announceFailures)
   return s
 }
 
@@ -206,25 +210,53 @@ export interface ScalabilityResult {
 /** Buckets per decade of network size in the scalability series. */
 const BUCKETS_PER_DECADE = 10
 
+/** Checkpoints of a long scalability run (src/sim/checkpoint.ts). */
+export interface ScalabilityCheckpoints {
+  /** Save to `dir` each time the network has grown by another `every` nodes. */
+  every?: number
+  dir?: string
+  /** Continue the run saved in this directory (its params replace the ones given). */
+  resume?: string
+  /** Grow the resumed run to this many nodes instead of its saved target. */
+  resumeNodes?: number
+  /** Told about loading and saving. */
+  log?: (message: string) => void
+}
+
 /**
  * `snapshot`, if given, receives the result so far each time a trial's network has grown by
  * another `snapshot.every` nodes: a run too long to finish (growth to 10^6 nodes) still leaves
- * its figures, time and memory for every size it reached.
+ * its figures, time and memory for every size it reached. `checkpoints` saves the whole run
+ * now and then, or resumes a saved one: a resumed run gives the figures of an uninterrupted one.
  */
-export function runScalability (p: ScalabilityParams, progress?: Progress, snapshot?: { every: number, write: (r: ScalabilityResult, nodes: number) => void }): ScalabilityResult {
-  const started = performance.now()
+export function runScalability (p: ScalabilityParams, progress?: Progress, snapshot?: { every: number, write: (r: ScalabilityResult, nodes: number) => void }, checkpoints?: ScalabilityCheckpoints): ScalabilityResult {
+  let resumed: { meta: CheckpointMeta<ScalabilityParams>, sim: Simulator, w: Workload } | undefined
+  if (checkpoints?.resume !== undefined) {
+    const loadStart = performance.now()
+    resumed = loadCheckpoint<ScalabilityParams>(checkpoints.resume, (meta) => {
+      const sim = new Simulator({ ...meta.params.sim, seed: meta.params.seed + meta.experiment.trial, core: meta.params.core })
+      return { sim, w: new Workload(sim, meta.params.workload) }
+    }, (n, of) => { progress?.(`loading checkpoint: ${n}/${of} nodes`, n / of) })
+    p = { ...resumed.meta.params, nodes: checkpoints.resumeNodes ?? resumed.meta.params.nodes }
+    checkpoints.log?.(`resumed ${checkpoints.resume}: ${resumed.meta.liveNodes} live nodes, saved ${resumed.meta.savedAt}, loaded in ${((performance.now() - loadStart) / 1000).toFixed(0)} s`)
+  }
+  const ex = resumed?.meta.experiment
+  const started = performance.now() - (ex?.elapsedMs ?? 0)
+  const priorRss = ex?.peakRssBytes ?? 0
   let nextSnapshot = Infinity
-  const buckets: Buckets = new Map()
-  const growth: GrowthStats[] = []
-  let ops = 0
-  let peakHeap = 0
-  for (let trial = 0; trial < p.trials; trial++) {
-    const sim = new Simulator({ ...p.sim, seed: p.seed + trial, core: p.core })
-    const w = new Workload(sim, p.workload)
-    nextSnapshot = snapshot?.every ?? Infinity
-    growth.push(grow(sim, w, p, (n) => {
-      ops++
-      if (n % p.probeEvery !== 0) return
+  let nextCheckpoint = Infinity
+  const buckets: Buckets = new Map(ex?.buckets)
+  const growth: GrowthStats[] = ex?.growth ?? []
+  let ops = ex?.ops ?? 0
+  let peakHeap = ex?.peakHeap ?? 0
+  for (let trial = ex?.trial ?? 0; trial < p.trials; trial++) {
+    const fresh = resumed === undefined || trial !== ex?.trial
+    const sim = fresh ? new Simulator({ ...p.sim, seed: p.seed + trial, core: p.core }) : resumed!.sim
+    const w = fresh ? new Workload(sim, p.workload) : resumed!.w
+    nextSnapshot = fresh ? snapshot?.every ?? Infinity : ex!.nextSnapshot
+    const every = checkpoints?.every
+    nextCheckpoint = every === undefined || checkpoints?.dir === undefined ? Infinity : fresh || ex?.nextCheckpoint === undefined ? every : ex.nextCheckpoint
+    const probe = (n: number): void => {
       const r = w.probe(p.probeSize)
       ops += p.probeSize
       const b = Math.floor(Math.log10(sim.liveCount) * BUCKETS_PER_DECADE)
@@ -239,16 +271,28 @@ export function runScalability (p: ScalabilityParams, progress?: Progress, snaps
       }
       if (snapshot !== undefined && sim.liveCount >= nextSnapshot) {
         nextSnapshot += snapshot.every
-        snapshot.write(scalabilityResult(p, buckets, growth, started, ops, peakHeap), sim.liveCount)
+        snapshot.write(scalabilityResult(p, buckets, growth, started, ops, peakHeap, priorRss), sim.liveCount)
       }
-    }))
+    }
+    growth.push(grow(sim, w, p, (n, g) => {
+      ops++
+      if (n % p.probeEvery === 0) probe(n)
+      // Last, so that a resumed run starts with the next operation.
+      if (sim.liveCount >= nextCheckpoint && checkpoints?.dir !== undefined) {
+        nextCheckpoint += every!
+        const t = performance.now()
+        const experiment: ExperimentState = { trial, growth, grow: g, buckets: [...buckets], ops, peakHeap, nextSnapshot, nextCheckpoint, elapsedMs: performance.now() - started, peakRssBytes: Math.max(priorRss, process.resourceUsage().maxRSS * 1024) }
+        const saved = saveCheckpoint(checkpoints.dir, { sim, w, rng: (sim.rng as SeededRng).state(), params: p, experiment })
+        checkpoints.log?.(`checkpoint at ${sim.liveCount} nodes: ${(saved.bytes / 2 ** 20).toFixed(0)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+      }
+    }, fresh ? undefined : ex!.grow))
   }
-  return scalabilityResult(p, buckets, growth, started, ops, peakHeap)
+  return scalabilityResult(p, buckets, growth, started, ops, peakHeap, priorRss)
 }
 
 type Buckets = Map<number, { nodes: number[], lengths: number[], found: number }>
 
-function scalabilityResult (p: ScalabilityParams, buckets: Buckets, growth: GrowthStats[], started: number, ops: number, peakHeap: number): ScalabilityResult {
+function scalabilityResult (p: ScalabilityParams, buckets: Buckets, growth: GrowthStats[], started: number, ops: number, peakHeap: number, priorRss = 0): ScalabilityResult {
   const series: ScalabilityPoint[] = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => ({
     nodes: Math.round(mean(e.nodes)),
     ...quartiles(e.lengths),
@@ -270,7 +314,7 @@ function scalabilityResult (p: ScalabilityParams, buckets: Buckets, growth: Grow
     elapsedMs,
     opsPerSecond: ops / (elapsedMs / 1000),
     peakHeapBytes: peakHeap,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024
+    peakRssBytes: Math.max(priorRss, process.resourceUsage().maxRSS * 1024)
   }
 }
 

@@ -106,13 +106,8 @@ export class StorePolicy {
    * or changed its location, e.g. by announcing itself: entries loaded before were kept by none).
    */
   relocate (): void {
-    this.heap = []
-    for (const e of this.entries.values()) {
-      e.kept = -1
-      e.pos = this.heap.length
-      this.heap.push(e)
-    }
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
+    for (const e of this.entries.values()) e.kept = -1
+    this.reindex()
     this.keptN = 0
     this.keptBytes = 0
     this.far = undefined
@@ -125,6 +120,23 @@ export class StorePolicy {
       if (this.keptBytes + e.size > share) break
       this.keep(hex, d, e)
     }
+  }
+
+  /**
+   * Rebuild the eviction heap from the entries (after their records were set from outside: a
+   * simulation checkpoint, src/sim/checkpoint.ts). Keeps every entry's \`kept\`.
+   */
+  reindex (): void {
+    this.heap = []
+    for (const [hex, e] of this.entries) {
+      (e as { hex: string }).hex = hex
+      e.pos = -1
+      if (e.kept < 0) {
+        e.pos = this.heap.length
+        this.heap.push(e)
+      }
+    }
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
   }
 
   /** Entries held for specialisation (see `keepFraction`). */
