@@ -255,7 +255,9 @@ export function runScalability (p: ScalabilityParams, progress?: Progress, snaps
     const w = fresh ? new Workload(sim, p.workload) : resumed!.w
     nextSnapshot = fresh ? snapshot?.every ?? Infinity : ex!.nextSnapshot
     const every = checkpoints?.every
-    nextCheckpoint = every === undefined || checkpoints?.dir === undefined ? Infinity : fresh || ex?.nextCheckpoint === undefined ? every : ex.nextCheckpoint
+    // A run resumed from a checkpoint without one planned (captured, or saved without
+    // --checkpoint-every) saves next at the next multiple of \`every\`.
+    nextCheckpoint = every === undefined || checkpoints?.dir === undefined ? Infinity : fresh ? every : ex?.nextCheckpoint ?? (Math.floor(sim.liveCount / every) + 1) * every
     const probe = (n: number): void => {
       const r = w.probe(p.probeSize)
       ops += p.probeSize
