@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util'
 import { loadavg } from 'node:os'
 import { createNetwork, createNode, ring, until } from '../test/helpers/network.js'
 import { START_FLAGS } from '../test/helpers/start-flags.js'
+import { DEFAULT_STORE_BYTES } from '../src/constants.js'
 import type { ChildProcess } from 'node:child_process'
 
 interface Args { mib: number, nodes: number, htl: number, role: string, peers: string[], uri?: string, clientHeap: string, heapSnapshot?: string }
@@ -77,7 +78,9 @@ async function network (a: Args): Promise<void> {
 
 /** One client node: put or get, with its own peak RSS. */
 async function client (a: Args): Promise<void> {
-  const { node, dir } = await createNode({ config: { storeBytes: storeBytesFor(a) }, core: { hopTimeoutMs: 5000 } })
+  // The node measured runs with `npm start`'s store size (the test helper's default is 64 MiB;
+  // until 5 December 2026 it had the relays' large store, whose index then grew with the file).
+  const { node, dir } = await createNode({ config: { storeBytes: DEFAULT_STORE_BYTES }, core: { hopTimeoutMs: 5000 } })
   let peak = process.memoryUsage().rss
   const start = peak
   let livePeak = 0

@@ -7,6 +7,9 @@ import { deserialize } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { capture } from '../../src/sim/capture.js'
+import { loadCheckpoint } from '../../src/sim/checkpoint.js'
+import { Simulator } from '../../src/sim/network.js'
+import { Workload } from '../../src/sim/workload.js'
 import { DEFAULT_SCALABILITY, runScalability } from '../../src/sim/experiments.js'
 import { seededRng } from '../../src/routing/random.js'
 import { getProfile } from '../../src/routing/profiles.js'
@@ -36,6 +39,24 @@ describe('simulation checkpoints', () => {
       assert.deepEqual(figures(resumed), figures(straight))
       // The resumed run is a different network from a fresh run of another seed: the check has teeth.
       assert.notDeepEqual(figures(runScalability({ ...PARAMS, seed: 8 })), figures(straight))
+    } finally {
+      await removeTempDir(dir)
+    }
+  })
+
+  it('loaded nodes own their arrays (not views of the checkpoint file)', async () => {
+    const dir = await tempDir('warren-ck-')
+    try {
+      runScalability({ ...PARAMS, nodes: 100 }, undefined, undefined, { every: 100, dir: join(dir, 'ck') })
+      const { sim, w } = loadCheckpoint<ScalabilityParams>(join(dir, 'ck'), (meta) => {
+        const s = new Simulator({ ...meta.params.sim, seed: meta.params.seed, core: meta.params.core })
+        return { sim: s, w: new Workload(s, meta.params.workload) }
+      })
+      assert.equal(sim.liveCount, 100)
+      const table = sim.core(0).table as unknown as { slots: Float64Array }
+      assert.equal(table.slots.buffer.byteLength, table.slots.byteLength)
+      assert.ok(w.keys.length > 0)
+      assert.ok(w.keys[0].bytes.buffer.byteLength <= 32 * w.keys.length)
     } finally {
       await removeTempDir(dir)
     }
