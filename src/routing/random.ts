@@ -40,7 +40,7 @@ export function seededRng (seed: number): SeededRng {
   return Object.assign(next, {
     state: () => [a, b, c, d],
     setState: (st: number[]) => {
-      // Words as the generator holds them: unsigned, but \`c\` as a signed 32-bit integer.
+      // Words as the generator holds them: unsigned, but `c` as a signed 32-bit integer.
       if (st.length !== 4 || !st.every((x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 32)) throw new Error('an sfc32 state is four 32-bit words')
       ;[a, b, c, d] = st
     }

@@ -160,7 +160,7 @@ export async function capture (o: CaptureOptions): Promise<{ nodes: number, byte
       if (['a', 'b', 'c', 'd'].every((k) => typeof v.get(k) === 'number')) rng = ['a', 'b', 'c', 'd'].map((k) => v.get(k) as number)
     }
     if (rng === undefined) throw new Error('cannot read the PRNG state (sim.rng is not a seededRng closure)')
-    // Since checkpoints the loop keeps its state in \`g\`; before, in three locals.
+    // Since checkpoints the loop keeps its state in `g`; before, in three locals.
     await evalIn(cdp, growFrame.callFrameId, "globalThis.__warrenCheckpoint.experiment.grow = typeof g === 'object' ? { s: { ...g.s }, pathSum: g.pathSum, rejoins: g.rejoins } : { s: { ...s }, pathSum, rejoins }; 0")
     log(`paused at ${String(await evalIn(cdp, growFrame.callFrameId, 'sim.liveCount'))} live nodes; saving to ${o.dir}`)
     // The save is armed here and runs once the process goes on: the growth loop's next call of

@@ -123,7 +123,8 @@ export function saveCheckpoint (dir: string, st: { sim: unknown, w: unknown, rng
       }
       write(`nodes-${b / BATCH}.bin`, v8.serialize(batch))
     } finally {
-      for (const [o, k, v] of detached) o[k] = v
+      // Last set aside, first put back: an object met twice is left as it was found.
+      for (let i = detached.length - 1; i >= 0; i--) detached[i][0][detached[i][1]] = detached[i][2]
     }
   }
   write('arrays.bin', v8.serialize({ alive: sim.alive.slice(0, n), locs: sim.locs.slice(0, n), copies: sim.copies.slice(0, sim.keyIndex.size) }))

@@ -164,8 +164,8 @@ export interface GrowthStats {
  */
 export function grow (sim: Simulator, w: Workload, p: GrowthParams, onOp?: (ops: number, g: GrowState) => void, from?: GrowState): GrowthStats {
   if (sim.size === 0) sim.ringLattice(p.startNodes, p.neighbours)
-  // The loop's state in one object, so that a checkpoint taken in \`onOp\` can save it and a
-  // resumed run (\`from\`) continue it.
+  // The loop's state in one object, so that a checkpoint taken in `onOp` can save it and a
+  // resumed run (`from`) continue it.
   const g: GrowState = from ?? { s: { operations: 0, announcements: 0, announceFailures: 0, meanAnnouncePath: 0 }, pathSum: 0, rejoins: 0 }
   const s = g.s
   const rejoinEvery = p.rejoinEvery ?? sim.config.profile.rejoin.everyOps
@@ -256,7 +256,7 @@ export function runScalability (p: ScalabilityParams, progress?: Progress, snaps
     nextSnapshot = fresh ? snapshot?.every ?? Infinity : ex!.nextSnapshot
     const every = checkpoints?.every
     // A run resumed from a checkpoint without one planned (captured, or saved without
-    // --checkpoint-every) saves next at the next multiple of \`every\`.
+    // --checkpoint-every) saves next at the next multiple of `every`.
     nextCheckpoint = every === undefined || checkpoints?.dir === undefined ? Infinity : fresh ? every : ex?.nextCheckpoint ?? (Math.floor(sim.liveCount / every) + 1) * every
     const probe = (n: number): void => {
       const r = w.probe(p.probeSize)

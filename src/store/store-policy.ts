@@ -74,8 +74,8 @@ export class StorePolicy {
   private readonly now: () => number
   private readonly entries = new Map<string, Held>()
   /**
-   * The entries not kept, as a binary min-heap in eviction order (\`before\`): the next to go is
-   * \`heap[0]\`. A full store pays O(log n) per insert instead of a scan of every entry, which
+   * The entries not kept, as a binary min-heap in eviction order (`before`): the next to go is
+   * `heap[0]`. A full store pays O(log n) per insert instead of a scan of every entry, which
    * was 15 % of a 86,000-node simulation's CPU at 50 entries a node, and is worse for a real
    * node's ~32,000 blocks (a 1 GiB store).
    */
@@ -124,7 +124,7 @@ export class StorePolicy {
 
   /**
    * Rebuild the eviction heap from the entries (after their records were set from outside: a
-   * simulation checkpoint, src/sim/checkpoint.ts). Keeps every entry's \`kept\`.
+   * simulation checkpoint, src/sim/checkpoint.ts). Keeps every entry's `kept`.
    */
   reindex (): void {
     this.heap = []
@@ -246,7 +246,7 @@ export class StorePolicy {
     if (this.keptN === 1 || (this.far !== undefined && d > this.far.d)) this.far = { hex, d }
   }
 
-  /** Back to the cache (\`toCache\`: into the eviction heap; false when it is being removed). */
+  /** Back to the cache (`toCache`: into the eviction heap; false when it is being removed). */
   private unkeep (hex: string, e: Held, toCache = true): void {
     if (e.kept < 0) return
     e.kept = -1
@@ -311,12 +311,12 @@ export class StorePolicy {
     return out
   }
 
-  /** The next entry to evict: the lowest in \`before\` order among those not kept. */
+  /** The next entry to evict: the lowest in `before` order among those not kept. */
   private lowest (): string | undefined {
     return this.heap[0]?.hex
   }
 
-  /** Eviction order: \`compare\`'s, on held entries. */
+  /** Eviction order: `compare`'s, on held entries. */
   private before (a: Held, b: Held): boolean {
     const d = this.score(a) - this.score(b)
     if (d !== 0) return d < 0

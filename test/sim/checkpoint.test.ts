@@ -53,6 +53,11 @@ describe('simulation checkpoints', () => {
         return { sim: s, w: new Workload(s, meta.params.workload) }
       })
       assert.equal(sim.liveCount, 100)
+      // The clock and the workload's counter go on from where they were.
+      const state = deserialize(readFileSync(join(dir, 'ck', 'state.bin'))) as { sim: { time: number }, workload: { timesteps: number } }
+      assert.ok(state.sim.time > 0 && state.workload.timesteps > 0)
+      assert.equal(sim.time, state.sim.time)
+      assert.equal(w.timesteps, state.workload.timesteps)
       const table = sim.core(0).table as unknown as { slots: Float64Array }
       assert.equal(table.slots.buffer.byteLength, table.slots.byteLength)
       assert.ok(w.keys.length > 0)
