@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFileSync, existsSync } from 'node:fs'
+import { readFileSync, existsSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { deserialize } from 'node:v8'
@@ -21,6 +21,17 @@ const PARAMS: ScalabilityParams = { ...DEFAULT_SCALABILITY, nodes: 700, trials: 
 /** What a resumed run must reproduce exactly (elapsed time and memory differ). */
 function figures (r: ScalabilityResult): unknown {
   return { series: r.series, fits: r.fits, growth: r.growth, params: r.params }
+}
+
+/** Run `PARAMS` to `nodes` nodes with a checkpoint at the end, and hand its directory to `fn`. */
+async function withCheckpoint (nodes: number, fn: (ck: string) => Promise<void> | void): Promise<void> {
+  const dir = await tempDir('warren-ck-')
+  try {
+    runScalability({ ...PARAMS, nodes }, undefined, undefined, { every: nodes, dir: join(dir, 'ck') })
+    await fn(join(dir, 'ck'))
+  } finally {
+    await removeTempDir(dir)
+  }
 }
 
 describe('simulation checkpoints', () => {
@@ -45,16 +56,14 @@ describe('simulation checkpoints', () => {
   })
 
   it('loaded nodes own their arrays (not views of the checkpoint file)', async () => {
-    const dir = await tempDir('warren-ck-')
-    try {
-      runScalability({ ...PARAMS, nodes: 100 }, undefined, undefined, { every: 100, dir: join(dir, 'ck') })
-      const { sim, w } = loadCheckpoint<ScalabilityParams>(join(dir, 'ck'), (meta) => {
+    await withCheckpoint(100, (ck) => {
+      const { sim, w } = loadCheckpoint<ScalabilityParams>(ck, (meta) => {
         const s = new Simulator({ ...meta.params.sim, seed: meta.params.seed, core: meta.params.core })
         return { sim: s, w: new Workload(s, meta.params.workload) }
       })
       assert.equal(sim.liveCount, 100)
       // The clock and the workload's counter go on from where they were.
-      const state = deserialize(readFileSync(join(dir, 'ck', 'state.bin'))) as { sim: { time: number }, workload: { timesteps: number } }
+      const state = deserialize(readFileSync(join(ck, 'state.bin'))) as { sim: { time: number }, workload: { timesteps: number } }
       assert.ok(state.sim.time > 0 && state.workload.timesteps > 0)
       assert.equal(sim.time, state.sim.time)
       assert.equal(w.timesteps, state.workload.timesteps)
@@ -62,22 +71,15 @@ describe('simulation checkpoints', () => {
       assert.equal(table.slots.buffer.byteLength, table.slots.byteLength)
       assert.ok(w.keys.length > 0)
       assert.ok(w.keys[0].bytes.buffer.byteLength <= 32 * w.keys.length)
-    } finally {
-      await removeTempDir(dir)
-    }
+    })
   })
 
   it('refuses a checkpoint of another format', async () => {
-    const dir = await tempDir('warren-ck-')
-    try {
-      runScalability({ ...PARAMS, nodes: 100 }, undefined, undefined, { every: 100, dir: join(dir, 'ck') })
-      const path = join(dir, 'ck', 'meta.json')
-      const { writeFileSync } = await import('node:fs')
+    await withCheckpoint(100, (ck) => {
+      const path = join(ck, 'meta.json')
       writeFileSync(path, readFileSync(path, 'utf8').replace('"version":1', '"version":99'))
-      assert.throws(() => runScalability(PARAMS, undefined, undefined, { resume: join(dir, 'ck') }), /format 99, this code reads 1/)
-    } finally {
-      await removeTempDir(dir)
-    }
+      assert.throws(() => runScalability(PARAMS, undefined, undefined, { resume: ck }), /format 99, this code reads 1/)
+    })
   })
 
   it('the seeded PRNG continues from a saved state', () => {
