@@ -3,6 +3,7 @@
  * hex. Locations decide where every key is routed, so each bit's weight is pinned here.
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { distance, fromHex, locationOf, locationOfHex, RoutingKey, sha256, toHex } from '../../src/keys/routing-key.js'
 
@@ -59,6 +60,22 @@ describe('routing keys', () => {
     assert.equal(toHex(sha256(enc.encode('abc'))), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
     assert.deepEqual(sha256(enc.encode('a'), enc.encode('bc')), sha256(enc.encode('abc')))
     assert.equal(toHex(sha256()), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+  })
+
+  it('sha256 gives OpenSSL\'s digest on both sides of its short-input path, in one part or several', () => {
+    // Short inputs are hashed in JavaScript, long ones by node:crypto (routing-key.ts).
+    for (const n of [0, 1, 55, 56, 63, 64, 80, 1023, 1024, 1025, 4096, 32768]) {
+      const data = Uint8Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff)
+      const want = createHash('sha256').update(data).digest('hex')
+      assert.equal(toHex(sha256(data)), want, `${n} bytes in one part`)
+      const cut = n >> 1
+      assert.equal(toHex(sha256(data.subarray(0, cut), new Uint8Array(0), data.subarray(cut))), want, `${n} bytes in three parts`)
+    }
+  })
+
+  it('hex of a view reads only the view', () => {
+    const whole = Uint8Array.from([1, 2, 3, 4, 5, 6])
+    assert.equal(toHex(whole.subarray(2, 4)), '0304')
   })
 
   it('hex is lower case both ways, and anything else is refused', () => {
