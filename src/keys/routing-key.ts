@@ -40,8 +40,8 @@ export function distance (a: number, b: number): number {
  * Inputs up to this many bytes are hashed in JavaScript (@noble/hashes), longer ones by
  * node:crypto. Each `createHash` is a C++ object behind a weak handle, and its digest a fresh
  * off-heap buffer: the million-node simulation, which hashes ~20,000 short announcement
- * commitments a second, spent 76-115 ms of every young-generation collection (one every
- * ~0.7 s) in those weak handles' callbacks (`--trace-gc-nvp`, 5 December 2026). A block's
+ * commitments a second, spent 65-115 ms of every young-generation collection (one every
+ * ~0.6-0.7 s) in those weak handles' callbacks (`--trace-gc-nvp`, 5 December 2026). A block's
  * 32 KiB is faster through OpenSSL, and rare enough.
  */
 const JS_HASH_MAX_BYTES = 1024
