@@ -12,23 +12,23 @@
  * passed on, peers get a bounded number of concurrent operations, and every wait has a
  * deadline. A violation gets an ERROR frame and the stream is closed; the node carries on.
  */
-import { Block } from '../../proto/warren.js'
+import type { Block } from '../../proto/warren.js'
 import { HOP_TIMEOUT_MS, INSERT_PROTOCOL, REQUEST_PROTOCOL } from '../constants.js'
 import { RoutingKey } from '../keys/routing-key.js'
 import { randomId } from '../routing/random.js'
 import { errorFrame, FrameType, insertFrame, requestFrame, WireError } from './messages.js'
 import { ANSWERS, localOutcome, readBlock, readInsertData, replyFrame, toResponse } from './request-frames.js'
-import { abortHops, answerViolation, deadline, exchange, hopFailure, link, openLink, readFirst, send, timerMs, whenAborted } from './stream.js'
+import { abortHops, deadline, exchange, hopFailure, link, openLink, readFirst, timerMs, whenAborted } from './stream.js'
 import type { Links } from './links.js'
-import type { AllClear } from './request-frames.js'
-import type { HopLinks, Link, PeerSlots, WireErrorHook } from './stream.js'
+import type { Link, PeerSlots, WireErrorHook } from './stream.js'
 import type { InsertResult, RequestResult, WarrenStore } from './types.js'
 import { InsertNotPlacedError } from './errors.js'
+import { answer, keepAfterAll, OP_ENDED, refuse, startStore, STORE_FAILED } from './op-context.js'
+import type { Kind, OpContext } from './op-context.js'
 import { Admission } from './admission.js'
 import type { Admitted } from './admission.js'
 import type { AddressBook } from './address-book.js'
 import type { InsertQuota } from './quota.js'
-import type { Frame } from './messages.js'
 import type { Action, NodeCore, Reply, Response } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { Connection, Logger, Stream } from '@libp2p/interface'
@@ -61,34 +61,6 @@ export interface RequestInsertInit {
   maxOps: number
 }
 
-interface OpContext extends HopLinks {
-  key: RoutingKey
-  /** The slots the upstream peer's operation holds here (Admission). */
-  admitted?: Admitted
-  /**
-   * Aborted when the operation's state is released here (answered, aborted by its caller, its
-   * upstream gone, the node stopping): a dial or a wait on the child stops at once.
-   */
-  ended: AbortController
-  /** The block this node holds for the operation (verified), once it has one. */
-  block?: Block
-  /** Its write to the local store, once the core asked for it (see `startStore`). */
-  storing?: Promise<unknown>
-  local?: {
-    kind: Kind
-    resolve: (v: any) => void
-    reject: (e: Error) => void
-    allClear?: AllClear
-    /** A child answered OVERLOADED (InsertNotPlacedError.overloaded). */
-    overloaded?: boolean
-    /** Whether its block goes to the client cache (NetworkOptions.keep). */
-    keep: boolean
-    /** The core asked for the client-cache write and `keep` was false: it was not made. */
-    skippedKeep?: boolean
-  }
-}
-
-type Kind = 'request' | 'insert'
 
 export class RequestInsertHandler {
   private readonly c: RequestInsertComponents
@@ -123,7 +95,7 @@ export class RequestInsertHandler {
    * Start the node's own request or insert of `key` (the block, verified, for an insert).
    * Aborting `signal` ends it at once: the core forgets it, the child stream is reset (so the
    * nodes below release it too: see `onInbound`) and the promise rejects with the abort reason.
-   * `keep` false: the block is not written to the client cache (see `startStore`).
+   * `keep` false: the block is not written to the client cache (op-context.ts `startStore`).
    */
   async start<T extends RequestResult | InsertResult> (key: RoutingKey, kind: Kind, htl: number, block?: Block, signal?: AbortSignal, keep = true): Promise<T> {
     signal?.throwIfAborted()
@@ -233,11 +205,11 @@ export class RequestInsertHandler {
           case 'reply':
             // An own insert that ends with the block only here (`stored` 1: no peer took it,
             // as HTL 0 asks) keeps it for its user after all.
-            if (a.to === null && a.reply.type === 'stored' && a.reply.stored === 1) this.keepAfterAll(a.id)
+            if (a.to === null && a.reply.type === 'stored' && a.reply.stored === 1) keepAfterAll(this.c, a.id, this.ctx.get(a.id))
             if ((a.to === null || a.reply.type === 'stored') && !await this.stored(a.id)) return
             await this.reply(a.id, a.to, a.reply)
             break
-          case 'store': this.startStore(a.id, a.key, a.client === true); break
+          case 'store': startStore(this.c, a.id, this.ctx.get(a.id), a.key, a.client === true); break
           case 'send-data': await this.sendData(a.id, a.to, a.timeoutMs); break
         }
       } catch (err: any) {
@@ -395,34 +367,6 @@ export class RequestInsertHandler {
   }
 
   /**
-   * Write the operation's block to the store, without holding up the actions after it: a relay
-   * passes a block on (upstream for a request, downstream for an insert) while it is being
-   * written. A reply that means "on disk here" (INSERT_STORED, the node's own result) waits
-   * for the write first (`stored`). The node's own operations write to the client cache,
-   * unless they asked not to (`keep` false, `force` unset): a file too large for the client
-   * cache would only turn it over, and writing it costs a LevelDB write per block and, in
-   * compactions and mapped table files, ~20-30 MiB of the transfer's peak RSS
-   * (docs/benchmarks.md, "Not keeping large transfers").
-   */
-  private startStore (id: bigint, key: RoutingKey, client: boolean, force = false): void {
-    const c = this.ctx.get(id)
-    if (c?.block === undefined) return
-    if (client && !force && c.local?.keep === false) {
-      c.local.skippedKeep = true
-      return
-    }
-    const storing = (client ? this.c.clientCache : this.c.store).put(key, Block.encode(c.block))
-    storing.catch((err: Error) => { this.c.log.error('could not store the block of op %s - %e', id, err) })
-    c.storing = storing
-  }
-
-  /** Write the client-cache copy `startStore` skipped (`keep` false), if it did. */
-  private keepAfterAll (id: bigint): void {
-    const c = this.ctx.get(id)
-    if (c?.local?.skippedKeep === true) this.startStore(id, c.key, true, true)
-  }
-
-  /**
    * Whether the operation's block write (if any) succeeded. If it failed, the operation ends here:
    * never report "stored" for a block that is not on disk.
    */
@@ -447,24 +391,4 @@ export class RequestInsertHandler {
     if (c.child !== undefined) c.child.abort(new Error('operation finished'))
     if (c.admitted !== undefined) this.admission.release(c.admitted)
   }
-}
-
-/**
- * The reason every released operation's `ended` signal carries: one shared error, because
- * `abort()` without a reason builds a DOMException with a stack trace per operation (2-3 % of
- * the CPU profile of bench/chain.ts).
- */
-const OP_ENDED = new Error('the operation ended here')
-
-/** What a peer is told when this node could not store its block (the reason stays in the log). */
-const STORE_FAILED = 'the block could not be stored at this node; insert it through another'
-
-/** Answer upstream (and close, unless more frames follow): two hops' time to write, one to close. */
-async function answer (log: Logger, l: Link, frame: Frame, close: boolean): Promise<void> {
-  await send(l, frame, close, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, log)
-}
-
-/** Answer a protocol violation with an ERROR frame, then close the stream. */
-async function refuse (log: Logger, l: Link, err: unknown): Promise<void> {
-  await answerViolation(l, err, HOP_TIMEOUT_MS * 2, HOP_TIMEOUT_MS, log)
 }
