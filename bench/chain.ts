@@ -1,7 +1,7 @@
 /**
  * Benchmark: put then get of a file through a chain of warren nodes (A - B - C - D, three
  * hops), side by side with a raw libp2p stream between two of the same nodes, in one run.
- * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 64] [--hops 3] [--procs] [--phases put,get,raw,forward]
+ * Prints JSON. Usage: npm run build && npx node dist/bench/chain.js [--mib 64] [--hops 3] [--procs] [--phases put,get,raw,forward,floor]
  *
  *   put: client at A inserts with HTL = hops: every block travels A -> B -> C -> D (stored on all)
  *   get: the file is inserted at D only (HTL 0), then fetched from A: every block is routed
@@ -13,16 +13,21 @@
  *   forward: the same bytes A -> B -> C -> D through plain byte forwarders on libp2p streams
  *        (each middle node pipes one stream into the next, with back-pressure): what the
  *        transport alone allows over these hops, the ceiling for a get or put through them
+ *   floor: the parts of a get the forwarder skips (a check per hop, a store write per relay,
+ *        the requester's decryption), timed in this process (bench/floor.ts); with the
+ *        forwarder's figures they bound what any get over these hops can reach on this machine
  *   --procs: each node in its own process (this script forks itself with --child), closer to
  *   a deployment; without it all nodes share this process.
- *   --phases: run only some of put, get (with its putLocal), raw and forward (profiling one phase).
+ *   --phases: run only some of put, get (with its putLocal), raw, forward and floor (profiling one phase).
  */
 import { fork } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { createHash, randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createNetwork, createNode, serveOwnBlocks, until } from '../test/helpers/network.js'
 import { removeTempDir } from '../test/helpers/temp.js'
+import { measureFloor } from './floor.js'
 import type { TestNetworkOptions } from '../test/helpers/network.js'
 import type { WarrenNode } from '../src/node.js'
 import type { ChildProcess } from 'node:child_process'
@@ -233,7 +238,7 @@ async function child (bytes: number): Promise<void> {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, hops: { type: 'string', default: '3' }, procs: { type: 'boolean', default: false }, phases: { type: 'string', default: 'put,get,raw,forward' }, child: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, hops: { type: 'string', default: '3' }, procs: { type: 'boolean', default: false }, phases: { type: 'string', default: 'put,get,raw,forward,floor' }, child: { type: 'boolean', default: false } } })
   const mib = Number(values.mib)
   const hops = Number(values.hops)
   const bytes = mib * 1024 * 1024
@@ -293,6 +298,18 @@ async function main (): Promise<void> {
       forwardMs = await phase('forward', async () => await a.forward(nodes[1].addr, bytes))
     }
     const ratio = (x: number, y: number): number => Math.round(x / y * 1000) / 1000
+    // A get does at least what the forwarder does, plus a check at each of the `hops` nodes a
+    // block reaches, a store write at each of the hops - 1 relays (the requester keeps no
+    // large file) and the requester's decryption: in no less time than the forwarder took,
+    // nor than that CPU spread over every core of the machine.
+    let floor
+    if (run.has('floor') && run.has('forward')) {
+      const f = await measureFloor(bytes)
+      const cores = availableParallelism()
+      const getCpuFloorS = Math.round((cpu.forward + hops * f.checkCpuS + (hops - 1) * f.storeCpuS + f.decodeCpuS) * 1000) / 1000
+      const getMsFloor = Math.round(Math.max(forwardMs, getCpuFloorS * 1000 / cores))
+      floor = { cpuSeconds: f, cores, getCpuFloorS, getMsFloor, getVsRawCeiling: ratio(rawMs, getMsFloor) }
+    }
     const mbps = (ms: number): number => Math.round((bytes / 1e6) / (ms / 1000) * 10) / 10
     console.log(JSON.stringify({
       setup: { fileMiB: mib, chainNodes: hops + 1, hops, blockBytes: 32768, blocks: put.blocks > 0 ? put.blocks : stored.blocks, inProcess: !values.procs, processes: values.procs ? hops + 1 : 1, transport: 'tcp+noise+yamux on 127.0.0.1', node: process.version },
@@ -309,6 +326,7 @@ async function main (): Promise<void> {
       // Raw stream CPU per byte / warren CPU per byte: how much of the node's CPU a transfer
       // spends beside moving the bytes (put: FEC, 4 stores, 3 hops; get: 3 hops, 3 stores).
       cpuRatios: { putVsRaw: ratio(cpu.raw, cpu.put), getVsRaw: ratio(cpu.raw, cpu.get), forwardVsRaw: ratio(cpu.raw, cpu.forward) },
+      floor,
       rssMiB: { nodeABefore: Math.round(rss0 / 2 ** 20), nodeAAfterTransfers: Math.round(rss1 / 2 ** 20) }
     }, null, 2))
   } finally {
