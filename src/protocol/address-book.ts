@@ -51,6 +51,14 @@ export class AddressBook {
   private readonly announce: Multiaddr[]
   /** Learnt peers' dialable addresses as multiaddr bytes (IP and TCP port only), oldest first. */
   private readonly book = new Map<string, Uint8Array[]>()
+  /**
+   * Peer references parsed lately, by their bytes, and peer IDs by their text: a relay meets
+   * the same data source on block after block, and parsing it again (a multihash, a base58
+   * encoding, its multiaddrs) took 4.5 % of the main thread of a get in bench/chain.ts, and
+   * peer IDs rebuilt from text before each dial another 2 % (docs/benchmarks.md).
+   */
+  private readonly parsed = new Map<string, { id: string, kept: Uint8Array[] }>()
+  private readonly ids = new Map<string, PeerId>()
   private selfRef?: { ref: PeerRef, at: number }
 
   constructor (components: AddressBookComponents, init: AddressBookInit = {}) {
@@ -77,6 +85,22 @@ export class AddressBook {
    */
   learn (ref: PeerRef): string {
     checkPeerRef(ref)
+    const memo = refKey(ref)
+    let p = this.parsed.get(memo)
+    if (p === undefined) {
+      p = this.parse(ref)
+      remember(this.parsed, memo, p, PARSED_CACHE)
+    }
+    if (p.id !== this.self && p.kept.length > 0) {
+      this.book.delete(p.id)
+      this.book.set(p.id, p.kept)
+      if (this.book.size > this.size) this.book.delete(this.book.keys().next().value as string)
+    }
+    return p.id
+  }
+
+  /** A checked peer reference's ID (as text) and the addresses of it worth keeping. */
+  private parse (ref: PeerRef): { id: string, kept: Uint8Array[] } {
     let id: PeerId
     let addrs: Multiaddr[]
     try {
@@ -94,12 +118,18 @@ export class AddressBook {
     // at most ADDR_BOOK_ADDRS_PER_PEER distinct ones.
     const kept = [...new Set(addrs.map(dialPart))].slice(0, ADDR_BOOK_ADDRS_PER_PEER).map((a) => multiaddr(a).bytes)
     const s = id.toString()
-    if (s !== this.self && kept.length > 0) {
-      this.book.delete(s)
-      this.book.set(s, kept)
-      if (this.book.size > this.size) this.book.delete(this.book.keys().next().value as string)
+    remember(this.ids, s, id, PARSED_CACHE)
+    return { id: s, kept }
+  }
+
+  /** The PeerId of `peer` (its text form), built once while in use (it keeps its text too). */
+  private peerIdOf (peer: string): PeerId {
+    let id = this.ids.get(peer)
+    if (id === undefined) {
+      id = peerIdFromString(peer)
+      remember(this.ids, peer, id, PARSED_CACHE)
     }
-    return s
+    return id
   }
 
   /** A dialable reference to `peer` (ourselves or a peer we know addresses for). */
@@ -113,7 +143,7 @@ export class AddressBook {
       }
       return this.selfRef.ref
     }
-    const id = peerIdFromString(peer)
+    const id = this.peerIdOf(peer)
     let addrs = this.book.get(peer)
     if (addrs === undefined) {
       try {
@@ -129,7 +159,7 @@ export class AddressBook {
   async prepareDial (peer: string): Promise<void> {
     const addrs = this.book.get(peer)
     if (addrs === undefined) return
-    const id = peerIdFromString(peer)
+    const id = this.peerIdOf(peer)
     if (this.components.connectionManager.getConnections(id).length > 0) return
     await this.components.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) })
   }
@@ -138,6 +168,22 @@ export class AddressBook {
   dialable (ma: Multiaddr): boolean {
     return dialableAddr(ma, this.allowPrivateAddrs)
   }
+}
+
+/** Entries of the address book's caches of parsed references and peer IDs. */
+const PARSED_CACHE = 256
+
+/** A peer reference's bytes as a map key: its peer ID and addresses, each length-delimited. */
+function refKey (ref: PeerRef): string {
+  let k = Buffer.from(ref.peerId).toString('hex')
+  for (const a of ref.multiaddrs) k += '/' + Buffer.from(a).toString('hex')
+  return k
+}
+
+/** Put `key` in `cache`, dropping its oldest entry past `max`. */
+function remember<V> (cache: Map<string, V>, key: string, value: V, max: number): void {
+  cache.set(key, value)
+  if (cache.size > max) cache.delete(cache.keys().next().value as string)
 }
 
 /** The part of a dialable address a TCP dial uses: /ip4|ip6/<ip>/tcp/<port>. */
