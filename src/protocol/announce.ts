@@ -31,7 +31,7 @@ import { link, whenAborted } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
 import type { JoinAction, JoinHandler } from './join.js'
 import type { NodeLocation } from './location.js'
-import type { AnnounceAction } from '../routing/announce.js'
+import type { AnnounceAction } from '../routing/announce-messages.js'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 interface WalkHop extends AnnounceHop {

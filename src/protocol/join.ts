@@ -16,7 +16,7 @@ import { admit, HopTable, openHop, readAnnouncement, readRefs, refusal, releaseH
 import { FrameType } from './messages.js'
 import { link, whenAborted } from './stream.js'
 import type { AnnounceComponents, AnnounceHop } from './announce-wire.js'
-import type { AnnounceAction } from '../routing/announce.js'
+import type { AnnounceAction } from '../routing/announce-messages.js'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 /** A join in progress here: relayed (`upstream`) or our own (`done`). */

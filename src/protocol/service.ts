@@ -40,7 +40,7 @@ import type { BlockNetwork, InsertResult, NetworkOptions, RequestResult, WarrenS
 import { Block as BlockCodec } from '../../proto/warren.js'
 import type { Block } from '../../proto/warren.js'
 import type { RoutingKey } from '../keys/routing-key.js'
-import type { AnnounceOptions } from '../routing/announce.js'
+import type { AnnounceOptions } from '../routing/announce-options.js'
 import type { NodeCoreOptions } from '../routing/node-core.js'
 import type { Rng } from '../routing/random.js'
 import type { AbortOptions, ComponentLogger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'

@@ -34,170 +34,25 @@
  * the actions. Failures travel away from where they happened: a child that fails during the
  * walk is replaced by another random peer; any failure after the commit phase ends the
  * announcement for every node on the path.
+ *
+ * This file holds the walk (1-3); the join (4), with the references walk and join pass up, is
+ * in announce-join.ts (JoinCore, which AnnounceCore extends); the messages are in
+ * announce-messages.ts, the options in announce-options.ts.
  */
 import { randomBytes } from 'node:crypto'
 import { equals } from 'uint8arrays/equals'
-import { distance, RoutingKey, sha256 } from '../keys/routing-key.js'
+import { RoutingKey, sha256 } from '../keys/routing-key.js'
+import { JoinCore } from './announce-join.js'
 import { LazyMap } from './lazy-map.js'
 import { SeenCache } from './seen-cache.js'
-import { sharedOptions } from './shared-options.js'
+import type { AnnounceAction, AnnounceFailure, AnnounceMessage, WalkRef } from './announce-messages.js'
+import type { AnnounceInit } from './announce-options.js'
 import type { Rng } from './random.js'
 import type { RoutingTable } from './routing-table.js'
 
 export const ANNOUNCE_SEED_BYTES = 32
 
-/**
- * Why an announcement or a join failed or was refused. `impostor`: a first-hop announcement
- * sent by a peer other than the newcomer it names. `taken`: a join at a location this node
- * holds a routing entry for under another peer.
- */
-export type AnnounceFailure = 'loop' | 'unreachable' | 'invalid' | 'timeout' | 'error' | 'impostor' | 'taken'
-
-/**
- * Two locations closer than this (on the circle) are the same place. A join carries no proof
- * of its location, so "never repoint another peer's location" must not be dodged by a float a
- * hair away from it: issue 11 placed an attacker at loc + 1e-15 past an exact-equality guard.
- * 2^-32 is ~2.3e-10: an honest join lands this near one of a node's <= 250 entries with
- * probability ~1e-7, and a location this close to an entry takes that entry's keys all the same.
- */
-export const SAME_LOCATION = 2 ** -32
-
-/**
- * A reference the walk passes to the newcomer: route to `peer` for keys near `loc` (a walk
- * node's own location, or with `shareNearest` one of its routing entries).
- */
-export interface WalkRef<P> {
-  peer: P
-  loc: number
-}
-
-/** An announcement arriving at a node. */
-export interface AnnounceMessage<P> {
-  id: bigint
-  /** Hops the announcement may still take beyond the receiver. */
-  htl: number
-  /** The newcomer. */
-  node: P
-  /** SHA-256 of each seed so far, newcomer's first, in path order. */
-  commitments: Uint8Array[]
-  /**
-   * The driver verified the newcomer's signature over this announcement (its ID and the first
-   * commitment). Needed whenever the sender is not the newcomer itself.
-   */
-  signed?: boolean
-}
-
-export type AnnounceAction<P> =
-  /** Continue the walk: send the announcement to `to`. */
-  | { type: 'announce', id: bigint, to: P, htl: number, node: P, commitments: Uint8Array[] }
-  /** The walk ended below: pass the complete commitment list upstream. */
-  | { type: 'commit', id: bigint, to: P, commitments: Uint8Array[] }
-  /** Pass the seeds revealed so far (ours appended) downstream. */
-  | { type: 'reveal', id: bigint, to: P, seeds: Uint8Array[] }
-  /**
-   * The verified result, upstream; `to === null` at the newcomer: the announcement succeeded.
-   * `refs` (only with the `shareWalk` option): the walk's references from the sender and the
-   * nodes below it, deepest first (each node's nearest entries, then itself); a driver
-   * carries them with the result and passes them to `result()`.
-   */
-  | { type: 'result', id: bigint, to: P | null, key: RoutingKey, seeds: Uint8Array[], refs?: Array<WalkRef<P>> }
-  /** The announcement failed; tell `to` (upstream or downstream; null: the newcomer's own client). */
-  | { type: 'failed', id: bigint, to: P | null, reason: AnnounceFailure }
-  /** Route the join of newcomer `node` at `loc` on to `to` (`joinHtl`). */
-  | { type: 'join', id: bigint, to: P, htl: number, node: P, loc: number }
-  /** The join route ended below: its references, deepest first, upstream (`to === null`: the newcomer is done). */
-  | { type: 'joined', id: bigint, to: P | null, refs: Array<WalkRef<P>> }
-  /** This node refuses the join (loop or invalid); the sender tries another peer. */
-  | { type: 'join-failed', id: bigint, to: P, reason: AnnounceFailure }
-
-/** A join arriving at a node. */
-export interface JoinMessage<P> {
-  id: bigint
-  /** Hops the join may still take beyond the receiver. */
-  htl: number
-  /** The newcomer. */
-  node: P
-  /** Its agreed location. */
-  loc: number
-}
-
-export interface AnnounceOptions {
-  /** Incoming announcement HTL is capped to this. */
-  maxHtl: number
-  /** Peers tried at one hop (after loops and unreachable peers) before the walk ends there. */
-  maxTries: number
-  seenCacheSize: number
-  seenCacheTtlMs: number
-  /**
-   * Walk participants share themselves with the newcomer: each appends its own reference
-   * (peer and routing location) to the result on its way up, and the newcomer adds every
-   * reference as a routing entry, so it starts with a link to each node of its walk rather
-   * than only to its bootstrap (as Freenet's announcements did). `all`: every walk node
-   * also adds the references of the nodes below it. Off: the newcomer learns nothing.
-   */
-  shareWalk: 'off' | 'newcomer' | 'all'
-  /**
-   * With `shareWalk`: each walk node also passes on this many of its routing entries closest
-   * to the newcomer's location, so the newcomer learns nodes near its own place on the circle.
-   */
-  shareNearest: number
-  /**
-   * After a successful announcement the newcomer routes a join this many hops toward its
-   * location; every node on the route adds the newcomer and returns its own reference and its
-   * `shareNearest` entries nearest the location. 0: no join.
-   */
-  joinHtl: number
-  /**
-   * Time one hop of a join may take (the join down and the references back). A join that
-   * arrives with `htl` may take (htl + 1) hops' worth; it is passed on with the HTL that fits
-   * in what is left, less a quarter hop, so that nested deadlines end below before above.
-   */
-  joinHopMs: number
-}
-
-export const DEFAULT_ANNOUNCE_OPTIONS: AnnounceOptions = {
-  maxHtl: 20,
-  maxTries: 5,
-  seenCacheSize: 1000,
-  seenCacheTtlMs: 10 * 60_000,
-  shareWalk: 'off',
-  shareNearest: 0,
-  joinHtl: 0,
-  // 2 x the node's HOP_TIMEOUT_MS (3 s); the simulator's hops take 1 time unit and never come near it.
-  joinHopMs: 6000
-}
-
-export interface AnnounceInit<P> {
-  self: P
-  /** The node's routing table: the walk continues to a random entry of it. */
-  table: RoutingTable<P>
-  /**
-   * How the node records a route (NodeCore.addRoute): the newcomer, or a reference; `via` is
-   * the peer that told us (a route to a peer not verified waits, bounded per sender).
-   */
-  addRoute: (loc: number, peer: P, via?: P) => void
-  rng: Rng
-  now: () => number
-  /** This node's routing location (NaN while it has none); needed by `shareWalk`. */
-  location?: () => number
-  /** Source of seeds; node:crypto randomness unless a simulator supplies a seeded one. */
-  randomSeed?: () => Uint8Array
-  options?: Partial<AnnounceOptions>
-}
-
 type Phase = 'walking' | 'committed' | 'revealed'
-
-interface JoinOp<P> {
-  node: P
-  loc: number
-  /** Upstream; null at the newcomer. */
-  from: P | null
-  htl: number
-  /** When the join must have ended here (now() time). */
-  deadline: number
-  to?: P
-  tried: P[]
-}
 
 interface AnnounceOp<P> {
   id: bigint
@@ -238,10 +93,6 @@ export function verifySeeds (commitments: Uint8Array[], seeds: Uint8Array[]): nu
   return seeds.length === commitments.length ? -1 : n
 }
 
-function validLoc (loc: number): boolean {
-  return Number.isFinite(loc) && loc >= 0 && loc < 1
-}
-
 /**
  * A peer drawn uniformly from the routing table's entries (a peer with more entries is more
  * likely: the preferential attachment the IEEE article describes), skipping `exclude`.
@@ -258,35 +109,17 @@ export function randomPeer<P> (table: RoutingTable<P>, rng: Rng, exclude: (peer:
   return chosen
 }
 
-const mergedAnnounceOptions = new WeakMap<object, Readonly<AnnounceOptions>>()
-
-export class AnnounceCore<P> {
-  readonly self: P
-  readonly options: Readonly<AnnounceOptions>
-  private readonly table: RoutingTable<P>
-  private readonly addRoute: (loc: number, peer: P, via?: P) => void
+export class AnnounceCore<P> extends JoinCore<P> {
   private readonly rng: Rng
-  private readonly now: () => number
   private readonly randomSeed: () => Uint8Array
-  private readonly location: () => number
   private readonly seen: SeenCache
   private readonly ops = new LazyMap<bigint, AnnounceOp<P>>()
-  private readonly joinSeen: SeenCache
-  private readonly joins = new LazyMap<bigint, JoinOp<P>>()
-  /** The location of each newcomer's last join here (placeJoined). */
-  private readonly joinedAt = new LazyMap<P, number>()
 
   constructor (init: AnnounceInit<P>) {
-    this.self = init.self
-    this.table = init.table
-    this.addRoute = init.addRoute
+    super(init)
     this.rng = init.rng
-    this.now = init.now
     this.randomSeed = init.randomSeed ?? (() => new Uint8Array(randomBytes(ANNOUNCE_SEED_BYTES)))
-    this.location = init.location ?? (() => NaN)
-    this.options = sharedOptions(DEFAULT_ANNOUNCE_OPTIONS, mergedAnnounceOptions, init.options)
     this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
-    this.joinSeen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
   }
 
   /** Announcements in progress here. */
@@ -397,147 +230,9 @@ export class AnnounceCore<P> {
     return []
   }
 
-  /** A join arrives from `from`: record the newcomer, route on toward its location or end the route here. */
-  join (from: P, msg: JoinMessage<P>): Array<AnnounceAction<P>> {
-    const { id, node, loc } = msg
-    // A join carries no proof of its location: it may never repoint (or shadow) an entry held
-    // for another peer, say a neighbour's seed location. Checked before the seen cache, as a
-    // refusal that records nothing.
-    if (validLoc(loc) && this.heldByOther(loc, node)) return [{ type: 'join-failed', id, to: from, reason: 'taken' }]
-    if (this.joins.has(id) || !this.joinSeen.add(id, this.now())) return [{ type: 'join-failed', id, to: from, reason: 'loop' }]
-    if (node === this.self || !validLoc(loc)) return [{ type: 'join-failed', id, to: from, reason: 'invalid' }]
-    this.placeJoined(node, loc)
-    this.addRoute(loc, node, from)
-    const htl = Math.max(0, Math.min(msg.htl, this.options.maxHtl))
-    const op: JoinOp<P> = { node, loc, from, htl, deadline: this.now() + this.options.joinHopMs * (htl + 1), tried: [] }
-    this.joins.set(id, op)
-    return this.routeJoin(id, op)
-  }
-
-  /** The join route ended below `from`: pass its references (and ours) up, or, at the newcomer, learn them. */
-  joined (id: bigint, from: P, refs: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
-    const op = this.joins.get(id)
-    if (op === undefined || from !== op.to) return []
-    return this.endJoin(id, op, refs)
-  }
-
-  /** `from`, our next hop, refused the join, failed or timed out: try the next closest peer. */
-  joinFailed (id: bigint, from: P): Array<AnnounceAction<P>> {
-    const op = this.joins.get(id)
-    if (op === undefined || from !== op.to) return []
-    op.to = undefined
-    return this.routeJoin(id, op)
-  }
-
-  /**
-   * A node that already holds a location (agreed by an earlier announcement, before a restart)
-   * routes a join toward it again, so that the nodes now living near it learn of it and it of
-   * them. No new key: the walk agreed on that one once. Nothing happens with `joinHtl` 0.
-   */
-  rejoin (id: bigint, loc: number): Array<AnnounceAction<P>> {
-    if (!validLoc(loc) || this.joins.has(id)) return []
-    return this.startJoin(id, loc)
-  }
-
-  private startJoin (id: bigint, loc: number): Array<AnnounceAction<P>> {
-    if (this.options.joinHtl < 1) return []
-    this.joinSeen.add(id, this.now())
-    const htl = this.options.joinHtl
-    const op: JoinOp<P> = { node: this.self, loc, from: null, htl, deadline: this.now() + this.options.joinHopMs * (htl + 1), tried: [] }
-    this.joins.set(id, op)
-    return this.routeJoin(id, op)
-  }
-
-  /** Forward the join to the closest untried peer to its location, or end the route here. */
-  private routeJoin (id: bigint, op: JoinOp<P>): Array<AnnounceAction<P>> {
-    const { from, node, tried } = op
-    // Nested deadlines: the next hop's budget (from the HTL we give it) must end a quarter
-    // hop before ours, so a slow route ends below us and we still answer upstream in time.
-    const hop = this.options.joinHopMs
-    const htl = Math.min(op.htl - 1, Math.floor((op.deadline - this.now() - hop / 4) / hop) - 1)
-    const next = htl >= 0 && tried.length < this.options.maxTries
-      ? this.nearest(op.loc, 1, (p) => p === from || p === node || p === this.self || tried.includes(p))[0]?.peer
-      : undefined
-    if (next === undefined) return this.endJoin(id, op, [])
-    tried.push(next)
-    op.to = next
-    return [{ type: 'join', id, to: next, htl, node, loc: op.loc }]
-  }
-
-  /** When join `id` must have ended here (now() time), while it is in progress. */
-  joinDeadline (id: bigint): number | undefined {
-    return this.joins.get(id)?.deadline
-  }
-
-  private endJoin (id: bigint, op: JoinOp<P>, below: Array<WalkRef<P>>): Array<AnnounceAction<P>> {
-    this.joins.delete(id)
-    const refs = this.checkRefs(below, op.node)
-    if (op.from === null) {
-      const routes = this.withoutTaken(refs)
-      for (const r of routes) this.addRoute(r.loc, r.peer, op.to)
-      return [{ type: 'joined', id, to: null, refs: routes }]
-    }
-    refs.push(...this.ownRefs(op.loc, op.node, op.from))
-    return [{ type: 'joined', id, to: op.from, refs }]
-  }
-
-  /** What this node adds to a result or join on its way up: its entries nearest `loc`, then itself. */
-  private ownRefs (loc: number, node: P, from: P | null): Array<WalkRef<P>> {
-    const refs = this.nearest(loc, this.options.shareNearest, (p) => p === node || p === from)
-    const own = this.location()
-    if (Number.isFinite(own)) refs.push({ peer: this.self, loc: own })
-    return refs
-  }
-
-  /**
-   * The references a walk or join route can honestly send: the last (1 + shareNearest) x
-   * (maxHtl + 1). References come deepest first, so the last are those of the nodes nearest
-   * us, which a node deeper down cannot crowd out by sending more. A driver applies this to
-   * the list as it arrives, before parsing it, and the core again to what it is given.
-   */
-  boundRefs<T> (refs: T[]): T[] {
-    const cap = (1 + this.options.shareNearest) * (this.options.maxHtl + 1)
-    return refs.length > cap ? refs.slice(refs.length - cap) : refs
-  }
-
-  /** Unverifiable claims of the nodes below: bounded by the path length, never about us or the newcomer. */
-  private checkRefs (below: Array<WalkRef<P>>, node: P): Array<WalkRef<P>> {
-    return this.boundRefs(below).filter((r) => r.peer !== this.self && r.peer !== node && validLoc(r.loc))
-  }
-
-  /** References that may become routes here: none that would repoint an entry held for another peer. */
-  private withoutTaken (refs: Array<WalkRef<P>>): Array<WalkRef<P>> {
-    return refs.filter((r) => !this.heldByOther(r.loc, r.peer))
-  }
-
-  /**
-   * One join location per newcomer here: a join carries no proof of its location, so a
-   * newcomer's later join moves its join route instead of adding one more (issue 11: forged
-   * joins placed one peer next to any key it chose). Bounded: the oldest newcomers are forgotten.
-   */
-  private placeJoined (node: P, loc: number): void {
-    const before = this.joinedAt.get(node)
-    this.joinedAt.delete(node)
-    this.joinedAt.set(node, loc)
-    if (before !== undefined && before !== loc) this.table.remove(before, node)
-    if (this.joinedAt.size > this.options.seenCacheSize) this.joinedAt.delete(this.joinedAt.oldestKey() as P)
-  }
-
-  /** Does this node route `loc` (within SAME_LOCATION) to a peer other than `peer`? */
-  private heldByOther (loc: number, peer: P): boolean {
-    const t = this.table
-    for (let i = 0; i < t.size; i++) if (t.peerAt(i) !== peer && distance(t.locAt(i), loc) < SAME_LOCATION) return true
-    return false
-  }
-
   /** Is announcement `id` in progress here? */
   has (id: bigint): boolean {
     return this.ops.has(id)
-  }
-
-  /** Is join `id` in progress here? */
-  hasJoin (id: bigint): boolean {
-    return this.joins.has(id)
   }
 
   /**
@@ -587,29 +282,6 @@ export class AnnounceCore<P> {
     if (op.from === null) return [{ type: 'result', id: op.id, to: null, key, seeds, refs }, ...this.startJoin(op.id, key.loc)]
     refs.push(...this.ownRefs(key.loc, op.node, op.from))
     return [{ type: 'result', id: op.id, to: op.from, key, seeds, refs }]
-  }
-
-  /** Up to `k` routing entries closest to `loc` (peers for which `exclude` is false), closest first. */
-  private nearest (loc: number, k: number, exclude: (peer: P) => boolean): Array<WalkRef<P>> {
-    const best: Array<WalkRef<P> & { d: number }> = []
-    if (k <= 0) return best
-    const t = this.table
-    for (let j = 0; j < t.size; j++) {
-      const peer = t.peerAt(j)
-      if (exclude(peer)) continue
-      const eloc = t.locAt(j)
-      const d = distance(eloc, loc)
-      if (best.length === k && d >= best[k - 1].d) continue
-      let i = Math.min(best.length, k - 1)
-      best[i] = { peer, loc: eloc, d }
-      while (i > 0 && best[i - 1].d > d) {
-        const t = best[i - 1]
-        best[i - 1] = best[i]
-        best[i] = t
-        i--
-      }
-    }
-    return best.map(({ peer, loc }) => ({ peer, loc }))
   }
 
   /** Give up on `op`, telling both neighbours on the path. */

@@ -16,7 +16,7 @@
  *
  * Pure data: no I/O. Profiles are frozen; copy one (`{ ...p.core, ... }`) to vary it.
  */
-import { DEFAULT_ANNOUNCE_OPTIONS, type AnnounceOptions } from './announce.js'
+import { DEFAULT_ANNOUNCE_OPTIONS, type AnnounceOptions } from './announce-options.js'
 import { DEFAULT_CORE_OPTIONS, type NodeCoreOptions } from './node-core.js'
 
 export interface StoreProfile {

@@ -16,7 +16,9 @@
  * stream advance.
  */
 import { RoutingKey } from '../keys/routing-key.js'
-import { AnnounceCore, ANNOUNCE_SEED_BYTES, type AnnounceAction, type AnnounceFailure, type AnnounceOptions, type WalkRef } from '../routing/announce.js'
+import { AnnounceCore, ANNOUNCE_SEED_BYTES } from '../routing/announce.js'
+import type { AnnounceAction, AnnounceFailure, WalkRef } from '../routing/announce-messages.js'
+import type { AnnounceOptions } from '../routing/announce-options.js'
 import { NodeCore, type Action, type IncomingMessage, type NodeCoreOptions, type Reply, type Response, type StoreView } from '../routing/node-core.js'
 import { randomId, seededRng, type Rng } from '../routing/random.js'
 import { paperProfile, type RoutingProfile } from '../routing/profiles.js'

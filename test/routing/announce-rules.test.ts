@@ -6,9 +6,12 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { AnnounceCore, SAME_LOCATION, commitmentOf, type AnnounceAction, type AnnounceOptions, type WalkRef } from '../../src/routing/announce.js'
+import { AnnounceCore, commitmentOf } from '../../src/routing/announce.js'
+import { SAME_LOCATION } from '../../src/routing/announce-join.js'
 import { seededRng } from '../../src/routing/random.js'
 import { RoutingTable } from '../../src/routing/routing-table.js'
+import type { AnnounceAction, WalkRef } from '../../src/routing/announce-messages.js'
+import type { AnnounceOptions } from '../../src/routing/announce-options.js'
 
 const SELF = 0
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { AnnounceCore, announceKey, commitmentOf, verifySeeds, type AnnounceAction, type AnnounceOptions } from '../../src/routing/announce.js'
+import { AnnounceCore, announceKey, commitmentOf, verifySeeds } from '../../src/routing/announce.js'
 import { seededRng } from '../../src/routing/random.js'
 import { RoutingTable } from '../../src/routing/routing-table.js'
 import { fillRandom } from '../../src/sim/network.js'
+import type { AnnounceAction } from '../../src/routing/announce-messages.js'
+import type { AnnounceOptions } from '../../src/routing/announce-options.js'
 
 /** A synchronous FIFO driver of AnnounceCores over a fixed topology, with a hook to tamper with messages. */
 class Harness {
