@@ -22,6 +22,8 @@ export const areas = {
   routing: {
     mutate: [
       'src/routing/node-core.ts',
+      'src/routing/core-ops.ts',
+      'src/routing/core-peers.ts',
       'src/routing/routing-table.ts',
       'src/routing/failure-table.ts',
       'src/routing/seen-cache.ts'

@@ -14,7 +14,7 @@ export class NotFoundError extends Error {
 /**
  * An insert placed its block on no peer: the node tried its routes and every one failed, timed
  * out or was rejected, so the block is only in this node's client cache, which peers never read
- * (src/routing/node-core.ts, endInsertHere).
+ * (src/routing/core-ops.ts, endInsertHere).
  */
 export class InsertNotPlacedError extends Error {
   /** A peer answered OVERLOADED (its insert quota or operation limits): worth trying again later. */

@@ -19,18 +19,18 @@
  * Path length (`hops` in replies) is the number of messages actually sent between nodes
  * below a node, counting backtracking and loop rejections: exactly the paper's "number of
  * hops actually taken".
+ *
+ * NodeCore is the routing proper: where an operation goes next. It builds on two layers, its
+ * operations and how they end, with the insert data phase (CoreOps, core-ops.ts), and its peers:
+ * routing table, verification of routes, HTL decisions per upstream peer (CorePeers,
+ * core-peers.ts).
  */
+import { CoreOps } from './core-ops.js'
 import { FailureTable } from './failure-table.js'
-import { LazyMap } from './lazy-map.js'
-import { sharedOptions } from './shared-options.js'
-import { PendingRoutes } from './pending-routes.js'
-import { RoutingTable } from './routing-table.js'
-import { SeenCache } from './seen-cache.js'
-import { DEFAULT_CORE_OPTIONS } from './core-options.js'
-import type { RoutingKey } from '../keys/routing-key.js'
 import type { Rng } from './random.js'
-import type { Action, IncomingMessage, NodeCoreStats, OpKind, Reply, Response, StoreView } from './core-messages.js'
+import type { Action, IncomingMessage, Reply, Response, StoreView } from './core-messages.js'
 import type { NodeCoreOptions } from './core-options.js'
+import type { Op } from './core-ops.js'
 
 // The core's message types and options live in core-messages.ts and core-options.ts; importers
 // of node-core.ts keep getting them from here.
@@ -38,164 +38,15 @@ export type { Action, IncomingMessage, NodeCoreStats, OpKind, Reply, Response, S
 export type { NodeCoreOptions } from './core-options.js'
 export { DEFAULT_CORE_OPTIONS } from './core-options.js'
 
-const mergedCoreOptions = new WeakMap<object, Readonly<NodeCoreOptions>>()
-
-type Phase = 'routing' | 'awaiting-data' | 'sending-data'
-
-/** Upstream peers whose probabilistic-HTL decisions are remembered (oldest forgotten first). */
-const HTL_DECISIONS_SIZE = 4096
-/** Verified peers remembered besides those in the routing table (oldest forgotten first). */
-const VERIFIED_SIZE = 4096
-
-interface Op<P> {
-  id: bigint
-  kind: OpKind
-  key: RoutingKey
-  from: P | null
-  htlIn: number
-  /** HTL this node may still spend. */
-  budget: number
-  /** Budget before the current child was tried, and what the child was given. */
-  budgetBefore: number
-  sentHtl: number
-  current?: P
-  tried: Set<P>
-  hops: number
-  deadline: number
-  /** Inserts: the source received (route entries point at it) and the one passed on. */
-  source?: P
-  sourceOut?: P
-  downstream?: P
-  phase: Phase
-  /** DataNotFound answers taken as "try the next route" so far. */
-  notFoundRetried: number
-  /** Requests: every DataNotFound so far came from a failure table (none from HTL running out). */
-  onlyRecentlyFailed?: boolean
-  /** Own inserts: a child answered RouteNotFound (the insert backtracked home). */
-  cameHome?: boolean
-  /** Own inserts: handing the block to the nearest peer at HTL 0 (insertHomeHandOff). */
-  handingOff?: boolean
-}
-
-interface HtlDecisions {
-  atMax: boolean
-  atMin: boolean
-}
-
-export class NodeCore<P> {
-  readonly self: P
-  readonly options: Readonly<NodeCoreOptions>
-  readonly table: RoutingTable<P>
-  readonly seen: SeenCache
+export class NodeCore<P> extends CoreOps<P> {
   readonly failures: FailureTable
-  /** Routes waiting for their peer to be verified (verifiedRoutesOnly). */
-  readonly pending: PendingRoutes<P>
-  readonly stats: NodeCoreStats
   private readonly store: StoreView
-  private readonly rng: Rng
-  private readonly now: () => number
-  // The three collections below are created on first use (and `ops` dropped when it empties): a
-  // simulated node holds no operation between operations, and the simulator neither verifies
-  // peers nor decides HTL probabilistically, so at 10^5-10^6 simulated nodes empty Maps were
-  // a measurable share of each node's memory (docs/simulation.md, "A million nodes").
-  private readonly ops = new LazyMap<bigint, Op<P>>()
-  private htlDecisions?: Map<P | null, HtlDecisions>
-  /** Peers verified lately (besides those in the table), most recent last; bounded. */
-  private verified?: Set<P>
 
   /** `intPeers`: every peer is an integer in [0, 2^31) (the simulator's node indices): the routing table packs them. */
   constructor (init: { self: P, store: StoreView, rng: Rng, now: () => number, options?: Partial<NodeCoreOptions>, intPeers?: boolean }) {
-    this.self = init.self
+    super(init)
     this.store = init.store
-    this.rng = init.rng
-    this.now = init.now
-    this.options = sharedOptions(DEFAULT_CORE_OPTIONS, mergedCoreOptions, init.options)
-    this.table = new RoutingTable<P>(this.options.routingTableSize, this.options.tableSpreadBuckets, init.intPeers === true)
-    this.seen = new SeenCache(this.options.seenCacheSize, this.options.seenCacheTtlMs)
     this.failures = new FailureTable(this.options.failureTableSize, this.options.failureTableTtlMs)
-    this.pending = new PendingRoutes<P>(this.options.pendingRoutes, this.options.pendingRoutesPerSender)
-    this.stats = {
-      requestsReceived: 0,
-      insertsReceived: 0,
-      forwarded: 0,
-      loopsRejected: 0,
-      failureTableRejects: 0,
-      servedFromStore: 0,
-      local: {
-        requests: { success: 0, failure: 0, hops: 0 },
-        inserts: { success: 0, collision: 0, failure: 0, hops: 0 }
-      }
-    }
-  }
-
-  /** Operations in progress (for status and leak checks). */
-  get activeOps (): number {
-    return this.ops.size
-  }
-
-  /**
-   * Add (or refresh) a routing entry: `peer` is thought to hold keys near `loc`. A pinned
-   * entry (a driver's connected neighbour) survives LRU replacement until `unpinPeer`; pinning
-   * verifies the peer. With verifiedRoutesOnly, a route to a peer not verified waits in
-   * `pending`, counted against `via`, the peer that told us about it.
-   */
-  addRoute (loc: number, peer: P, pinned = false, via?: P): void {
-    if (peer === this.self) return
-    if (pinned) this.peerVerified(peer)
-    if (!this.options.verifiedRoutesOnly || pinned || this.isVerified(peer)) this.table.add(loc, peer, pinned)
-    else this.pending.add(loc, peer, via)
-  }
-
-  /** Has the driver verified `peer` (connected to it)? A peer in the routing table was. */
-  isVerified (peer: P): boolean {
-    return this.verified?.has(peer) === true || this.table.has(peer)
-  }
-
-  /** Up to `max` peers whose routes wait for verification: the driver connects to each and reports. */
-  peersToVerify (max: number): P[] {
-    return this.pending.next(max)
-  }
-
-  /** The driver connected to `peer`: its waiting routes enter the routing table. */
-  peerVerified (peer: P): void {
-    const verified = (this.verified ??= new Set())
-    verified.delete(peer)
-    verified.add(peer)
-    if (verified.size > VERIFIED_SIZE) verified.delete(verified.values().next().value as P)
-    for (const r of this.pending.take(peer)) this.table.add(r.loc, r.peer)
-  }
-
-  /** The driver could not connect to `peer`: its waiting routes are dropped. */
-  verifyFailed (peer: P): void {
-    this.pending.forget(peer)
-  }
-
-  /** A neighbour disconnected: its entries become ordinary LRU entries. */
-  unpinPeer (peer: P): void {
-    this.table.unpinPeer(peer)
-  }
-
-  /** Forget a peer entirely (it left, or misbehaved). */
-  removePeer (peer: P): void {
-    this.table.removePeer(peer)
-    this.pending.forget(peer)
-    this.verified?.delete(peer)
-    this.htlDecisions?.delete(peer)
-  }
-
-  /**
-   * A peer could not be reached: forget its entries, except pinned ones (a failed dial of a
-   * connected neighbour is transient). A method, like every routing-table change the core
-   * makes, so that a driver can observe or gate it (the simulator's side-effect-free probes).
-   */
-  forgetUnreachable (peer: P): void {
-    this.table.removePeer(peer, true)
-    this.verified?.delete(peer)
-  }
-
-  /** Move `peer`'s entries to the front of the LRU order (refreshOnForward). */
-  refreshPeer (peer: P): void {
-    this.table.touchPeer(peer)
   }
 
   /** Time budget of an operation at `htl`, or Infinity without deadlines. */
@@ -362,75 +213,6 @@ export class NodeCore<P> {
     }
   }
 
-  /**
-   * Insert data phase: the driver holds the verified block for insert `id` (from upstream,
-   * or from the local client after its all-clear). Store it here, record the route to the
-   * data source, and pass the block down the established path.
-   */
-  insertData (id: bigint): Array<Action<P>> {
-    const op = this.ops.get(id)
-    if (op === undefined || op.kind !== 'insert' || op.phase !== 'awaiting-data') return []
-    const actions: Array<Action<P>> = [this.storeAction(op)]
-    const to = this.options.insertRouteTo === 'downstream' ? (op.downstream ?? op.source) : op.source
-    if (to !== undefined) this.addRoute(op.key.loc, to)
-    if (op.downstream === undefined) {
-      actions.push(...this.finish(op, { type: 'stored', stored: 1 }))
-      return actions
-    }
-    op.phase = 'sending-data'
-    actions.push({ type: 'send-data', id, to: op.downstream, timeoutMs: this.remainingTime(op) })
-    return actions
-  }
-
-  /** The child confirmed the data phase: `stored` nodes at and below it hold the block. */
-  dataStored (id: bigint, from: P, stored: number): Array<Action<P>> {
-    const op = this.ops.get(id)
-    if (op === undefined || op.phase !== 'sending-data' || from !== op.downstream) return []
-    return this.finish(op, { type: 'stored', stored: stored + 1 })
-  }
-
-  /** Where operation `op`'s block goes: the client cache for the node's own operations (clientCache), else the store. */
-  private storeAction (op: Op<P>): Action<P> {
-    return op.from === null && this.options.clientCache ? { type: 'store', id: op.id, key: op.key, client: true } : { type: 'store', id: op.id, key: op.key }
-  }
-
-  /** Drop an operation (its upstream went away, or its data never came). */
-  abort (id: bigint): void {
-    this.ops.delete(id)
-  }
-
-  /**
-   * The HTL this node gives a child when it holds `budget`, for a message that came from
-   * `from`. The node's own requests (`from` null) follow one decision of their own, as in
-   * Freenet: if they always decremented, no message would ever travel at the maximum, and
-   * a peer receiving maxHtl - 1 would know its upstream was the originator.
-   */
-  nextHtl (budget: number, from: P | null): number {
-    const o = this.options
-    if (o.probabilisticHtl) {
-      const d = this.decisionsFor(from)
-      if (budget >= o.maxHtl && !d.atMax) return budget
-      if (budget === 1 && !d.atMin) return 1
-    }
-    return budget - 1
-  }
-
-  private decisionsFor (peer: P | null): HtlDecisions {
-    const decisions = (this.htlDecisions ??= new Map())
-    let d = decisions.get(peer)
-    if (d === undefined) {
-      d = { atMax: this.rng() < this.options.decrementAtMaxProb, atMin: this.rng() < this.options.decrementAtMinProb }
-      decisions.set(peer, d)
-      // Bounded: one entry per upstream peer ever seen would let Sybil identities grow it.
-      if (decisions.size > HTL_DECISIONS_SIZE) decisions.delete(decisions.keys().next().value as P | null)
-    }
-    return d
-  }
-
-  private remainingTime (op: Op<P>): number {
-    return Math.max(0, op.deadline - this.now())
-  }
-
   private tryNext (op: Op<P>): Array<Action<P>> {
     // Handing off, the child gets HTL 0 whatever this node has left (one hop's time).
     const budget = op.handingOff === true ? 1 : op.budget
@@ -495,34 +277,6 @@ export class NodeCore<P> {
   }
 
   /**
-   * Whether an insert that found no route left here backtracks (answers RouteNotFound) rather
-   * than ending its path here. Not at a node that got insertBacktrackBelowHtl or more
-   * (Infinity in every profile), nor at a node that had no candidate at all: a lone dead end
-   * stores the block, so that in a small network an insert is not passed back to its
-   * originator and stored there only (issue 15; test/integration/hostile.test.ts inserts at
-   * HTL 1 into three nodes).
-   */
-  private insertBacktracks (op: Op<P>): boolean {
-    const o = this.options
-    return o.insertBacktrack && op.htlIn < o.insertBacktrackBelowHtl && op.tried.size > 0
-  }
-
-  /**
-   * Whether `op` is this node's own insert at HTL > 0 whose copy here goes to the client cache
-   * (NodeCoreOptions.clientCache), where no peer can read it. Once a child took such an insert
-   * and then failed while the data was sent, the path does not end here with "stored" (the
-   * block would be nowhere the network can serve): it goes on to the next route (and where the
-   * routes end, endInsertHere fails it). The paper's inserter stores the data like every node
-   * on the path (3.3: "stored in each node along the way"), so there it may end at home.
-   * Measured (docs/reliability.md, churn): a node with no peer reported every one of its puts
-   * stored (stored 1, at itself only), and those were the files no running node could fetch.
-   */
-  private ownInsertNeedsPeer (op: Op<P>): boolean {
-    // HTL 0 asks for no hop at all: the user keeps the block here on purpose.
-    return op.kind === 'insert' && op.from === null && op.htlIn > 0 && this.options.clientCache
-  }
-
-  /**
    * Time (not HTL) ran out: an earlier child was slow. Not a DataNotFound — nothing is
    * recorded in the failure table (one slow peer must not make a key fail everywhere for
    * minutes); a request answers RouteNotFound with the HTL it could not spend, an insert
@@ -554,51 +308,5 @@ export class NodeCore<P> {
     op.handingOff = true
     op.tried.clear()
     return this.tryNext(op)
-  }
-
-  /**
-   * An insert's path ends at this node: ALL_CLEAR upstream, and the block is stored here when
-   * its data comes. Not at the originator of an own insert that tried peers of which none took
-   * it, when its own copy goes to the client cache (clientCache): no peer can fetch it from
-   * there, yet the insert would report success. It fails instead (RouteNotFound with the HTL it
-   * could not spend; the driver may start it again). Measured (issue 12): in the latency bench
-   * the first put's only child answered after its timer, with the event loop stalled 4-5 s by
-   * 50 kad-dht nodes refreshing in the same process; the put reported 1 node stored (its
-   * originator's client cache) and the fetch that followed failed after 479-1061 hops. A
-   * node that tried nobody (no peer in its table, or HTL 0) keeps the block for its user, as
-   * asked.
-   */
-  private endInsertHere (op: Op<P>): Array<Action<P>> {
-    if (op.from === null && this.options.clientCache && op.tried.size > 0) {
-      return this.finish(op, { type: 'route-not-found', remaining: op.budget, hops: op.hops })
-    }
-    op.phase = 'awaiting-data'
-    return [{ type: 'reply', id: op.id, to: op.from, reply: { type: 'all-clear', depth: 1, remaining: op.budget, hops: op.hops } }]
-  }
-
-  private finish (op: Op<P>, reply: Reply<P>): Array<Action<P>> {
-    this.ops.delete(op.id)
-    if (reply.type === 'route-not-found' && this.options.perPathLoops) this.seen.delete(op.id)
-    if (op.from === null) this.countLocal(op.kind, reply)
-    return [{ type: 'reply', id: op.id, to: op.from, reply }]
-  }
-
-  private countLocal (kind: OpKind, reply: Reply<P>): void {
-    const l = this.stats.local
-    if (kind === 'request') {
-      if (reply.type === 'found') {
-        l.requests.success++
-        l.requests.hops += reply.hops
-      } else {
-        l.requests.failure++
-      }
-    } else if (reply.type === 'stored') {
-      l.inserts.success++
-    } else if (reply.type === 'collision') {
-      l.inserts.collision++
-      l.inserts.hops += reply.hops
-    } else if (reply.type !== 'all-clear') {
-      l.inserts.failure++
-    }
   }
 }

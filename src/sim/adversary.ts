@@ -12,7 +12,7 @@
  * observation is *certain* when the protocol rules make it impossible unless the previous hop
  * originated the operation (or, for a `source`, unless the source is the originator). The rules
  * (`ProtocolFacts`) are derived from the routing options: the HTL values a relay can send come
- * from the real core's `nextHtl` (src/routing/node-core.ts), the insert-source rules from what
+ * from the real core's `nextHtl` (src/routing/core-peers.ts), the insert-source rules from what
  * `NodeCore.receive` does with a source. The evaluation then checks every certain claim against
  * the ground truth (`certainWrong`): a rule that is not sound shows there, so the measure itself
  * can fail.
