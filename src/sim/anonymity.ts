@@ -24,11 +24,13 @@
  * learns "T is behind this neighbour" from a tunnel; not modelled).
  */
 import { evaluate, predecessorAttack, protocolFacts, type AdversaryFigures, type Arrival, type FoundSeen, type Trace, type TracedKind, type TracedOp } from './adversary.js'
-import { nodeIdKey, Simulator, type SimConfig, type SimObserver } from './network.js'
+import { Simulator, type SimObserver } from './network.js'
+import { nodeIdKey } from './nodes.js'
 import { Workload } from './workload.js'
 import { seededRng } from '../routing/random.js'
 import { networkProfile } from '../routing/profiles.js'
 import type { IncomingMessage, NodeCoreOptions, Response } from '../routing/node-core.js'
+import type { SimConfig } from './config.js'
 import type { Progress } from './experiments.js'
 
 export interface AnonymityParams {

@@ -4,10 +4,11 @@
  * holding our numbers and the paper's beside them.
  */
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js'
-import { Simulator, type SimConfig } from './network.js'
+import { Simulator } from './network.js'
 import { fitLog, fitPower, evalFit, mean, quartiles, type Fit } from './stats.js'
 import { Workload, type WorkloadConfig } from './workload.js'
 import type { CheckpointMeta, ExperimentState, GrowState } from './checkpoint.js'
+import type { SimConfig } from './config.js'
 import type { NodeCoreOptions } from '../routing/node-core.js'
 import type { SeededRng } from '../routing/random.js'
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as constants from '../../src/constants.js'
 import { getProfile, improvedProfile, networkProfile, paperProfile, PROFILE_NAMES } from '../../src/routing/profiles.js'
-import { SIM_CORE_OVERRIDES, Simulator } from '../../src/sim/network.js'
+import { SIM_CORE_OVERRIDES } from '../../src/sim/config.js'
+import { Simulator } from '../../src/sim/network.js'
 
 describe('routing profiles', () => {
   it('names network, paper and improved, and refuses others with the list of names', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { AnnounceCore, announceKey, commitmentOf, verifySeeds } from '../../src/routing/announce.js'
 import { seededRng } from '../../src/routing/random.js'
 import { RoutingTable } from '../../src/routing/routing-table.js'
-import { fillRandom } from '../../src/sim/network.js'
+import { fillRandom } from '../../src/sim/nodes.js'
 import type { AnnounceAction } from '../../src/routing/announce-messages.js'
 import type { AnnounceOptions } from '../../src/routing/announce-options.js'
 

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test'
 import { evaluate, protocolFacts, type Trace } from '../../src/sim/adversary.js'
 import { DEFAULT_ANONYMITY, Recorder, runAnonymity, type AnonymityParams, type AnonymityResult } from '../../src/sim/anonymity.js'
 import { networkProfile } from '../../src/routing/profiles.js'
-import { SIM_CORE_OVERRIDES, Simulator } from '../../src/sim/network.js'
+import { SIM_CORE_OVERRIDES } from '../../src/sim/config.js'
+import { Simulator } from '../../src/sim/network.js'
 
 // Small networks: a few seconds in all.
 const small: AnonymityParams = {
