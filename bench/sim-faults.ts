@@ -8,7 +8,8 @@
  * median path, and why probes failed: the requester had no live route at all (every entry
  * pointed at a removed node), the key had one copy left, or otherwise.
  */
-import { DEFAULT_FAULTS, grow, removalOrder } from '../src/sim/experiments.js'
+import { DEFAULT_FAULTS, removalOrder } from '../src/sim/experiments.js'
+import { grow } from '../src/sim/scalability.js'
 import { Simulator } from '../src/sim/network.js'
 import { Workload } from '../src/sim/workload.js'
 import { quartiles } from '../src/sim/stats.js'

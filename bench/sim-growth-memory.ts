@@ -10,7 +10,7 @@
  * the bytes go: docs/simulation.md, "A million nodes").
  */
 import { writeHeapSnapshot } from 'node:v8'
-import { DEFAULT_SCALABILITY, grow } from '../src/sim/experiments.js'
+import { DEFAULT_SCALABILITY, grow } from '../src/sim/scalability.js'
 import { Simulator } from '../src/sim/network.js'
 import { Workload } from '../src/sim/workload.js'
 import { getProfile, type ProfileName } from '../src/routing/profiles.js'

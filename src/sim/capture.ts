@@ -7,8 +7,9 @@
  * arms `saveCheckpoint` to run inside that process as soon as it goes on. Once the save is
  * done the run goes on, or ends with `--kill`. `warren sim scalability --resume DIR` continues from there.
  *
- * The paused frames are those of `grow` and `runScalability` in src/sim/experiments.ts, as
- * built since the growth loop has had `onOp` (commit 0cf0616 and later).
+ * The paused frames are those of `grow` and `runScalability` in src/sim/scalability.ts, as
+ * built since the growth loop has had `onOp` (commit 0cf0616 and later); in a run built before
+ * they moved there from src/sim/experiments.ts, they are found in that file's script.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -126,15 +127,25 @@ export async function capture (o: CaptureOptions): Promise<{ nodes: number, byte
   cdp.on((m) => { if (m.method === 'Debugger.scriptParsed') scripts.set(m.params.url as string, m.params.scriptId as string) })
   const paused = new Promise<any>((resolve) => { cdp.on((m) => { if (m.method === 'Debugger.paused') resolve(m.params) }) })
   await cdp.send('Debugger.enable')
-  const find = (): string | undefined => [...scripts.keys()].find((u) => u.endsWith('/dist/src/sim/experiments.js'))
+  // The script that defines the growth loop: scalability.js, or experiments.js in a run built
+  // before the loop moved out of it (that build loads no scalability.js; this one loads both).
+  const find = (): { url: string, lines: string[], growAt: number } | undefined => {
+    for (const name of ['/dist/src/sim/scalability.js', '/dist/src/sim/experiments.js']) {
+      const url = [...scripts.keys()].find((u) => u.endsWith(name))
+      if (url === undefined) continue
+      const lines = readFileSync(new URL(url), 'utf8').split('\n')
+      const growAt = lines.findIndex((l) => /^export function grow\b/.test(l))
+      if (growAt >= 0) return { url, lines, growAt }
+    }
+    return undefined
+  }
   // A process still starting may not have loaded it yet.
   for (let i = 0; find() === undefined && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 100))
-  const url = find()
-  if (url === undefined) throw new Error(`process ${o.pid} has not loaded dist/src/sim/experiments.js: is it a warren simulation?`)
-  const lines = readFileSync(new URL(url), 'utf8').split('\n')
-  const growAt = lines.findIndex((l) => /^export function grow\b/.test(l))
+  const found = find()
+  if (found === undefined) throw new Error(`process ${o.pid} has loaded no dist/src/sim/scalability.js (or experiments.js) with the growth loop: is it a warren simulation?`)
+  const { url, lines, growAt } = found
   const line = lines.findIndex((l, i) => i > growAt && l.trim() === 'w.step();')
-  if (growAt < 0 || line < 0) throw new Error(`cannot find the growth loop in ${url}`)
+  if (line < 0) throw new Error(`cannot find the growth loop in ${url}`)
   const { breakpointId } = await cdp.send('Debugger.setBreakpointByUrl', { url, lineNumber: line, condition: `sim.liveCount >= ${o.minNodes ?? 0}` })
   log(`waiting for the run to reach the top of its growth loop${o.minNodes === undefined ? '' : ` with ${o.minNodes} nodes`}`)
   const p = await paused

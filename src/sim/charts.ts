@@ -1,7 +1,8 @@
 /** Chart specs of the three experiments, ours beside the paper's numbers. */
 import { lineChartSpec, type ChartRow } from './chart.js'
 import { evalFit, type Fit } from './stats.js'
-import type { ConvergenceResult, FaultPoint, FaultResult, ScalabilityResult } from './experiments.js'
+import type { ConvergenceResult, FaultPoint, FaultResult } from './experiments.js'
+import type { ScalabilityResult } from './scalability.js'
 import type { TopLevelSpec } from 'vega-lite'
 
 const QUARTILES = [['q1', 'first quartile'], ['median', 'median'], ['q3', 'third quartile']] as const

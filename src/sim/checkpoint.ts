@@ -23,7 +23,7 @@ import { RoutingKey, ROUTING_KEY_BYTES } from '../keys/routing-key.js'
 import type { Simulator } from './network.js'
 import type { Workload } from './workload.js'
 import type { SeededRng } from '../routing/random.js'
-import type { GrowthStats } from './experiments.js'
+import type { GrowthStats } from './scalability.js'
 
 /** Format version written in meta.json. */
 export const CHECKPOINT_VERSION = 1

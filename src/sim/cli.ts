@@ -9,10 +9,11 @@ import { join } from 'node:path'
 import type { Command} from 'commander';
 import { InvalidArgumentError, Option } from 'commander'
 import {
-  DEFAULT_CONVERGENCE, DEFAULT_FAULTS, DEFAULT_SCALABILITY,
-  runConvergence, runFaultTolerance, runScalability,
-  type CommonParams, type ConvergenceResult, type FaultResult, type ScalabilityResult
+  DEFAULT_CONVERGENCE, DEFAULT_FAULTS,
+  runConvergence, runFaultTolerance,
+  type CommonParams, type ConvergenceResult, type FaultResult
 } from './experiments.js'
+import { DEFAULT_SCALABILITY, runScalability, type ScalabilityResult } from './scalability.js'
 import { anonymityTable, DEFAULT_ANONYMITY, runAnonymity } from './anonymity.js'
 import { convergenceChart, faultCharts, scalabilityChart } from './charts.js'
 import { renderSvg } from './chart.js'

@@ -10,11 +10,11 @@ import { capture } from '../../src/sim/capture.js'
 import { loadCheckpoint } from '../../src/sim/checkpoint.js'
 import { Simulator } from '../../src/sim/network.js'
 import { Workload } from '../../src/sim/workload.js'
-import { DEFAULT_SCALABILITY, runScalability } from '../../src/sim/experiments.js'
+import { DEFAULT_SCALABILITY, runScalability } from '../../src/sim/scalability.js'
 import { seededRng } from '../../src/routing/random.js'
 import { getProfile } from '../../src/routing/profiles.js'
 import { removeTempDir, tempDir } from '../helpers/temp.js'
-import type { ScalabilityParams, ScalabilityResult } from '../../src/sim/experiments.js'
+import type { ScalabilityParams, ScalabilityResult } from '../../src/sim/scalability.js'
 
 const PARAMS: ScalabilityParams = { ...DEFAULT_SCALABILITY, nodes: 700, trials: 1, seed: 7, probeEvery: 100, probeSize: 10, workload: { probeKeys: 'live' } }
 

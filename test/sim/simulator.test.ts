@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DEFAULT_CONVERGENCE, DEFAULT_FAULTS, grow, removalOrder, runConvergence } from '../../src/sim/experiments.js'
+import { DEFAULT_CONVERGENCE, DEFAULT_FAULTS, removalOrder, runConvergence } from '../../src/sim/experiments.js'
+import { grow } from '../../src/sim/scalability.js'
 import { Simulator } from '../../src/sim/network.js'
 import { improvedProfile, networkProfile, paperProfile } from '../../src/routing/profiles.js'
 import { Workload } from '../../src/sim/workload.js'
