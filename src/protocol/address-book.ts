@@ -86,10 +86,10 @@ export class AddressBook {
   learn (ref: PeerRef): string {
     checkPeerRef(ref)
     const memo = refKey(ref)
-    let p = this.parsed.get(memo)
+    let p = memo === undefined ? undefined : this.parsed.get(memo)
     if (p === undefined) {
       p = this.parse(ref)
-      remember(this.parsed, memo, p, PARSED_CACHE)
+      if (memo !== undefined) remember(this.parsed, memo, p, PARSED_CACHE)
     }
     if (p.id !== this.self && p.kept.length > 0) {
       this.book.delete(p.id)
@@ -173,8 +173,19 @@ export class AddressBook {
 /** Entries of the address book's caches of parsed references and peer IDs. */
 const PARSED_CACHE = 256
 
-/** A peer reference's bytes as a map key: its peer ID and addresses, each length-delimited. */
-function refKey (ref: PeerRef): string {
+/**
+ * References of at most this many bytes are cached: an Ed25519 peer ID (38 bytes) and a few
+ * IP/TCP addresses, what honest nodes send. Longer ones (up to 8 addresses of 256 bytes each)
+ * are parsed every time: cached, their keys would cost ~4 KB each (issue 11's address-book
+ * memory finding, test/integration/hostile-memory.test.ts).
+ */
+const CACHED_REF_BYTES = 160
+
+/** A peer reference's bytes as a map key (its peer ID and addresses, delimited), if it is short enough to cache. */
+function refKey (ref: PeerRef): string | undefined {
+  let size = ref.peerId.byteLength
+  for (const a of ref.multiaddrs) size += a.byteLength
+  if (size > CACHED_REF_BYTES) return undefined
   let k = Buffer.from(ref.peerId).toString('hex')
   for (const a of ref.multiaddrs) k += '/' + Buffer.from(a).toString('hex')
   return k

@@ -55,6 +55,16 @@ describe('AddressBook.learn', () => {
     assert.deepEqual(await kept(b, p), ['/ip4/44.0.113.7/tcp/4001'])
   })
 
+  it('learns a reference too long to cache like any other, every time', async () => {
+    const [self, p] = await Promise.all([newPeerId(), newPeerId()])
+    const { book: b } = book(self, 8)
+    const long = Array.from({ length: 8 }, (_, i) => `/ip4/44.0.113.${i + 1}/tcp/${4000 + i}/http-path/${'x'.repeat(200)}`)
+    for (let i = 0; i < 2; i++) {
+      assert.equal(b.learn(refOf(p, ...long)), p.toString())
+      assert.deepEqual(await kept(b, p), long.slice(0, 4).map((a) => a.slice(0, a.indexOf('/http-path'))))
+    }
+  })
+
   it('takes new addresses of a peer it parsed before', async () => {
     const [self, p] = await Promise.all([newPeerId(), newPeerId()])
     const { book: b } = book(self, 8)
