@@ -11,7 +11,7 @@ module.exports = {
       name: 'pure-core',
       severity: 'error',
       comment: 'routing, keys and store policy are plain TypeScript: no libp2p, no I/O (architecture rule 1)',
-      from: { path: `${S}(routing|keys)/|${S}store/store-policy\\.js` },
+      from: { path: `${S}(routing|keys)/|${S}store/(store-policy|memory-store)\\.js` },
       to: { path: '^(@libp2p|libp2p|@chainsafe|datastore-|interface-datastore|fastify|pino)|^node:(fs|net|http|https|dgram|child_process|worker_threads)|^(fs|net|http|https|dgram|child_process|worker_threads)$' }
     },
     {

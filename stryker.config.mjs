@@ -66,6 +66,7 @@ export const areas = {
   store: {
     mutate: [
       'src/store/store-policy.ts',
+      'src/store/memory-store.ts',
       'src/store/block-store.ts',
       'src/store/verify.ts'
     ],

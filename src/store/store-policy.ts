@@ -1,8 +1,8 @@
 /**
  * Capacity and eviction policy of a node's block store, with no I/O.
  *
- * The persistent `BlockStore` (LevelDB) and the simulator's `MemoryBlockStore` share this
- * code, so a simulated node drops exactly the blocks a real node would.
+ * The persistent `BlockStore` (LevelDB) and the simulator's `MemoryBlockStore` (./memory-store.ts)
+ * share this code, so a simulated node drops exactly the blocks a real node would.
  *
  * Eviction follows the Freenet datastore's "watermark by date and number of accesses": each
  * entry scores `lastAccess + accessWeightMs * log2(1 + accessCount)` and the lowest score is
@@ -18,8 +18,6 @@
  * requests for a key toward the nodes located near it, so those are the copies worth keeping.
  */
 import { distance, locationOfHex } from '../keys/routing-key.js'
-import type { RoutingKey } from '../keys/routing-key.js'
-import type { StoreView } from '../routing/node-core.js'
 
 /**
  * Default access weight: one hour per doubling of the access count. A block fetched ~1000
@@ -394,50 +392,4 @@ export interface PutResult {
   stored: boolean
   /** Entries evicted to make room. */
   evicted: number
-}
-
-/**
- * A Map-backed block store with the same policy as `BlockStore`, fully synchronous: for the
- * simulator and for tests of code that needs a store but not a disk.
- */
-export class MemoryBlockStore implements StoreView {
-  readonly policy: StorePolicy
-  private readonly blocks = new Map<string, Uint8Array>()
-
-  constructor (options: StorePolicyOptions) {
-    this.policy = new StorePolicy(options)
-  }
-
-  has (key: RoutingKey): boolean {
-    return this.policy.has(key.hex)
-  }
-
-  /** The stored bytes; counts as an access. */
-  get (key: RoutingKey): Uint8Array | undefined {
-    const bytes = this.blocks.get(key.hex)
-    if (bytes !== undefined) this.policy.touch(key.hex)
-    return bytes
-  }
-
-  put (key: RoutingKey, bytes: Uint8Array): PutResult {
-    const hex = key.hex
-    if (this.policy.has(hex) || !this.policy.fits(bytes.length)) return { stored: false, evicted: 0 }
-    const victims = this.policy.planInsert(hex, bytes.length)
-    for (const v of victims) {
-      this.blocks.delete(v)
-      this.policy.remove(v)
-    }
-    this.blocks.set(hex, bytes)
-    this.policy.commitInsert(hex, bytes.length)
-    return { stored: true, evicted: victims.length }
-  }
-
-  delete (key: RoutingKey): boolean {
-    this.blocks.delete(key.hex)
-    return this.policy.remove(key.hex)
-  }
-
-  stats (): StoreStats {
-    return { count: this.policy.count, kept: this.policy.keptCount, usedBytes: this.policy.usedBytes, capacityBytes: this.policy.capacityBytes }
-  }
 }

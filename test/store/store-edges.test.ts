@@ -12,7 +12,8 @@ import { Key } from 'interface-datastore'
 import { RoutingKey } from '../../src/keys/routing-key.js'
 import { BlockStore } from '../../src/store/block-store.js'
 import { encodeMeta } from '../../src/store/layout.js'
-import { DEFAULT_ACCESS_WEIGHT_MS, MemoryBlockStore, StorePolicy } from '../../src/store/store-policy.js'
+import { MemoryBlockStore } from '../../src/store/memory-store.js'
+import { DEFAULT_ACCESS_WEIGHT_MS, StorePolicy } from '../../src/store/store-policy.js'
 import { hashMatches, makeBlock, makeBlocks, manualClock, rawNames, recordingLogger, removeDir, tempDir, withRawDatastore } from './helpers.js'
 
 const SIZE = 100

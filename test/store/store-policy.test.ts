@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DEFAULT_ACCESS_WEIGHT_MS, MemoryBlockStore, StorePolicy } from '../../src/store/store-policy.js'
+import { MemoryBlockStore } from '../../src/store/memory-store.js'
+import { DEFAULT_ACCESS_WEIGHT_MS, StorePolicy } from '../../src/store/store-policy.js'
 import type { StoreEntry } from '../../src/store/store-policy.js'
 import { makeBlocks, manualClock } from './helpers.js'
 
