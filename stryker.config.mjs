@@ -68,6 +68,7 @@ export const areas = {
       'src/store/store-policy.ts',
       'src/store/memory-store.ts',
       'src/store/block-store.ts',
+      'src/store/level-store.ts',
       'src/store/verify.ts'
     ],
     testFiles: [

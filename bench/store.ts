@@ -18,8 +18,9 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { BLOCK_SIZE, STORE_BATCH_MAX_BLOCKS } from '../src/constants.js'
 import { RoutingKey } from '../src/keys/routing-key.js'
-import { BlockStore, LEVELDB_OPTIONS } from '../src/store/block-store.js'
-import type { LevelOptions } from '../src/store/block-store.js'
+import { BlockStore } from '../src/store/block-store.js'
+import { LEVELDB_OPTIONS } from '../src/store/level-store.js'
+import type { LevelOptions } from '../src/store/level-store.js'
 
 async function run (blocks: Array<{ key: RoutingKey, bytes: Uint8Array }>, concurrency: number, batchMaxBlocks: number, leveldb: LevelOptions): Promise<{ blocksPerS: number, MBps: number, cpuMsPer1000: number, batches: number, largest: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'warren-bench-store-'))

@@ -24,24 +24,20 @@
  * `flushIntervalMs` and on `close`. A crash loses at most that interval's access counts; they
  * only steer eviction, so losing a few is harmless, and a read then costs no disk write.
  *
- * A full disk: once a LevelDB compaction fails (ENOSPC, I/O error) LevelDB repeats that error on
- * every write until the database is reopened. A failed write marks the store failed, and each
- * later write reopens the database first as soon as the disk has room again (`recover`): no
- * restart. Reads go on meanwhile.
- *
- * The on-disk layout and the scan at open that rebuilds the index are in layout.ts.
+ * The on-disk layout and the scan at open that rebuilds the index are in layout.ts; the
+ * database, the write queue and the recovery from a full disk in level-store.ts.
  */
-import { mkdir, readdir, stat, statfs } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
 import { LevelDatastore } from 'datastore-level'
 import { StorePolicy } from './store-policy.js'
 import { BLOCK_PREFIX, blockKey, encodeMeta, loadIndex, metaKey } from './layout.js'
-import { STORE_BATCH_MAX_BLOCKS, STORE_META_FLUSH_INTERVAL_MS, STORE_WRITE_BUFFER_BYTES } from '../constants.js'
+import { LEVELDB_OPTIONS, LevelStore } from './level-store.js'
+import { STORE_BATCH_MAX_BLOCKS, STORE_META_FLUSH_INTERVAL_MS } from '../constants.js'
 import type { OpenReport, StoreLogger } from './layout.js'
+import type { LevelOptions } from './level-store.js'
 import type { PutResult, StoreEntry, StoreStats } from './store-policy.js'
 import type { RoutingKey } from '../keys/routing-key.js'
 import type { StoreView } from '../routing/node-core.js'
-
 
 export interface BlockStoreOptions {
   capacityBytes: number
@@ -59,18 +55,6 @@ export interface BlockStoreOptions {
   /** LevelDB settings (defaults: LEVELDB_OPTIONS; bench/store.ts compares them with LevelDB's own). */
   leveldb?: LevelOptions
 }
-
-export interface LevelOptions {
-  writeBufferSize?: number
-  compression?: boolean
-}
-
-/**
- * The store's LevelDB settings: a larger memtable (STORE_WRITE_BUFFER_BYTES), and no Snappy
- * compression: CHK blocks are encrypted and SSK data is too, so compressing them only costs
- * CPU. Tables written earlier with compression still read (LevelDB flags it per block).
- */
-export const LEVELDB_OPTIONS: Required<LevelOptions> = { writeBufferSize: STORE_WRITE_BUFFER_BYTES, compression: false }
 
 /** What the store did with its write batches (see `BlockStore.batchStats`). */
 export interface BatchStats {
@@ -98,52 +82,23 @@ export interface VerifyResult {
 /** Without a logger the store is silent: the node passes its own (pino, honouring --log-level). */
 const SILENT: StoreLogger = { info: () => {}, warn: () => {} }
 
-function isNotFound (err: unknown): boolean {
-  return (err as { name?: unknown } | null)?.name === 'NotFoundError'
-}
-
-function errorText (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
-/** The error a write reports once the store has failed to write (disk full, I/O error). */
-export class StoreWriteError extends Error {
-  constructor (message: string, cause: unknown) {
-    super(message, { cause })
-    this.name = 'StoreWriteError'
-  }
-}
-
-export class BlockStore implements StoreView {
-  readonly dir: string
+export class BlockStore extends LevelStore implements StoreView {
   readonly openReport: OpenReport
-  private readonly ds: LevelDatastore
   private readonly policy: StorePolicy
-  private readonly log: StoreLogger
   private readonly dirty = new Set<string>()
   private readonly timer: ReturnType<typeof setInterval>
-  private tail: Promise<unknown> = Promise.resolve()
-  private closing?: Promise<void>
   private readonly batchMax: number
   /** The puts that the next batch will write; closed when its turn in the queue comes. */
   private group?: PendingPut[]
   /** Blocks of the batch being written, readable before it is committed. */
   private readonly writing = new Map<string, Uint8Array>()
   private readonly batching: BatchStats = { batches: 0, puts: 0, largest: 0 }
-  /**
-   * The write error LevelDB now repeats on every write: after a failed compaction (disk full,
-   * I/O error) it keeps its background error until the database is reopened. Set on a failed
-   * write; the next write reopens the database first (see `recover`).
-   */
-  private failed?: unknown
 
   private constructor (dir: string, ds: LevelDatastore, policy: StorePolicy, log: StoreLogger, report: OpenReport, flushIntervalMs: number, batchMax: number) {
+    super(dir, ds, log)
     if (!Number.isInteger(batchMax) || batchMax < 1) throw new RangeError(`batchMaxBlocks must be a positive integer, got ${batchMax}`)
     this.batchMax = batchMax
-    this.dir = dir
-    this.ds = ds
     this.policy = policy
-    this.log = log
     this.openReport = report
     this.timer = setInterval(() => {
       if (this.dirty.size === 0 || this.closing !== undefined) return
@@ -207,6 +162,15 @@ export class BlockStore implements StoreView {
       }
       this.group.push({ hex: key.hex, bytes, resolve, reject })
     })
+  }
+
+  /**
+   * `LevelStore.serial`. A write queued now comes after every put already made: later puts
+   * start a new group. (Not async: the queue's own promise, without an extra wrapper.)
+   */
+  protected override serial<T> (fn: () => Promise<T>, onTurn?: () => void): Promise<T> {
+    this.group = undefined
+    return super.serial(fn, onTurn)
   }
 
   /**
@@ -343,17 +307,6 @@ export class BlockStore implements StoreView {
     }
   }
 
-  /** The block's bytes as a plain Uint8Array (LevelDB hands out Buffers), or undefined. */
-  private async readBlock (hex: string): Promise<Uint8Array | undefined> {
-    try {
-      const b = await this.ds.get(blockKey(hex))
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-    } catch (err) {
-      if (isNotFound(err)) return undefined
-      throw err
-    }
-  }
-
   /** Delete blocks with their metadata in one batch, then from the index. Call inside `serial`. */
   private async deleteBatch (hexes: string[]): Promise<void> {
     if (hexes.length === 0) return
@@ -387,61 +340,5 @@ export class BlockStore implements StoreView {
       for (const hex of hexes) if (this.policy.has(hex)) this.dirty.add(hex)
       throw err
     }
-  }
-
-  /**
-   * Run the write `fn` after every write queued before it (`onTurn` first, as its turn
-   * comes, before any await). A write that fails marks the store
-   * failed; the next write first reopens the database (`recover`), so a full disk that was
-   * freed, or a passing I/O error, costs the writes in between and no restart.
-   */
-  private async serial<T> (fn: () => Promise<T>, onTurn?: () => void): Promise<T> {
-    // A write queued now comes after every put already made: later puts start a new group.
-    this.group = undefined
-    const run = this.tail.then(async () => {
-      onTurn?.()
-      try {
-        await this.recover()
-        return await fn()
-      } catch (err) {
-        if (!isNotFound(err)) this.failed ??= err
-        throw new StoreWriteError(`the block store could not write in ${this.dir} (${String(err)}); a disk that is full must be given space`, err)
-      }
-    })
-    this.tail = run.catch(() => {})
-    return run
-  }
-
-  /**
-   * After a failed write: close and reopen the database (LevelDB replays its log and forgets
-   * the error), but only once the disk has room for the replay (the size of the write-ahead
-   * logs): reopening on a still-full disk could fail half-way and leave the store closed for
-   * reads too. Throws while the store is still failed.
-   */
-  private async recover (): Promise<void> {
-    const failed = this.failed
-    if (failed === undefined || this.closing !== undefined) return
-    const { free, needed } = await this.room()
-    if (free < needed) {
-      throw new Error(`disk still full: ${free} bytes free in ${this.dir}, ${needed} needed to reopen the store (first error: ${errorText(failed)})`)
-    }
-    await this.ds.close()
-    await this.ds.open()
-    this.failed = undefined
-    this.log.info(`store: reopened after a write error (${errorText(failed)})`)
-  }
-
-  /** Bytes free on the store's file system, and what a reopen needs: the logs' size, plus 1 MiB. */
-  private async room (): Promise<{ free: number, needed: number }> {
-    const fs = await statfs(this.dir)
-    let logs = 0
-    for (const name of await readdir(this.dir)) {
-      if (name.endsWith('.log')) logs += (await stat(join(this.dir, name))).size
-    }
-    return { free: fs.bavail * fs.bsize, needed: logs + 1024 * 1024 }
-  }
-
-  private assertOpen (): void {
-    if (this.closing !== undefined) throw new Error('the block store is closed')
   }
 }
