@@ -61,7 +61,6 @@ export interface RequestInsertInit {
   maxOps: number
 }
 
-
 export class RequestInsertHandler {
   private readonly c: RequestInsertComponents
   private readonly firstFrameTimeoutMs: number
