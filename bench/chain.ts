@@ -14,7 +14,7 @@
  *        (each middle node pipes one stream into the next, with back-pressure): what the
  *        transport alone allows over these hops, the ceiling for a get or put through them
  *   floor: the parts of a get the forwarder skips (a check per hop, a store write per relay,
- *        the requester's decryption), timed in this process (bench/floor.ts); with the
+ *        the requester's decryption), timed in this process (bench/lib/floor.ts); with the
  *        forwarder's figures they bound what any get over these hops can reach on this machine
  *   --procs: each node in its own process (this script forks itself with --child), closer to
  *   a deployment; without it all nodes share this process.
@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createNetwork, createNode, serveOwnBlocks, until } from '../test/helpers/network.js'
 import { removeTempDir } from '../test/helpers/temp.js'
-import { measureFloor } from './floor.js'
+import { measureFloor } from './lib/floor.js'
 import type { TestNetworkOptions } from '../test/helpers/network.js'
 import type { WarrenNode } from '../src/node.js'
 import type { ChildProcess } from 'node:child_process'

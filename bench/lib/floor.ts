@@ -18,9 +18,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BLOCK_SIZE, CLIENT_CONCURRENCY } from '../src/constants.js'
-import { ChkType, CHK_MAX_PAYLOAD, decodeChk, encodeChk, verifyChkBlock } from '../src/keys/chk.js'
-import { BlockStore } from '../src/store/block-store.js'
+import { BLOCK_SIZE, CLIENT_CONCURRENCY } from '../../src/constants.js'
+import { ChkType, CHK_MAX_PAYLOAD, decodeChk, encodeChk, verifyChkBlock } from '../../src/keys/chk.js'
+import { BlockStore } from '../../src/store/block-store.js'
 
 /** CPU seconds of each pass over the file (see the file comment). */
 export interface Floor { checkCpuS: number, storeCpuS: number, decodeCpuS: number, cipherCpuS: number }
