@@ -29,15 +29,22 @@ export const areas = {
       'src/routing/seen-cache.ts'
     ],
     testFiles: [
+      'dist/test/routing/compact-state.test.js',
+      'dist/test/routing/convergence-switches.test.js',
       'dist/test/routing/core-edges.test.js',
       'dist/test/routing/deadlines.test.js',
       'dist/test/routing/failure-table.test.js',
       'dist/test/routing/htl.test.js',
       'dist/test/routing/inserts.test.js',
+      'dist/test/routing/kept-htl.test.js',
+      'dist/test/routing/neighbours.test.js',
+      'dist/test/routing/not-found-retry.test.js',
+      'dist/test/routing/profiles.test.js',
       'dist/test/routing/requests.test.js',
       'dist/test/routing/routing-table.test.js',
       'dist/test/routing/seen-cache.test.js',
-      'dist/test/routing/success.test.js'
+      'dist/test/routing/success.test.js',
+      'dist/test/routing/verified-routes.test.js'
     ]
   },
   keys: {

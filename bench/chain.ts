@@ -306,6 +306,7 @@ async function main (): Promise<void> {
     // large file) and the requester's decryption: in no less time than the forwarder took,
     // nor than that CPU spread over every core of the machine.
     let floor
+    if (run.has('floor') && !run.has('forward')) process.stderr.write('the floor phase needs the forward phase beside it: not measured\n')
     if (run.has('floor') && run.has('forward')) {
       const f = await measureFloor(bytes)
       const cores = availableParallelism()

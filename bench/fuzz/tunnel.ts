@@ -1,5 +1,5 @@
 /**
- * Fuzzing the tunnel protocol (`/warren/tunnel/1.0.0`, src/tunnel/service.ts): the sealed
+ * Fuzzing the tunnel protocol (`/warren/tunnel/1.0.0`, src/tunnel/hops.ts): the sealed
  * tunnels of issue 13. The fuzzer holds the target nodes' cards (their X25519 tunnel keys), so
  * it can seal genuine requests as a requester would, and mutate from there:
  *

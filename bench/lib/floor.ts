@@ -13,6 +13,9 @@
  *   cipher: ChaCha20-Poly1305 both ways in 65,519-byte messages, as @libp2p/noise does for
  *           each hop (already inside the forwarder's figures: reported to show how much of a
  *           hop is encryption).
+ *
+ * Approximate both ways: with all nodes in the bench's process, their background work while
+ * the passes run counts too; LevelDB's compactions after the store pass's last put do not.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'

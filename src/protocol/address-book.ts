@@ -87,10 +87,8 @@ export class AddressBook {
     checkPeerRef(ref)
     const memo = refKey(ref)
     let p = memo === undefined ? undefined : this.parsed.get(memo)
-    if (p === undefined) {
-      p = this.parse(ref)
-      if (memo !== undefined) remember(this.parsed, memo, p, PARSED_CACHE)
-    }
+    if (p === undefined) p = this.parse(ref)
+    if (memo !== undefined) remember(this.parsed, memo, p, PARSED_CACHE)
     if (p.id !== this.self && p.kept.length > 0) {
       this.book.delete(p.id)
       this.book.set(p.id, p.kept)
@@ -104,7 +102,9 @@ export class AddressBook {
     let id: PeerId
     let addrs: Multiaddr[]
     try {
-      id = peerIdFromMultihash(Digest.decode(ref.peerId))
+      // A copy: the reference's bytes are a view of the frame read off the wire (up to 64 KiB),
+      // which a cached PeerId would otherwise keep alive.
+      id = peerIdFromMultihash(Digest.decode(ref.peerId.slice()))
     } catch {
       throw new ProtocolViolation(WireError.Code.MALFORMED, 'peer reference with an unparseable peer ID')
     }
@@ -124,11 +124,8 @@ export class AddressBook {
 
   /** The PeerId of `peer` (its text form), built once while in use (it keeps its text too). */
   private peerIdOf (peer: string): PeerId {
-    let id = this.ids.get(peer)
-    if (id === undefined) {
-      id = peerIdFromString(peer)
-      remember(this.ids, peer, id, PARSED_CACHE)
-    }
+    const id = this.ids.get(peer) ?? peerIdFromString(peer)
+    remember(this.ids, peer, id, PARSED_CACHE)
     return id
   }
 
@@ -191,8 +188,9 @@ function refKey (ref: PeerRef): string | undefined {
   return k
 }
 
-/** Put `key` in `cache`, dropping its oldest entry past `max`. */
+/** Put (or put back) `key` in `cache` as its most recent entry, dropping the least recent past `max`. */
 function remember<V> (cache: Map<string, V>, key: string, value: V, max: number): void {
+  cache.delete(key)
   cache.set(key, value)
   if (cache.size > max) cache.delete(cache.keys().next().value as string)
 }

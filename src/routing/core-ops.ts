@@ -55,10 +55,11 @@ export class CoreOps<P> extends CorePeers<P> {
   readonly seen: SeenCache
   readonly stats: NodeCoreStats
   protected readonly now: () => number
-  // Created on first use and dropped when it empties, like the verified peers and HTL decisions
-  // of core-peers.ts: a simulated node holds no operation between operations, and the simulator
-  // neither verifies peers nor decides HTL probabilistically, so at 10^5-10^6 simulated nodes
-  // empty Maps were a measurable share of each node's memory (docs/simulation.md, "A million nodes").
+  // Created on first use and dropped when it empties (the verified peers and HTL decisions of
+  // core-peers.ts are created on first use too): a simulated node holds no operation between
+  // operations, and the simulator neither verifies peers nor decides HTL probabilistically, so
+  // at 10^5-10^6 simulated nodes empty Maps were a measurable share of each node's memory
+  // (docs/simulation.md, "A million nodes").
   protected readonly ops = new LazyMap<bigint, Op<P>>()
 
   constructor (init: CorePeersInit<P> & { now: () => number }) {

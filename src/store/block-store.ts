@@ -166,7 +166,7 @@ export class BlockStore extends LevelStore implements StoreView {
 
   /**
    * `LevelStore.serial`. A write queued now comes after every put already made: later puts
-   * start a new group. (Not async: the queue's own promise, without an extra wrapper.)
+   * start a new group. (Not async: the base's promise itself, without a second wrapper.)
    */
   protected override serial<T> (fn: () => Promise<T>, onTurn?: () => void): Promise<T> {
     this.group = undefined

@@ -8,8 +8,8 @@ import type { RoutingKey } from '../keys/routing-key.js'
 import type { StoreView } from '../routing/node-core.js'
 
 /**
- * A Map-backed block store with the same policy as `BlockStore`, fully synchronous: for the
- * simulator and for tests of code that needs a store but not a disk.
+ * A Map-backed block store with the same policy as `BlockStore`, fully synchronous: for tests
+ * of code that needs a store but not a disk (the simulator drives `StorePolicy` directly).
  */
 export class MemoryBlockStore implements StoreView {
   readonly policy: StorePolicy

@@ -65,6 +65,19 @@ describe('AddressBook.learn', () => {
     }
   })
 
+  it('keeps no view of the frame a reference was read from', async () => {
+    const [self, p] = await Promise.all([newPeerId(), newPeerId()])
+    const { book: b } = book(self, 8)
+    const id = p.toMultihash().bytes
+    const frame = new Uint8Array(64 * 1024)
+    frame.set(id, 100)
+    const ref = { peerId: frame.subarray(100, 100 + id.byteLength), multiaddrs: [multiaddr('/ip4/44.0.113.7/tcp/4001').bytes] }
+    assert.equal(b.learn(ref), p.toString())
+    const sent = (await b.ref(p.toString())).peerId
+    assert.deepEqual(sent, id)
+    assert.notEqual(sent.buffer, frame.buffer)
+  })
+
   it('takes new addresses of a peer it parsed before', async () => {
     const [self, p] = await Promise.all([newPeerId(), newPeerId()])
     const { book: b } = book(self, 8)
