@@ -86,7 +86,11 @@ describe('BlockStore crash consistency', () => {
       const store = await BlockStore.open(dir, { capacityBytes: CAPACITY, logger })
       const { loaded, ...repairs } = store.openReport
       assert.deepEqual(repairs, { orphanMeta: 0, orphanBlocks: 0, badMeta: 0, badKeys: 0, trimmed: 0 }, where)
-      assert.equal(store.has(lastPut), true, `the last acknowledged put survived (${where})`)
+      // On failure, which of the last acknowledged puts are there (1) or gone (0), and how full
+      // the store is: whether the block was evicted (a full store, its neighbours gone too) or
+      // lost alone.
+      const lastFew = log.puts.slice(-8).map((hex) => store.has(RoutingKey.fromHex(hex)) ? 1 : 0).join('')
+      assert.equal(store.has(lastPut), true, `the last acknowledged put survived (${where}; last 8 puts present: ${lastFew}; ${store.stats().count} blocks stored)`)
       const stats = store.stats()
       assert.equal(stats.count, loaded)
       assert.ok(stats.usedBytes <= CAPACITY, where)
