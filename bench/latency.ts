@@ -1,7 +1,7 @@
 /**
  * Benchmark: small-key latency of warren against @libp2p/kad-dht in the same run, a fresh
  * node's first remote fetch, and memory per node. Prints JSON.
- * Usage: npm run build && npx node dist/bench/latency.js [--nodes 50] [--ops 100] [--degree 4] [--extra 10] [--idle-s 10]
+ * Usage: npm run build && npx node dist/bench/latency.js [--nodes 50] [--ops 100] [--degree 4] [--extra 10] [--idle-s 10] [--one-process]
  *
  *   warren: `nodes` warren nodes in this process (TCP + Noise + yamux on 127.0.0.1), a random
  *           graph (each node dials `degree` random others). `ops` times: a 1 KiB value is put
@@ -11,9 +11,13 @@
  *   kad:    `nodes` libp2p nodes with @libp2p/kad-dht (server mode, LAN: private addresses
  *           kept), the same graph; the value is `put` from a random node and `get` (first VALUE
  *           event) from another. Both networks run at once and take turns operation by
- *           operation (who goes first alternates), so both see the same machine load. The
- *           operations start once the process's event loop runs timers on time again after the
- *           kad-dht start-up (loopSettled; setup.eventLoopBeforeOps in the output).
+ *           operation (who goes first alternates), so both see the same machine load. Each
+ *           network runs in its own process (the kad-dht nodes in a child driven over IPC,
+ *           which times its own operations), as each would be deployed: in one process, the
+ *           kad-dht nodes' background work held up the warren nodes' event loop and made
+ *           warren's slowest fetches (`--one-process` keeps that form, for comparison). The
+ *           operations start once the kad-dht process's event loop runs timers on time again
+ *           after its start-up (loopSettled; setup.eventLoopBeforeOps in the output).
  *   fresh:  after the warren measurements, a new warren node bootstrapped (its `bootstrap`
  *           config, as `warren start -b`) from two nodes of the network: the time from the
  *           start of createWarrenNode to its first successful fetch of a key stored elsewhere.
@@ -46,7 +50,7 @@ import type { Libp2p } from '@libp2p/interface'
 const VALUE_BYTES = 1024
 const PUT_HTL = 3
 
-interface Args { nodes: number, ops: number, degree: number, extra: number, seed: number, role: string, idleS: number }
+interface Args { nodes: number, ops: number, degree: number, extra: number, seed: number, role: string, idleS: number, oneProcess: boolean }
 
 function args (): Args {
   const { values } = parseArgs({
@@ -57,10 +61,11 @@ function args (): Args {
       extra: { type: 'string', default: '10' },
       seed: { type: 'string', default: '1' },
       role: { type: 'string', default: 'main' },
-      'idle-s': { type: 'string', default: '10' }
+      'idle-s': { type: 'string', default: '10' },
+      'one-process': { type: 'boolean', default: false }
     }
   })
-  return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role, idleS: Number(values['idle-s']) }
+  return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role, idleS: Number(values['idle-s']), oneProcess: values['one-process'] }
 }
 
 /** Each node links to `degree` random others (no duplicates, no self-links). */
@@ -118,6 +123,11 @@ interface System {
   /** Whether the value came back equal (within 30 s). */
   get: (op: Op, i: number) => Promise<boolean>
   stop: () => Promise<void>
+  /**
+   * A system in another process times its operations there (`timed`): the parent's clock
+   * would add the IPC round trip. Undefined: the caller times the calls.
+   */
+  timed?: (what: 'put' | 'get', i: number) => Promise<{ ok: boolean, ms: number, error?: string }>
 }
 
 type Op = ReturnType<typeof operations>[number]
@@ -228,6 +238,81 @@ async function kadSystem (a: Args, edges: Array<[number, number]>): Promise<Syst
   }
 }
 
+/** A message between the bench and its kad-dht process (`--role kad`). */
+type KadRequest = { what: 'put' | 'get', i: number } | { what: 'stop' }
+interface KadAnswer { ok: boolean, ms: number, error?: string }
+
+/**
+ * Child role (`--role kad`): the kad-dht network in a process of its own, the same graph and
+ * operations (from the same seed), each operation timed here and answered over IPC.
+ */
+async function kadChild (a: Args): Promise<void> {
+  const rand = seededRng(a.seed)
+  const edges = randomGraph(a.nodes, a.degree, rand)
+  const ops = operations(a.nodes, a.ops, rand)
+  const k = await kadSystem(a, edges)
+  const settle = await loopSettled()
+  process.on('message', (m: KadRequest) => {
+    void (async () => {
+      if (m.what === 'stop') {
+        await k.stop()
+        process.send!({ stopped: true }, () => { process.exit(0) })
+        return
+      }
+      const t = performance.now()
+      const answer: KadAnswer = { ok: false, ms: 0 }
+      try {
+        if (m.what === 'put') {
+          await k.put(ops[m.i], m.i)
+          answer.ok = true
+        } else {
+          answer.ok = await k.get(ops[m.i], m.i)
+        }
+      } catch (err) {
+        answer.error = (err as Error).message
+      }
+      answer.ms = performance.now() - t
+      process.send!(answer)
+    })()
+  })
+  process.send!({ ready: true, settle })
+}
+
+/** The kad-dht network in its own process (kadChild), as a System the bench drives over IPC. */
+async function kadProcess (a: Args): Promise<System & { settle: Awaited<ReturnType<typeof loopSettled>> }> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--role', 'kad', '--nodes', String(a.nodes), '--ops', String(a.ops), '--degree', String(a.degree), '--seed', String(a.seed)],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const exited = new Promise<never>((_resolve, reject) => {
+    proc.once('exit', (code, signal) => { reject(new Error(`the kad-dht process exited (${code ?? signal})`)) })
+  })
+  exited.catch(() => {})
+  // One request at a time: the next message is its answer.
+  const next = async <T>(): Promise<T> => await Promise.race([new Promise<T>((resolve) => proc.once('message', resolve as (m: unknown) => void)), exited])
+  const ready = await next<{ settle: Awaited<ReturnType<typeof loopSettled>> }>()
+  const timed = async (what: 'put' | 'get', i: number): Promise<KadAnswer> => {
+    const answer = next<KadAnswer>()
+    proc.send({ what, i } satisfies KadRequest)
+    return await answer
+  }
+  return {
+    settle: ready.settle,
+    timed,
+    put: async (_op, i) => {
+      const r = await timed('put', i)
+      if (r.error !== undefined) throw new Error(r.error)
+    },
+    get: async (_op, i) => (await timed('get', i)).ok,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      const gone = exited.catch(() => {})
+      proc.send({ what: 'stop' } satisfies KadRequest)
+      const timer = setTimeout(() => { proc.kill('SIGKILL') }, 30_000)
+      await gone
+      clearTimeout(timer)
+    }
+  }
+}
+
 /**
  * Both systems run at once and take turns, operation by operation (warren first on even
  * operations, kad-dht first on odd ones), so a change of the machine's load during the run
@@ -239,12 +324,23 @@ async function sideBySide (ops: Op[], systems: System[], names: string[]): Promi
   for (let i = 0; i < ops.length; i++) {
     const order = i % 2 === 0 ? systems.map((_, j) => j) : systems.map((_, j) => systems.length - 1 - j)
     for (const j of order) {
+      const sys = systems[j]
+      const remote = sys.timed
+      if (remote !== undefined) {
+        const put = await remote('put', i)
+        if (put.error !== undefined) process.stderr.write(`${names[j]} put ${i} failed: ${put.error}\n`)
+        putMs[j].push(put.ms)
+        const got = await remote('get', i)
+        if (got.ok) fetchMs[j].push(got.ms)
+        else process.stderr.write(`${names[j]} get ${i}: ${got.error ?? 'no value or a different one'}\n`)
+        continue
+      }
       let t = performance.now()
-      await systems[j].put(ops[i], i).catch((err: Error) => { process.stderr.write(`${names[j]} put ${i} failed: ${err.message}\n`) })
+      await sys.put(ops[i], i).catch((err: Error) => { process.stderr.write(`${names[j]} put ${i} failed: ${err.message}\n`) })
       putMs[j].push(performance.now() - t)
       t = performance.now()
       try {
-        if (await systems[j].get(ops[i], i)) fetchMs[j].push(performance.now() - t)
+        if (await sys.get(ops[i], i)) fetchMs[j].push(performance.now() - t)
         else process.stderr.write(`${names[j]} get ${i}: no value or a different one\n`)
       } catch (err) {
         process.stderr.write(`${names[j]} get ${i} failed: ${(err as Error).message}\n`)
@@ -349,6 +445,7 @@ async function marginalRss (a: Args): Promise<unknown> {
 async function main (): Promise<void> {
   const a = args()
   if (a.role === 'marginal') return await marginal(a)
+  if (a.role === 'kad') return await kadChild(a)
   const rand = seededRng(a.seed)
   const edges = randomGraph(a.nodes, a.degree, rand)
   const ops = operations(a.nodes, a.ops, rand)
@@ -359,9 +456,11 @@ async function main (): Promise<void> {
   let fresh: Record<string, unknown>
   let settle: Awaited<ReturnType<typeof loopSettled>> | undefined
   try {
-    const k = await kadSystem(a, edges)
+    // In one process (--one-process), wait here for the kad-dht start-up's work to pass; in its
+    // own, its process waited before it said it was ready.
+    const k: System & { settle?: typeof settle } = a.oneProcess ? await kadSystem(a, edges) : await kadProcess(a)
     try {
-      settle = await loopSettled()
+      settle = k.settle ?? await loopSettled()
       process.stderr.write(`event loop before the operations: ${JSON.stringify(settle)}\n`)
       const measured = await sideBySide(ops, [w, k], ['warren', 'kad-dht'])
       warrenResult = measured[0]
@@ -381,7 +480,7 @@ async function main (): Promise<void> {
   const perNode = await marginalRss(a)
   const ratio = (x: number, y: number): number => Math.round(x / y * 10) / 10
   console.log(JSON.stringify({
-    setup: { nodes: a.nodes, links: edges.length, degree: a.degree, ops: a.ops, valueBytes: VALUE_BYTES, warrenPutHtl: PUT_HTL, seed: a.seed, node: process.version, loadAverage1m: { start: Math.round(load0 * 10) / 10, end: Math.round(load1 * 10) / 10 }, interleaved: true, eventLoopBeforeOps: settle },
+    setup: { nodes: a.nodes, links: edges.length, degree: a.degree, ops: a.ops, valueBytes: VALUE_BYTES, warrenPutHtl: PUT_HTL, seed: a.seed, node: process.version, loadAverage1m: { start: Math.round(load0 * 10) / 10, end: Math.round(load1 * 10) / 10 }, interleaved: true, kadDhtIn: a.oneProcess ? 'the same process' : 'a process of its own', eventLoopBeforeOps: settle },
     warren: { fetch: warren.latency, putMedianMs: warren.putMedianMs },
     kadDht: { fetch: kad.latency, putMedianMs: kad.putMedianMs },
     kadOverWarren: { median: ratio(kad.latency.medianMs, warren.latency.medianMs), p95: ratio(kad.latency.p95Ms, warren.latency.p95Ms) },
