@@ -32,10 +32,20 @@ interface RoundLog {
 }
 
 /**
+ * The rounds in which this test reads the writer's reports slowly: it stops reading for
+ * STALL_MS after the writer opened the store, as a loaded machine does, so the pipe fills
+ * and the writer must wait for it (crash-writer.ts `report`). A writer that ran on meanwhile
+ * would be killed far past the last put this test reads, and that put would be gone.
+ */
+const STALL_ROUNDS = new Set([3])
+const STALL_MS = 1500
+
+/**
  * Run the writer until it has acknowledged `killAfter` puts, then SIGKILL it. The writer's
  * block contents come from `seed` (its WARREN_TEST_SEED), so a round replays from the test seed.
+ * `stallMs` > 0: stop reading its reports that long once it has opened the store.
  */
-async function runAndKill (dir: string, killAfter: number, seed: number): Promise<RoundLog> {
+async function runAndKill (dir: string, killAfter: number, seed: number, stallMs = 0): Promise<RoundLog> {
   const child = spawn(process.execPath, [WRITER, dir, String(CAPACITY), String(BLOCK), String(MAX_OPS)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WARREN_TEST_SEED: String(seed) }
@@ -46,7 +56,13 @@ async function runAndKill (dir: string, killAfter: number, seed: number): Promis
   const lines = createInterface({ input: child.stdout })
   lines.on('line', (line) => {
     const [kind, rest] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]
-    if (kind === 'open') log.report = JSON.parse(rest)
+    if (kind === 'open') {
+      log.report = JSON.parse(rest)
+      if (stallMs > 0) {
+        child.stdout.pause()
+        setTimeout(() => { child.stdout.resume() }, stallMs)
+      }
+    }
     if (kind === 'put') log.puts.push(rest)
     if (kind === 'flushed') log.flushed.push(rest)
     if (log.puts.length === killAfter && !child.killed) child.kill('SIGKILL')
@@ -72,7 +88,7 @@ describe('BlockStore crash consistency', () => {
     const rng = testRng('crash kill points')
     for (let round = 0; round < ROUNDS; round++) {
       const killAfter = 1 + Math.floor(rng() * 150)
-      const log = await runAndKill(dir, killAfter, Math.floor(rng() * 2 ** 32))
+      const log = await runAndKill(dir, killAfter, Math.floor(rng() * 2 ** 32), STALL_ROUNDS.has(round) ? STALL_MS : 0)
       const where = `round ${round}, kill after ${killAfter} puts, got ${log.puts.length}; stderr: ${log.stderr}`
       assert.equal(log.signal, 'SIGKILL', where)
       assert.ok(log.puts.length >= killAfter, where)
