@@ -1,7 +1,7 @@
 /**
  * Benchmark: small-key latency of warren against @libp2p/kad-dht in the same run, a fresh
  * node's first remote fetch, and memory per node. Prints JSON.
- * Usage: npm run build && npx node dist/bench/latency.js [--nodes 50] [--ops 100] [--degree 4] [--extra 10] [--idle-s 10] [--one-process]
+ * Usage: npm run build && npx node dist/bench/latency.js [--nodes 50] [--ops 100] [--warmup 20] [--degree 4] [--extra 10] [--idle-s 10] [--one-process]
  *
  *   warren: `nodes` warren nodes in this process (TCP + Noise + yamux on 127.0.0.1), a random
  *           graph (each node dials `degree` random others). `ops` times: a 1 KiB value is put
@@ -17,7 +17,11 @@
  *           kad-dht nodes' background work held up the warren nodes' event loop and made
  *           warren's slowest fetches (`--one-process` keeps that form, for comparison). The
  *           operations start once the kad-dht process's event loop runs timers on time again
- *           after its start-up (loopSettled; setup.eventLoopBeforeOps in the output).
+ *           after its start-up (loopSettled; setup.eventLoopBeforeOps in the output). First
+ *           `warmup` operations of the same kind (other values, other nodes) run on both and are
+ *           reported apart (`warmup`): a fresh network's first fetches pay for JIT compilation
+ *           and, in warren, for routing tables that have not learned yet. Warren's output also
+ *           has its fetches' path lengths (`pathHops`) and its six slowest fetches with theirs.
  *   fresh:  after the warren measurements, a new warren node bootstrapped (its `bootstrap`
  *           config, as `warren start -b`) from two nodes of the network: the time from the
  *           start of createWarrenNode to its first successful fetch of a key stored elsewhere.
@@ -50,7 +54,7 @@ import type { Libp2p } from '@libp2p/interface'
 const VALUE_BYTES = 1024
 const PUT_HTL = 3
 
-interface Args { nodes: number, ops: number, degree: number, extra: number, seed: number, role: string, idleS: number, oneProcess: boolean }
+interface Args { nodes: number, ops: number, degree: number, extra: number, seed: number, role: string, idleS: number, oneProcess: boolean, warmup: number }
 
 function args (): Args {
   const { values } = parseArgs({
@@ -62,10 +66,11 @@ function args (): Args {
       seed: { type: 'string', default: '1' },
       role: { type: 'string', default: 'main' },
       'idle-s': { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '20' },
       'one-process': { type: 'boolean', default: false }
     }
   })
-  return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role, idleS: Number(values['idle-s']), oneProcess: values['one-process'] }
+  return { nodes: Number(values.nodes), ops: Number(values.ops), degree: Number(values.degree), extra: Number(values.extra), seed: Number(values.seed), role: values.role, idleS: Number(values['idle-s']), oneProcess: values['one-process'], warmup: Number(values.warmup) }
 }
 
 /** Each node links to `degree` random others (no duplicates, no self-links). */
@@ -94,6 +99,17 @@ function operations (n: number, ops: number, rand: () => number): Array<{ from: 
     for (let i = 0; i < VALUE_BYTES; i++) value[i] = Math.floor(rand() * 256)
     return { from, to, value }
   })
+}
+
+/**
+ * The measured operations (indices 0 .. ops-1, the same as before warm-ups existed), then the
+ * warm-up ones (ops .. ops+warmup-1), which run first and are reported apart: the first
+ * operations of a fresh network pay for JIT compilation and for routing tables that have not
+ * learned yet (a Freenet node's table fills from its traffic, paper section 3.1), as kad-dht's
+ * would without its refresh.
+ */
+function allOperations (a: Args, rand: () => number): Op[] {
+  return [...operations(a.nodes, a.ops, rand), ...operations(a.nodes, a.warmup, rand)]
 }
 
 interface Latency { ops: number, success: number, successRate: number, medianMs: number, p95Ms: number, meanMs: number }
@@ -132,9 +148,11 @@ interface System {
 
 type Op = ReturnType<typeof operations>[number]
 
-async function warrenSystem (a: Args, edges: Array<[number, number]>): Promise<System & { net: Awaited<ReturnType<typeof createNetwork>>, uris: string[] }> {
+async function warrenSystem (a: Args, edges: Array<[number, number]>): Promise<System & { net: Awaited<ReturnType<typeof createNetwork>>, uris: string[], hops: number[] }> {
   const net = await createNetwork(a.nodes)
   const uris: string[] = []
+  /** Each fetch's path length: the hops its request took (its `warren:request:result`). */
+  const hops: number[] = []
   try {
     for (const [x, y] of edges) await retry(async () => { await net.connect(x, y) }, `warren link ${x}-${y}`)
   } catch (err) {
@@ -144,8 +162,12 @@ async function warrenSystem (a: Args, edges: Array<[number, number]>): Promise<S
   return {
     net,
     uris,
+    hops,
     put: async (op, i) => { uris[i] = (await net.nodes[op.from].client.put([op.value], { htl: PUT_HTL })).uri },
-    get: async (op, i) => equal(await net.nodes[op.to].client.get(uris[i], { signal: AbortSignal.timeout(30_000) }), op.value),
+    get: async (op, i) => equal(await net.nodes[op.to].client.get(uris[i], {
+      signal: AbortSignal.timeout(30_000),
+      onProgress: (e) => { if (e.type === 'warren:request:result') hops[i] = e.detail.hops }
+    }), op.value),
     stop: async () => { await net.stop() }
   }
 }
@@ -249,7 +271,7 @@ interface KadAnswer { ok: boolean, ms: number, error?: string }
 async function kadChild (a: Args): Promise<void> {
   const rand = seededRng(a.seed)
   const edges = randomGraph(a.nodes, a.degree, rand)
-  const ops = operations(a.nodes, a.ops, rand)
+  const ops = allOperations(a, rand)
   const k = await kadSystem(a, edges)
   const settle = await loopSettled()
   process.on('message', (m: KadRequest) => {
@@ -280,7 +302,7 @@ async function kadChild (a: Args): Promise<void> {
 
 /** The kad-dht network in its own process (kadChild), as a System the bench drives over IPC. */
 async function kadProcess (a: Args): Promise<System & { settle: Awaited<ReturnType<typeof loopSettled>> }> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--role', 'kad', '--nodes', String(a.nodes), '--ops', String(a.ops), '--degree', String(a.degree), '--seed', String(a.seed)],
+  const proc = fork(fileURLToPath(import.meta.url), ['--role', 'kad', '--nodes', String(a.nodes), '--ops', String(a.ops), '--degree', String(a.degree), '--seed', String(a.seed), '--warmup', String(a.warmup)],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const exited = new Promise<never>((_resolve, reject) => {
     proc.once('exit', (code, signal) => { reject(new Error(`the kad-dht process exited (${code ?? signal})`)) })
@@ -318,11 +340,13 @@ async function kadProcess (a: Args): Promise<System & { settle: Awaited<ReturnTy
  * operations, kad-dht first on odd ones), so a change of the machine's load during the run
  * weighs on both alike.
  */
-async function sideBySide (ops: Op[], systems: System[], names: string[]): Promise<Array<{ latency: Latency, putMedianMs: number }>> {
+async function sideBySide (ops: Op[], run: number[], systems: System[], names: string[]): Promise<Array<{ latency: Latency, putMedianMs: number, byOp: number[] }>> {
   const fetchMs: number[][] = systems.map(() => [])
+  /** Each successful fetch's time by operation (NaN: it failed, or was not in `run`). */
+  const byOp: number[][] = systems.map(() => ops.map(() => NaN))
   const putMs: number[][] = systems.map(() => [])
-  for (let i = 0; i < ops.length; i++) {
-    const order = i % 2 === 0 ? systems.map((_, j) => j) : systems.map((_, j) => systems.length - 1 - j)
+  for (const [n, i] of run.entries()) {
+    const order = n % 2 === 0 ? systems.map((_, j) => j) : systems.map((_, j) => systems.length - 1 - j)
     for (const j of order) {
       const sys = systems[j]
       const remote = sys.timed
@@ -331,7 +355,7 @@ async function sideBySide (ops: Op[], systems: System[], names: string[]): Promi
         if (put.error !== undefined) process.stderr.write(`${names[j]} put ${i} failed: ${put.error}\n`)
         putMs[j].push(put.ms)
         const got = await remote('get', i)
-        if (got.ok) fetchMs[j].push(got.ms)
+        if (got.ok) fetchMs[j].push(byOp[j][i] = got.ms)
         else process.stderr.write(`${names[j]} get ${i}: ${got.error ?? 'no value or a different one'}\n`)
         continue
       }
@@ -340,7 +364,7 @@ async function sideBySide (ops: Op[], systems: System[], names: string[]): Promi
       putMs[j].push(performance.now() - t)
       t = performance.now()
       try {
-        if (await sys.get(ops[i], i)) fetchMs[j].push(performance.now() - t)
+        if (await sys.get(ops[i], i)) fetchMs[j].push(byOp[j][i] = performance.now() - t)
         else process.stderr.write(`${names[j]} get ${i}: no value or a different one\n`)
       } catch (err) {
         process.stderr.write(`${names[j]} get ${i} failed: ${(err as Error).message}\n`)
@@ -349,8 +373,20 @@ async function sideBySide (ops: Op[], systems: System[], names: string[]): Promi
   }
   return systems.map((_, j) => {
     const median = [...putMs[j]].sort((x, y) => x - y)[Math.floor(putMs[j].length / 2)]
-    return { latency: summarise(fetchMs[j], ops.length), putMedianMs: Math.round(median * 10) / 10 }
+    return { latency: summarise(fetchMs[j], run.length), putMedianMs: Math.round(median * 10) / 10, byOp: byOp[j] }
   })
+}
+
+/**
+ * The warren fetches' path lengths (hops of each request), and the six slowest fetches with
+ * theirs: whether a slow fetch took a long path (routing) or a short one slowly (the machine).
+ */
+function pathLengths (hops: number[], byOp: number[]): { pathHops: { median: number, p95: number, max: number }, slowest: Array<{ op: number, ms: number, hops: number }> } {
+  const h = hops.filter((x) => Number.isFinite(x)).sort((x, y) => x - y)
+  const q = (p: number): number => h.length === 0 ? NaN : h[Math.min(h.length - 1, Math.ceil(p * h.length) - 1)]
+  const slowest = byOp.map((ms, op) => ({ op, ms: Math.round(ms * 10) / 10, hops: hops[op] }))
+    .filter((x) => Number.isFinite(x.ms)).sort((x, y) => y.ms - x.ms).slice(0, 6)
+  return { pathHops: { median: q(0.5), p95: q(0.95), max: h[h.length - 1] ?? NaN }, slowest }
 }
 
 /**
@@ -448,12 +484,15 @@ async function main (): Promise<void> {
   if (a.role === 'kad') return await kadChild(a)
   const rand = seededRng(a.seed)
   const edges = randomGraph(a.nodes, a.degree, rand)
-  const ops = operations(a.nodes, a.ops, rand)
+  const ops = allOperations(a, rand)
+  const measuredOps = Array.from({ length: a.ops }, (_, i) => i)
+  const warmupOps = Array.from({ length: a.warmup }, (_, i) => a.ops + i)
   const load0 = loadavg()[0]
   const w = await warrenSystem(a, edges)
-  let warrenResult: { latency: Latency, putMedianMs: number }
-  let kad: { latency: Latency, putMedianMs: number }
+  let warrenResult: { latency: Latency, putMedianMs: number, byOp: number[] }
+  let kad: { latency: Latency, putMedianMs: number, byOp: number[] }
   let fresh: Record<string, unknown>
+  let warm: { warren: Latency, kadDht: Latency } | undefined
   let settle: Awaited<ReturnType<typeof loopSettled>> | undefined
   try {
     // In one process (--one-process), wait here for the kad-dht start-up's work to pass; in its
@@ -462,29 +501,33 @@ async function main (): Promise<void> {
     try {
       settle = k.settle ?? await loopSettled()
       process.stderr.write(`event loop before the operations: ${JSON.stringify(settle)}\n`)
-      const measured = await sideBySide(ops, [w, k], ['warren', 'kad-dht'])
+      // Both systems warm up alike, then the measured operations run (cold figures: `warmup`).
+      const cold = await sideBySide(ops, warmupOps, [w, k], ['warren', 'kad-dht'])
+      warm = { warren: cold[0].latency, kadDht: cold[1].latency }
+      const measured = await sideBySide(ops, measuredOps, [w, k], ['warren', 'kad-dht'])
       warrenResult = measured[0]
       kad = measured[1]
     } finally {
       await k.stop()
     }
     // Each part's figures on stderr as soon as they are known: a long run that fails later keeps them.
-    process.stderr.write(`warren: ${JSON.stringify(warrenResult)}\nkad: ${JSON.stringify(kad)}\n`)
-    fresh = await freshNode(w.net, w.uris[ops.length - 1], ops[ops.length - 1].value)
+    process.stderr.write(`warren: ${JSON.stringify(warrenResult.latency)}\nkad: ${JSON.stringify(kad.latency)}\n`)
+    fresh = await freshNode(w.net, w.uris[a.ops - 1], ops[a.ops - 1].value)
   } finally {
     await w.stop()
   }
   const load1 = loadavg()[0]
-  const warren = { ...warrenResult, fresh }
+  const warren = { ...warrenResult, fresh, paths: pathLengths(w.hops.slice(0, a.ops), warrenResult.byOp.slice(0, a.ops)) }
   const idle = await idleCliRss(a.idleS)
   const perNode = await marginalRss(a)
   const ratio = (x: number, y: number): number => Math.round(x / y * 10) / 10
   console.log(JSON.stringify({
     setup: { nodes: a.nodes, links: edges.length, degree: a.degree, ops: a.ops, valueBytes: VALUE_BYTES, warrenPutHtl: PUT_HTL, seed: a.seed, node: process.version, loadAverage1m: { start: Math.round(load0 * 10) / 10, end: Math.round(load1 * 10) / 10 }, interleaved: true, kadDhtIn: a.oneProcess ? 'the same process' : 'a process of its own', eventLoopBeforeOps: settle },
-    warren: { fetch: warren.latency, putMedianMs: warren.putMedianMs },
+    warren: { fetch: warren.latency, putMedianMs: warren.putMedianMs, ...warren.paths },
     kadDht: { fetch: kad.latency, putMedianMs: kad.putMedianMs },
     kadOverWarren: { median: ratio(kad.latency.medianMs, warren.latency.medianMs), p95: ratio(kad.latency.p95Ms, warren.latency.p95Ms) },
     freshNode: warren.fresh,
+    warmup: { ops: a.warmup, ...warm },
     memory: { warrenStart: idle, inProcess: perNode }
   }, null, 2))
   process.exit(0)
