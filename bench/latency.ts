@@ -13,9 +13,9 @@
  *           event) from another. Both networks run at once and take turns operation by
  *           operation (who goes first alternates), so both see the same machine load. Each
  *           network runs in its own process (the kad-dht nodes in a child driven over IPC,
- *           which times its own operations), as each would be deployed: in one process, the
- *           kad-dht nodes' background work held up the warren nodes' event loop and made
- *           warren's slowest fetches (`--one-process` keeps that form, for comparison). The
+ *           which times its own operations), as each would be deployed, so neither network's
+ *           background work holds up the other's event loop (`--one-process` keeps the shared
+ *           form, for comparison; docs/benchmarks.md has both). The
  *           operations start once the kad-dht process's event loop runs timers on time again
  *           after its start-up (loopSettled; setup.eventLoopBeforeOps in the output). First
  *           `warmup` operations of the same kind (other values, other nodes) run on both and are
