@@ -272,6 +272,8 @@ async function kadChild (a: Args): Promise<void> {
   const rand = seededRng(a.seed)
   const edges = randomGraph(a.nodes, a.degree, rand)
   const ops = allOperations(a, rand)
+  // The bench gone (killed, crashed): so are we, or 50 nodes would go on running unseen.
+  process.once('disconnect', () => { process.exit(1) })
   const k = await kadSystem(a, edges)
   const settle = await loopSettled()
   process.on('message', (m: KadRequest) => {
