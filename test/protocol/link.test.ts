@@ -116,12 +116,15 @@ describe('link sessions', () => {
   })
 
   // Last: it opens a second link stream, whose acceptor replaces `acceptor`.
-  it('writes the frames of one event-loop turn together, in one write to the stream', async () => {
+  it('writes the frames of one event-loop turn together, in one write of one buffer to the stream', async () => {
     const stream = await y.dialProtocol(x.getMultiaddrs()[0], LINK_PROTOCOL)
     let writes = 0
+    /** Pieces of each write: a list of pieces would reach the socket as that many writes (link.ts flush). */
+    const pieces: number[] = []
     const send = stream.send.bind(stream)
     stream.send = (data) => {
       writes++
+      pieces.push(data instanceof Uint8Array ? 1 : [...data].length)
       return send(data)
     }
     const session = new LinkSession({ peer: x.peerId.toString(), stream, opener: true, log })
@@ -131,6 +134,7 @@ describe('link sessions', () => {
     const messages = await Promise.all(atX.splice(0).map(async (there) => (await there.read({})).error?.message))
     assert.deepEqual(messages, channels.map((_, i) => big(100 + i, 1000).error?.message), 'every frame arrived, in order')
     assert.equal(writes, 1, 'ten frames of ten channels went out in one write')
+    assert.deepEqual(pieces, [1], 'as one contiguous buffer')
     session.abort(new Error('test over'))
   })
 })
