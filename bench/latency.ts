@@ -133,22 +133,35 @@ async function retry<T> (fn: () => Promise<T>, what: string, tries = 3): Promise
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
-/** One of the two systems measured side by side: put a value, fetch it elsewhere, stop. */
+/** One timed operation: a get is `ok` if the value came back equal (within 30 s). */
+interface Answer { ok: boolean, ms: number, error?: string }
+
+/**
+ * One of the two systems measured side by side: put operation `i`'s value, or fetch it
+ * elsewhere, timed where the system runs (a system in another process times its operations
+ * there: the bench's clock would add the IPC round trip); stop.
+ */
 interface System {
-  put: (op: Op, i: number) => Promise<void>
-  /** Whether the value came back equal (within 30 s). */
-  get: (op: Op, i: number) => Promise<boolean>
+  timed: (what: 'put' | 'get', i: number) => Promise<Answer>
   stop: () => Promise<void>
-  /**
-   * A system in another process times its operations there (`timed`): the parent's clock
-   * would add the IPC round trip. Undefined: the caller times the calls.
-   */
-  timed?: (what: 'put' | 'get', i: number) => Promise<{ ok: boolean, ms: number, error?: string }>
 }
 
 type Op = ReturnType<typeof operations>[number]
 
-async function warrenSystem (a: Args, edges: Array<[number, number]>): Promise<System & { net: Awaited<ReturnType<typeof createNetwork>>, uris: string[], hops: number[] }> {
+/** `timed` for a system in this process, from its put and get of one operation. */
+function timeHere (ops: Op[], put: (op: Op, i: number) => Promise<void>, get: (op: Op, i: number) => Promise<boolean>): System['timed'] {
+  return async (what, i) => {
+    const t = performance.now()
+    try {
+      const ok = what === 'put' ? (await put(ops[i], i), true) : await get(ops[i], i)
+      return { ok, ms: performance.now() - t }
+    } catch (err) {
+      return { ok: false, ms: performance.now() - t, error: (err as Error).message }
+    }
+  }
+}
+
+async function warrenSystem (a: Args, edges: Array<[number, number]>, ops: Op[]): Promise<System & { net: Awaited<ReturnType<typeof createNetwork>>, uris: string[], hops: number[] }> {
   const net = await createNetwork(a.nodes)
   const uris: string[] = []
   /** Each fetch's path length: the hops its request took (its `warren:request:result`). */
@@ -163,11 +176,12 @@ async function warrenSystem (a: Args, edges: Array<[number, number]>): Promise<S
     net,
     uris,
     hops,
-    put: async (op, i) => { uris[i] = (await net.nodes[op.from].client.put([op.value], { htl: PUT_HTL })).uri },
-    get: async (op, i) => equal(await net.nodes[op.to].client.get(uris[i], {
-      signal: AbortSignal.timeout(30_000),
-      onProgress: (e) => { if (e.type === 'warren:request:result') hops[i] = e.detail.hops }
-    }), op.value),
+    timed: timeHere(ops,
+      async (op, i) => { uris[i] = (await net.nodes[op.from].client.put([op.value], { htl: PUT_HTL })).uri },
+      async (op, i) => equal(await net.nodes[op.to].client.get(uris[i], {
+        signal: AbortSignal.timeout(30_000),
+        onProgress: (e) => { if (e.type === 'warren:request:result') hops[i] = e.detail.hops }
+      }), op.value)),
     stop: async () => { await net.stop() }
   }
 }
@@ -231,7 +245,7 @@ async function kadNode (): Promise<Libp2p<{ dht: KadDHT }>> {
   return node as unknown as Libp2p<{ dht: KadDHT }>
 }
 
-async function kadSystem (a: Args, edges: Array<[number, number]>): Promise<System> {
+async function kadSystem (a: Args, edges: Array<[number, number]>, ops: Op[]): Promise<System> {
   const nodes = await Promise.all(Array.from({ length: a.nodes }, kadNode))
   const stop = async (): Promise<void> => { await Promise.all(nodes.map(async (n) => { await Promise.resolve(n.stop()).catch(() => {}) })) }
   try {
@@ -245,24 +259,24 @@ async function kadSystem (a: Args, edges: Array<[number, number]>): Promise<Syst
   }
   const key = (i: number): Uint8Array => new TextEncoder().encode(`/bench/${a.seed}-${i}`)
   return {
-    put: async (op, i) => {
-      try {
-        for await (const _ of nodes[op.from].services.dht.put(key(i), op.value, { signal: AbortSignal.timeout(30_000) })) { /* run the query to its end */ }
-      } catch {}
-    },
-    get: async (op, i) => {
-      for await (const ev of nodes[op.to].services.dht.get(key(i), { signal: AbortSignal.timeout(30_000) })) {
-        if (ev.name === 'VALUE') return equal(ev.value, op.value)
-      }
-      return false
-    },
+    timed: timeHere(ops,
+      async (op, i) => {
+        try {
+          for await (const _ of nodes[op.from].services.dht.put(key(i), op.value, { signal: AbortSignal.timeout(30_000) })) { /* run the query to its end */ }
+        } catch {}
+      },
+      async (op, i) => {
+        for await (const ev of nodes[op.to].services.dht.get(key(i), { signal: AbortSignal.timeout(30_000) })) {
+          if (ev.name === 'VALUE') return equal(ev.value, op.value)
+        }
+        return false
+      }),
     stop
   }
 }
 
 /** A message between the bench and its kad-dht process (`--role kad`). */
 type KadRequest = { what: 'put' | 'get', i: number } | { what: 'stop' }
-interface KadAnswer { ok: boolean, ms: number, error?: string }
 
 /**
  * Child role (`--role kad`): the kad-dht network in a process of its own, the same graph and
@@ -274,7 +288,7 @@ async function kadChild (a: Args): Promise<void> {
   const ops = allOperations(a, rand)
   // The bench gone (killed, crashed): so are we, or 50 nodes would go on running unseen.
   process.once('disconnect', () => { process.exit(1) })
-  const k = await kadSystem(a, edges)
+  const k = await kadSystem(a, edges, ops)
   const settle = await loopSettled()
   process.on('message', (m: KadRequest) => {
     void (async () => {
@@ -283,20 +297,7 @@ async function kadChild (a: Args): Promise<void> {
         process.send!({ stopped: true }, () => { process.exit(0) })
         return
       }
-      const t = performance.now()
-      const answer: KadAnswer = { ok: false, ms: 0 }
-      try {
-        if (m.what === 'put') {
-          await k.put(ops[m.i], m.i)
-          answer.ok = true
-        } else {
-          answer.ok = await k.get(ops[m.i], m.i)
-        }
-      } catch (err) {
-        answer.error = (err as Error).message
-      }
-      answer.ms = performance.now() - t
-      process.send!(answer)
+      process.send!(await k.timed(m.what, m.i))
     })()
   })
   process.send!({ ready: true, settle })
@@ -313,19 +314,13 @@ async function kadProcess (a: Args): Promise<System & { settle: Awaited<ReturnTy
   // One request at a time: the next message is its answer.
   const next = async <T>(): Promise<T> => await Promise.race([new Promise<T>((resolve) => proc.once('message', resolve as (m: unknown) => void)), exited])
   const ready = await next<{ settle: Awaited<ReturnType<typeof loopSettled>> }>()
-  const timed = async (what: 'put' | 'get', i: number): Promise<KadAnswer> => {
-    const answer = next<KadAnswer>()
-    proc.send({ what, i } satisfies KadRequest)
-    return await answer
-  }
   return {
     settle: ready.settle,
-    timed,
-    put: async (_op, i) => {
-      const r = await timed('put', i)
-      if (r.error !== undefined) throw new Error(r.error)
+    timed: async (what, i) => {
+      const answer = next<Answer>()
+      proc.send({ what, i } satisfies KadRequest)
+      return await answer
     },
-    get: async (_op, i) => (await timed('get', i)).ok,
     stop: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return
       const gone = exited.catch(() => {})
@@ -350,27 +345,12 @@ async function sideBySide (ops: Op[], run: number[], systems: System[], names: s
   for (const [n, i] of run.entries()) {
     const order = n % 2 === 0 ? systems.map((_, j) => j) : systems.map((_, j) => systems.length - 1 - j)
     for (const j of order) {
-      const sys = systems[j]
-      const remote = sys.timed
-      if (remote !== undefined) {
-        const put = await remote('put', i)
-        if (put.error !== undefined) process.stderr.write(`${names[j]} put ${i} failed: ${put.error}\n`)
-        putMs[j].push(put.ms)
-        const got = await remote('get', i)
-        if (got.ok) fetchMs[j].push(byOp[j][i] = got.ms)
-        else process.stderr.write(`${names[j]} get ${i}: ${got.error ?? 'no value or a different one'}\n`)
-        continue
-      }
-      let t = performance.now()
-      await sys.put(ops[i], i).catch((err: Error) => { process.stderr.write(`${names[j]} put ${i} failed: ${err.message}\n`) })
-      putMs[j].push(performance.now() - t)
-      t = performance.now()
-      try {
-        if (await sys.get(ops[i], i)) fetchMs[j].push(byOp[j][i] = performance.now() - t)
-        else process.stderr.write(`${names[j]} get ${i}: no value or a different one\n`)
-      } catch (err) {
-        process.stderr.write(`${names[j]} get ${i} failed: ${(err as Error).message}\n`)
-      }
+      const put = await systems[j].timed('put', i)
+      if (put.error !== undefined) process.stderr.write(`${names[j]} put ${i} failed: ${put.error}\n`)
+      putMs[j].push(put.ms)
+      const got = await systems[j].timed('get', i)
+      if (got.ok) fetchMs[j].push(byOp[j][i] = got.ms)
+      else process.stderr.write(`${names[j]} get ${i}: ${got.error ?? 'no value or a different one'}\n`)
     }
   }
   return systems.map((_, j) => {
@@ -490,7 +470,7 @@ async function main (): Promise<void> {
   const measuredOps = Array.from({ length: a.ops }, (_, i) => i)
   const warmupOps = Array.from({ length: a.warmup }, (_, i) => a.ops + i)
   const load0 = loadavg()[0]
-  const w = await warrenSystem(a, edges)
+  const w = await warrenSystem(a, edges, ops)
   let warrenResult: { latency: Latency, putMedianMs: number, byOp: number[] }
   let kad: { latency: Latency, putMedianMs: number, byOp: number[] }
   let fresh: Record<string, unknown>
@@ -499,7 +479,7 @@ async function main (): Promise<void> {
   try {
     // In one process (--one-process), wait here for the kad-dht start-up's work to pass; in its
     // own, its process waited before it said it was ready.
-    const k: System & { settle?: typeof settle } = a.oneProcess ? await kadSystem(a, edges) : await kadProcess(a)
+    const k: System & { settle?: typeof settle } = a.oneProcess ? await kadSystem(a, edges, ops) : await kadProcess(a)
     try {
       settle = k.settle ?? await loopSettled()
       process.stderr.write(`event loop before the operations: ${JSON.stringify(settle)}\n`)
