@@ -5,7 +5,7 @@
  * pool can tell it from a worker that died.
  */
 import { move } from 'piscina'
-import { fecEncode, fecReconstruct } from './fec.js'
+import { fecEncodePacked, fecReconstruct } from './fec.js'
 
 export interface EncodeTask {
   op: 'encode'
@@ -34,10 +34,15 @@ export type FecReply = ArrayBuffer | { error: string }
 export default function run (task: FecTask): FecReply {
   try {
     const bytes = new Uint8Array(task.data)
+    if (task.op === 'encode') {
+      // The check blocks go back in the buffer the data came in (when they fit): a job
+      // allocates nothing here but what the codec keeps (src/client/fec.ts).
+      const out = task.m <= task.k ? bytes : new Uint8Array(task.m * task.size)
+      fecEncodePacked(bytes, task.k, task.m, task.size, out)
+      return move(out.buffer) as ArrayBuffer
+    }
     const block = (i: number): Uint8Array => bytes.subarray(i * task.size, (i + 1) * task.size)
-    const blocks = task.op === 'encode'
-      ? fecEncode(Array.from({ length: task.k }, (_, i) => block(i)), task.m)
-      : fecReconstruct(task.present.map((p, i) => p ? block(i) : undefined), task.k, task.m)
+    const blocks = fecReconstruct(task.present.map((p, i) => p ? block(i) : undefined), task.k, task.m)
     // The codec's output views one (k + m)-block buffer: hand back only the wanted half.
     const out = new Uint8Array(blocks.length * task.size)
     blocks.forEach((b, i) => { out.set(b, i * task.size) })

@@ -4,12 +4,22 @@
  *
  * Backed by @digitaldefiance/reed-solomon-erasure.wasm (the Rust reed-solomon-erasure crate
  * compiled to WebAssembly: no native build, same bytes on every platform; see docs/fec.md
- * for the evaluation). The module is compiled once and every call gets a fresh instance:
- * the crate's cached inversion tree returns wrong answers (or panics) when one instance
- * rebuilds several different erasure patterns in a row, and its allocator never gives back
- * the working copy of a segment, so a long-lived instance grows by ~8 MiB per 128 + 128
- * encode. A fresh instance costs ~0.1 ms and its memory goes with it. Callers still verify
- * every rebuilt block against its key.
+ * for the evaluation). The module is compiled once.
+ *
+ * A rebuild gets a fresh instance: the crate's cached inversion tree returns wrong answers (or
+ * panics) when one instance rebuilds several different erasure patterns in a row. A fresh
+ * instance costs ~0.1 ms; its memory goes when the garbage collector takes it.
+ *
+ * Encoding keeps one instance per thread and one working buffer inside its memory. The
+ * package's wrapper allocates a segment's working copy in the instance for each call and frees
+ * it, but the crate's allocator never reuses it: a long-lived instance grew by 8 MiB per
+ * 128 + 128 encode of 32 KiB blocks. With a fresh instance per call instead, each encode left
+ * ~9.5 MiB of WebAssembly memory for the garbage collector, which a FEC worker (a 16 MiB heap
+ * that barely grows) runs seldom: dead instances piled up in the put node's RSS
+ * (docs/benchmarks.md, "Peak RSS of the put node"). Here the buffer is allocated once and
+ * every encode writes into it; the crate still leaks ~64 KiB per encode of its own, so the
+ * instance is renewed once its memory has grown ENCODER_SLACK past the buffer.
+ * Callers still verify every rebuilt block against its key.
  */
 import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm'
 import { readFileSync } from 'node:fs'
@@ -40,6 +50,32 @@ function instance (): ReedSolomonErasure {
   return new Ctor(new WebAssembly.Instance(module()).exports)
 }
 
+interface CodecExports {
+  memory: WebAssembly.Memory
+  encode: (ptr: number, len: number, k: number, m: number) => number
+  __wbindgen_malloc: (len: number) => number
+}
+
+/** How far an encoder's memory may grow past its working buffer before it is renewed. */
+const ENCODER_SLACK = 4 * 2 ** 20
+
+let encoder: { exports: CodecExports, ptr: number, capacity: number } | undefined
+
+/** This thread's encoder, with a working buffer of at least `len` bytes. */
+function encoderFor (len: number): { exports: CodecExports, ptr: number } {
+  if (encoder === undefined || encoder.capacity < len || encoder.exports.memory.buffer.byteLength > encoder.capacity + ENCODER_SLACK) {
+    const exports = new WebAssembly.Instance(module()).exports as unknown as CodecExports
+    const capacity = Math.max(len, encoder?.capacity ?? 0)
+    encoder = { exports, ptr: exports.__wbindgen_malloc(capacity), capacity }
+  }
+  return encoder
+}
+
+/** WebAssembly memory this thread's encoder holds now, in bytes (0 before its first encode). */
+export function encoderMemoryBytes (): number {
+  return encoder?.exports.memory.buffer.byteLength ?? 0
+}
+
 function check (k: number, m: number, size: number): void {
   if (!Number.isInteger(k) || k < 1) throw new Error(`FEC: need at least one data block, got ${k}`)
   if (!Number.isInteger(m) || m < 1) throw new Error(`FEC: need at least one check block, got ${m}`)
@@ -56,14 +92,31 @@ export function fecEncode (data: Uint8Array[], m: number): Uint8Array[] {
   const k = data.length
   const size = data[0]?.length ?? 0
   check(k, m, size)
-  const shards = new Uint8Array(size * (k + m))
+  const packed = new Uint8Array(size * k)
   data.forEach((d, i) => {
     if (d.length !== size) throw new Error(`FEC: data block ${i} is ${d.length} bytes, expected ${size}`)
-    shards.set(d, i * size)
+    packed.set(d, i * size)
   })
-  const r = instance().encode(shards, k, m)
+  const out = new Uint8Array(size * m)
+  fecEncodePacked(packed, k, m, size, out)
+  return Array.from({ length: m }, (_, j) => out.subarray(j * size, (j + 1) * size))
+}
+
+/**
+ * The m check blocks of k data blocks of `size` bytes packed in `data`, written packed into
+ * the first m * size bytes of `out` (which may be `data` itself: the data is read first).
+ */
+export function fecEncodePacked (data: Uint8Array, k: number, m: number, size: number, out: Uint8Array): void {
+  check(k, m, size)
+  if (data.length !== k * size) throw new Error(`FEC: ${data.length} bytes of data blocks, expected ${k} x ${size}`)
+  if (out.length < m * size) throw new Error(`FEC: room for ${out.length} bytes of check blocks, ${m} x ${size} needed`)
+  const len = (k + m) * size
+  const { exports, ptr } = encoderFor(len)
+  new Uint8Array(exports.memory.buffer, ptr, k * size).set(data)
+  const r = exports.encode(ptr, len, k, m)
   if (r !== ReedSolomonErasure.RESULT_OK) fail('encode', r)
-  return Array.from({ length: m }, (_, j) => shards.subarray((k + j) * size, (k + j + 1) * size))
+  // The memory's buffer is read again: the call may have grown (and so replaced) it.
+  out.set(new Uint8Array(exports.memory.buffer, ptr + k * size, m * size))
 }
 
 /**

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { fecEncode, fecReconstruct } from '../../src/client/fec.js'
+import { encoderMemoryBytes, fecEncode, fecReconstruct } from '../../src/client/fec.js'
 import { randomBytes } from '../helpers/seed.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -56,15 +56,22 @@ describe('FEC codec', () => {
   it('does not grow memory over many segments (the wasm allocator keeps what it took)', () => {
     setFlagsFromString('--expose-gc')
     const gc = runInNewContext('gc') as () => void
-    const data = pattern(128, 8192, 3, 5, 7)
-    fecEncode(data, 128)
+    const data = pattern(128, 1024, 3, 5, 7)
+    const want = fecEncode(data, 128)
     gc()
     const before = process.memoryUsage().external
-    for (let i = 0; i < 24; i++) fecEncode(data, 128)
+    for (let i = 0; i < 160; i++) fecEncode(data, 128)
+    // Twice: the first collection's dead buffers are freed by a sweeper that the second waits for.
+    gc()
     gc()
     const grown = process.memoryUsage().external - before
-    // A leaking instance would hold 24 working copies (2 MiB each) by now.
-    assert.ok(grown < 16 * 2 ** 20, `external memory grew ${(grown / 2 ** 20).toFixed(1)} MiB over 24 encodes`)
+    // The package's own encode leaked its 256 KiB working copy each time (40 MiB by now), and
+    // the crate leaks ~64 KiB an encode of its own (10 MiB) unless the instance is renewed.
+    assert.ok(grown < 6 * 2 ** 20, `external memory grew ${(grown / 2 ** 20).toFixed(1)} MiB over 160 encodes`)
+    // The instance: a working buffer of 256 blocks (256 KiB) and ~1 MiB of its own, plus at
+    // most 4 MiB of leaks before it is renewed.
+    assert.ok(encoderMemoryBytes() < 6 * 2 ** 20, `the encoder holds ${(encoderMemoryBytes() / 2 ** 20).toFixed(1)} MiB`)
+    assert.deepEqual(fecEncode(data, 128), want, 'the same check blocks from a renewed instance')
   })
 
   it('rejects segments over 256 blocks and mismatched sizes', () => {
