@@ -92,7 +92,7 @@ async function main (): Promise<void> {
     return performance.now() - t0
   }
   const fetchMs = await drain()
-  for (const s of meta.segments) for (const d of s.data.slice(0, Math.floor(s.data.length / 2))) blocks.delete(d.routingKey.hex)
+  for (const s of meta.segments) for (const d of s.data().slice(0, Math.floor(s.k / 2))) blocks.delete(d.routingKey.hex)
   const lossyMs = await drain()
 
   const rate = (b: number, ms: number): number => Math.round(b / MB / (ms / 1000) * 10) / 10

@@ -56,12 +56,12 @@ export async function * readSplitfile (meta: SplitfileMeta, fetchBlock: FetchBlo
   const P = CHK_MAX_PAYLOAD
   const firstBlock = Math.floor(start / P)
   const lastBlock = Math.floor((end - 1) / P)
-  const segments = meta.segments.filter((s) => s.firstBlock <= lastBlock && s.firstBlock + s.data.length > firstBlock)
+  const segments = meta.segments.filter((s) => s.firstBlock <= lastBlock && s.firstBlock + s.k > firstBlock)
   const controller = new AbortController()
   const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal])
   const fetchOne = async (s: Segment): Promise<Uint8Array[]> => {
     const lo = Math.max(firstBlock, s.firstBlock) - s.firstBlock
-    const hi = Math.min(lastBlock, s.firstBlock + s.data.length - 1) - s.firstBlock
+    const hi = Math.min(lastBlock, s.firstBlock + s.k - 1) - s.firstBlock
     return await fetchSegment(meta, s, lo, hi, fetchBlock, options, signal)
   }
   try {
@@ -115,9 +115,9 @@ async function healSegment (data: Uint8Array[], m: number, keys: RoutingKey[], f
  * the segment and FEC when any is missing; returns their plaintext payloads.
  */
 async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: number, fetchBlock: FetchBlock, options: SplitfileReadOptions, outer: AbortSignal): Promise<Uint8Array[]> {
-  const k = s.data.length
-  const m = s.check.length
-  const keys = [...s.data.map((d) => d.routingKey), ...s.check]
+  const { k, m } = s
+  const refs = s.data()
+  const keys = [...refs.map((d) => d.routingKey), ...s.check()]
   const limit = options.concurrency ?? CLIENT_CONCURRENCY
   const tries = options.tries ?? BLOCK_FETCH_TRIES
   const controller = new AbortController()
@@ -185,7 +185,7 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
     // Decoded on the FEC pool, off the main thread; aborting the read drops the job.
     data = await fecPool().reconstruct(slots, k, m, { signal: outer })
     for (const i of wanted) {
-      if (!verifyChkBlock(s.data[i].routingKey, data[i]!)) {
+      if (!verifyChkBlock(refs[i].routingKey, data[i]!)) {
         throw new Error(`segment ${s.index + 1}: rebuilt data block ${s.firstBlock + i} does not match its key`)
       }
     }
@@ -197,7 +197,7 @@ async function fetchSegment (meta: SplitfileMeta, s: Segment, lo: number, hi: nu
     }
   }
   return wanted.map((i) => {
-    const chk = decodeChk(data[i]!, s.data[i].decryptKey)
+    const chk = decodeChk(data[i]!, refs[i].decryptKey)
     if (chk.type !== ChkType.DATA) throw new Error(`data block ${s.firstBlock + i} is a ${ChkType[chk.type]} block`)
     const b = s.firstBlock + i
     const expected = b === meta.dataBlocks - 1 ? meta.size - b * CHK_MAX_PAYLOAD : CHK_MAX_PAYLOAD

@@ -63,12 +63,39 @@ export interface SplitfileRoot extends ChkRef {
   segments: number
 }
 
-export interface Segment {
-  index: number
-  /** Index of the segment's first data block in the file. */
-  firstBlock: number
-  data: ChkRef[]
-  check: RoutingKey[]
+/**
+ * One segment of a layout. Its keys are built from the layout's bytes when asked for, not held:
+ * a layout decoded into objects took ~500 bytes a data block of heap (15.6 MiB for a 1 GiB
+ * file) for as long as the file was read, and the reading node's peak RSS grew with the file
+ * (docs/benchmarks.md, "Peak RSS at 1 GiB"); the bytes take 96. A reader builds the keys of the
+ * segment it is reading.
+ */
+export class Segment {
+  constructor (
+    readonly index: number,
+    /** Index of the segment's first data block in the file. */
+    readonly firstBlock: number,
+    /** Data blocks (k). */
+    readonly k: number,
+    /** Check blocks (m). */
+    readonly m: number,
+    /** The layout's bytes for this segment, past its header: k data refs, then m check keys. */
+    private readonly bytes: Uint8Array
+  ) {}
+
+  /** The data blocks' refs, views of the layout. */
+  data (): ChkRef[] {
+    return Array.from({ length: this.k }, (_, i) => {
+      const off = i * DATA_REF_BYTES
+      return { routingKey: new RoutingKey(this.bytes.subarray(off, off + ROUTING_KEY_BYTES)), decryptKey: this.bytes.subarray(off + ROUTING_KEY_BYTES, off + DATA_REF_BYTES) }
+    })
+  }
+
+  /** The check blocks' routing keys, views of the layout. */
+  check (): RoutingKey[] {
+    const base = this.k * DATA_REF_BYTES
+    return Array.from({ length: this.m }, (_, i) => new RoutingKey(this.bytes.subarray(base + i * ROUTING_KEY_BYTES, base + (i + 1) * ROUTING_KEY_BYTES)))
+  }
 }
 
 export interface SplitfileMeta {
@@ -223,9 +250,8 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
 
 /** Parse a layout into segments, checking it against the metadata. */
 export function decodeLayout (layout: Uint8Array, dataBlocks: number, segments: number): Segment[] {
-  // One copy, and every key a view of it: a slice per key was an ArrayBuffer with its backing
-  // store each, ~700 bytes a block, and a reader's heap grew by ~50 MiB per GiB of file (the
-  // layout is held while the file is read; docs/benchmarks.md).
+  // One copy, and every segment a view of it: a slice per key was an ArrayBuffer with its
+  // backing store each, ~700 bytes a block (the layout is held while the file is read).
   const bytes = layout.slice()
   const out: Segment[] = []
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -239,13 +265,8 @@ export function decodeLayout (layout: Uint8Array, dataBlocks: number, segments: 
     off += SEGMENT_HEADER_BYTES
     const end = off + k * DATA_REF_BYTES + m * ROUTING_KEY_BYTES
     if (end > bytes.length) throw new Error(`malformed split file layout: segment ${out.length} is truncated`)
-    const data: ChkRef[] = []
-    for (let i = 0; i < k; i++, off += DATA_REF_BYTES) {
-      data.push({ routingKey: new RoutingKey(bytes.subarray(off, off + ROUTING_KEY_BYTES)), decryptKey: bytes.subarray(off + ROUTING_KEY_BYTES, off + DATA_REF_BYTES) })
-    }
-    const check: RoutingKey[] = []
-    for (let i = 0; i < m; i++, off += ROUTING_KEY_BYTES) check.push(new RoutingKey(bytes.subarray(off, off + ROUTING_KEY_BYTES)))
-    out.push({ index: out.length, firstBlock, data, check })
+    out.push(new Segment(out.length, firstBlock, k, m, bytes.subarray(off, end)))
+    off = end
     firstBlock += k
   }
   if (out.length !== segments || firstBlock !== dataBlocks) {

@@ -50,22 +50,22 @@ describe(`FEC split files on a ${N}-node network`, () => {
 
   it('rebuilds a segment with m blocks gone from every store, and names it when one more goes', async () => {
     const seg = meta.segments[2]
-    const m = seg.check.length
+    const m = seg.check().length
     // Lose m data blocks of segment 3 everywhere: decodable from the rest.
-    for (const ref of seg.data.slice(0, m)) await deleteEverywhere(ref.routingKey)
+    for (const ref of seg.data().slice(0, m)) await deleteEverywhere(ref.routingKey)
     const reader = net.nodes[8].client
     const ok = await reader.open(uri)
     assert.ok((await collect(ok.stream())).equals(data))
     // Healing: the reader inserted the m blocks it had to rebuild again, so another node finds them.
     await reader.healer.drained()
     assert.equal(reader.healer.stats.healed, m)
-    for (const ref of seg.data.slice(0, m)) {
+    for (const ref of seg.data().slice(0, m)) {
       const got = await net.nodes[1].service.request(ref.routingKey, { htl: 6 })
       assert.ok(got.block.data.length > 0)
     }
     // The fetch re-cached the blocks it used; delete again, now m + 1 blocks.
-    for (const ref of seg.data.slice(0, m)) await deleteEverywhere(ref.routingKey)
-    await deleteEverywhere(seg.check[0])
+    for (const ref of seg.data().slice(0, m)) await deleteEverywhere(ref.routingKey)
+    await deleteEverywhere(seg.check()[0])
     const f = await net.nodes[3].client.open(uri, { concurrency: 16 })
     await assert.rejects(collect(f.stream()), /segment 3 of 7 \(data blocks 32-47\) cannot be rebuilt: 15 of its 24 blocks could be fetched, 16 are needed/)
   })

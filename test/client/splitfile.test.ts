@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { CHK_MAX_PAYLOAD } from '../../src/keys/chk.js'
 import { formatUri } from '../../src/keys/uri.js'
-import { decodeSplitfile, splitfileBlocks } from '../../src/client/splitfile.js'
+import { decodeLayout, decodeSplitfile, splitfileBlocks } from '../../src/client/splitfile.js'
 import { fecPool } from '../../src/client/fec-pool.js'
 import { openContent } from '../../src/client/open.js'
 import { collect, MemoryNetwork, testBytes } from './memory-blocks.js'
@@ -66,7 +66,7 @@ describe('FEC split files', () => {
     assert.equal(root.dataBlocks, 129)
     assert.equal(root.checkBlocks, 129)
     const meta = await layout(net, uri)
-    assert.deepEqual(meta.segments.map((s) => [s.data.length, s.check.length]), [[65, 65], [64, 64]])
+    assert.deepEqual(meta.segments.map((s) => [s.data().length, s.check().length]), [[65, 65], [64, 64]])
     assert.ok((await collect((await openContent(uri, net.fetch)).stream())).equals(data))
   })
 
@@ -75,13 +75,13 @@ describe('FEC split files', () => {
     const data = testBytes(11 * P - 5, 7)
     const { uri } = await put(net, data, { segmentData: 4, segmentCheck: 3 })
     const meta = await layout(net, uri)
-    assert.deepEqual(meta.segments.map((s) => [s.data.length, s.check.length]), [[4, 3], [4, 3], [3, 3]])
+    assert.deepEqual(meta.segments.map((s) => [s.data().length, s.check().length]), [[4, 3], [4, 3], [3, 3]])
     const seg = meta.segments[1]
     // Lose three data blocks of segment 2 (= m): any k = 4 of its 7 blocks remain.
-    for (const ref of seg.data.slice(0, 3)) net.blocks.delete(ref.routingKey.hex)
+    for (const ref of seg.data().slice(0, 3)) net.blocks.delete(ref.routingKey.hex)
     assert.ok((await collect((await openContent(uri, net.fetch)).stream())).equals(data))
     // One more (a check block): only 3 of 7 left.
-    net.blocks.delete(seg.check[0].hex)
+    net.blocks.delete(seg.check()[0].hex)
     const f = await openContent(uri, net.fetch)
     await assert.rejects(collect(f.stream()), (err: Error) => {
       assert.match(err.message, /segment 2 of 3 \(data blocks 4-7\) cannot be rebuilt: 3 of its 7 blocks could be fetched, 4 are needed/)
@@ -95,7 +95,7 @@ describe('FEC split files', () => {
     const data = testBytes(11 * P - 5, 13)
     const { uri } = await put(net, data, { segmentData: 4, segmentCheck: 3 })
     const seg = (await layout(net, uri)).segments[1]
-    const lost = [seg.data[0].routingKey, seg.data[1].routingKey, seg.check[0]]
+    const lost = [seg.data()[0].routingKey, seg.data()[1].routingKey, seg.check()[0]]
     const originals = new Map(lost.map((k) => [k.hex, net.blocks.get(k.hex)!]))
     for (const k of lost) net.blocks.delete(k.hex)
     const healed = new Map<string, Uint8Array>()
@@ -123,7 +123,7 @@ describe('FEC split files', () => {
     const data = testBytes(9 * P + 321, 3)
     const { uri } = await put(net, data, { segmentData: 3, segmentCheck: 2 })
     const meta = await layout(net, uri)
-    net.blocks.delete(meta.segments[1].data[1].routingKey.hex)
+    net.blocks.delete(meta.segments[1].data()[1].routingKey.hex)
     const f = await openContent(uri, net.fetch)
     for (const [start, end] of [[0, 1], [P - 3, P + 3], [2 * P + 5, 7 * P + 1], [9 * P, 9 * P + 321], [5, 5], [0, data.length]]) {
       assert.ok((await collect(f.stream({ start, end }))).equals(data.subarray(start, end)), `range ${start}-${end}`)
@@ -139,7 +139,7 @@ describe('FEC split files', () => {
     const data = testBytes(6 * P, 9)
     const { uri } = await put(net, data, { segmentData: 3, segmentCheck: 3 })
     const meta = await layout(net, uri)
-    const key = meta.segments[0].data[0].routingKey.hex
+    const key = meta.segments[0].data()[0].routingKey.hex
     const bad = Uint8Array.from(net.blocks.get(key)!)
     bad[100] ^= 1
     net.blocks.set(key, bad)
@@ -154,6 +154,32 @@ describe('FEC split files', () => {
     const f = await openContent(uri, net.fetch)
     assert.equal(f.size, data.length)
     assert.ok((await collect(f.stream())).equals(data))
+  })
+
+  it('holds a decoded layout as its bytes, not as an object per key', () => {
+    // The layout of a 1 GiB file: 256 segments of 128 + 128 blocks.
+    const segments = 256
+    const per = 4 + 128 * 64 + 128 * 32
+    const bytes = testBytes(segments * per)
+    const view = new DataView(bytes.buffer, bytes.byteOffset)
+    for (let i = 0; i < segments; i++) {
+      view.setUint16(i * per, 128)
+      view.setUint16(i * per + 2, 128)
+    }
+    gc()
+    const before = process.memoryUsage().heapUsed
+    const decoded = decodeLayout(bytes, segments * 128, segments)
+    gc()
+    const grown = process.memoryUsage().heapUsed - before
+    // Built into objects up front it took 15.6 MiB of heap; 256 segments take a few KiB.
+    assert.ok(grown < 2 ** 20, `the decoded layout holds ${(grown / 2 ** 20).toFixed(1)} MiB of heap`)
+    const seg = decoded[255]
+    assert.equal(seg.firstBlock, 255 * 128)
+    const refs = seg.data()
+    const at = 255 * per + 4
+    assert.deepEqual(refs[1].routingKey.bytes, bytes.subarray(at + 64, at + 96))
+    assert.deepEqual(refs[1].decryptKey, bytes.subarray(at + 96, at + 128))
+    assert.deepEqual(seg.check()[127].bytes, bytes.subarray(at + per - 4 - 32, at + per - 4))
   })
 
   it('inserts with memory bounded by a few segments, not the file size', async () => {
