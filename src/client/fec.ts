@@ -15,10 +15,11 @@
  * it, but the crate's allocator never reuses it: a long-lived instance grew by 8 MiB per
  * 128 + 128 encode of 32 KiB blocks. With a fresh instance per call instead, each encode left
  * ~9.5 MiB of WebAssembly memory for the garbage collector, which a FEC worker (a 16 MiB heap
- * that barely grows) runs seldom: dead instances piled up in the put node's RSS
- * (docs/benchmarks.md, "Peak RSS of the put node"). Here the buffer is allocated once and
- * every encode writes into it; the crate still leaks ~64 KiB per encode of its own, so the
- * instance is renewed once its memory has grown ENCODER_SLACK past the buffer.
+ * that barely grows) runs seldom: dead instances piled up in the put node's RSS (docs/
+ * benchmarks.md, "Peak RSS: the codec's memory and the layout's keys": 203-228 MiB at
+ * 256 MiB before, 177-188 after). Here the buffer is allocated once and every encode writes
+ * into it; the crate still leaks ~70 KiB per encode of its own, so the instance is renewed
+ * once its memory has grown ENCODER_SLACK past the buffer.
  * Callers still verify every rebuilt block against its key.
  */
 import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm'

@@ -67,8 +67,8 @@ export interface SplitfileRoot extends ChkRef {
  * One segment of a layout. Its keys are built from the layout's bytes when asked for, not held:
  * a layout decoded into objects took ~500 bytes a data block of heap (15.6 MiB for a 1 GiB
  * file) for as long as the file was read, and the reading node's peak RSS grew with the file
- * (docs/benchmarks.md, "Peak RSS at 1 GiB"); the bytes take 96. A reader builds the keys of the
- * segment it is reading.
+ * (docs/benchmarks.md, "Peak RSS: the codec's memory and the layout's keys"); the bytes take
+ * 96. A reader builds the keys of the segment it is reading.
  */
 export class Segment {
   constructor (
