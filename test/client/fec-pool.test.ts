@@ -30,7 +30,9 @@ describe('FEC worker pool', () => {
 
   it('encodes many segments at once, each exactly as the codec does on the calling thread', async () => {
     const pool = newPool(2)
-    const segments = Array.from({ length: 6 }, (_, i) => blocks(8 + i, 4096))
+    // Fewer data blocks than check blocks (3), as many (5) and more: the check blocks come back
+    // in the data's buffer when they fit, in a buffer of their own when not.
+    const segments = [3, 5, 8, 9, 10, 11].map((k) => blocks(k, 4096))
     const got = await Promise.all(segments.map(async (s) => await pool.encode(s, 5)))
     got.forEach((checks, i) => { assert.deepEqual(checks, fecEncode(segments[i], 5), `segment ${i}`) })
     assert.deepEqual(pool.stats(), { threads: 2, done: 6, fallbacks: 0 })
