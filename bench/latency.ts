@@ -114,9 +114,14 @@ function allOperations (a: Args, rand: () => number): Op[] {
 
 interface Latency { ops: number, success: number, successRate: number, medianMs: number, p95Ms: number, meanMs: number }
 
+/** The p-quantile of an ascending list (nearest rank); NaN if it is empty. */
+function quantile (sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
+}
+
 function summarise (ms: number[], ops: number): Latency {
   const s = [...ms].sort((a, b) => a - b)
-  const q = (p: number): number => s.length === 0 ? NaN : Math.round(s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] * 10) / 10
+  const q = (p: number): number => Math.round(quantile(s, p) * 10) / 10
   return { ops, success: ms.length, successRate: Math.round(ms.length / ops * 1000) / 1000, medianMs: q(0.5), p95Ms: q(0.95), meanMs: Math.round(ms.reduce((a, b) => a + b, 0) / Math.max(1, ms.length) * 10) / 10 }
 }
 
@@ -365,10 +370,9 @@ async function sideBySide (ops: Op[], run: number[], systems: System[], names: s
  */
 function pathLengths (hops: number[], byOp: number[]): { pathHops: { median: number, p95: number, max: number }, slowest: Array<{ op: number, ms: number, hops: number }> } {
   const h = hops.filter((x) => Number.isFinite(x)).sort((x, y) => x - y)
-  const q = (p: number): number => h.length === 0 ? NaN : h[Math.min(h.length - 1, Math.ceil(p * h.length) - 1)]
   const slowest = byOp.map((ms, op) => ({ op, ms: Math.round(ms * 10) / 10, hops: hops[op] }))
     .filter((x) => Number.isFinite(x.ms)).sort((x, y) => y.ms - x.ms).slice(0, 6)
-  return { pathHops: { median: q(0.5), p95: q(0.95), max: h[h.length - 1] ?? NaN }, slowest }
+  return { pathHops: { median: quantile(h, 0.5), p95: quantile(h, 0.95), max: h[h.length - 1] ?? NaN }, slowest }
 }
 
 /**
