@@ -31,6 +31,7 @@ import type { Announcement } from './announcement.js'
 import type { HealerStats } from './client/heal.js'
 import { RoutingKey } from './keys/routing-key.js'
 import { nodeCoreOptions, warren } from './protocol/service.js'
+import { noiseCrypto } from './protocol/noise-crypto.js'
 import type { WarrenServiceInit , WarrenService} from './protocol/service.js'
 import { BlockStore } from './store/block-store.js'
 import { pinoComponentLogger } from './util/libp2p-logger.js'
@@ -305,7 +306,7 @@ export async function createWarrenNode (config: WarrenConfig, options: WarrenNod
         ...(config.announce.length > 0 ? { announce: config.announce } : {})
       },
       transports: nat.traversal ? [tcp(), circuitRelayTransport()] : [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux()],
       peerDiscovery: config.bootstrap.length > 0 ? [bootstrap({ list: config.bootstrap })] : [],
       connectionManager: options.localTestnet === true ? { allow: ['/ip4/127.0.0.1/ipcidr/8'] } : {},
