@@ -108,18 +108,21 @@ export function decodeChk (block: Uint8Array, decryptKey: Uint8Array): DecodedCh
   }
   const decipher = createDecipheriv(CIPHER, decryptKey, NONCE, { authTagLength: CHK_TAG_BYTES })
   decipher.setAuthTag(block.subarray(CHK_ENVELOPE_BYTES))
-  const envelope = new Uint8Array(CHK_ENVELOPE_BYTES)
+  let envelope: Uint8Array
   try {
     const head = decipher.update(block.subarray(0, CHK_ENVELOPE_BYTES))
-    envelope.set(head, 0)
-    envelope.set(decipher.final(), head.length)
+    const tail = decipher.final()
+    // A stream cipher leaves nothing for final(): the envelope is the update's own output, read
+    // in place, not copied into one more 32 KiB buffer per block at the requester of a get.
+    envelope = tail.byteLength === 0 ? head : Buffer.concat([head, tail])
   } catch {
     throw new Error('CHK block failed authentication: wrong decryption key or corrupted block')
   }
+  if (envelope.byteLength !== CHK_ENVELOPE_BYTES) throw new Error(`CHK decryption gave ${envelope.byteLength} bytes, not ${CHK_ENVELOPE_BYTES}`)
 
   const type = envelope[0]
   if (!isChkType(type)) throw new Error(`malformed CHK envelope: unknown type ${type}`)
-  const length = new DataView(envelope.buffer).getUint32(1)
+  const length = new DataView(envelope.buffer, envelope.byteOffset, envelope.byteLength).getUint32(1)
   if (length > CHK_MAX_PAYLOAD) {
     throw new Error(`malformed CHK envelope: payload length ${length} exceeds ${CHK_MAX_PAYLOAD}`)
   }
@@ -127,7 +130,8 @@ export function decodeChk (block: Uint8Array, decryptKey: Uint8Array): DecodedCh
   for (let i = end; i < envelope.length; i++) {
     if (envelope[i] !== 0) throw new Error('malformed CHK envelope: non-zero padding')
   }
-  const payload = envelope.subarray(CHK_HEADER_BYTES, end)
+  // A plain Uint8Array view, not the Buffer node:crypto returned (callers compare and copy it).
+  const payload = new Uint8Array(envelope.buffer, envelope.byteOffset + CHK_HEADER_BYTES, length)
   if (!bytesEqual(chkDecryptKey(type, payload), decryptKey)) {
     throw new Error('malformed CHK block: decryption key is not derived from its contents')
   }
