@@ -24,8 +24,8 @@
  * and the driver above validates every Frame as before (`expectFrame`, deadlines, admission).
  */
 import * as lp from 'it-length-prefixed'
-import { Uint8ArrayList } from 'uint8arraylist'
-import { encode, encodingLength } from 'uint8-varint'
+import { writer } from 'protons-runtime'
+import { encodingLength } from 'uint8-varint'
 import { Frame, LinkFrame } from '../../proto/warren.js'
 import { LINK_PROTOCOL, LINK_WINDOW_BYTES, MAX_FRAME_BYTES, MAX_LINK_CHANNELS } from '../constants.js'
 import { errorFrame, ProtocolViolation, WireError } from './messages.js'
@@ -35,6 +35,7 @@ import { Waiters } from '../util/waiters.js'
 import { FIN, LinkChannel, RESET } from './link-channel.js'
 import type { WireErrorHook } from './stream.js'
 import type { Logger, Stream } from '@libp2p/interface'
+import type { Writer } from 'protons-runtime'
 
 /** Largest LinkFrame accepted: a Frame of MAX_FRAME_BYTES, its link header, and room for padding. */
 export const MAX_LINK_FRAME_BYTES = MAX_FRAME_BYTES + 1024
@@ -42,13 +43,15 @@ export const MAX_LINK_FRAME_BYTES = MAX_FRAME_BYTES + 1024
 /** Upper bound of a LinkFrame's bytes besides its Frame: channel, flags, credit, the Frame's tag and length. */
 const HEADER_MAX_BYTES = 32
 
-/** The Frame field's tag in a LinkFrame (field 3, length-delimited). */
-const FRAME_TAG: Uint8Array<ArrayBuffer> = Uint8Array.of((3 << 3) | 2)
+/** Bytes of the Frame field's tag in a LinkFrame (field 3, length-delimited). */
+const FRAME_TAG_BYTES = encodingLength((3 << 3) | 2)
 
 /** Credit is granted back once this much is owed (or piggybacked earlier on a frame going back). */
 const GRANT_BYTES = LINK_WINDOW_BYTES / 8
 
 const EMPTY = new Uint8Array(0)
+/** Padding bytes: never written, only copied from (the writer copies at `flush`). */
+const ZEROS = new Uint8Array(MAX_PADDED_FRAME_BYTES)
 
 /**
  * Credit a LinkFrame carrying a `frame`-byte Frame may need: its padded size (padding.ts) with the
@@ -99,8 +102,8 @@ export class LinkSession {
   private readonly creditWaiters = new Waiters()
   private readonly slotWaiters = new Waiters()
   private ended?: Error
-  /** Frames waiting for this turn's write (`enqueue`). */
-  private queued?: Uint8ArrayList
+  /** This turn's frames, listed for one write (`enqueue`, `flush`). */
+  private turn?: Writer
   /** The stream's last write asked for a drain: senders wait for it. */
   private blocked = false
 
@@ -151,20 +154,25 @@ export class LinkSession {
 
   /**
    * Send a LinkFrame on `to` (a channel, or 0 for credit). A `frame` costs its bytes of credit
-   * (waited for, by `signal`); control frames are free. The Frame is encoded once and queued
-   * beside the link header; frames are queued and written together, in one buffer, once per
-   * turn of the event loop (`flush`); a sender waits while the stream asks for a drain.
+   * (waited for, by `signal`); control frames are free. Frames are written together, in one
+   * buffer, once per turn of the event loop (`flush`); a sender waits while the stream asks
+   * for a drain.
    */
   async send (to: LinkChannel | 0, flags: number, frame: Frame | undefined, signal?: AbortSignal): Promise<void> {
     if (this.ended !== undefined) throw this.ended
-    let body: Uint8Array<ArrayBuffer> | undefined
+    let bare: Frame | undefined
+    let frameBytes = 0
     if (frame !== undefined) {
       noteWireError(this.init.onWireError, frame, 'sent', LINK_PROTOCOL)
       // The LinkFrame pads itself: a Frame relayed from a stream drops the padding it came with.
-      body = Frame.encode(frame.padding === undefined && frame.paddingWide === undefined ? frame : { ...frame, padding: undefined, paddingWide: undefined })
-      const need = paddedBound(body.byteLength)
+      bare = frame.padding === undefined && frame.paddingWide === undefined ? frame : { ...frame, padding: undefined, paddingWide: undefined }
+      // Measured, not encoded: the writer only lists what it would copy (see `flush`).
+      const measure = writer()
+      Frame.codec().encode(bare, measure, { lengthDelimited: false })
+      const need = paddedBound(measure.len)
       while (this.ended === undefined && (this.credit < need)) await this.creditWaiters.wait(signal)
       if (this.ended !== undefined) throw this.ended
+      frameBytes = FRAME_TAG_BYTES + encodingLength(measure.len) + measure.len
     }
     let channel = 0
     if (to !== 0) {
@@ -176,50 +184,54 @@ export class LinkSession {
     }
     const credit = this.owed
     this.owed = 0
-    const frameBytes = body === undefined ? 0 : FRAME_TAG.byteLength + encodingLength(body.byteLength) + body.byteLength
     // Padded to a size class (padding.ts): the header is encoded once bare to measure it.
+    const link: LinkFrame = { channel, flags, credit, padding: EMPTY, frame: bare }
     const fit = paddingFor(LinkFrame.encode({ channel, flags, credit, padding: EMPTY }).byteLength + frameBytes, LINK_FRAME_PADDING)
-    const header = LinkFrame.encode(fit === undefined ? { channel, flags, credit, padding: EMPTY } : { channel, flags, credit, padding: EMPTY, [fit.field]: new Uint8Array(fit.padding) })
-    const out = new Uint8ArrayList(header)
-    if (body !== undefined) {
-      out.append(FRAME_TAG, encode(body.byteLength), body)
-      this.credit -= out.byteLength
-    }
-    this.enqueue(lp.encode.single(out))
+    if (fit !== undefined) link[fit.field] = ZEROS.subarray(0, fit.padding)
+    const bytes = this.enqueue(link)
+    if (bare !== undefined) this.credit -= bytes
     if (this.blocked) await this.stream.onDrain({ signal })
   }
 
   /**
-   * Queue `bytes` for this turn's write. Every frame written on its own cost a yamux frame, a
-   * Noise message (a cipher set up per message) and a socket write: a block's hop took three
-   * or four of them (request, answer, FIN, credit), where a raw stream pays one per 64 KiB.
-   * Written together, the frames of all the operations on the link share them.
+   * Write `link`, length-prefixed, into this turn's writer; returns its bytes (without the
+   * prefix). Every frame written on its own cost a yamux frame, a Noise message (a cipher set
+   * up per message) and a socket write: a block's hop took three or four of them (request,
+   * answer, FIN, credit), where a raw stream pays one per 64 KiB. Written together, the frames
+   * of all the operations on the link share them.
    */
-  private enqueue (bytes: Uint8ArrayList): void {
-    if (this.queued === undefined) {
-      this.queued = new Uint8ArrayList()
+  private enqueue (link: LinkFrame): number {
+    if (this.turn === undefined) {
+      this.turn = writer()
       setImmediate(() => { this.flush() })
     }
-    this.queued.append(bytes)
+    const before = this.turn.len
+    LinkFrame.codec().encode(link, this.turn)
+    const written = this.turn.len - before
+    let bytes = written - 1
+    while (bytes + encodingLength(bytes) > written) bytes--
+    return bytes
   }
 
   /**
-   * Write this turn's frames as one contiguous buffer (one copy). Handed down as a list of
-   * pieces, they stayed pieces all the way: Noise encrypts a list piece by piece, and
-   * @libp2p/tcp writes each piece with its own `socket.write`. With TCP_NODELAY (libp2p's
-   * default) each write can leave as its own TCP segment, so the wire showed every frame's
-   * parts apart (its length prefix, its link header with the padding, its Frame), and a
-   * Frame's unpadded size with them: padding to size classes (padding.ts) defeated. Joined,
-   * a Noise message goes out as its length, yamux's header, the frames and the tag; a 16 MiB
-   * get through three hops made 6,866 socket writes instead of 15,895 (its CPU moved within
-   * the noise: docs/benchmarks.md).
+   * Write this turn's frames as one contiguous buffer: the writer copies each frame's fields,
+   * a block's 32 KiB among them, straight into it, once (an encoded Frame and then a joined
+   * buffer copied every block twice per hop: docs/benchmarks.md, "One copy per frame sent").
+   * Handed down as a list of pieces, they stayed pieces all the way: Noise encrypts a list
+   * piece by piece, and @libp2p/tcp writes each piece with its own `socket.write`. With
+   * TCP_NODELAY (libp2p's default) each write can leave as its own TCP segment, so the wire
+   * showed every frame's parts apart (its length prefix, its link header with the padding, its
+   * Frame), and a Frame's unpadded size with them: padding to size classes (padding.ts)
+   * defeated. Joined, a Noise message goes out as its length, yamux's header, the frames and
+   * the tag; a 16 MiB get through three hops made 6,866 socket writes instead of 15,895 (its
+   * CPU moved within the noise: docs/benchmarks.md).
    */
   private flush (): void {
-    const queued = this.queued
-    this.queued = undefined
-    if (queued === undefined || this.ended !== undefined) return
+    const turn = this.turn
+    this.turn = undefined
+    if (turn === undefined || this.ended !== undefined) return
     try {
-      this.blocked = !this.stream.send(queued.subarray())
+      this.blocked = !this.stream.send(turn.finish())
     } catch (err: any) {
       this.end(err, true)
       return
