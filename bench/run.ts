@@ -30,6 +30,7 @@ const BENCHES: Record<string, BenchSpec> = {
   chain: { about: 'put/get through a chain of nodes vs a raw libp2p stream, all nodes in one process', full: ['--mib', '64', '--hops', '3'], quick: ['--mib', '1', '--hops', '2'] },
   'chain-procs': { file: 'chain', about: 'the chain bench with each node in its own process', full: ['--mib', '64', '--hops', '3', '--procs'], quick: ['--mib', '1', '--hops', '2', '--procs'] },
   latency: { about: '1 KiB put/get latency: warren vs @libp2p/kad-dht, fresh node first fetch, RSS per node', full: ['--nodes', '50', '--ops', '100'], quick: ['--nodes', '6', '--ops', '3', '--warmup', '2', '--extra', '2', '--idle-s', '1'] },
+  'noise-crypto': { about: 'one Noise message sealed and opened: @libp2p/noise\'s own ciphers vs a warren node\'s', full: ['--messages', '4000', '--rounds', '3'], quick: ['--messages', '100', '--rounds', '1'] },
   store: { about: 'block store puts/s: group-committed batches vs a batch per put', full: ['--blocks', '4000', '--concurrency', '32', '--rounds', '3'], quick: ['--blocks', '200', '--concurrency', '8', '--rounds', '1'] },
   'transfer-memory': { about: 'peak RSS of the nodes doing a large put and get', full: ['--mib', '256', '--nodes', '10'], quick: ['--mib', '1', '--nodes', '4'] },
   'sim-bench': { about: 'simulator speed and memory per node', node: ['--expose-gc'], full: ['1000', '10000', '100000'], quick: ['50'] },

@@ -7,16 +7,15 @@
  *   its session key with a fresh nonce, and node:crypto needs a new cipher per nonce. Given the
  *   key as bytes, each cipher first imports them into a key object of its own: measured on this
  *   machine kind, 15-23 us per cipher for that alone, against 7 us when handed a KeyObject made
- *   once per key (docs/benchmarks.md, "Noise's per-message cost"). A block's hop costs one or two
+ *   once per key (bench/noise-crypto.ts; docs/benchmarks.md, "Noise's per-message cost"). A block's hop costs one or two
  *   Noise messages each way, so this is paid on every hop of every block.
  * - **No joining copy.** The default encryption returns `ciphertext || tag` joined with
  *   `Buffer.concat`, a copy of up to 64 KiB per message, only for the socket to write it out
  *   again; here the two go on as the pieces of a list, which Noise appends to its output as it
  *   is. (Decryption already writes no more than its output.)
  *
- * Messages under 1,200 bytes still go to the library's WebAssembly cipher, which it measured
- * faster than node:crypto's for small payloads; the handshake (X25519, HKDF, SHA-256) is the
- * library's own.
+ * Small messages still go to the library's WebAssembly cipher, faster for them (see
+ * SMALL_MESSAGE_BYTES); the handshake (X25519, HKDF, SHA-256) is the library's own.
  */
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto'
 import { defaultCrypto } from '@libp2p/noise/crypto'
@@ -26,8 +25,13 @@ import type { KeyObject } from 'node:crypto'
 
 const CIPHER = 'chacha20-poly1305'
 const TAG_BYTES = 16
-/** Below this many bytes the library's WebAssembly cipher is the faster one (its own threshold). */
-const SMALL_MESSAGE_BYTES = 1200
+/**
+ * Below this many bytes the library's WebAssembly cipher is the faster one. The library switches
+ * at 1,200 bytes, measured against node:crypto importing the key per message; with the key made
+ * once, node:crypto wins from ~700 bytes (seal + open, this machine kind: 512 bytes 10.9 us
+ * against 9.5, 800 bytes 10.8 against 12.7, 1,200 bytes 13.4 against 18.0).
+ */
+const SMALL_MESSAGE_BYTES = 640
 
 interface CachedKey { bytes: Uint8Array, key: KeyObject }
 
