@@ -7,8 +7,9 @@
  *   its session key with a fresh nonce, and node:crypto needs a new cipher per nonce. Given the
  *   key as bytes, each cipher first imports them into a key object of its own: measured on this
  *   machine kind, 15-23 us per cipher for that alone, against 7 us when handed a KeyObject made
- *   once per key (bench/noise-crypto.ts; docs/benchmarks.md, "Noise's per-message cost"). A block's hop costs one or two
- *   Noise messages each way, so this is paid on every hop of every block.
+ *   once per key (bench/noise-crypto.ts; docs/benchmarks.md, "Noise's per-message cost"). A
+ *   block's hop costs one or two Noise messages each way, so this is paid on every hop of
+ *   every block.
  * - **No joining copy.** The default encryption returns `ciphertext || tag` joined with
  *   `Buffer.concat`, a copy of up to 64 KiB per message, only for the socket to write it out
  *   again; here the two go on as the pieces of a list, which Noise appends to its output as it
