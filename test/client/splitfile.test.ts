@@ -210,6 +210,15 @@ describe('FEC split files', () => {
     assert.ok(peaks[1] < peaks[0] + 4 * 2 ** 20, `live buffers grew from ${mib(peaks[0])} to ${mib(peaks[1])} MiB`)
   })
 
+  it('hands out every block in a buffer of its own: one held check block keeps only itself', async () => {
+    // An insert that waits (a peer's OVERLOADED backoff, up to 16 s) holds its block: if that
+    // were a view of the pool's reply, it would keep the whole segment's buffer alive.
+    const k = 16
+    for await (const b of splitfileBlocks([testBytes(3 * k * P, 23)], { segmentData: k, segmentCheck: k })) {
+      assert.equal(b.block.buffer.byteLength, b.block.byteLength, `a ${b.block.byteLength}-byte block in a ${b.block.buffer.byteLength}-byte buffer`)
+    }
+  })
+
   it('encodes one segment at a time while the codec keeps up, one per pool thread once it falls behind', async () => {
     const pool = fecPool()
     const encode = pool.encode.bind(pool)
