@@ -163,7 +163,7 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
         // A copy: the pool answers with every check block in one buffer (fec-task.ts), and an
         // insert that waits (a peer's OVERLOADED backoff, up to 16 s) would keep all of it, the
         // segment's 8 MiB, for one block (a 1 GiB put node peaked at 223 MiB with 41 MiB of
-        // ArrayBuffers live, against 11 in other runs: docs/benchmarks.md, sixth stop).
+        // ArrayBuffers live, against 8-15 in other runs: docs/benchmarks.md, sixth stop).
         return { routingKey, block: new Uint8Array(c) }
       })
       layout[index] = part
