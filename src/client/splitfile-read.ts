@@ -101,11 +101,12 @@ function checkHash (hash: ReturnType<typeof createHash> | undefined, meta: Split
  */
 async function healSegment (data: Uint8Array[], m: number, keys: RoutingKey[], failed: Set<number>, heal: HealSink): Promise<void> {
   const k = data.length
-  let checks: Uint8Array[] | undefined
+  let checks: Array<Uint8Array<ArrayBuffer>> | undefined
   for (const slot of [...failed].sort((a, b) => a - b)) {
     if (slot >= k) checks ??= await fecPool().encode(data, m)
-    // A copy: the FEC output shares one buffer per segment, and the insert outlives this read.
-    const block = new Uint8Array(slot < k ? data[slot] : checks![slot - k])
+    // Rebuilt data blocks share one buffer per segment and the insert outlives this read: a
+    // copy. Check blocks come in buffers of their own (fec-pool.ts).
+    const block = slot < k ? new Uint8Array(data[slot]) : checks![slot - k]
     if (verifyChkBlock(keys[slot], block)) heal.add(keys[slot], block)
   }
 }

@@ -160,11 +160,8 @@ export async function * splitfileBlocks (source: SplitSource, options: Splitfile
         const routingKey = RoutingKey.hash(c)
         part.set(routingKey.bytes, off)
         off += ROUTING_KEY_BYTES
-        // A copy: the pool answers with every check block in one buffer (fec-task.ts), and an
-        // insert that waits (a peer's OVERLOADED backoff, up to 16 s) would keep all of it, the
-        // segment's 8 MiB, for one block (a 1 GiB put node peaked at 223 MiB with 41 MiB of
-        // ArrayBuffers live, against 8-15 in other runs: docs/benchmarks.md, sixth stop).
-        return { routingKey, block: new Uint8Array(c) }
+        // Each in a buffer of its own (fec-pool.ts): a waiting insert keeps only its block.
+        return { routingKey, block: c }
       })
       layout[index] = part
       return out

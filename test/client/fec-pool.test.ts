@@ -35,6 +35,8 @@ describe('FEC worker pool', () => {
     const segments = [3, 5, 8, 9, 10, 11].map((k) => blocks(k, 4096))
     const got = await Promise.all(segments.map(async (s) => await pool.encode(s, 5)))
     got.forEach((checks, i) => { assert.deepEqual(checks, fecEncode(segments[i], 5), `segment ${i}`) })
+    // Each in a buffer of its own: one check block held keeps only itself, not the reply.
+    for (const c of got.flat()) assert.equal(c.buffer.byteLength, c.byteLength)
     assert.deepEqual(pool.stats(), { threads: 2, done: 6, fallbacks: 0 })
   })
 

@@ -64,7 +64,6 @@ describe('noise ciphers', () => {
   it('makes one key object per session key, and a new one when the key array is written over', () => {
     const k = randomBytes(32)
     assert.equal(sessionKey(k), sessionKey(k))
-    assert.notEqual(sessionKey(Uint8Array.from(k)), undefined)
     const plain = new Uint8Array(randomBytes(4096))
     const ad = new Uint8Array(0)
     const first = bytesOf(noiseCrypto.chaCha20Poly1305Encrypt(plain, nonce(0), ad, k))
